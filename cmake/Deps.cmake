@@ -1,0 +1,19 @@
+# Third-party dependencies, all from Debian 12 packages (see scripts/install-deps.sh).
+find_package(Threads REQUIRED)
+find_package(PkgConfig REQUIRED)
+find_package(Protobuf REQUIRED)
+find_package(RocksDB REQUIRED)
+find_package(fmt REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(yaml-cpp REQUIRED)
+find_package(nlohmann_json REQUIRED)
+find_package(CLI11 REQUIRED)
+find_package(GTest REQUIRED)
+pkg_check_modules(ISAL REQUIRED IMPORTED_TARGET libisal)
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
+pkg_check_modules(LZ4 REQUIRED IMPORTED_TARGET liblz4)
+
+# asio is header-only (libasio-dev); standalone, no Boost.
+add_library(strata_asio INTERFACE)
+target_compile_definitions(strata_asio INTERFACE ASIO_STANDALONE ASIO_NO_DEPRECATED)
+target_link_libraries(strata_asio INTERFACE Threads::Threads)

@@ -1,0 +1,43 @@
+#include "common/config.h"
+
+#include <gtest/gtest.h>
+
+namespace strata {
+namespace {
+
+TEST(ConfigTest, ParseByteSize) {
+  EXPECT_EQ(*ParseByteSize("4096"), 4096u);
+  EXPECT_EQ(*ParseByteSize("64K"), 65536u);
+  EXPECT_EQ(*ParseByteSize("1MiB"), 1u << 20);
+  EXPECT_EQ(*ParseByteSize("4G"), 4ull << 30);
+  EXPECT_EQ(*ParseByteSize("2mb"), 2u << 20);
+  EXPECT_FALSE(ParseByteSize("").ok());
+  EXPECT_FALSE(ParseByteSize("G").ok());
+  EXPECT_FALSE(ParseByteSize("12Q").ok());
+  EXPECT_FALSE(ParseByteSize("99999999999999999999").ok());
+}
+
+TEST(ConfigTest, TypedAccessAndUnknownKeys) {
+  ConfigNode node(YAML::Load("a: 5\nb: hello\nc: 64M\nd: [1]\n"), "test.yaml");
+  int64_t a = 0;
+  std::string b;
+  uint64_t c = 0;
+  ASSERT_TRUE(node.GetInt("a", &a).ok());
+  ASSERT_TRUE(node.GetString("b", &b).ok());
+  ASSERT_TRUE(node.GetBytes("c", &c).ok());
+  EXPECT_EQ(a, 5);
+  EXPECT_EQ(b, "hello");
+  EXPECT_EQ(c, 64u << 20);
+  Status unknown = node.CheckNoUnknownKeys();
+  EXPECT_EQ(unknown.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(unknown.message().find("'d'"), std::string::npos);
+  int64_t bad = 0;
+  EXPECT_FALSE(node.GetInt("b", &bad).ok());
+}
+
+TEST(ConfigTest, MissingFile) {
+  EXPECT_EQ(LoadYamlFile("/nonexistent/strata.yaml").status().code(), StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace strata

@@ -1,0 +1,69 @@
+// FaultInjectingFileSystem: a FileSystem wrapper that makes disks misbehave,
+// for tests and (through an admin RPC) for operators rehearsing failures.
+//
+// Faults are set per path prefix (a chunkserver disk is a directory) and can
+// change at run time: added latency, a rate of EIO, ENOSPC on writes, and
+// "frozen" (every call blocks until unfrozen, like a hung disk). It also
+// tracks, per file, the length last made durable by Sync(); DropUnsyncedData()
+// truncates every file it wrote back to that length, which is what an
+// append-only file looks like after a power loss (RocksDB's
+// FaultInjectionTestFS does the same).
+//
+// Thread-safety: thread-safe. Ownership: shares the wrapped FileSystem.
+#pragma once
+
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "env/clock.h"
+#include "env/file_system.h"
+#include "env/random.h"
+
+namespace strata {
+
+struct DiskFault {
+  uint32_t latency_ms = 0;   // added to every read, write and sync
+  double error_rate = 0;     // probability that an I/O call fails with EIO
+  bool no_space = false;     // writes fail with ENOSPC; free space reads as 0
+  bool frozen = false;       // every call blocks until the fault is lifted
+  bool any() const { return latency_ms || error_rate > 0 || no_space || frozen; }
+};
+
+class FaultInjectingFileSystem final : public FileSystemWrapper {
+ public:
+  FaultInjectingFileSystem(std::shared_ptr<FileSystem> target, std::shared_ptr<Clock> clock, uint64_t seed);
+
+  // Applies `fault` to every path under `prefix`, replacing an earlier one.
+  void SetFault(const std::string& prefix, const DiskFault& fault);
+  void ClearFault(const std::string& prefix);
+  DiskFault GetFault(const std::string& path) const;
+
+  // Simulated crash: truncates every file written through this wrapper to its
+  // last synced length.
+  Status DropUnsyncedData();
+
+  Result<std::unique_ptr<File>> OpenFile(const std::string& path, OpenMode mode) override;
+  Status RemoveFile(const std::string& path) override;
+  Status Rename(const std::string& from, const std::string& to) override;
+  Status SyncDir(const std::string& path) override;
+  Result<DiskSpace> GetDiskSpace(const std::string& path) override;
+
+  // Called by files: waits out latency/freeze and rolls for an error.
+  // `is_write` selects whether ENOSPC applies.
+  Status BeforeIo(const std::string& path, bool is_write, const char* op);
+  void NoteWrite(const std::string& path, uint64_t end_offset);
+  void NoteSync(const std::string& path, uint64_t size);
+
+ private:
+  std::shared_ptr<Clock> clock_;
+  mutable std::mutex mu_;
+  std::condition_variable unfrozen_;
+  std::map<std::string, DiskFault> faults_;      // GUARDED_BY(mu_)
+  std::map<std::string, uint64_t> synced_size_;  // GUARDED_BY(mu_), files written through us
+  Random random_;                                // GUARDED_BY(mu_)
+};
+
+}  // namespace strata
