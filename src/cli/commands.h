@@ -1,0 +1,18 @@
+// The subcommands of the `strata` binary. Each lives in its own file
+// (cmd_<name>.cc) and registers itself on the CLI11 app; main.cc only calls
+// these functions. A subcommand's callback returns the process exit code
+// through the int it is given.
+//
+// Thread-safety: called once from main() before anything runs.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace strata::cli {
+
+// Each Register function adds one subcommand (and its own subcommands) to
+// `app`; when that subcommand is chosen its work runs and stores the exit code
+// in *exit_code.
+void RegisterVersionCommand(CLI::App& app, int* exit_code);
+
+}  // namespace strata::cli

@@ -1,0 +1,17 @@
+// strata: one binary for every role and admin tool. See commands.h.
+#include <cstdio>
+
+#include "cli/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"Strata: distributed file system, virtual disks and cache"};
+  app.require_subcommand(1);
+  int exit_code = 0;
+  strata::cli::RegisterVersionCommand(app, &exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return exit_code;
+}
