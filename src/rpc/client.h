@@ -1,0 +1,63 @@
+// RpcClient: calls RPC services on other processes.
+//
+// Keeps a pool of TCP connections per endpoint ("host:port"), each multiplexing
+// many calls by request id, driven by its own I/O thread(s). A call carries a
+// deadline: when it passes the call fails with DeadlineExceeded (the request
+// may still have been executed by the server, so only idempotent requests are
+// retried by callers). A broken connection fails its calls with Unavailable
+// and is replaced on the next call.
+//
+// Thread-safety: thread-safe; share one RpcClient per process.
+#pragma once
+
+#include <cstdint>
+#include <future>
+#include <memory>
+#include <string>
+
+#include <google/protobuf/message.h>
+
+#include "common/result.h"
+#include "rpc/server.h"
+
+namespace strata::rpc {
+
+struct RpcClientOptions {
+  int io_threads = 1;
+  int connections_per_endpoint = 2;
+  uint32_t connect_timeout_ms = 2000;
+  uint32_t default_timeout_ms = 10000;
+  FrameLimits limits;
+};
+
+class RpcClient {
+ public:
+  explicit RpcClient(RpcClientOptions options = {});
+  ~RpcClient();
+
+  // Sends one request; the future is fulfilled with the reply (whose status
+  // may be an error from the server) or with a transport error.
+  std::future<Result<RpcReply>> CallAsync(const std::string& endpoint, uint32_t method, std::string meta,
+                                          std::string bulk, uint32_t timeout_ms = 0);
+
+  Result<RpcReply> Call(const std::string& endpoint, uint32_t method, std::string meta, std::string bulk,
+                        uint32_t timeout_ms = 0);
+
+  // Typed call: serializes `req`, parses the reply into `resp`. The returned
+  // Status is the transport error or the server's status.
+  Status CallTyped(const std::string& endpoint, uint32_t method, const google::protobuf::Message& req,
+                   google::protobuf::Message* resp, std::string bulk_in = {}, std::string* bulk_out = nullptr,
+                   uint32_t timeout_ms = 0);
+
+  // Closes pooled connections to `endpoint` (e.g. after it was declared dead).
+  void Forget(const std::string& endpoint);
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Splits "host:port"; InvalidArgument when malformed.
+Result<std::pair<std::string, uint16_t>> SplitHostPort(const std::string& endpoint);
+
+}  // namespace strata::rpc

@@ -1,0 +1,96 @@
+// RpcServer: serves one or more RPC services over TCP.
+//
+// Connections are read by coroutines on an asio io_context (a few I/O
+// threads). Each complete request frame is handed to a worker pool, where its
+// Handler runs synchronously and may block (disk I/O, fdatasync, calls to
+// other servers); the reply is queued back on the connection, so one
+// connection carries many requests in flight and replies may come out of
+// order (matched by request id). A malformed or oversized frame closes that
+// connection with a logged reason; everyone else keeps being served. An
+// unknown method gets a NotSupported reply.
+//
+// Thread-safety: Register before Start; Start/Stop from one thread. Handlers
+// run concurrently on worker threads and must be thread-safe.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <google/protobuf/message.h>
+
+#include "common/metrics.h"
+#include "common/result.h"
+#include "rpc/frame.h"
+
+namespace strata::rpc {
+
+struct RpcRequest {
+  uint32_t method = 0;
+  uint64_t request_id = 0;
+  uint32_t timeout_ms = 0;  // 0: the caller set none
+  std::string meta;         // serialized request message
+  std::string bulk;         // payload beside the message
+  std::string peer;         // "host:port" of the caller
+};
+
+struct RpcReply {
+  Status status;
+  std::string meta;  // serialized response message (empty on error)
+  std::string bulk;
+};
+
+struct RpcServerOptions {
+  std::string host = "127.0.0.1";
+  int port = 0;                 // 0: any free port
+  int io_threads = 1;
+  int worker_threads = 8;
+  uint32_t max_pending_per_connection = 256;  // requests in flight per connection
+  FrameLimits limits;
+};
+
+class RpcServer {
+ public:
+  using Handler = std::function<RpcReply(RpcRequest&)>;
+
+  RpcServer(RpcServerOptions options, MetricsRegistry* metrics);
+  ~RpcServer();
+
+  // `name` labels metrics and logs.
+  void Register(uint32_t method, std::string name, Handler handler);
+
+  // Typed registration: parses Req from meta (a parse failure is an
+  // InvalidArgument reply), runs `fn`, serializes Resp.
+  template <typename Req, typename Resp>
+  void RegisterTyped(uint32_t method, std::string name,
+                     std::function<Status(const Req&, std::string& bulk_in, Resp*, std::string* bulk_out)> fn) {
+    Register(method, std::move(name), [fn = std::move(fn)](RpcRequest& req) {
+      RpcReply reply;
+      Req parsed;
+      if (!parsed.ParseFromString(req.meta)) {
+        reply.status = Status::InvalidArgument("cannot parse request message");
+        return reply;
+      }
+      Resp resp;
+      reply.status = fn(parsed, req.bulk, &resp, &reply.bulk);
+      if (reply.status.ok()) {
+        resp.SerializeToString(&reply.meta);
+      } else {
+        reply.bulk.clear();
+      }
+      return reply;
+    });
+  }
+
+  // Binds and starts serving; returns the bound port.
+  Result<int> Start();
+  // Stops accepting, closes connections, waits for running handlers.
+  void Stop();
+  int port() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace strata::rpc
