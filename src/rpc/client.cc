@@ -1,0 +1,293 @@
+#include "rpc/client.h"
+
+#include <asio.hpp>
+#include <atomic>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "common/logging.h"
+#include "rpc/frame_io.h"
+
+namespace strata::rpc {
+
+Result<std::pair<std::string, uint16_t>> SplitHostPort(const std::string& endpoint) {
+  auto colon = endpoint.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == endpoint.size()) {
+    return Status::InvalidArgument("endpoint '" + endpoint + "' is not host:port");
+  }
+  std::string host = endpoint.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  unsigned long port = 0;
+  for (size_t i = colon + 1; i < endpoint.size(); ++i) {
+    char c = endpoint[i];
+    if (c < '0' || c > '9') return Status::InvalidArgument("endpoint '" + endpoint + "' has a bad port");
+    port = port * 10 + static_cast<unsigned long>(c - '0');
+    if (port > 65535) return Status::InvalidArgument("endpoint '" + endpoint + "' has a bad port");
+  }
+  if (port == 0) return Status::InvalidArgument("endpoint '" + endpoint + "' has port 0");
+  return std::make_pair(host, static_cast<uint16_t>(port));
+}
+
+namespace {
+
+using Promise = std::promise<Result<RpcReply>>;
+
+// One TCP connection to one endpoint, multiplexing calls by request id. All
+// state is touched only on the connection's strand.
+class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
+ public:
+  ClientConnection(asio::io_context& io, std::string endpoint, const RpcClientOptions& options)
+      : socket_(asio::make_strand(io)), endpoint_(std::move(endpoint)), options_(options) {}
+
+  bool broken() const { return broken_.load(); }
+
+  void Call(uint32_t method, std::string meta, std::string bulk, uint32_t timeout_ms,
+            std::shared_ptr<Promise> promise) {
+    asio::post(socket_.get_executor(), [self = shared_from_this(), method, meta = std::move(meta),
+                                        bulk = std::move(bulk), timeout_ms, promise]() mutable {
+      self->StartCall(method, std::move(meta), std::move(bulk), timeout_ms, std::move(promise));
+    });
+  }
+
+  void Close() {
+    asio::post(socket_.get_executor(), [self = shared_from_this()] { self->Fail(Status::Unavailable("closed")); });
+  }
+
+ private:
+  struct Pending {
+    std::shared_ptr<Promise> promise;
+    std::unique_ptr<asio::steady_timer> timer;
+  };
+
+  void StartCall(uint32_t method, std::string meta, std::string bulk, uint32_t timeout_ms,
+                 std::shared_ptr<Promise> promise) {
+    if (broken_) {
+      promise->set_value(Status::Unavailable("connection to " + endpoint_ + " is broken"));
+      return;
+    }
+    uint64_t id = next_id_++;
+    auto timer = std::make_unique<asio::steady_timer>(socket_.get_executor());
+    timer->expires_after(std::chrono::milliseconds(timeout_ms));
+    timer->async_wait([self = shared_from_this(), id, timeout_ms](const asio::error_code& ec) {
+      if (ec) return;  // cancelled: the reply came
+      auto it = self->pending_.find(id);
+      if (it == self->pending_.end()) return;
+      it->second.promise->set_value(Status::DeadlineExceeded("rpc to " + self->endpoint_ + " timed out after " +
+                                                             std::to_string(timeout_ms) + " ms"));
+      self->pending_.erase(it);
+    });
+    pending_[id] = Pending{std::move(promise), std::move(timer)};
+    FrameHeader h;
+    h.method = method;
+    h.timeout_ms = timeout_ms;
+    h.request_id = id;
+    outq_.push_back(MakeOutFrame(h, std::move(meta), std::move(bulk)));
+    if (!started_) {
+      started_ = true;
+      asio::co_spawn(socket_.get_executor(), ConnectAndRead(shared_from_this()), asio::detached);
+    } else if (connected_ && !writing_) {
+      writing_ = true;
+      asio::co_spawn(socket_.get_executor(), WriteLoop(shared_from_this()), asio::detached);
+    }
+  }
+
+  static asio::awaitable<void> ConnectAndRead(std::shared_ptr<ClientConnection> self) {
+    auto hp = SplitHostPort(self->endpoint_);
+    if (!hp.ok()) {
+      self->Fail(hp.status());
+      co_return;
+    }
+    asio::error_code ec;
+    auto address = asio::ip::make_address(hp->first, ec);
+    if (ec) {
+      asio::ip::tcp::resolver resolver(self->socket_.get_executor());
+      auto results = co_await resolver.async_resolve(hp->first, std::to_string(hp->second),
+                                                     asio::redirect_error(asio::use_awaitable, ec));
+      if (ec || results.empty()) {
+        self->Fail(Status::Unavailable("cannot resolve " + hp->first));
+        co_return;
+      }
+      address = results.begin()->endpoint().address();
+    }
+    asio::steady_timer connect_timer(self->socket_.get_executor());
+    connect_timer.expires_after(std::chrono::milliseconds(self->options_.connect_timeout_ms));
+    connect_timer.async_wait([self](const asio::error_code& e) {
+      if (!e && !self->connected_) {
+        asio::error_code ignored;
+        self->socket_.close(ignored);
+      }
+    });
+    co_await self->socket_.async_connect(asio::ip::tcp::endpoint(address, hp->second),
+                                         asio::redirect_error(asio::use_awaitable, ec));
+    connect_timer.cancel();
+    if (ec) {
+      self->Fail(Status::Unavailable("cannot connect to " + self->endpoint_ + ": " + ec.message()));
+      co_return;
+    }
+    self->socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+    self->connected_ = true;
+    if (!self->outq_.empty() && !self->writing_) {
+      self->writing_ = true;
+      asio::co_spawn(self->socket_.get_executor(), WriteLoop(self), asio::detached);
+    }
+    while (!self->broken_) {
+      auto frame = co_await ReadFrame(self->socket_, self->options_.limits);
+      if (!frame.ok()) {
+        if (frame.status().code() == StatusCode::kProtocolError) {
+          spdlog::warn("rpc: bad reply from {}: {}", self->endpoint_, frame.status().message());
+        }
+        self->Fail(Status::Unavailable("connection to " + self->endpoint_ + " lost: " + frame.status().message()));
+        co_return;
+      }
+      self->Complete(std::move(*frame));
+    }
+  }
+
+  static asio::awaitable<void> WriteLoop(std::shared_ptr<ClientConnection> self) {
+    while (!self->outq_.empty() && !self->broken_) {
+      OutFrame frame = std::move(self->outq_.front());
+      self->outq_.pop_front();
+      Status st = co_await WriteFrame(self->socket_, frame);
+      if (!st.ok()) {
+        self->Fail(Status::Unavailable("send to " + self->endpoint_ + " failed: " + st.message()));
+        break;
+      }
+    }
+    self->writing_ = false;
+  }
+
+  void Complete(Frame frame) {
+    auto it = pending_.find(frame.header.request_id);
+    if (it == pending_.end()) return;  // timed out already
+    it->second.timer->cancel();
+    RpcReply reply;
+    auto code = static_cast<StatusCode>(frame.header.status);
+    if (code != StatusCode::kOk) {
+      reply.status = Status(code, std::move(frame.meta));
+    } else {
+      reply.meta = std::move(frame.meta);
+      reply.bulk = std::move(frame.bulk);
+    }
+    it->second.promise->set_value(std::move(reply));
+    pending_.erase(it);
+  }
+
+  void Fail(const Status& why) {
+    broken_ = true;
+    asio::error_code ec;
+    socket_.close(ec);
+    for (auto& [id, p] : pending_) {
+      p.timer->cancel();
+      p.promise->set_value(why);
+    }
+    pending_.clear();
+    outq_.clear();
+  }
+
+  asio::ip::tcp::socket socket_;
+  std::string endpoint_;
+  RpcClientOptions options_;
+  std::map<uint64_t, Pending> pending_;
+  std::deque<OutFrame> outq_;
+  uint64_t next_id_ = 1;
+  bool started_ = false;
+  bool connected_ = false;
+  bool writing_ = false;
+  std::atomic<bool> broken_{false};
+};
+
+}  // namespace
+
+class RpcClient::Impl {
+ public:
+  explicit Impl(RpcClientOptions options) : options_(std::move(options)), work_(asio::make_work_guard(io_)) {
+    for (int i = 0; i < std::max(1, options_.io_threads); ++i) threads_.emplace_back([this] { io_.run(); });
+  }
+
+  ~Impl() {
+    {
+      std::lock_guard lock(mu_);
+      for (auto& [ep, conns] : pool_) {
+        for (auto& c : conns) {
+          if (c) c->Close();
+        }
+      }
+      pool_.clear();
+    }
+    work_.reset();
+    io_.stop();
+    for (auto& t : threads_) t.join();
+  }
+
+  std::shared_ptr<ClientConnection> Pick(const std::string& endpoint) {
+    std::lock_guard lock(mu_);
+    auto& conns = pool_[endpoint];
+    size_t want = static_cast<size_t>(std::max(1, options_.connections_per_endpoint));
+    if (conns.size() < want) conns.resize(want);
+    size_t idx = next_++ % want;
+    if (!conns[idx] || conns[idx]->broken()) {
+      conns[idx] = std::make_shared<ClientConnection>(io_, endpoint, options_);
+    }
+    return conns[idx];
+  }
+
+  void Forget(const std::string& endpoint) {
+    std::lock_guard lock(mu_);
+    auto it = pool_.find(endpoint);
+    if (it == pool_.end()) return;
+    for (auto& c : it->second) {
+      if (c) c->Close();
+    }
+    pool_.erase(it);
+  }
+
+  RpcClientOptions options_;
+
+ private:
+  asio::io_context io_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_;
+  std::vector<std::thread> threads_;
+  std::mutex mu_;
+  std::map<std::string, std::vector<std::shared_ptr<ClientConnection>>> pool_;  // GUARDED_BY(mu_)
+  size_t next_ = 0;                                                            // GUARDED_BY(mu_)
+};
+
+RpcClient::RpcClient(RpcClientOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+RpcClient::~RpcClient() = default;
+
+std::future<Result<RpcReply>> RpcClient::CallAsync(const std::string& endpoint, uint32_t method, std::string meta,
+                                                   std::string bulk, uint32_t timeout_ms) {
+  auto promise = std::make_shared<Promise>();
+  auto future = promise->get_future();
+  if (timeout_ms == 0) timeout_ms = impl_->options_.default_timeout_ms;
+  if (meta.size() > impl_->options_.limits.max_meta_bytes || bulk.size() > impl_->options_.limits.max_bulk_bytes) {
+    promise->set_value(Status::InvalidArgument("rpc request too large for one frame"));
+    return future;
+  }
+  impl_->Pick(endpoint)->Call(method, std::move(meta), std::move(bulk), timeout_ms, std::move(promise));
+  return future;
+}
+
+Result<RpcReply> RpcClient::Call(const std::string& endpoint, uint32_t method, std::string meta, std::string bulk,
+                                 uint32_t timeout_ms) {
+  return CallAsync(endpoint, method, std::move(meta), std::move(bulk), timeout_ms).get();
+}
+
+Status RpcClient::CallTyped(const std::string& endpoint, uint32_t method, const google::protobuf::Message& req,
+                            google::protobuf::Message* resp, std::string bulk_in, std::string* bulk_out,
+                            uint32_t timeout_ms) {
+  std::string meta;
+  if (!req.SerializeToString(&meta)) return Status::InvalidArgument("cannot serialize request");
+  auto reply = Call(endpoint, method, std::move(meta), std::move(bulk_in), timeout_ms);
+  if (!reply.ok()) return reply.status();
+  if (!reply->status.ok()) return reply->status;
+  if (resp && !resp->ParseFromString(reply->meta)) return Status::ProtocolError("cannot parse reply from " + endpoint);
+  if (bulk_out) *bulk_out = std::move(reply->bulk);
+  return Status::Ok();
+}
+
+void RpcClient::Forget(const std::string& endpoint) { impl_->Forget(endpoint); }
+
+}  // namespace strata::rpc

@@ -1,0 +1,39 @@
+// Reading and writing whole frames on an asio socket, shared by the server and
+// the client. Internal to src/rpc.
+//
+// Thread-safety: a socket must be read by one coroutine and written by one
+// coroutine at a time (the callers serialise on a strand).
+#pragma once
+
+#include <asio.hpp>
+#include <string>
+#include <vector>
+
+#include "rpc/frame.h"
+
+namespace strata::rpc {
+
+struct Frame {
+  FrameHeader header;
+  std::string meta;
+  std::string bulk;
+};
+
+// An encoded frame ready to send: the header bytes plus the body strings,
+// written with one gather write (the bulk payload is not copied).
+struct OutFrame {
+  char header[kFrameHeaderSize];
+  std::string meta;
+  std::string bulk;
+};
+
+OutFrame MakeOutFrame(FrameHeader h, std::string meta, std::string bulk);
+
+// Reads one complete frame. Returns ProtocolError for malformed input,
+// Unavailable when the peer closed or the socket failed.
+asio::awaitable<Result<Frame>> ReadFrame(asio::ip::tcp::socket& socket, const FrameLimits& limits);
+
+// Writes one frame completely; Unavailable on socket failure.
+asio::awaitable<Status> WriteFrame(asio::ip::tcp::socket& socket, const OutFrame& frame);
+
+}  // namespace strata::rpc

@@ -1,0 +1,195 @@
+#include <gtest/gtest.h>
+
+#include <asio.hpp>
+#include <thread>
+
+#include "chunkserver.pb.h"
+#include "rpc/client.h"
+#include "rpc/server.h"
+
+namespace strata::rpc {
+namespace {
+
+using dfs::ChunkInfoRequest;
+using dfs::ChunkInfoResponse;
+
+constexpr uint32_t kEcho = 1;
+constexpr uint32_t kFail = 2;
+constexpr uint32_t kSlow = 3;
+
+class RpcTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    server_ = std::make_unique<RpcServer>(
+        RpcServerOptions{.limits = {.max_meta_bytes = 1 << 16, .max_bulk_bytes = 4 << 20}}, &metrics_);
+    // Echo: length = chunk_id + bulk size, bulk reversed back.
+    server_->RegisterTyped<ChunkInfoRequest, ChunkInfoResponse>(
+        kEcho, "echo", [](const ChunkInfoRequest& req, std::string& bulk, ChunkInfoResponse* resp, std::string* out) {
+          resp->set_length(req.chunk_id() + bulk.size());
+          *out = std::string(bulk.rbegin(), bulk.rend());
+          return Status::Ok();
+        });
+    server_->RegisterTyped<ChunkInfoRequest, ChunkInfoResponse>(
+        kFail, "fail", [](const ChunkInfoRequest&, std::string&, ChunkInfoResponse*, std::string*) {
+          return Status::Corruption("block 3 checksum mismatch");
+        });
+    server_->RegisterTyped<ChunkInfoRequest, ChunkInfoResponse>(
+        kSlow, "slow", [this](const ChunkInfoRequest&, std::string&, ChunkInfoResponse*, std::string*) {
+          std::unique_lock lock(mu_);
+          cv_.wait(lock, [this] { return release_; });
+          return Status::Ok();
+        });
+    auto port = server_->Start();
+    ASSERT_TRUE(port.ok()) << port.status().ToString();
+    endpoint_ = "127.0.0.1:" + std::to_string(*port);
+  }
+  void TearDown() override {
+    {
+      std::lock_guard lock(mu_);
+      release_ = true;
+    }
+    cv_.notify_all();
+    server_->Stop();
+  }
+
+  // Sends raw bytes to the server on a fresh connection and reports whether
+  // the server closed it.
+  bool ServerClosesAfter(const std::string& bytes) {
+    asio::io_context io;
+    asio::ip::tcp::socket s(io);
+    s.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<uint16_t>(server_->port())));
+    asio::write(s, asio::buffer(bytes));
+    char buf[64];
+    asio::error_code ec;
+    s.read_some(asio::buffer(buf), ec);  // blocks until the server closes
+    return ec == asio::error::eof || ec == asio::error::connection_reset;
+  }
+
+  void ExpectEchoWorks() {
+    RpcClient client;
+    ChunkInfoRequest req;
+    req.set_chunk_id(40);
+    ChunkInfoResponse resp;
+    std::string out;
+    ASSERT_TRUE(client.CallTyped(endpoint_, kEcho, req, &resp, "ab", &out).ok());
+    EXPECT_EQ(resp.length(), 42u);
+    EXPECT_EQ(out, "ba");
+  }
+
+  MetricsRegistry metrics_;
+  std::unique_ptr<RpcServer> server_;
+  std::string endpoint_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool release_ = false;
+};
+
+TEST_F(RpcTest, TypedCallWithBulk) {
+  RpcClient client;
+  ChunkInfoRequest req;
+  req.set_chunk_id(5);
+  std::string bulk(3 << 20, 'x');
+  bulk[0] = 'a';
+  ChunkInfoResponse resp;
+  std::string out;
+  ASSERT_TRUE(client.CallTyped(endpoint_, kEcho, req, &resp, bulk, &out).ok());
+  EXPECT_EQ(resp.length(), 5u + (3 << 20));
+  EXPECT_EQ(out.back(), 'a');
+}
+
+TEST_F(RpcTest, ServerErrorsAndUnknownMethods) {
+  RpcClient client;
+  ChunkInfoRequest req;
+  ChunkInfoResponse resp;
+  Status st = client.CallTyped(endpoint_, kFail, req, &resp);
+  EXPECT_EQ(st.code(), StatusCode::kCorruption);
+  EXPECT_EQ(st.message(), "block 3 checksum mismatch");
+  EXPECT_EQ(client.CallTyped(endpoint_, 999, req, &resp).code(), StatusCode::kNotSupported);
+}
+
+TEST_F(RpcTest, ManyConcurrentCalls) {
+  RpcClient client;
+  std::vector<std::future<Result<RpcReply>>> futures;
+  for (int i = 0; i < 200; ++i) {
+    ChunkInfoRequest req;
+    req.set_chunk_id(static_cast<uint64_t>(i));
+    futures.push_back(client.CallAsync(endpoint_, kEcho, req.SerializeAsString(), std::string(i, 'z')));
+  }
+  for (int i = 0; i < 200; ++i) {
+    auto r = futures[i].get();
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    ChunkInfoResponse resp;
+    ASSERT_TRUE(resp.ParseFromString(r->meta));
+    EXPECT_EQ(resp.length(), static_cast<uint64_t>(2 * i));
+  }
+}
+
+TEST_F(RpcTest, DeadlineExceeded) {
+  RpcClient client;
+  ChunkInfoRequest req;
+  ChunkInfoResponse resp;
+  EXPECT_EQ(client.CallTyped(endpoint_, kSlow, req, &resp, {}, nullptr, 50).code(), StatusCode::kDeadlineExceeded);
+}
+
+TEST_F(RpcTest, UnreachableServerIsUnavailable) {
+  RpcClient client;
+  ChunkInfoRequest req;
+  ChunkInfoResponse resp;
+  server_->Stop();
+  EXPECT_EQ(client.CallTyped(endpoint_, kEcho, req, &resp).code(), StatusCode::kUnavailable);
+  EXPECT_EQ(client.CallTyped("no-port", kEcho, req, &resp).code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(RpcTest, GarbageClosesOnlyThatConnection) {
+  EXPECT_TRUE(ServerClosesAfter(std::string(100, 'G')));
+  ExpectEchoWorks();
+}
+
+TEST_F(RpcTest, OversizedFrameClosesConnection) {
+  FrameHeader h;
+  h.method = kEcho;
+  h.bulk_len = 1u << 30;  // 1 GiB announced: over the server's limit
+  char header[kFrameHeaderSize];
+  EncodeFrameHeader(h, header);
+  EXPECT_TRUE(ServerClosesAfter(std::string(header, sizeof(header))));
+  ExpectEchoWorks();
+}
+
+TEST_F(RpcTest, CorruptBodyClosesConnection) {
+  FrameHeader h;
+  h.method = kEcho;
+  h.meta_len = 4;
+  h.body_crc = 12345;  // wrong
+  char header[kFrameHeaderSize];
+  EncodeFrameHeader(h, header);
+  EXPECT_TRUE(ServerClosesAfter(std::string(header, sizeof(header)) + "abcd"));
+  ExpectEchoWorks();
+  EXPECT_GE(metrics_.GetCounter("strata_rpc_protocol_errors_total", "")->Value(), 1u);
+}
+
+TEST_F(RpcTest, ClientReconnectsAfterServerRestart) {
+  RpcClient client;
+  ChunkInfoRequest req;
+  ChunkInfoResponse resp;
+  ASSERT_TRUE(client.CallTyped(endpoint_, kEcho, req, &resp).ok());
+  int port = server_->port();
+  server_->Stop();
+  EXPECT_FALSE(client.CallTyped(endpoint_, kEcho, req, &resp).ok());
+  server_ = std::make_unique<RpcServer>(RpcServerOptions{.port = port}, &metrics_);
+  server_->RegisterTyped<ChunkInfoRequest, ChunkInfoResponse>(
+      kEcho, "echo", [](const ChunkInfoRequest&, std::string&, ChunkInfoResponse* r, std::string*) {
+        r->set_length(9);
+        return Status::Ok();
+      });
+  ASSERT_TRUE(server_->Start().ok());
+  Status st;
+  for (int i = 0; i < 4; ++i) {  // each pooled connection notices the restart once
+    st = client.CallTyped(endpoint_, kEcho, req, &resp);
+    if (st.ok()) break;
+  }
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(resp.length(), 9u);
+}
+
+}  // namespace
+}  // namespace strata::rpc
