@@ -1,0 +1,106 @@
+#include "dfs/client/dfs_client.h"
+
+#include <chrono>
+#include <thread>
+
+#include "common/logging.h"
+#include "dfs/client/file_reader.h"
+#include "dfs/client/file_writer.h"
+
+namespace strata::dfs {
+
+DfsClient::DfsClient(DfsClientOptions options)
+    : options_(std::move(options)), rpc_(rpc::RpcClientOptions{.default_timeout_ms = options_.rpc_timeout_ms}) {}
+
+DfsClient::~DfsClient() = default;
+
+Status DfsClient::CallMaster(MasterMethod method, const google::protobuf::Message& req,
+                             google::protobuf::Message* resp) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.master_retry_ms_max);
+  auto backoff = std::chrono::milliseconds(50);
+  for (;;) {
+    Status st = rpc_.CallTyped(options_.master, method, req, resp);
+    if (st.ok() || !st.retryable()) return st;
+    if (std::chrono::steady_clock::now() + backoff > deadline) {
+      return st.WithContext("master " + options_.master + " unreachable");
+    }
+    std::this_thread::sleep_for(backoff);
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(1000));
+  }
+}
+
+Status DfsClient::Mkdir(const std::string& path, bool parents) {
+  MkdirRequest req;
+  req.set_path(path);
+  req.set_parents(parents);
+  MkdirResponse resp;
+  return CallMaster(MASTER_MKDIR, req, &resp);
+}
+
+Result<FileInfo> DfsClient::Create(const std::string& path, const CreateOptions& options) {
+  CreateRequest req;
+  req.set_path(path);
+  req.set_replication(options.replication);
+  req.set_min_copies(options.min_copies);
+  req.set_chunk_size(options.chunk_size);
+  req.set_durability(options.durability);
+  req.set_overwrite(options.overwrite);
+  CreateResponse resp;
+  RETURN_IF_ERROR(CallMaster(MASTER_CREATE, req, &resp));
+  return resp.info();
+}
+
+Result<StatResponse> DfsClient::Stat(const std::string& path) {
+  StatRequest req;
+  req.set_path(path);
+  StatResponse resp;
+  RETURN_IF_ERROR(CallMaster(MASTER_STAT, req, &resp));
+  return resp;
+}
+
+Result<std::vector<FileInfo>> DfsClient::List(const std::string& path) {
+  ListRequest req;
+  req.set_path(path);
+  ListResponse resp;
+  RETURN_IF_ERROR(CallMaster(MASTER_LIST, req, &resp));
+  return std::vector<FileInfo>(resp.entries().begin(), resp.entries().end());
+}
+
+Status DfsClient::Rename(const std::string& from, const std::string& to) {
+  RenameRequest req;
+  req.set_from(from);
+  req.set_to(to);
+  RenameResponse resp;
+  return CallMaster(MASTER_RENAME, req, &resp);
+}
+
+Status DfsClient::Delete(const std::string& path, bool recursive) {
+  DeleteRequest req;
+  req.set_path(path);
+  req.set_recursive(recursive);
+  DeleteResponse resp;
+  return CallMaster(MASTER_DELETE, req, &resp);
+}
+
+Result<std::string> DfsClient::ClusterStatusJson() {
+  ClusterStatusRequest req;
+  ClusterStatusResponse resp;
+  RETURN_IF_ERROR(CallMaster(MASTER_CLUSTER_STATUS, req, &resp));
+  return resp.json();
+}
+
+Result<std::unique_ptr<FileWriter>> DfsClient::OpenWriter(const std::string& path) {
+  OpenWriteRequest req;
+  req.set_path(path);
+  OpenWriteResponse resp;
+  RETURN_IF_ERROR(CallMaster(MASTER_OPEN_WRITE, req, &resp));
+  return std::make_unique<FileWriter>(this, path, resp);
+}
+
+Result<std::unique_ptr<FileReader>> DfsClient::OpenReader(const std::string& path) {
+  ASSIGN_OR_RETURN(StatResponse st, Stat(path));
+  if (st.info().is_dir()) return Status::InvalidArgument(path + " is a directory");
+  return std::make_unique<FileReader>(this, std::move(st));
+}
+
+}  // namespace strata::dfs

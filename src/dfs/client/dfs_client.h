@@ -1,0 +1,70 @@
+// DfsClient: the library applications use to talk to a Strata dfs cluster.
+//
+// Namespace operations go to the master; data goes directly between the
+// client and chunkservers (FileWriter, FileReader). Calls to the master are
+// retried on Unavailable/DeadlineExceeded for up to `master_retry_ms_max`, so
+// a master restart in the middle of a job is ridden out; after that the
+// caller gets the error.
+//
+// Thread-safety: thread-safe. Ownership: owns its RpcClient; writers and
+// readers it creates borrow the DfsClient, which must outlive them.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "master.pb.h"
+#include "rpc/client.h"
+
+namespace strata::dfs {
+
+struct DfsClientOptions {
+  std::string master;                  // host:port
+  uint32_t rpc_timeout_ms = 10000;     // one call to a master or chunkserver
+  uint32_t master_retry_ms_max = 60000;
+  uint32_t replica_lag_ms_max = 2000;  // a replica this far behind is dropped (chunk sealed)
+};
+
+struct CreateOptions {
+  uint32_t replication = 0;  // 0: master default
+  uint32_t min_copies = 0;
+  uint64_t chunk_size = 0;
+  Durability durability = DURABILITY_SYNC;
+  bool overwrite = false;
+};
+
+class FileWriter;
+class FileReader;
+
+class DfsClient {
+ public:
+  explicit DfsClient(DfsClientOptions options);
+  ~DfsClient();
+
+  Status Mkdir(const std::string& path, bool parents);
+  Result<FileInfo> Create(const std::string& path, const CreateOptions& options);
+  Result<StatResponse> Stat(const std::string& path);
+  Result<std::vector<FileInfo>> List(const std::string& path);
+  Status Rename(const std::string& from, const std::string& to);
+  Status Delete(const std::string& path, bool recursive);
+  Result<std::string> ClusterStatusJson();
+
+  // Opens `path` (which must exist) as its single writer; an earlier writer
+  // is fenced off.
+  Result<std::unique_ptr<FileWriter>> OpenWriter(const std::string& path);
+  Result<std::unique_ptr<FileReader>> OpenReader(const std::string& path);
+
+  // Calls a master method, retrying transient failures (see above).
+  Status CallMaster(MasterMethod method, const google::protobuf::Message& req, google::protobuf::Message* resp);
+
+  rpc::RpcClient& rpc() { return rpc_; }
+  const DfsClientOptions& options() const { return options_; }
+
+ private:
+  DfsClientOptions options_;
+  rpc::RpcClient rpc_;
+};
+
+}  // namespace strata::dfs

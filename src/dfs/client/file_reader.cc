@@ -1,0 +1,85 @@
+#include "dfs/client/file_reader.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "chunkserver.pb.h"
+#include "common/crc32c.h"
+#include "common/logging.h"
+#include "dfs/client/dfs_client.h"
+
+namespace strata::dfs {
+namespace {
+
+constexpr size_t kReadPieceBytesMax = 4u << 20;
+
+}  // namespace
+
+FileReader::FileReader(DfsClient* client, StatResponse stat) : client_(client), stat_(std::move(stat)) {
+  for (const auto& c : stat_.chunks()) size_ = std::max(size_, c.file_offset() + c.length());
+}
+
+void FileReader::ReportBadReplica(const ChunkInfo& chunk, const ReplicaLocation& loc, const Status& why) {
+  corruptions_++;
+  spdlog::warn("dfs: corrupt replica of chunk {} on {}: {}", chunk.chunk_id(), loc.server_id(), why.ToString());
+  ReportBadReplicaRequest req;
+  req.set_chunk_id(chunk.chunk_id());
+  req.set_server_id(loc.server_id());
+  req.set_reason(why.ToString());
+  ReportBadReplicaResponse resp;
+  Status st = client_->CallMaster(MASTER_REPORT_BAD_REPLICA, req, &resp);
+  if (!st.ok()) spdlog::warn("dfs: reporting bad replica: {}", st.ToString());
+}
+
+Result<size_t> FileReader::ReadFromChunk(const ChunkInfo& chunk, uint64_t offset_in_chunk, char* buf, size_t n) {
+  const int replicas = chunk.replicas_size();
+  if (replicas == 0) return Status::Unavailable("chunk " + std::to_string(chunk.chunk_id()) + " has no replica");
+  Status last;
+  for (int attempt = 0; attempt < replicas; ++attempt) {
+    const auto& loc = chunk.replicas(static_cast<int>((chunk.chunk_id() + static_cast<uint64_t>(attempt)) %
+                                                      static_cast<uint64_t>(replicas)));
+    ReadRequest req;
+    req.set_chunk_id(chunk.chunk_id());
+    req.set_offset(offset_in_chunk);
+    req.set_length(static_cast<uint32_t>(n));
+    ReadResponse resp;
+    std::string data;
+    Status st = client_->rpc().CallTyped(loc.addr(), CHUNKSERVER_READ, req, &resp, "", &data,
+                                         client_->options().rpc_timeout_ms);
+    if (st.ok() && data.size() != resp.length()) st = Status::ProtocolError("read reply length mismatch");
+    if (st.ok() && Crc32c(data) != resp.data_crc()) st = Status::Corruption("read reply checksum mismatch");
+    if (st.ok() && data.size() < n) {
+      st = Status::Corruption("replica returned " + std::to_string(data.size()) + " of " + std::to_string(n) +
+                              " bytes inside the chunk");
+    }
+    if (st.ok()) {
+      std::memcpy(buf, data.data(), data.size());
+      return data.size();
+    }
+    if (st.code() == StatusCode::kCorruption) ReportBadReplica(chunk, loc, st);
+    failovers_++;
+    last = st.WithContext("replica " + loc.server_id() + " (" + loc.addr() + ")");
+  }
+  return last.WithContext("read chunk " + std::to_string(chunk.chunk_id()));
+}
+
+Result<size_t> FileReader::ReadAt(uint64_t offset, char* buf, size_t n) {
+  size_t done = 0;
+  while (done < n && offset + done < size_) {
+    uint64_t pos = offset + done;
+    // Chunks are ordered by file offset; find the one holding `pos`.
+    auto it = std::upper_bound(stat_.chunks().begin(), stat_.chunks().end(), pos,
+                               [](uint64_t p, const ChunkInfo& c) { return p < c.file_offset(); });
+    if (it == stat_.chunks().begin()) return Status::Internal("no chunk covers offset " + std::to_string(pos));
+    const ChunkInfo& chunk = *(it - 1);
+    uint64_t in_chunk = pos - chunk.file_offset();
+    if (in_chunk >= chunk.length()) break;  // a hole cannot happen: end of data
+    size_t want = static_cast<size_t>(std::min<uint64_t>({n - done, chunk.length() - in_chunk, kReadPieceBytesMax}));
+    ASSIGN_OR_RETURN(size_t got, ReadFromChunk(chunk, in_chunk, buf + done, want));
+    done += got;
+    if (got == 0) break;
+  }
+  return done;
+}
+
+}  // namespace strata::dfs

@@ -1,0 +1,228 @@
+#include "dfs/client/file_writer.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "chunkserver.pb.h"
+#include "common/crc32c.h"
+#include "common/logging.h"
+#include "dfs/client/dfs_client.h"
+
+namespace strata::dfs {
+namespace {
+
+// Attempts to place a new chunk before giving up on a write.
+constexpr int kAllocateAttemptsMax = 8;
+
+Status ReplyStatus(Result<rpc::RpcReply>& reply) {
+  if (!reply.ok()) return reply.status();
+  return reply->status;
+}
+
+}  // namespace
+
+FileWriter::FileWriter(DfsClient* client, std::string path, const OpenWriteResponse& opened)
+    : client_(client),
+      path_(std::move(path)),
+      writer_epoch_(opened.writer_epoch()),
+      chunk_size_(opened.info().chunk_size()),
+      min_copies_(std::max<uint32_t>(1, opened.info().min_copies())),
+      durability_(opened.info().durability()),
+      file_size_(opened.info().size()) {}
+
+FileWriter::~FileWriter() {
+  if (!closed_) {
+    Status st = Close();
+    if (!st.ok()) spdlog::warn("dfs: closing {} on destruction: {}", path_, st.ToString());
+  }
+}
+
+void FileWriter::DropReplica(Replica& r, const Status& why) {
+  if (r.failed) return;
+  r.failed = true;
+  exclude_.insert(r.location.server_id());
+  stats_.replicas_dropped++;
+  spdlog::warn("dfs: {} chunk {}: dropping replica on {} ({}): {}", path_, chunk_ ? chunk_->chunk_id() : 0,
+               r.location.server_id(), r.location.addr(), why.ToString());
+}
+
+bool FileWriter::Settle(Replica& r, uint32_t wait_ms) {
+  if (r.failed) return false;
+  if (!r.inflight) return true;
+  if (r.inflight->wait_for(std::chrono::milliseconds(wait_ms)) != std::future_status::ready) {
+    DropReplica(r, Status::DeadlineExceeded("replica lags by more than " + std::to_string(wait_ms) + " ms"));
+    return false;
+  }
+  auto reply = r.inflight->get();
+  r.inflight.reset();
+  Status st = ReplyStatus(reply);
+  if (!st.ok()) {
+    DropReplica(r, st);
+    return false;
+  }
+  return true;
+}
+
+Status FileWriter::EnsureChunk() {
+  if (chunk_) return Status::Ok();
+  Status last;
+  for (int attempt = 0; attempt < kAllocateAttemptsMax; ++attempt) {
+    AllocateChunkRequest req;
+    req.set_path(path_);
+    req.set_writer_epoch(writer_epoch_);
+    for (const auto& s : exclude_) req.add_exclude_servers(s);
+    AllocateChunkResponse resp;
+    Status st = client_->CallMaster(MASTER_ALLOCATE_CHUNK, req, &resp);
+    if (!st.ok() && st.code() == StatusCode::kUnavailable && !exclude_.empty()) {
+      // Not enough servers once the failed ones are excluded: they may be back.
+      exclude_.clear();
+      last = st;
+      continue;
+    }
+    RETURN_IF_ERROR(st.WithContext("allocate chunk for " + path_));
+    chunk_ = resp.chunk();
+    chunk_len_ = 0;
+    replicas_.clear();
+    stats_.chunks_allocated++;
+    // Create the replica files on every chunkserver in parallel.
+    std::vector<std::future<Result<rpc::RpcReply>>> creates;
+    for (const auto& loc : chunk_->replicas()) {
+      CreateChunkRequest create;
+      create.set_chunk_id(chunk_->chunk_id());
+      create.set_epoch(chunk_->epoch());
+      create.set_disk(loc.disk());
+      creates.push_back(client_->rpc().CallAsync(loc.addr(), CHUNKSERVER_CREATE_CHUNK, create.SerializeAsString(),
+                                                 "", client_->options().rpc_timeout_ms));
+      replicas_.push_back(Replica{loc});
+    }
+    size_t ok = 0;
+    for (size_t i = 0; i < creates.size(); ++i) {
+      auto reply = creates[i].get();
+      Status cst = ReplyStatus(reply);
+      if (cst.ok()) {
+        ok++;
+      } else {
+        DropReplica(replicas_[i], cst);
+      }
+    }
+    if (ok == replicas_.size()) return Status::Ok();
+    // A replica could not even be created: give this chunk up (empty) and
+    // place a new one away from the failed server.
+    last = Status::Unavailable("could not create all replicas of chunk " + std::to_string(chunk_->chunk_id()));
+    RETURN_IF_ERROR(SealCurrent(/*early=*/true));
+  }
+  return last.WithContext("allocate chunk for " + path_);
+}
+
+Status FileWriter::WritePiece(std::string_view piece, bool* written) {
+  *written = false;
+  const uint32_t lag_ms = client_->options().replica_lag_ms_max;
+  for (auto& r : replicas_) Settle(r, lag_ms);
+  size_t healthy = std::count_if(replicas_.begin(), replicas_.end(), [](const Replica& r) { return !r.failed; });
+  if (healthy < replicas_.size()) return SealCurrent(/*early=*/true);
+
+  AppendRequest req;
+  req.set_chunk_id(chunk_->chunk_id());
+  req.set_epoch(chunk_->epoch());
+  req.set_offset(chunk_len_);
+  req.set_data_crc(Crc32c(piece.data(), piece.size()));
+  req.set_durability(durability_);
+  std::string meta = req.SerializeAsString();
+  for (auto& r : replicas_) {
+    r.inflight = client_->rpc().CallAsync(r.location.addr(), CHUNKSERVER_APPEND, meta, std::string(piece),
+                                          client_->options().rpc_timeout_ms);
+  }
+  // Wait for a quorum of acknowledgements; the rest may finish later.
+  const size_t total = replicas_.size();
+  const size_t need = std::min<size_t>(min_copies_, total);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(client_->options().rpc_timeout_ms + 1000);
+  for (;;) {
+    size_t acked = 0, failed = 0;
+    Replica* pending = nullptr;
+    for (auto& r : replicas_) {
+      if (r.failed) {
+        failed++;
+      } else if (!r.inflight) {
+        acked++;
+      } else if (r.inflight->wait_for(std::chrono::seconds(0)) == std::future_status::ready) {
+        if (Settle(r, 0)) acked++; else failed++;
+      } else if (!pending) {
+        pending = &r;
+      }
+    }
+    if (acked >= need) break;
+    if (total - failed < need) {
+      // The append cannot reach a quorum in this chunk: seal what was
+      // acknowledged before it and retry in a new chunk.
+      return SealCurrent(/*early=*/true);
+    }
+    if (std::chrono::steady_clock::now() > deadline) return Status::DeadlineExceeded("append to " + path_);
+    if (pending) pending->inflight->wait_for(std::chrono::microseconds(200));
+  }
+  chunk_len_ += piece.size();
+  file_size_ += piece.size();
+  stats_.appends++;
+  *written = true;
+  return Status::Ok();
+}
+
+Status FileWriter::SealCurrent(bool early) {
+  if (!chunk_) return Status::Ok();
+  const uint32_t lag_ms = client_->options().replica_lag_ms_max;
+  for (auto& r : replicas_) Settle(r, lag_ms);
+  SealChunkRequest req;
+  req.set_path(path_);
+  req.set_writer_epoch(writer_epoch_);
+  req.set_chunk_id(chunk_->chunk_id());
+  req.set_length(chunk_len_);
+  SealChunkResponse resp;
+  RETURN_IF_ERROR(client_->CallMaster(MASTER_SEAL_CHUNK, req, &resp).WithContext("seal chunk"));
+  SealRequest seal;
+  seal.set_chunk_id(chunk_->chunk_id());
+  seal.set_epoch(resp.chunk().epoch() ? resp.chunk().epoch() : chunk_->epoch());
+  seal.set_length(chunk_len_);
+  std::vector<std::future<Result<rpc::RpcReply>>> seals;
+  for (auto& r : replicas_) {
+    if (r.failed) continue;  // the master seals or replaces it through heartbeats
+    seals.push_back(client_->rpc().CallAsync(r.location.addr(), CHUNKSERVER_SEAL, seal.SerializeAsString(), "",
+                                             client_->options().rpc_timeout_ms));
+  }
+  for (auto& f : seals) {
+    auto reply = f.get();
+    Status st = ReplyStatus(reply);
+    if (!st.ok()) spdlog::warn("dfs: sealing a replica of chunk {}: {}", chunk_->chunk_id(), st.ToString());
+  }
+  if (early) stats_.chunks_sealed_early++;
+  chunk_.reset();
+  replicas_.clear();
+  chunk_len_ = 0;
+  return Status::Ok();
+}
+
+Status FileWriter::Append(std::string_view data) {
+  if (closed_) return Status::FailedPrecondition("writer for " + path_ + " is closed");
+  while (!data.empty()) {
+    RETURN_IF_ERROR(EnsureChunk());
+    size_t room = static_cast<size_t>(chunk_size_ - chunk_len_);
+    std::string_view piece = data.substr(0, std::min(room, data.size()));
+    bool written = false;
+    RETURN_IF_ERROR(WritePiece(piece, &written));
+    if (!written) continue;  // chunk was sealed early; retry in a new one
+    data.remove_prefix(piece.size());
+    if (chunk_len_ == chunk_size_) RETURN_IF_ERROR(SealCurrent(/*early=*/false));
+  }
+  return Status::Ok();
+}
+
+Status FileWriter::Close() {
+  if (closed_) return Status::Ok();
+  closed_ = true;
+  RETURN_IF_ERROR(SealCurrent(/*early=*/false));
+  CloseWriteRequest req;
+  req.set_path(path_);
+  req.set_writer_epoch(writer_epoch_);
+  CloseWriteResponse resp;
+  return client_->CallMaster(MASTER_CLOSE_WRITE, req, &resp);
+}
+
+}  // namespace strata::dfs
