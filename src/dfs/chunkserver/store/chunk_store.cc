@@ -1,0 +1,255 @@
+#include "dfs/chunkserver/store/chunk_store.h"
+
+#include <algorithm>
+
+#include "common/crc32c.h"
+#include "common/logging.h"
+
+namespace strata::dfs {
+
+ChunkStore::ChunkStore(ChunkStoreOptions options, std::shared_ptr<FileSystem> fs, std::shared_ptr<Clock> clock,
+                       MetricsRegistry* metrics)
+    : options_(std::move(options)), fs_(std::move(fs)), clock_(std::move(clock)) {
+  appends_ = metrics->GetCounter("strata_chunkserver_appends_total", "Appends acknowledged");
+  append_bytes_ = metrics->GetCounter("strata_chunkserver_append_bytes_total", "Bytes appended");
+  reads_ = metrics->GetCounter("strata_chunkserver_reads_total", "Reads served");
+  read_bytes_ = metrics->GetCounter("strata_chunkserver_read_bytes_total", "Bytes read");
+  corruptions_ = metrics->GetCounter("strata_chunkserver_corruptions_total",
+                                     "Blocks whose CRC32C did not match on read");
+  crc_rejects_ = metrics->GetCounter("strata_chunkserver_append_crc_rejects_total",
+                                     "Appends refused because the payload CRC did not match");
+  replicas_gauge_ = metrics->GetGauge("strata_chunkserver_replicas", "Chunk replicas held");
+  for (size_t i = 0; i < options_.disk_paths.size(); ++i) {
+    disks_.push_back(std::make_unique<Disk>(static_cast<uint32_t>(i), options_.disk_paths[i], metrics));
+  }
+}
+
+Result<std::unique_ptr<ChunkStore>> ChunkStore::Open(ChunkStoreOptions options, std::shared_ptr<FileSystem> fs,
+                                                     std::shared_ptr<Clock> clock, MetricsRegistry* metrics) {
+  if (options.disk_paths.empty()) return Status::InvalidArgument("a chunkserver needs at least one disk");
+  std::unique_ptr<ChunkStore> store(new ChunkStore(std::move(options), std::move(fs), std::move(clock), metrics));
+  for (auto& disk : store->disks_) {
+    Status st = store->LoadDisk(disk.get());
+    if (!st.ok()) {
+      // A disk that cannot even be scanned is failed; the others still serve.
+      disk->MarkFailed(st.ToString());
+    }
+  }
+  store->replicas_gauge_->Set(static_cast<double>(store->replicas_.size()));
+  return store;
+}
+
+Status ChunkStore::LoadDisk(Disk* disk) {
+  RETURN_IF_ERROR(fs_->CreateDirs(disk->chunks_dir()));
+  ASSIGN_OR_RETURN(auto names, fs_->ListDir(disk->chunks_dir()));
+  for (const auto& name : names) RETURN_IF_ERROR(LoadOne(disk, name));
+  // Files without a meta record are debris of creations or deletions that a
+  // crash interrupted; nothing acknowledged lives in them.
+  for (const auto& name : names) {
+    std::string stem = name.substr(0, name.find('.'));
+    bool is_tmp = name.size() > 4 && name.compare(name.size() - 4, 4, ".tmp") == 0;
+    if (!is_tmp && ChunkIdFromMetaName(stem + ".meta").ok() &&
+        std::find(names.begin(), names.end(), stem + ".meta") != names.end()) {
+      continue;
+    }
+    spdlog::info("disk {}: removing debris {}", disk->index(), name);
+    RETURN_IF_ERROR(fs_->RemoveFile(disk->chunks_dir() + "/" + name));
+  }
+  return Status::Ok();
+}
+
+Status ChunkStore::LoadOne(Disk* disk, const std::string& name) {
+  auto id = ChunkIdFromMetaName(name);
+  if (!id.ok()) return Status::Ok();
+  auto replica = Replica::Load(fs_.get(), clock_.get(), disk, *id, options_.recovery_verify_bytes);
+  if (!replica.ok()) {
+    if (replica.status().code() != StatusCode::kCorruption) return replica.status();
+    // A damaged replica is left on disk for inspection and not served; the
+    // master sees it missing from the report and re-replicates the chunk.
+    corruptions_->Add();
+    spdlog::error("disk {}: not loading chunk {}: {}", disk->index(), name, replica.status().ToString());
+    return Status::Ok();
+  }
+  std::lock_guard lock(mu_);
+  auto [it, inserted] = replicas_.emplace(*id, *replica);
+  if (!inserted) {
+    spdlog::error("chunk {} found on disks {} and {}; keeping the first", ChunkIdHex(*id),
+                  it->second->disk()->index(), disk->index());
+  }
+  return Status::Ok();
+}
+
+Status ChunkStore::Note(Disk* disk, Status st) {
+  if (st.code() == StatusCode::kCorruption) corruptions_->Add();
+  disk->NoteStatus(st);
+  return st;
+}
+
+Result<std::shared_ptr<Replica>> ChunkStore::Find(uint64_t chunk_id) const {
+  std::lock_guard lock(mu_);
+  auto it = replicas_.find(chunk_id);
+  if (it == replicas_.end()) return Status::NotFound("chunk " + ChunkIdHex(chunk_id) + " is not on this chunkserver");
+  return it->second;
+}
+
+bool ChunkStore::HasRoom(Disk* disk) {
+  auto space = fs_->GetDiskSpace(disk->path());
+  if (!space.ok()) {
+    (void)Note(disk, space.status());
+    return false;
+  }
+  return space->free_bytes >= options_.disk_reserve_bytes && space->free_bytes > 0;
+}
+
+Result<Disk*> ChunkStore::ChooseDisk(uint32_t preferred) {
+  if (preferred < disks_.size() && !disks_[preferred]->failed() && HasRoom(disks_[preferred].get())) {
+    return disks_[preferred].get();
+  }
+  Disk* best = nullptr;
+  uint64_t best_free = 0;
+  for (auto& disk : disks_) {
+    if (disk->failed()) continue;
+    auto space = fs_->GetDiskSpace(disk->path());
+    if (!space.ok()) {
+      (void)Note(disk.get(), space.status());
+      continue;
+    }
+    if (space->free_bytes == 0 || space->free_bytes < options_.disk_reserve_bytes) continue;
+    if (!best || space->free_bytes > best_free) {
+      best = disk.get();
+      best_free = space->free_bytes;
+    }
+  }
+  if (!best) return Status::NoSpace("no healthy disk with free space for a new chunk");
+  return best;
+}
+
+Result<uint32_t> ChunkStore::Create(uint64_t chunk_id, uint64_t epoch, uint32_t preferred_disk) {
+  std::lock_guard create_lock(create_mu_);
+  if (auto existing = Find(chunk_id); existing.ok()) return CreateExisting(*existing, epoch);
+  // A disk that fails while creating is marked and the next one is tried.
+  Status last = Status::NoSpace("no healthy disk");
+  for (size_t attempt = 0; attempt < disks_.size(); ++attempt) {
+    ASSIGN_OR_RETURN(Disk* disk, ChooseDisk(preferred_disk));
+    auto replica = Replica::Create(fs_.get(), clock_.get(), disk, chunk_id, epoch);
+    if (replica.ok()) {
+      std::lock_guard lock(mu_);
+      replicas_[chunk_id] = *replica;
+      replicas_gauge_->Set(static_cast<double>(replicas_.size()));
+      return disk->index();
+    }
+    last = Note(disk, replica.status());
+    if (!disk->failed()) return last;
+  }
+  return last;
+}
+
+Result<uint32_t> ChunkStore::CreateExisting(const std::shared_ptr<Replica>& r, uint64_t epoch) {
+  ReplicaState s = r->State();
+  if (s.epoch == epoch && s.length == 0 && !s.sealed) return s.disk;
+  return Status::AlreadyExists("chunk " + ChunkIdHex(s.chunk_id) + " already exists (length=" +
+                               std::to_string(s.length) + ", epoch " + std::to_string(s.epoch) + ")");
+}
+
+Result<uint64_t> ChunkStore::Append(const AppendArgs& args) {
+  if (args.durability == WriteDurability::kMemory) {
+    return Status::NotSupported("memory durability is not supported by this chunkserver yet; use sync");
+  }
+  if (args.data.size() > options_.append_bytes_max) {
+    return Status::InvalidArgument("append of " + std::to_string(args.data.size()) + " bytes exceeds " +
+                                   std::to_string(options_.append_bytes_max));
+  }
+  if (Crc32c(args.data.data(), args.data.size()) != args.data_crc) {
+    crc_rejects_->Add();
+    return Status::Corruption("chunk " + ChunkIdHex(args.chunk_id) + ": payload CRC32C mismatch, nothing written");
+  }
+  ASSIGN_OR_RETURN(auto replica, Find(args.chunk_id));
+  auto length = replica->Append(args.epoch, args.offset, args.data);
+  if (!length.ok()) return Note(replica->disk(), length.status());
+  appends_->Add();
+  append_bytes_->Add(args.data.size());
+  return length;
+}
+
+Status ChunkStore::Read(uint64_t chunk_id, uint64_t offset, uint64_t length, std::string* out) {
+  if (length > options_.read_bytes_max) {
+    return Status::InvalidArgument("read of " + std::to_string(length) + " bytes exceeds " +
+                                   std::to_string(options_.read_bytes_max));
+  }
+  ASSIGN_OR_RETURN(auto replica, Find(chunk_id));
+  Status st = replica->Read(offset, length, out);
+  if (!st.ok()) return Note(replica->disk(), st);
+  reads_->Add();
+  read_bytes_->Add(out->size());
+  return Status::Ok();
+}
+
+Result<uint64_t> ChunkStore::Seal(uint64_t chunk_id, uint64_t epoch, uint64_t length) {
+  ASSIGN_OR_RETURN(auto replica, Find(chunk_id));
+  auto sealed = replica->Seal(epoch, length);
+  if (!sealed.ok()) return Note(replica->disk(), sealed.status());
+  return sealed;
+}
+
+Status ChunkStore::Delete(uint64_t chunk_id) {
+  std::shared_ptr<Replica> replica;
+  {
+    std::lock_guard lock(mu_);
+    auto it = replicas_.find(chunk_id);
+    if (it == replicas_.end()) return Status::Ok();  // already gone: deletion is idempotent
+    replica = it->second;
+    replicas_.erase(it);
+    replicas_gauge_->Set(static_cast<double>(replicas_.size()));
+  }
+  Status st = replica->Remove();
+  if (st.code() == StatusCode::kNotFound) return Status::Ok();
+  return Note(replica->disk(), st);
+}
+
+Result<ReplicaState> ChunkStore::Info(uint64_t chunk_id) const {
+  ASSIGN_OR_RETURN(auto replica, Find(chunk_id));
+  return replica->State();
+}
+
+std::vector<ReplicaState> ChunkStore::ListReplicas() const {
+  std::vector<std::shared_ptr<Replica>> all;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [id, r] : replicas_) all.push_back(r);
+  }
+  std::vector<ReplicaState> out;
+  out.reserve(all.size());
+  for (const auto& r : all) out.push_back(r->State());
+  return out;
+}
+
+std::vector<DiskReport> ChunkStore::DiskReports() {
+  std::vector<DiskReport> out(disks_.size());
+  for (size_t i = 0; i < disks_.size(); ++i) {
+    Disk* disk = disks_[i].get();
+    DiskReport& rep = out[i];
+    rep.index = disk->index();
+    rep.path = disk->path();
+    auto space = fs_->GetDiskSpace(disk->path());
+    if (space.ok()) {
+      rep.capacity_bytes = space->capacity_bytes;
+      rep.free_bytes = space->free_bytes;
+    } else {
+      (void)Note(disk, space.status());
+    }
+    auto window = disk->DrainWindow();
+    rep.write_p50_us = window.p50_us;
+    rep.write_p99_us = window.p99_us;
+    rep.ops = window.ops;
+    rep.failed = disk->failed();
+    rep.failure = disk->failure();
+  }
+  for (const ReplicaState& s : ListReplicas()) {
+    if (s.disk >= out.size()) continue;
+    out[s.disk].used_bytes += s.length;
+    out[s.disk].chunks++;
+  }
+  return out;
+}
+
+}  // namespace strata::dfs

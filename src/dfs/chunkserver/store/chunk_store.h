@@ -1,0 +1,105 @@
+// ChunkStore: every chunk replica held by one chunkserver, over its disks.
+//
+// Open() scans each disk's chunks/ directory and loads every replica
+// (recovering torn tails, removing debris of interrupted creations). New
+// chunks go to the requested disk when it is healthy and has room, otherwise
+// to the healthy disk with the most free space. Any I/O error, ENOSPC or
+// permission error from a disk marks that disk failed (see disk.h); the error
+// is returned to the caller as is, so a full disk is a clear NoSpace, never a
+// crash.
+//
+// Appends verify the writer's CRC32C of the payload before touching the disk.
+// Only `sync` durability exists here: `memory` is refused with NotSupported.
+//
+// Thread-safety: thread-safe; operations on different chunks run in parallel,
+// operations on one chunk are serialised by its Replica.
+// Ownership: owns Disks and Replicas; shares the FileSystem and Clock; borrows
+// the MetricsRegistry, which must outlive the store.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/metrics.h"
+#include "common/result.h"
+#include "dfs/chunkserver/store/disk.h"
+#include "dfs/chunkserver/store/replica.h"
+#include "env/clock.h"
+#include "env/file_system.h"
+
+namespace strata::dfs {
+
+struct ChunkStoreOptions {
+  std::vector<std::string> disk_paths;       // one directory per disk; index = position
+  uint64_t append_bytes_max = 8ull << 20;    // larger appends are InvalidArgument
+  uint64_t read_bytes_max = 8ull << 20;      // larger reads are InvalidArgument
+  uint64_t disk_reserve_bytes = 64ull << 20; // no new chunks on a disk with less free space
+  uint64_t recovery_verify_bytes = 8ull << 20;  // tail verified per unsealed replica at startup
+};
+
+enum class WriteDurability { kSync, kMemory };
+
+struct AppendArgs {
+  uint64_t chunk_id = 0;
+  uint64_t epoch = 0;
+  uint64_t offset = 0;
+  std::string_view data;
+  uint32_t data_crc = 0;  // CRC32C of `data` computed by the writer
+  WriteDurability durability = WriteDurability::kSync;
+};
+
+class ChunkStore {
+ public:
+  static Result<std::unique_ptr<ChunkStore>> Open(ChunkStoreOptions options, std::shared_ptr<FileSystem> fs,
+                                                  std::shared_ptr<Clock> clock, MetricsRegistry* metrics);
+
+  // Creates an empty replica; returns the disk it went to. Creating an
+  // existing empty, unsealed replica at the same epoch is OK (a retry).
+  Result<uint32_t> Create(uint64_t chunk_id, uint64_t epoch, uint32_t preferred_disk);
+  // Returns the replica length after the append (see Replica::Append).
+  Result<uint64_t> Append(const AppendArgs& args);
+  Status Read(uint64_t chunk_id, uint64_t offset, uint64_t length, std::string* out);
+  Result<uint64_t> Seal(uint64_t chunk_id, uint64_t epoch, uint64_t length);
+  Status Delete(uint64_t chunk_id);
+  Result<ReplicaState> Info(uint64_t chunk_id) const;
+
+  std::vector<ReplicaState> ListReplicas() const;
+  // Per-disk statistics; drains the latency windows (call once per heartbeat).
+  std::vector<DiskReport> DiskReports();
+  size_t disk_count() const { return disks_.size(); }
+  const ChunkStoreOptions& options() const { return options_; }
+
+ private:
+  ChunkStore(ChunkStoreOptions options, std::shared_ptr<FileSystem> fs, std::shared_ptr<Clock> clock,
+             MetricsRegistry* metrics);
+  Status LoadDisk(Disk* disk);
+  Status LoadOne(Disk* disk, const std::string& name);
+  Result<std::shared_ptr<Replica>> Find(uint64_t chunk_id) const;
+  Result<Disk*> ChooseDisk(uint32_t preferred);
+  bool HasRoom(Disk* disk);
+  // Marks the disk failed on disk errors, counts corruption; returns `st`.
+  Status Note(Disk* disk, Status st);
+  Result<uint32_t> CreateExisting(const std::shared_ptr<Replica>& r, uint64_t epoch);
+
+  const ChunkStoreOptions options_;
+  std::shared_ptr<FileSystem> fs_;
+  std::shared_ptr<Clock> clock_;
+  std::vector<std::unique_ptr<Disk>> disks_;
+  std::mutex create_mu_;  // serialises Create
+  mutable std::mutex mu_;
+  std::map<uint64_t, std::shared_ptr<Replica>> replicas_;  // GUARDED_BY(mu_)
+  Counter* appends_;
+  Counter* append_bytes_;
+  Counter* reads_;
+  Counter* read_bytes_;
+  Counter* corruptions_;
+  Counter* crc_rejects_;
+  Gauge* replicas_gauge_;
+};
+
+}  // namespace strata::dfs

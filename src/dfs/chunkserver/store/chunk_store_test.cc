@@ -1,0 +1,341 @@
+#include "dfs/chunkserver/store/chunk_store.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "common/crc32c.h"
+#include "env/fault/fault_file_system.h"
+#include "env/posix/posix_file_system.h"
+#include "env/random.h"
+
+namespace strata::dfs {
+namespace {
+
+std::string Bytes(size_t n, uint64_t seed) {
+  std::string s(n, '\0');
+  Random rnd(seed);
+  rnd.Fill(s.data(), s.size());
+  return s;
+}
+
+AppendArgs Args(uint64_t id, uint64_t epoch, uint64_t offset, const std::string& data) {
+  AppendArgs a;
+  a.chunk_id = id;
+  a.epoch = epoch;
+  a.offset = offset;
+  a.data = data;
+  a.data_crc = Crc32c(data);
+  return a;
+}
+
+class ChunkStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/chunk_store_test.XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    root_ = tmpl;
+    disk0_ = root_ + "/d0";
+    disk1_ = root_ + "/d1";
+    clock_ = std::make_shared<ManualClock>();
+    fault_ = std::make_shared<FaultInjectingFileSystem>(NewPosixFileSystem(), clock_, 42);
+    Reopen();
+  }
+  void TearDown() override {
+    store_.reset();
+    std::filesystem::remove_all(root_);
+  }
+  void Reopen() {
+    store_.reset();
+    ChunkStoreOptions opt;
+    opt.disk_paths = {disk0_, disk1_};
+    opt.disk_reserve_bytes = 0;
+    auto s = ChunkStore::Open(opt, fault_, clock_, &metrics_);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    store_ = std::move(*s);
+  }
+  std::string ReadAll(uint64_t id) {
+    auto info = store_->Info(id);
+    EXPECT_TRUE(info.ok());
+    std::string out;
+    Status st = store_->Read(id, 0, info->length, &out);
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    return out;
+  }
+  std::string DataPath(const std::string& disk, uint64_t id) { return PathsForChunk(disk + "/chunks", id).data; }
+  uint64_t Counter(const std::string& name) { return metrics_.GetCounter(name, "")->Value(); }
+
+  std::string root_, disk0_, disk1_;
+  std::shared_ptr<ManualClock> clock_;
+  std::shared_ptr<FaultInjectingFileSystem> fault_;
+  MetricsRegistry metrics_;
+  std::unique_ptr<ChunkStore> store_;
+};
+
+TEST_F(ChunkStoreTest, AppendsAndReadsAcrossBlocks) {
+  ASSERT_EQ(*store_->Create(1, 1, 0), 0u);
+  std::string all;
+  for (size_t n : {1000u, 5000u, 10000u, 1u, 4096u}) {
+    std::string piece = Bytes(n, n);
+    auto len = store_->Append(Args(1, 1, all.size(), piece));
+    ASSERT_TRUE(len.ok()) << len.status().ToString();
+    all += piece;
+    EXPECT_EQ(*len, all.size());
+  }
+  EXPECT_EQ(ReadAll(1), all);
+  std::string part;
+  ASSERT_TRUE(store_->Read(1, 4000, 300, &part).ok());
+  EXPECT_EQ(part, all.substr(4000, 300));
+  ASSERT_TRUE(store_->Read(1, all.size() - 10, 100, &part).ok());  // short at the end
+  EXPECT_EQ(part, all.substr(all.size() - 10));
+  EXPECT_EQ(store_->Read(1, all.size() + 1, 1, &part).code(), StatusCode::kOutOfRange);
+  Reopen();
+  EXPECT_EQ(ReadAll(1), all);
+}
+
+TEST_F(ChunkStoreTest, RetryGapAndMismatch) {
+  ASSERT_TRUE(store_->Create(1, 1, 0).ok());
+  std::string a = Bytes(6000, 1);
+  ASSERT_TRUE(store_->Append(Args(1, 1, 0, a)).ok());
+  auto retry = store_->Append(Args(1, 1, 0, a));
+  ASSERT_TRUE(retry.ok()) << retry.status().ToString();
+  EXPECT_EQ(*retry, 6000u);
+  auto retry_part = store_->Append(Args(1, 1, 100, a.substr(100, 50)));
+  EXPECT_TRUE(retry_part.ok());
+  auto differ = store_->Append(Args(1, 1, 0, Bytes(6000, 2)));
+  EXPECT_EQ(differ.status().code(), StatusCode::kOutOfRange);
+  auto gap = store_->Append(Args(1, 1, 7000, a));
+  EXPECT_EQ(gap.status().code(), StatusCode::kOutOfRange);
+  EXPECT_NE(gap.status().message().find("length=6000"), std::string::npos) << gap.status().message();
+  auto overlap = store_->Append(Args(1, 1, 5000, a));  // runs past the end
+  EXPECT_EQ(overlap.status().code(), StatusCode::kOutOfRange);
+  EXPECT_EQ(store_->Info(1)->length, 6000u);
+  EXPECT_EQ(ReadAll(1), a);
+}
+
+TEST_F(ChunkStoreTest, PayloadCrcMismatchWritesNothing) {
+  ASSERT_TRUE(store_->Create(1, 1, 0).ok());
+  AppendArgs args = Args(1, 1, 0, Bytes(100, 1));
+  args.data_crc ^= 1;
+  EXPECT_EQ(store_->Append(args).status().code(), StatusCode::kCorruption);
+  EXPECT_EQ(store_->Info(1)->length, 0u);
+  EXPECT_EQ(std::filesystem::file_size(DataPath(disk0_, 1)), 0u);
+  EXPECT_EQ(Counter("strata_chunkserver_append_crc_rejects_total"), 1u);
+}
+
+TEST_F(ChunkStoreTest, MemoryDurabilityIsRefused) {
+  ASSERT_TRUE(store_->Create(1, 1, 0).ok());
+  AppendArgs args = Args(1, 1, 0, Bytes(100, 1));
+  args.durability = WriteDurability::kMemory;
+  EXPECT_EQ(store_->Append(args).status().code(), StatusCode::kNotSupported);
+}
+
+TEST_F(ChunkStoreTest, SealTruncatesAndIsFinal) {
+  ASSERT_TRUE(store_->Create(1, 1, 0).ok());
+  std::string a = Bytes(10000, 3);
+  ASSERT_TRUE(store_->Append(Args(1, 1, 0, a)).ok());
+  EXPECT_EQ(store_->Seal(1, 1, 20000).status().code(), StatusCode::kOutOfRange);  // shorter replica
+  auto sealed = store_->Seal(1, 1, 6000);
+  ASSERT_TRUE(sealed.ok()) << sealed.status().ToString();
+  EXPECT_EQ(*sealed, 6000u);
+  EXPECT_TRUE(store_->Info(1)->sealed);
+  EXPECT_EQ(ReadAll(1), a.substr(0, 6000));
+  EXPECT_EQ(std::filesystem::file_size(DataPath(disk0_, 1)), 6000u);
+  EXPECT_TRUE(store_->Seal(1, 1, 6000).ok());  // idempotent
+  EXPECT_EQ(store_->Seal(1, 1, 5000).status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store_->Append(Args(1, 1, 6000, a)).status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(store_->Append(Args(1, 1, 0, a.substr(0, 6000))).ok());  // a retry of held bytes
+  Reopen();
+  auto info = store_->Info(1);
+  ASSERT_TRUE(info.ok());
+  EXPECT_TRUE(info->sealed);
+  EXPECT_EQ(info->length, 6000u);
+  EXPECT_EQ(ReadAll(1), a.substr(0, 6000));
+}
+
+TEST_F(ChunkStoreTest, EpochsFenceOldWriters) {
+  ASSERT_TRUE(store_->Create(1, 5, 0).ok());
+  EXPECT_EQ(store_->Append(Args(1, 4, 0, "x")).status().code(), StatusCode::kStaleEpoch);
+  ASSERT_TRUE(store_->Append(Args(1, 6, 0, "x")).ok());
+  EXPECT_EQ(store_->Info(1)->epoch, 6u);
+  EXPECT_EQ(store_->Append(Args(1, 5, 1, "y")).status().code(), StatusCode::kStaleEpoch);
+  EXPECT_EQ(store_->Seal(1, 5, 1).status().code(), StatusCode::kStaleEpoch);
+  ASSERT_TRUE(store_->Seal(1, 7, 1).ok());
+  Reopen();
+  EXPECT_EQ(store_->Info(1)->epoch, 7u);
+}
+
+TEST_F(ChunkStoreTest, CreateIsIdempotentOnlyWhenEmpty) {
+  ASSERT_TRUE(store_->Create(1, 1, 1).ok());
+  auto again = store_->Create(1, 1, 0);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, 1u);
+  ASSERT_TRUE(store_->Append(Args(1, 1, 0, "abc")).ok());
+  EXPECT_EQ(store_->Create(1, 1, 0).status().code(), StatusCode::kAlreadyExists);
+}
+
+TEST_F(ChunkStoreTest, FlippedByteOnDiskIsDetectedOnRead) {
+  ASSERT_TRUE(store_->Create(1, 1, 0).ok());
+  std::string a = Bytes(3 * 4096 + 500, 4);
+  ASSERT_TRUE(store_->Append(Args(1, 1, 0, a)).ok());
+  ASSERT_TRUE(store_->Seal(1, 1, a.size()).ok());
+  {
+    std::fstream f(DataPath(disk0_, 1), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(5000);
+    char c = static_cast<char>(a[5000] ^ 0x01);
+    f.write(&c, 1);
+  }
+  std::string out;
+  EXPECT_TRUE(store_->Read(1, 0, 4096, &out).ok());
+  Status st = store_->Read(1, 4096, 100, &out);
+  EXPECT_EQ(st.code(), StatusCode::kCorruption) << st.ToString();
+  EXPECT_EQ(store_->Read(1, 0, a.size(), &out).code(), StatusCode::kCorruption);
+  EXPECT_TRUE(store_->Read(1, 8192, 4096, &out).ok());
+  EXPECT_EQ(Counter("strata_chunkserver_corruptions_total"), 2u);
+  // Corruption is the replica's problem, not the disk's.
+  EXPECT_FALSE(store_->DiskReports()[0].failed);
+}
+
+TEST_F(ChunkStoreTest, TornTailIsTrimmedOnReopen) {
+  ASSERT_TRUE(store_->Create(1, 1, 0).ok());
+  ASSERT_TRUE(store_->Create(2, 1, 0).ok());
+  std::string a = Bytes(5000, 5);
+  ASSERT_TRUE(store_->Append(Args(1, 1, 0, a)).ok());
+  ASSERT_TRUE(store_->Append(Args(2, 1, 0, a.substr(0, 4096))).ok());
+  store_.reset();
+  // Data that reached the disk without its CRCs: inside the partial block
+  // and into the next one (chunk 1), and past a block boundary (chunk 2).
+  {
+    std::ofstream f(DataPath(disk0_, 1), std::ios::app | std::ios::binary);
+    f << Bytes(4000, 6);
+    std::ofstream g(DataPath(disk0_, 2), std::ios::app | std::ios::binary);
+    g << Bytes(10, 7);
+  }
+  Reopen();
+  EXPECT_EQ(store_->Info(1)->length, 5000u);
+  EXPECT_EQ(ReadAll(1), a);
+  EXPECT_EQ(std::filesystem::file_size(DataPath(disk0_, 1)), 5000u);
+  EXPECT_EQ(store_->Info(2)->length, 4096u);
+  std::string b = Bytes(3000, 8);
+  ASSERT_TRUE(store_->Append(Args(1, 1, 5000, b)).ok());
+  EXPECT_EQ(ReadAll(1), a + b);
+}
+
+TEST_F(ChunkStoreTest, CrashKeepsEverySyncedAppend) {
+  ASSERT_TRUE(store_->Create(1, 1, 0).ok());
+  std::string oracle;
+  Random rnd(9);
+  for (int i = 0; i < 40; ++i) {
+    std::string piece = Bytes(1 + rnd.Uniform(9000), i);
+    ASSERT_TRUE(store_->Append(Args(1, 1, oracle.size(), piece)).ok());
+    oracle += piece;
+  }
+  // Unsynced writes in flight at the crash: more data and a CRC entry.
+  {
+    auto data = fault_->OpenFile(DataPath(disk0_, 1), OpenMode::kReadWrite);
+    ASSERT_TRUE(data.ok());
+    std::string junk = Bytes(7000, 99);
+    ASSERT_TRUE((*data)->WriteAt(oracle.size(), junk.data(), junk.size()).ok());
+    auto crc = fault_->OpenFile(PathsForChunk(disk0_ + "/chunks", 1).crc, OpenMode::kReadWrite);
+    ASSERT_TRUE(crc.ok());
+    ASSERT_TRUE((*crc)->WriteAt(BlockCount(oracle.size()) * 4, "abcd", 4).ok());
+  }
+  store_.reset();
+  ASSERT_TRUE(fault_->DropUnsyncedData().ok());
+  Reopen();
+  EXPECT_EQ(store_->Info(1)->length, oracle.size());
+  EXPECT_EQ(ReadAll(1), oracle);
+}
+
+TEST_F(ChunkStoreTest, DataSyncedButCrcLostIsTrimmed) {
+  ASSERT_TRUE(store_->Create(1, 1, 0).ok());
+  std::string a = Bytes(4096 + 300, 10);
+  ASSERT_TRUE(store_->Append(Args(1, 1, 0, a)).ok());
+  {
+    auto data = fault_->OpenFile(DataPath(disk0_, 1), OpenMode::kReadWrite);
+    ASSERT_TRUE(data.ok());
+    std::string more = Bytes(6000, 11);
+    ASSERT_TRUE((*data)->WriteAt(a.size(), more.data(), more.size()).ok());
+    ASSERT_TRUE((*data)->Sync().ok());
+  }
+  store_.reset();
+  ASSERT_TRUE(fault_->DropUnsyncedData().ok());
+  Reopen();
+  EXPECT_EQ(store_->Info(1)->length, a.size());
+  EXPECT_EQ(ReadAll(1), a);
+}
+
+TEST_F(ChunkStoreTest, EioMarksDiskFailedAndCreationMovesOn) {
+  ASSERT_EQ(*store_->Create(1, 1, 0), 0u);
+  DiskFault eio;
+  eio.error_rate = 1.0;
+  fault_->SetFault(disk0_, eio);
+  Status st = store_->Append(Args(1, 1, 0, "hello")).status();
+  EXPECT_EQ(st.code(), StatusCode::kIoError) << st.ToString();
+  auto created = store_->Create(2, 1, 0);
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  EXPECT_EQ(*created, 1u);
+  fault_->ClearFault(disk0_);
+  auto reports = store_->DiskReports();
+  EXPECT_TRUE(reports[0].failed);
+  EXPECT_NE(reports[0].failure.find("Input/output error"), std::string::npos) << reports[0].failure;
+  EXPECT_FALSE(reports[1].failed);
+  // A failed disk stays failed: no more writes go to it.
+  EXPECT_EQ(store_->Append(Args(1, 1, 0, "hello")).status().code(), StatusCode::kIoError);
+  EXPECT_EQ(*store_->Create(3, 1, 0), 1u);
+}
+
+TEST_F(ChunkStoreTest, EioOnCreateTriesTheOtherDisk) {
+  DiskFault eio;
+  eio.error_rate = 1.0;
+  fault_->SetFault(disk1_, eio);
+  auto created = store_->Create(1, 1, 1);
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  EXPECT_EQ(*created, 0u);
+  EXPECT_TRUE(store_->DiskReports()[1].failed);
+}
+
+TEST_F(ChunkStoreTest, FullDiskIsAClearErrorAndNewChunksGoElsewhere) {
+  ASSERT_EQ(*store_->Create(1, 1, 0), 0u);
+  DiskFault full;
+  full.no_space = true;
+  fault_->SetFault(disk0_, full);
+  Status st = store_->Append(Args(1, 1, 0, Bytes(100, 1))).status();
+  EXPECT_EQ(st.code(), StatusCode::kNoSpace) << st.ToString();
+  EXPECT_EQ(*store_->Create(2, 1, 0), 1u);
+  auto reports = store_->DiskReports();
+  EXPECT_TRUE(reports[0].failed);
+  EXPECT_EQ(reports[1].chunks, 1u);
+  fault_->SetFault(disk1_, full);
+  EXPECT_EQ(store_->Create(3, 1, 1).status().code(), StatusCode::kNoSpace);
+}
+
+TEST_F(ChunkStoreTest, DeleteRemovesFilesAndDebrisIsCleaned) {
+  ASSERT_TRUE(store_->Create(1, 1, 0).ok());
+  ASSERT_TRUE(store_->Append(Args(1, 1, 0, "abc")).ok());
+  ASSERT_TRUE(store_->Delete(1).ok());
+  EXPECT_EQ(store_->Info(1).status().code(), StatusCode::kNotFound);
+  EXPECT_FALSE(std::filesystem::exists(DataPath(disk0_, 1)));
+  EXPECT_TRUE(store_->Delete(1).ok());
+  { std::ofstream debris(DataPath(disk1_, 7)); debris << "junk"; }
+  Reopen();
+  EXPECT_TRUE(store_->ListReplicas().empty());
+  EXPECT_FALSE(std::filesystem::exists(DataPath(disk1_, 7)));
+}
+
+TEST_F(ChunkStoreTest, DiskReportsCountOpsAndBytes) {
+  ASSERT_TRUE(store_->Create(1, 1, 0).ok());
+  ASSERT_TRUE(store_->Append(Args(1, 1, 0, Bytes(100, 1))).ok());
+  ASSERT_TRUE(store_->Append(Args(1, 1, 100, Bytes(100, 2))).ok());
+  auto reports = store_->DiskReports();
+  EXPECT_EQ(reports[0].ops, 2u);
+  EXPECT_EQ(reports[0].used_bytes, 200u);
+  EXPECT_EQ(reports[0].chunks, 1u);
+  EXPECT_GT(reports[0].capacity_bytes, 0u);
+  EXPECT_EQ(store_->DiskReports()[0].ops, 0u);  // the window was drained
+}
+
+}  // namespace
+}  // namespace strata::dfs

@@ -1,0 +1,85 @@
+#include "dfs/chunkserver/store/disk.h"
+
+#include <bit>
+
+#include "common/logging.h"
+
+namespace strata::dfs {
+
+void LatencyWindow::Observe(uint64_t micros) {
+  int bucket = std::min<int>(kBuckets - 1, static_cast<int>(std::bit_width(micros)));
+  std::lock_guard lock(mu_);
+  ++buckets_[bucket];
+  ++count_;
+}
+
+LatencyWindow::Snapshot LatencyWindow::Drain() {
+  std::lock_guard lock(mu_);
+  Snapshot snap;
+  snap.ops = count_;
+  if (count_ > 0) {
+    auto quantile = [&](double q) {
+      uint64_t rank = static_cast<uint64_t>(q * static_cast<double>(count_ - 1)) + 1;
+      uint64_t seen = 0;
+      for (int i = 0; i < kBuckets; ++i) {
+        seen += buckets_[i];
+        if (seen >= rank) return uint64_t{1} << i;  // upper bound of the bucket
+      }
+      return uint64_t{1} << (kBuckets - 1);
+    };
+    snap.p50_us = quantile(0.50);
+    snap.p99_us = quantile(0.99);
+  }
+  buckets_.fill(0);
+  count_ = 0;
+  return snap;
+}
+
+Disk::Disk(uint32_t index, std::string path, MetricsRegistry* metrics)
+    : index_(index), path_(std::move(path)), chunks_dir_(path_ + "/chunks") {
+  std::string labels = "disk=\"" + std::to_string(index_) + "\"";
+  write_latency_ = metrics->GetHistogram("strata_chunkserver_disk_write_seconds",
+                                         "Latency of chunk writes including fdatasync, per disk", labels);
+  failures_ = metrics->GetCounter("strata_chunkserver_disk_failures_total",
+                                  "Times a disk was marked failed", labels);
+}
+
+std::string Disk::failure() const {
+  std::lock_guard lock(mu_);
+  return failure_;
+}
+
+void Disk::NoteStatus(const Status& st) {
+  switch (st.code()) {
+    case StatusCode::kIoError:
+    case StatusCode::kNoSpace:
+    case StatusCode::kPermissionDenied:
+      MarkFailed(st.ToString());
+      break;
+    default:
+      break;
+  }
+}
+
+void Disk::MarkFailed(const std::string& reason) {
+  {
+    std::lock_guard lock(mu_);
+    if (failed_.load()) return;
+    failure_ = reason;
+    failed_.store(true, std::memory_order_release);
+  }
+  failures_->Add();
+  spdlog::error("disk {} ({}) marked failed: {}", index_, path_, reason);
+}
+
+Status Disk::CheckHealthy() const {
+  if (!failed()) return Status::Ok();
+  return Status::IoError("disk " + std::to_string(index_) + " (" + path_ + ") failed: " + failure());
+}
+
+void Disk::ObserveWrite(uint64_t micros) {
+  write_latency_->Observe(micros);
+  window_.Observe(micros);
+}
+
+}  // namespace strata::dfs

@@ -1,0 +1,91 @@
+// Disk: one disk directory of a chunkserver, its health and its statistics.
+//
+// A disk is healthy until an operation on it fails with an I/O error, ENOSPC
+// or a permission error; then it is marked failed with the reason, gets no new
+// chunks, refuses writes, and is reported as failed in heartbeats until the
+// process restarts (an operator replaces or frees the disk, then restarts).
+// Write latency (write + fdatasync) is recorded both in a Prometheus histogram
+// and in a window that the heartbeat drains to report recent p50/p99.
+//
+// Thread-safety: all methods are thread-safe.
+// Ownership: the ChunkStore owns its Disks; the registry must outlive them.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <string>
+
+#include "common/metrics.h"
+#include "common/status.h"
+
+namespace strata::dfs {
+
+// Latencies since the last Drain(), as exponential buckets of microseconds.
+class LatencyWindow {
+ public:
+  struct Snapshot {
+    uint64_t p50_us = 0;
+    uint64_t p99_us = 0;
+    uint64_t ops = 0;
+  };
+  void Observe(uint64_t micros);
+  // Quantiles of the window, which then starts empty.
+  Snapshot Drain();
+
+ private:
+  static constexpr int kBuckets = 32;
+  std::mutex mu_;
+  std::array<uint64_t, kBuckets> buckets_{};  // GUARDED_BY(mu_); bucket i holds < 2^i us
+  uint64_t count_ = 0;                        // GUARDED_BY(mu_)
+};
+
+struct DiskReport {
+  uint32_t index = 0;
+  std::string path;
+  uint64_t capacity_bytes = 0;
+  uint64_t free_bytes = 0;
+  uint64_t used_bytes = 0;
+  bool failed = false;
+  std::string failure;
+  uint64_t write_p50_us = 0;
+  uint64_t write_p99_us = 0;
+  uint64_t ops = 0;
+  uint32_t chunks = 0;
+};
+
+class Disk {
+ public:
+  Disk(uint32_t index, std::string path, MetricsRegistry* metrics);
+
+  uint32_t index() const { return index_; }
+  const std::string& path() const { return path_; }
+  // Where replicas live: <path>/chunks.
+  const std::string& chunks_dir() const { return chunks_dir_; }
+
+  bool failed() const { return failed_.load(std::memory_order_acquire); }
+  std::string failure() const;
+  // Marks the disk failed when `st` is an error that says the disk is bad
+  // (IoError, NoSpace, PermissionDenied); the first reason is kept.
+  void NoteStatus(const Status& st);
+  void MarkFailed(const std::string& reason);
+  // OK, or the failure as an IoError naming the disk.
+  Status CheckHealthy() const;
+
+  void ObserveWrite(uint64_t micros);
+  LatencyWindow::Snapshot DrainWindow() { return window_.Drain(); }
+
+ private:
+  const uint32_t index_;
+  const std::string path_;
+  const std::string chunks_dir_;
+  std::atomic<bool> failed_{false};
+  mutable std::mutex mu_;
+  std::string failure_;  // GUARDED_BY(mu_)
+  LatencyWindow window_;
+  Histogram* write_latency_;
+  Counter* failures_;
+};
+
+}  // namespace strata::dfs

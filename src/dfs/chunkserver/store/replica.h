@@ -1,0 +1,108 @@
+// Replica: one chunk replica on one disk (files described in chunk_format.h).
+//
+// Appends land only at exactly the current length (the chasing write of
+// DESIGN.md §2): a retry of bytes already held is acknowledged without
+// writing, anything else at a wrong offset is OutOfRange. Every append is
+// durable before it returns: .data is written and fdatasync'ed, then the CRC
+// entries of the touched blocks are written and .crc is fdatasync'ed. The CRC
+// of a partial last block is extended incrementally (CRC32C is a running
+// checksum) and kept in memory as well, so reads of the tail never depend on
+// a .crc entry an interrupted append may have half-updated.
+//
+// Crash recovery (Load): since .crc is only written after .data is durable,
+// every CRC entry on disk covers bytes that are on disk; the last entry may be
+// older than the data (the .crc write was lost), in which case it matches a
+// prefix of its block. Load verifies the last `verify_window_bytes` of an
+// unsealed replica block by block and trims .data and .crc to the longest
+// prefix the CRCs cover. Sealed replicas were made durable before their meta
+// said sealed and are not re-verified (reads verify every block they touch).
+//
+// Thread-safety: thread-safe. Reads share a lock; appends, seals and removal
+// take it exclusively, so a reader never sees a half-applied append.
+// Ownership: owned through shared_ptr by the ChunkStore; borrows the
+// FileSystem, Clock and Disk, which outlive it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+#include "dfs/chunkserver/store/chunk_format.h"
+#include "dfs/chunkserver/store/disk.h"
+#include "env/clock.h"
+#include "env/file_system.h"
+
+namespace strata::dfs {
+
+struct ReplicaState {
+  uint64_t chunk_id = 0;
+  uint32_t disk = 0;
+  uint64_t epoch = 0;
+  uint64_t length = 0;
+  bool sealed = false;
+};
+
+class Replica {
+ public:
+  Replica(FileSystem* fs, Clock* clock, Disk* disk, uint64_t chunk_id);
+
+  // Creates the files of a new, empty, unsealed replica.
+  static Result<std::shared_ptr<Replica>> Create(FileSystem* fs, Clock* clock, Disk* disk, uint64_t chunk_id,
+                                                 uint64_t epoch);
+  // Opens an existing replica, recovering a torn tail (see above).
+  static Result<std::shared_ptr<Replica>> Load(FileSystem* fs, Clock* clock, Disk* disk, uint64_t chunk_id,
+                                               uint64_t verify_window_bytes);
+
+  // Appends `data` at `offset` (REQUIRES: its CRC was verified by the caller).
+  // Returns the replica's length afterwards.
+  Result<uint64_t> Append(uint64_t epoch, uint64_t offset, std::string_view data);
+  // Reads up to `length` bytes at `offset` (fewer at the end of the replica),
+  // verifying every touched block; Corruption on a CRC mismatch.
+  Status Read(uint64_t offset, uint64_t length, std::string* out);
+  // Truncates to `length` and seals. Idempotent at the same length.
+  Result<uint64_t> Seal(uint64_t epoch, uint64_t length);
+  // Deletes the files; later operations fail with NotFound.
+  Status Remove();
+
+  ReplicaState State() const;
+  Disk* disk() const { return disk_; }
+
+ private:
+  Status WriteMeta(const ChunkMeta& meta);
+  Status UpdateEpochLocked(uint64_t epoch);
+  Status OpenForWrite();
+  Status LoadSealed(const ChunkMeta& meta);
+  Status RecoverTail(uint64_t verify_window_bytes);
+  Status TrimTo(uint64_t data_size, uint64_t crc_size);
+  Status CheckLive() const;
+  Status CheckRetry(uint64_t offset, std::string_view data);
+  Status WriteAtEnd(std::string_view data);
+  Status TruncateLocked(uint64_t length);
+  Status ReadLocked(uint64_t offset, uint64_t length, std::string* out);
+  Status VerifyBlocks(uint64_t first_block, std::string_view span, std::string_view crcs) const;
+
+  FileSystem* const fs_;
+  Clock* const clock_;
+  Disk* const disk_;
+  const uint64_t chunk_id_;
+  const ChunkPaths paths_;
+
+  mutable std::shared_mutex mu_;
+  uint64_t epoch_ = 0;         // GUARDED_BY(mu_)
+  uint64_t length_ = 0;        // GUARDED_BY(mu_)
+  bool sealed_ = false;        // GUARDED_BY(mu_)
+  bool removed_ = false;       // GUARDED_BY(mu_)
+  uint32_t tail_crc_ = 0;      // GUARDED_BY(mu_); CRC of the partial last block
+  std::unique_ptr<File> data_; // GUARDED_BY(mu_); open while unsealed
+  std::unique_ptr<File> crc_;  // GUARDED_BY(mu_); open while unsealed
+};
+
+// CRC entries (little-endian u32 each) for `data` appended at `offset` to a
+// replica whose partial last block has CRC `tail_crc`; returns the new tail
+// CRC (0 when the data ends on a block boundary).
+uint32_t ComputeCrcEntries(uint64_t offset, uint32_t tail_crc, std::string_view data, std::string* entries);
+
+}  // namespace strata::dfs
