@@ -14,5 +14,8 @@ namespace strata::cli {
 // `app`; when that subcommand is chosen its work runs and stores the exit code
 // in *exit_code.
 void RegisterVersionCommand(CLI::App& app, int* exit_code);
+void RegisterFsCommand(CLI::App& app, int* exit_code);
+void RegisterClusterCommand(CLI::App& app, int* exit_code);
+void RegisterUpDownCommands(CLI::App& app, int* exit_code);
 
 }  // namespace strata::cli

@@ -1,0 +1,70 @@
+#include "cli/admin_options.h"
+
+#include <cstdio>
+#include <iostream>
+
+#include "dfs/client/cluster_file.h"
+
+namespace strata::cli {
+
+void AddAdminOptions(CLI::App* cmd, AdminOptions* opts) {
+  cmd->add_option("--master", opts->master, "Master address HOST:PORT (default: $STRATA_MASTER or cluster.json)");
+  cmd->add_option("--dir", opts->dir, "Cluster directory whose cluster.json names the master (default: ./var)");
+  cmd->add_flag("--json", opts->json, "Machine-readable JSON output");
+}
+
+Result<std::unique_ptr<dfs::DfsClient>> ConnectDfs(const AdminOptions& opts) {
+  ASSIGN_OR_RETURN(std::string master, dfs::LocateMaster(opts.master, opts.dir));
+  dfs::DfsClientOptions o;
+  o.master = master;
+  return std::make_unique<dfs::DfsClient>(o);
+}
+
+int ReportError(const Status& st) {
+  std::cerr << "error: " << st.ToString() << "\n";
+  return st.code() == StatusCode::kInvalidArgument ? 2 : 1;
+}
+
+nlohmann::json FileInfoToJson(const dfs::FileInfo& info) {
+  return {
+      {"path", info.path()},
+      {"type", info.is_dir() ? "dir" : "file"},
+      {"size", info.size()},
+      {"replication", info.replication()},
+      {"min_copies", info.min_copies()},
+      {"chunk_size", info.chunk_size()},
+      {"durability", info.durability() == dfs::DURABILITY_MEMORY ? "memory" : "sync"},
+      {"mtime_us", info.mtime_us()},
+      {"chunks", info.chunk_count()},
+  };
+}
+
+nlohmann::json ChunkInfoToJson(const dfs::ChunkInfo& chunk) {
+  nlohmann::json replicas = nlohmann::json::array();
+  for (const auto& r : chunk.replicas()) {
+    replicas.push_back({{"server_id", r.server_id()}, {"addr", r.addr()}, {"rack", r.rack()}, {"disk", r.disk()}});
+  }
+  return {
+      {"chunk_id", chunk.chunk_id()}, {"file_offset", chunk.file_offset()}, {"length", chunk.length()},
+      {"sealed", chunk.sealed()},     {"epoch", chunk.epoch()},             {"replicas", replicas},
+  };
+}
+
+std::string HumanBytes(uint64_t bytes) {
+  static const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(bytes);
+  int u = 0;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  char buf[32];
+  if (u == 0) {
+    std::snprintf(buf, sizeof(buf), "%llu B", static_cast<unsigned long long>(bytes));
+  } else {
+    std::snprintf(buf, sizeof(buf), "%.1f %s", v, kUnits[u]);
+  }
+  return buf;
+}
+
+}  // namespace strata::cli

@@ -1,0 +1,39 @@
+// Options every admin command shares (--master, --dir, --json) and the small
+// helpers they use to print results. Internal to the `strata` binary.
+//
+// Thread-safety: used from main's thread only.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "common/status.h"
+#include "dfs/client/dfs_client.h"
+
+namespace strata::cli {
+
+struct AdminOptions {
+  std::string master;  // --master HOST:PORT
+  std::string dir;     // --dir DIR (reads DIR/cluster.json)
+  bool json = false;   // --json
+};
+
+// Adds --master, --dir and --json to `cmd`, storing into `opts`.
+void AddAdminOptions(CLI::App* cmd, AdminOptions* opts);
+
+// Connects a DfsClient to the master found through `opts`.
+Result<std::unique_ptr<dfs::DfsClient>> ConnectDfs(const AdminOptions& opts);
+
+// Prints "error: <status>" to stderr and returns the exit code for it
+// (1 for errors reported by the cluster, 2 for bad usage).
+int ReportError(const Status& st);
+
+nlohmann::json FileInfoToJson(const dfs::FileInfo& info);
+nlohmann::json ChunkInfoToJson(const dfs::ChunkInfo& chunk);
+
+// "1.5 GiB", "512 B".
+std::string HumanBytes(uint64_t bytes);
+
+}  // namespace strata::cli

@@ -1,0 +1,235 @@
+// strata fs: mkdir, put, get, cat, ls, stat, rm, mv against the dfs.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <ctime>
+#include <iostream>
+#include <vector>
+
+#include "cli/admin_options.h"
+#include "cli/commands.h"
+#include "cli/progress_bar.h"
+#include "common/config.h"
+#include "dfs/client/file_reader.h"
+#include "dfs/client/file_writer.h"
+
+namespace strata::cli {
+namespace {
+
+constexpr size_t kTransferPieceBytes = 4u << 20;
+
+struct FsArgs {
+  AdminOptions admin;
+  std::string path, path2;
+  bool parents = false, recursive = false, long_format = false, overwrite = false;
+  uint32_t replication = 0, min_copies = 0;
+  std::string chunk_size, durability = "sync";
+  std::string append_size = "4M";
+};
+
+// Runs `fn` with a connected client and turns its Status into an exit code.
+int WithClient(const FsArgs& a, const std::function<Status(dfs::DfsClient&)>& fn) {
+  auto client = ConnectDfs(a.admin);
+  if (!client.ok()) return ReportError(client.status());
+  Status st = fn(**client);
+  return st.ok() ? 0 : ReportError(st);
+}
+
+Status Put(dfs::DfsClient& c, const FsArgs& a) {
+  int fd = a.path == "-" ? STDIN_FILENO : ::open(a.path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::FromErrno(errno, "open " + a.path);
+  struct stat st {};
+  uint64_t total = (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) ? static_cast<uint64_t>(st.st_size) : 0;
+  dfs::CreateOptions co;
+  co.replication = a.replication;
+  co.min_copies = a.min_copies;
+  co.overwrite = a.overwrite;
+  if (!a.chunk_size.empty()) {
+    ASSIGN_OR_RETURN(co.chunk_size, ParseByteSize(a.chunk_size));
+  }
+  if (a.durability == "memory") co.durability = dfs::DURABILITY_MEMORY;
+  else if (a.durability != "sync") return Status::InvalidArgument("--durability must be sync or memory");
+  ASSIGN_OR_RETURN(uint64_t piece_bytes, ParseByteSize(a.append_size));
+  if (piece_bytes == 0 || piece_bytes > (64u << 20)) return Status::InvalidArgument("--append-size must be 1..64M");
+  RETURN_IF_ERROR(c.Create(a.path2, co).status());
+  ASSIGN_OR_RETURN(auto writer, c.OpenWriter(a.path2));
+  ProgressBar bar("put " + a.path2, total);
+  std::string buf(piece_bytes, '\0');
+  uint64_t done = 0;
+  for (;;) {
+    size_t filled = 0;
+    while (filled < buf.size()) {  // fill a whole piece (pipes return less)
+      ssize_t n = ::read(fd, buf.data() + filled, buf.size() - filled);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return Status::FromErrno(errno, "read " + a.path);
+      if (n == 0) break;
+      filled += static_cast<size_t>(n);
+    }
+    if (filled == 0) break;
+    RETURN_IF_ERROR(writer->Append(std::string_view(buf.data(), filled)));
+    done += filled;
+    bar.Update(done);
+    if (filled < buf.size()) break;
+  }
+  if (fd != STDIN_FILENO) ::close(fd);
+  RETURN_IF_ERROR(writer->Close());
+  bar.Finish();
+  return Status::Ok();
+}
+
+Status Get(dfs::DfsClient& c, const std::string& remote, const std::string& local, bool show_progress) {
+  ASSIGN_OR_RETURN(auto reader, c.OpenReader(remote));
+  int fd = local == "-" ? STDOUT_FILENO : ::open(local.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::FromErrno(errno, "open " + local);
+  ProgressBar bar("get " + remote, show_progress ? reader->size() : 0);
+  std::vector<char> buf(kTransferPieceBytes);
+  uint64_t off = 0;
+  while (off < reader->size()) {
+    ASSIGN_OR_RETURN(size_t n, reader->ReadAt(off, buf.data(), buf.size()));
+    if (n == 0) break;
+    size_t w = 0;
+    while (w < n) {
+      ssize_t r = ::write(fd, buf.data() + w, n - w);
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0) return Status::FromErrno(errno, "write " + local);
+      w += static_cast<size_t>(r);
+    }
+    off += n;
+    if (show_progress) bar.Update(off);
+  }
+  if (fd != STDOUT_FILENO && ::close(fd) != 0) return Status::FromErrno(errno, "close " + local);
+  if (off != reader->size()) return Status::IoError("short read: " + std::to_string(off) + " bytes");
+  if (reader->corruptions_detected()) {
+    std::cerr << "warning: " << reader->corruptions_detected()
+              << " corrupt replica(s) found and reported; data was read from good replicas\n";
+  }
+  return Status::Ok();
+}
+
+std::string FormatTime(uint64_t mtime_us) {
+  std::time_t t = static_cast<std::time_t>(mtime_us / 1000000);
+  char buf[32];
+  std::tm tm {};
+  gmtime_r(&t, &tm);
+  std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M", &tm);
+  return buf;
+}
+
+Status Ls(dfs::DfsClient& c, const FsArgs& a) {
+  ASSIGN_OR_RETURN(auto entries, c.List(a.path));
+  if (a.admin.json) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& e : entries) out.push_back(FileInfoToJson(e));
+    std::cout << out.dump(2) << "\n";
+    return Status::Ok();
+  }
+  for (const auto& e : entries) {
+    std::string name = e.path().substr(e.path().rfind('/') + 1);
+    if (e.is_dir()) name += "/";
+    if (!a.long_format) {
+      std::cout << name << "\n";
+      continue;
+    }
+    char line[256];
+    std::snprintf(line, sizeof(line), "%s %12llu  r%u  %5u chunks  %s  %s", e.is_dir() ? "d" : "-",
+                  static_cast<unsigned long long>(e.size()), e.replication(), e.chunk_count(),
+                  FormatTime(e.mtime_us()).c_str(), name.c_str());
+    std::cout << line << "\n";
+  }
+  return Status::Ok();
+}
+
+Status Stat(dfs::DfsClient& c, const FsArgs& a) {
+  ASSIGN_OR_RETURN(auto st, c.Stat(a.path));
+  if (a.admin.json) {
+    nlohmann::json out = FileInfoToJson(st.info());
+    out["chunk_list"] = nlohmann::json::array();
+    for (const auto& ch : st.chunks()) out["chunk_list"].push_back(ChunkInfoToJson(ch));
+    std::cout << out.dump(2) << "\n";
+    return Status::Ok();
+  }
+  const auto& i = st.info();
+  std::cout << "path:        " << i.path() << "\n"
+            << "type:        " << (i.is_dir() ? "directory" : "file") << "\n";
+  if (i.is_dir()) return Status::Ok();
+  std::cout << "size:        " << i.size() << " (" << HumanBytes(i.size()) << ")\n"
+            << "replication: " << i.replication() << " (ack at " << i.min_copies() << ")\n"
+            << "durability:  " << (i.durability() == dfs::DURABILITY_MEMORY ? "memory" : "sync") << "\n"
+            << "chunk size:  " << HumanBytes(i.chunk_size()) << "\n"
+            << "modified:    " << FormatTime(i.mtime_us()) << " UTC\n"
+            << "chunks:      " << st.chunks_size() << "\n";
+  for (const auto& ch : st.chunks()) {
+    std::cout << "  chunk " << ch.chunk_id() << "  offset " << ch.file_offset() << "  length " << ch.length()
+              << (ch.sealed() ? "  sealed" : "  open") << "\n";
+    for (const auto& r : ch.replicas()) {
+      std::cout << "    " << r.server_id() << "  " << r.addr() << "  rack " << r.rack() << "  disk " << r.disk()
+                << "\n";
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+void RegisterFsCommand(CLI::App& app, int* exit_code) {
+  auto* fs = app.add_subcommand("fs", "Files in the distributed file system");
+  fs->require_subcommand(1);
+  auto args = std::make_shared<FsArgs>();
+
+  auto* mkdir = fs->add_subcommand("mkdir", "Create a directory");
+  AddAdminOptions(mkdir, &args->admin);
+  mkdir->add_option("path", args->path)->required();
+  mkdir->add_flag("-p,--parents", args->parents, "Create missing parents; no error if it exists");
+  mkdir->callback([=] { *exit_code = WithClient(*args, [&](dfs::DfsClient& c) { return c.Mkdir(args->path, args->parents); }); });
+
+  auto* put = fs->add_subcommand("put", "Copy a local file (or - for stdin) into the dfs");
+  AddAdminOptions(put, &args->admin);
+  put->add_option("local", args->path)->required();
+  put->add_option("remote", args->path2)->required();
+  put->add_option("--replication", args->replication, "Replicas per chunk (default: the master's, 3)");
+  put->add_option("--min-copies", args->min_copies, "Replicas that must have an append before it is acknowledged");
+  put->add_option("--chunk-size", args->chunk_size, "Chunk size, e.g. 64M (default: the master's)");
+  put->add_option("--durability", args->durability, "sync (fdatasync before ack) or memory");
+  put->add_option("--append-size", args->append_size, "Bytes per append (default 4M)");
+  put->add_flag("-f,--overwrite", args->overwrite, "Replace an existing file");
+  put->callback([=] { *exit_code = WithClient(*args, [&](dfs::DfsClient& c) { return Put(c, *args); }); });
+
+  auto* get = fs->add_subcommand("get", "Copy a dfs file to a local file (or - for stdout)");
+  AddAdminOptions(get, &args->admin);
+  get->add_option("remote", args->path)->required();
+  get->add_option("local", args->path2)->required();
+  get->callback([=] {
+    *exit_code = WithClient(*args, [&](dfs::DfsClient& c) { return Get(c, args->path, args->path2, true); });
+  });
+
+  auto* cat = fs->add_subcommand("cat", "Write a dfs file to stdout");
+  AddAdminOptions(cat, &args->admin);
+  cat->add_option("path", args->path)->required();
+  cat->callback([=] { *exit_code = WithClient(*args, [&](dfs::DfsClient& c) { return Get(c, args->path, "-", false); }); });
+
+  auto* ls = fs->add_subcommand("ls", "List a directory");
+  AddAdminOptions(ls, &args->admin);
+  ls->add_option("path", args->path)->default_val("/");
+  ls->add_flag("-l", args->long_format, "Long format: type, size, replicas, chunks, time");
+  ls->callback([=] { *exit_code = WithClient(*args, [&](dfs::DfsClient& c) { return Ls(c, *args); }); });
+
+  auto* stat = fs->add_subcommand("stat", "Show a file and its chunks with replica locations");
+  AddAdminOptions(stat, &args->admin);
+  stat->add_option("path", args->path)->required();
+  stat->callback([=] { *exit_code = WithClient(*args, [&](dfs::DfsClient& c) { return Stat(c, *args); }); });
+
+  auto* rm = fs->add_subcommand("rm", "Delete a file or directory");
+  AddAdminOptions(rm, &args->admin);
+  rm->add_option("path", args->path)->required();
+  rm->add_flag("-r,--recursive", args->recursive, "Delete a directory and everything in it");
+  rm->callback([=] { *exit_code = WithClient(*args, [&](dfs::DfsClient& c) { return c.Delete(args->path, args->recursive); }); });
+
+  auto* mv = fs->add_subcommand("mv", "Rename a file or directory");
+  AddAdminOptions(mv, &args->admin);
+  mv->add_option("from", args->path)->required();
+  mv->add_option("to", args->path2)->required();
+  mv->callback([=] { *exit_code = WithClient(*args, [&](dfs::DfsClient& c) { return c.Rename(args->path, args->path2); }); });
+}
+
+}  // namespace strata::cli

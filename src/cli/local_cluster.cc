@@ -1,0 +1,309 @@
+#include "cli/local_cluster.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "common/config.h"
+#include "common/subprocess.h"
+#include "dfs/client/cluster_file.h"
+#include "dfs/client/dfs_client.h"
+
+namespace strata::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string Endpoint(const std::string& host, int port) { return host + ":" + std::to_string(port); }
+
+Status WriteYaml(const std::string& path, const YAML::Node& node) {
+  std::ofstream out(path, std::ios::trunc);
+  if (!out) return Status::IoError("cannot write " + path);
+  if (node && !node.IsNull()) out << node << "\n";
+  return out ? Status::Ok() : Status::IoError("cannot write " + path);
+}
+
+// True when `pid` is alive and runs a strata binary (not a recycled pid).
+bool IsStrataProcess(pid_t pid) {
+  if (!ProcessAlive(pid)) return false;
+  std::ifstream cmd("/proc/" + std::to_string(pid) + "/cmdline");
+  std::string argv0;
+  std::getline(cmd, argv0, '\0');
+  return argv0.find("strata") != std::string::npos;
+}
+
+std::vector<pid_t> PidsIn(const nlohmann::json& doc) {
+  std::vector<pid_t> pids;
+  auto add = [&](const nlohmann::json& j) {
+    if (j.is_object() && j.contains("pid") && j["pid"].is_number_integer()) pids.push_back(j["pid"].get<pid_t>());
+  };
+  if (doc.contains("master_pid") && doc["master_pid"].is_number_integer()) pids.push_back(doc["master_pid"].get<pid_t>());
+  if (doc.contains("chunkservers") && doc["chunkservers"].is_array()) {
+    for (const auto& cs : doc["chunkservers"]) add(cs);
+  }
+  for (const char* role : {"cache"}) {
+    if (doc.contains(role)) add(doc[role]);
+  }
+  return pids;
+}
+
+}  // namespace
+
+Result<LocalClusterConfig> LoadLocalClusterConfig(const std::string& path) {
+  LocalClusterConfig c;
+  if (path.empty()) return c;
+  ASSIGN_OR_RETURN(YAML::Node root, LoadYamlFile(path));
+  if (root.IsNull()) return c;
+  ConfigNode node(root, path);
+  int64_t v = 0;
+  v = c.chunkservers;
+  RETURN_IF_ERROR(node.GetInt("chunkservers", &v));
+  c.chunkservers = static_cast<int>(v);
+  v = c.racks;
+  RETURN_IF_ERROR(node.GetInt("racks", &v));
+  c.racks = static_cast<int>(v);
+  v = c.disks_per_chunkserver;
+  RETURN_IF_ERROR(node.GetInt("disks_per_chunkserver", &v));
+  c.disks_per_chunkserver = static_cast<int>(v);
+  v = c.ready_timeout_ms;
+  RETURN_IF_ERROR(node.GetInt("ready_timeout_ms", &v));
+  c.ready_timeout_ms = static_cast<int>(v);
+  RETURN_IF_ERROR(node.GetString("host", &c.host));
+  ASSIGN_OR_RETURN(ConfigNode cache, node.Child("cache"));
+  RETURN_IF_ERROR(cache.GetBool("enabled", &c.cache));
+  RETURN_IF_ERROR(cache.GetString("memory", &c.cache_memory));
+  v = c.cache_threads;
+  RETURN_IF_ERROR(cache.GetInt("threads", &v));
+  c.cache_threads = static_cast<int>(v);
+  YAML::Node cache_rest = YAML::Clone(cache.node());
+  for (const char* key : {"enabled", "memory", "threads"}) cache_rest.remove(key);
+  c.cache_config = cache_rest;
+  ASSIGN_OR_RETURN(ConfigNode master, node.Child("master"));
+  c.master_config = master.node();
+  ASSIGN_OR_RETURN(ConfigNode chunkserver, node.Child("chunkserver"));
+  c.chunkserver_config = chunkserver.node();
+  RETURN_IF_ERROR(node.CheckNoUnknownKeys());
+  if (c.chunkservers < 1 || c.chunkservers > 64) return Status::InvalidArgument(path + ": chunkservers must be 1..64");
+  if (c.racks < 1 || c.racks > c.chunkservers) return Status::InvalidArgument(path + ": racks must be 1..chunkservers");
+  if (c.disks_per_chunkserver < 1 || c.disks_per_chunkserver > 16) {
+    return Status::InvalidArgument(path + ": disks_per_chunkserver must be 1..16");
+  }
+  return c;
+}
+
+LocalCluster::LocalCluster(std::string dir, LocalClusterConfig config, std::string strata_binary)
+    : dir_(fs::absolute(dir).lexically_normal().string()), config_(std::move(config)), binary_(std::move(strata_binary)) {}
+
+Status LocalCluster::Prepare() {
+  std::error_code ec;
+  fs::create_directories(dir_ + "/logs", ec);
+  if (ec) return Status::FromErrno(ec.value(), "mkdir " + dir_);
+  auto prev = dfs::ReadClusterFile(dir_ + "/cluster.json");
+  if (prev.ok()) {
+    previous_ = *prev;
+    for (pid_t pid : PidsIn(previous_)) {
+      if (IsStrataProcess(pid)) {
+        return Status::AlreadyExists("a cluster is already running in " + dir_ + " (pid " + std::to_string(pid) +
+                                     "); stop it with `strata down --dir " + dir_ + "`");
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+// The port recorded under `key` in the previous cluster.json if it is free
+// now, else a new free port.
+Result<int> LocalCluster::Port(const std::string& key) {
+  if (previous_.contains("ports") && previous_["ports"].contains(key)) {
+    int port = previous_["ports"][key].get<int>();
+    if (!PortAcceptsConnections(config_.host, port)) {
+      doc_["ports"][key] = port;
+      return port;
+    }
+  }
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    ASSIGN_OR_RETURN(int port, PickFreePort(config_.host));
+    bool taken = false;
+    for (const auto& [k, v] : doc_["ports"].items()) taken |= v.get<int>() == port;
+    if (taken) continue;
+    doc_["ports"][key] = port;
+    return port;
+  }
+  return Status::Unavailable("no free port");
+}
+
+Result<pid_t> LocalCluster::Launch(const std::string& name, std::vector<std::string> args, bool detach) {
+  args.insert(args.begin(), binary_);
+  SpawnOptions so;
+  so.log_path = dir_ + "/logs/" + name + ".log";
+  so.new_session = detach;
+  ASSIGN_OR_RETURN(pid_t pid, SpawnProcess(args, so));
+  pids_.push_back(pid);
+  return pid;
+}
+
+Status LocalCluster::WaitReady() {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(config_.ready_timeout_ms);
+  auto check_alive = [&]() -> Status {
+    for (pid_t pid : pids_) {
+      if (!ProcessAlive(pid)) {
+        return Status::Unavailable("a role exited during startup (pid " + std::to_string(pid) + "); see " + dir_ +
+                                   "/logs/");
+      }
+    }
+    return Status::Ok();
+  };
+  // Every listening port answers.
+  for (const auto& [key, port] : doc_["ports"].items()) {
+    while (!PortAcceptsConnections(config_.host, port.get<int>())) {
+      RETURN_IF_ERROR(check_alive());
+      if (std::chrono::steady_clock::now() > deadline) return Status::DeadlineExceeded("port " + key + " not ready");
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  // The master sees every chunkserver alive.
+  dfs::DfsClient client(dfs::DfsClientOptions{.master = doc_["master"].get<std::string>(), .rpc_timeout_ms = 2000,
+                                              .master_retry_ms_max = 2000});
+  for (;;) {
+    RETURN_IF_ERROR(check_alive());
+    auto json = client.ClusterStatusJson();
+    if (json.ok()) {
+      auto status = nlohmann::json::parse(*json, nullptr, false);
+      int alive = 0;
+      if (!status.is_discarded() && status.contains("chunkservers")) {
+        for (const auto& cs : status["chunkservers"]) alive += cs.value("alive", false) ? 1 : 0;
+      }
+      if (alive >= config_.chunkservers) return Status::Ok();
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      return Status::DeadlineExceeded("chunkservers did not all register with the master; see " + dir_ + "/logs/");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+Status LocalCluster::WriteClusterFile() {
+  std::string tmp = dir_ + "/cluster.json.tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << doc_.dump(2) << "\n";
+    if (!out) return Status::IoError("cannot write " + tmp);
+  }
+  std::error_code ec;
+  fs::rename(tmp, dir_ + "/cluster.json", ec);
+  if (ec) return Status::FromErrno(ec.value(), "rename " + tmp);
+  return Status::Ok();
+}
+
+Status LocalCluster::Start(bool detach) {
+  RETURN_IF_ERROR(Prepare());
+  const std::string& h = config_.host;
+  doc_ = nlohmann::json::object();
+  doc_["dir"] = dir_;
+  doc_["ports"] = nlohmann::json::object();
+
+  // Master.
+  ASSIGN_OR_RETURN(int master_port, Port("master"));
+  ASSIGN_OR_RETURN(int master_http, Port("master_http"));
+  RETURN_IF_ERROR(WriteYaml(dir_ + "/master.yaml", config_.master_config));
+  ASSIGN_OR_RETURN(pid_t master_pid,
+                   Launch("master",
+                          {"master", "--host", h, "--port", std::to_string(master_port), "--http-port",
+                           std::to_string(master_http), "--data-dir", dir_ + "/master", "--config",
+                           dir_ + "/master.yaml"},
+                          detach));
+  doc_["master"] = Endpoint(h, master_port);
+  doc_["master_http"] = Endpoint(h, master_http);
+  doc_["master_pid"] = master_pid;
+  doc_["master_metrics"] = "http://" + Endpoint(h, master_http) + "/metrics";
+
+  // Chunkservers, spread round-robin over the racks.
+  RETURN_IF_ERROR(WriteYaml(dir_ + "/chunkserver.yaml", config_.chunkserver_config));
+  doc_["chunkservers"] = nlohmann::json::array();
+  for (int i = 0; i < config_.chunkservers; ++i) {
+    std::string id = "cs" + std::to_string(i + 1);
+    std::string rack = "rack" + std::to_string(i % config_.racks + 1);
+    ASSIGN_OR_RETURN(int port, Port(id));
+    ASSIGN_OR_RETURN(int http, Port(id + "_http"));
+    std::vector<std::string> args = {"chunkserver", "--id", id, "--master", Endpoint(h, master_port), "--host", h,
+                                     "--port", std::to_string(port), "--http-port", std::to_string(http), "--rack",
+                                     rack, "--config", dir_ + "/chunkserver.yaml"};
+    nlohmann::json disks = nlohmann::json::array();
+    for (int d = 0; d < config_.disks_per_chunkserver; ++d) {
+      std::string disk = dir_ + "/" + id + "/disk" + std::to_string(d);
+      std::error_code ec;
+      fs::create_directories(disk, ec);
+      if (ec) return Status::FromErrno(ec.value(), "mkdir " + disk);
+      args.push_back("--disk");
+      args.push_back(disk);
+      disks.push_back(disk);
+    }
+    ASSIGN_OR_RETURN(pid_t pid, Launch(id, args, detach));
+    doc_["chunkservers"].push_back({{"id", id}, {"addr", Endpoint(h, port)}, {"rack", rack}, {"disks", disks},
+                                    {"pid", pid}, {"http", Endpoint(h, http)},
+                                    {"metrics", "http://" + Endpoint(h, http) + "/metrics"}});
+  }
+
+  // Cache server.
+  if (config_.cache) {
+    ASSIGN_OR_RETURN(int resp, Port("cache_resp"));
+    ASSIGN_OR_RETURN(int mc, Port("cache_memcache"));
+    ASSIGN_OR_RETURN(int http, Port("cache_http"));
+    RETURN_IF_ERROR(WriteYaml(dir_ + "/cache.yaml", config_.cache_config));
+    std::vector<std::string> args = {"cache", "--host", h, "--port-resp", std::to_string(resp), "--port-memcache",
+                                     std::to_string(mc), "--http-port", std::to_string(http), "--memory",
+                                     config_.cache_memory, "--threads", std::to_string(config_.cache_threads),
+                                     "--data-dir", dir_ + "/cache"};
+    if (config_.cache_config && config_.cache_config.IsMap() && config_.cache_config.size() > 0) {
+      args.push_back("--config");
+      args.push_back(dir_ + "/cache.yaml");
+    }
+    ASSIGN_OR_RETURN(pid_t pid, Launch("cache", args, detach));
+    doc_["cache"] = {{"resp", Endpoint(h, resp)}, {"memcache", Endpoint(h, mc)}, {"http", Endpoint(h, http)},
+                     {"pid", pid}, {"metrics", "http://" + Endpoint(h, http) + "/metrics"}};
+  }
+
+  RETURN_IF_ERROR(WriteClusterFile());
+  Status ready = WaitReady();
+  if (!ready.ok()) {
+    for (pid_t pid : pids_) (void)StopProcess(pid, 2000);
+    return ready;
+  }
+  return Status::Ok();
+}
+
+Status LocalCluster::Stop(const std::string& dir) {
+  ASSIGN_OR_RETURN(nlohmann::json doc, dfs::ReadClusterFile(dir + "/cluster.json"));
+  Status result;
+  // Clients first, the master last, so chunkservers do not see it vanish.
+  auto pids = PidsIn(doc);
+  std::reverse(pids.begin(), pids.end());
+  for (pid_t pid : pids) {
+    if (!IsStrataProcess(pid)) continue;
+    Status st = StopProcess(pid, 10000);
+    if (!st.ok()) result = st;
+  }
+  return result;
+}
+
+Status LocalCluster::RunForeground() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  int sig = 0;
+  sigwait(&set, &sig);
+  Status result;
+  for (auto it = pids_.rbegin(); it != pids_.rend(); ++it) {
+    Status st = StopProcess(*it, 10000);
+    if (!st.ok()) result = st;
+  }
+  return result;
+}
+
+}  // namespace strata::cli

@@ -1,0 +1,86 @@
+// TestCluster: a real local Strata cluster for system tests, started through
+// the same launcher users run (`strata up --detach`) in a fresh temporary
+// directory, and stopped (`strata down`) when the test ends.
+//
+// Also runs the `strata` CLI and captures its output, and gives tests the
+// pids and endpoints from cluster.json so they can kill exactly one process.
+//
+// Thread-safety: not thread-safe; one test thread drives it.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/result.h"
+
+namespace strata::testing {
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;  // stdout
+  std::string err;  // stderr
+};
+
+// The built `strata` binary ($STRATA_BIN, set by ctest).
+std::string StrataBinary();
+
+// Runs `strata args...` to completion (stdin from /dev/null).
+CommandResult RunStrata(const std::vector<std::string>& args);
+
+// Starts `strata args...` in the background; returns its pid.
+pid_t StartStrata(const std::vector<std::string>& args, const std::string& out_path);
+// Waits for a child started with StartStrata; returns its exit code.
+int WaitExit(pid_t pid);
+
+// Polls `cond` every 20 ms until it holds or `timeout` passes.
+bool WaitFor(const std::function<bool()>& cond, std::chrono::milliseconds timeout);
+
+// A file of `bytes` pseudo-random bytes (seeded) at `path`.
+void WriteRandomFile(const std::string& path, uint64_t bytes, uint64_t seed);
+bool FilesEqual(const std::string& a, const std::string& b);
+
+class TestCluster {
+ public:
+  // `extra_yaml` is appended to the cluster config (e.g. "chunkservers: 4\n").
+  explicit TestCluster(const std::string& extra_yaml = "");
+  ~TestCluster();
+
+  const std::string& dir() const { return dir_; }
+  const nlohmann::json& info() const { return info_; }
+  std::string master() const { return info_["master"].get<std::string>(); }
+  int chunkserver_count() const { return static_cast<int>(info_["chunkservers"].size()); }
+  pid_t chunkserver_pid(int i) const { return info_["chunkservers"][i]["pid"].get<pid_t>(); }
+  std::string chunkserver_id(int i) const { return info_["chunkservers"][i]["id"].get<std::string>(); }
+  int chunkserver_index(const std::string& id) const;
+
+  // `strata <args> --master M` (admin commands).
+  CommandResult Cli(std::vector<std::string> args) const;
+  // `strata fs stat --json PATH`, parsed.
+  nlohmann::json StatJson(const std::string& path) const;
+  nlohmann::json ClusterStatusJson() const;
+
+  // SIGKILLs a role and waits until it is gone.
+  void Kill(pid_t pid, int sig = 9);
+  // Restarts the master with the same command line (after Kill).
+  void RestartMaster();
+  void RestartChunkserver(int i);
+  // Reads a process's argv from /proc before it is killed.
+  static std::vector<std::string> CommandLine(pid_t pid);
+
+ private:
+  pid_t Respawn(const std::vector<std::string>& argv, const std::string& log_name);
+
+  std::string dir_;
+  nlohmann::json info_;
+  std::vector<std::string> master_argv_;
+  std::vector<std::vector<std::string>> chunkserver_argv_;
+  std::vector<pid_t> extra_pids_;
+};
+
+}  // namespace strata::testing
