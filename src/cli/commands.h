@@ -17,5 +17,6 @@ void RegisterVersionCommand(CLI::App& app, int* exit_code);
 void RegisterFsCommand(CLI::App& app, int* exit_code);
 void RegisterClusterCommand(CLI::App& app, int* exit_code);
 void RegisterUpDownCommands(CLI::App& app, int* exit_code);
+void RegisterBenchCommand(CLI::App& app, int* exit_code);
 
 }  // namespace strata::cli

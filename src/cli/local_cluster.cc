@@ -20,10 +20,14 @@ namespace fs = std::filesystem;
 
 std::string Endpoint(const std::string& host, int port) { return host + ":" + std::to_string(port); }
 
-Status WriteYaml(const std::string& path, const YAML::Node& node) {
+// Writes `node` under the top-level key `section` (the form each role's
+// --config file takes).
+Status WriteYaml(const std::string& path, const std::string& section, const YAML::Node& node) {
   std::ofstream out(path, std::ios::trunc);
   if (!out) return Status::IoError("cannot write " + path);
-  if (node && !node.IsNull()) out << node << "\n";
+  YAML::Node doc(YAML::NodeType::Map);
+  doc[section] = (node && node.IsMap()) ? node : YAML::Node(YAML::NodeType::Map);
+  out << doc << "\n";
   return out ? Status::Ok() : Status::IoError("cannot write " + path);
 }
 
@@ -209,7 +213,7 @@ Status LocalCluster::Start(bool detach) {
   // Master.
   ASSIGN_OR_RETURN(int master_port, Port("master"));
   ASSIGN_OR_RETURN(int master_http, Port("master_http"));
-  RETURN_IF_ERROR(WriteYaml(dir_ + "/master.yaml", config_.master_config));
+  RETURN_IF_ERROR(WriteYaml(dir_ + "/master.yaml", "master", config_.master_config));
   ASSIGN_OR_RETURN(pid_t master_pid,
                    Launch("master",
                           {"master", "--host", h, "--port", std::to_string(master_port), "--http-port",
@@ -222,7 +226,7 @@ Status LocalCluster::Start(bool detach) {
   doc_["master_metrics"] = "http://" + Endpoint(h, master_http) + "/metrics";
 
   // Chunkservers, spread round-robin over the racks.
-  RETURN_IF_ERROR(WriteYaml(dir_ + "/chunkserver.yaml", config_.chunkserver_config));
+  RETURN_IF_ERROR(WriteYaml(dir_ + "/chunkserver.yaml", "chunkserver", config_.chunkserver_config));
   doc_["chunkservers"] = nlohmann::json::array();
   for (int i = 0; i < config_.chunkservers; ++i) {
     std::string id = "cs" + std::to_string(i + 1);
@@ -253,7 +257,7 @@ Status LocalCluster::Start(bool detach) {
     ASSIGN_OR_RETURN(int resp, Port("cache_resp"));
     ASSIGN_OR_RETURN(int mc, Port("cache_memcache"));
     ASSIGN_OR_RETURN(int http, Port("cache_http"));
-    RETURN_IF_ERROR(WriteYaml(dir_ + "/cache.yaml", config_.cache_config));
+    RETURN_IF_ERROR(WriteYaml(dir_ + "/cache.yaml", "cache", config_.cache_config));
     std::vector<std::string> args = {"cache", "--host", h, "--port-resp", std::to_string(resp), "--port-memcache",
                                      std::to_string(mc), "--http-port", std::to_string(http), "--memory",
                                      config_.cache_memory, "--threads", std::to_string(config_.cache_threads),

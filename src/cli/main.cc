@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
   strata::cli::RegisterFsCommand(app, &exit_code);
   strata::cli::RegisterClusterCommand(app, &exit_code);
   strata::cli::RegisterUpDownCommands(app, &exit_code);
+  strata::cli::RegisterBenchCommand(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -32,7 +32,7 @@ ready_timeout_ms: 30000
 cache:
   enabled: false
 master:
-  chunk_size: 4M
+  default_chunk_size: 4M
   chunkserver_dead_after_ms: 3000
   heartbeat_interval_ms: 300
 chunkserver:

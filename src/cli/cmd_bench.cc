@@ -1,0 +1,89 @@
+// strata bench append: measures append latency and throughput of one dfs
+// file from this client, for bench/dfs_append.
+#include <algorithm>
+#include <chrono>
+#include <iostream>
+#include <vector>
+
+#include "cli/admin_options.h"
+#include "cli/commands.h"
+#include "common/config.h"
+#include "dfs/client/file_writer.h"
+#include "env/random.h"
+
+namespace strata::cli {
+namespace {
+
+struct BenchArgs {
+  AdminOptions admin;
+  std::string path = "/bench/append";
+  std::string size = "4K";
+  uint64_t count = 1000;
+  std::string durability = "sync";
+  uint32_t replication = 3;
+};
+
+Status RunAppendBench(const BenchArgs& a) {
+  ASSIGN_OR_RETURN(uint64_t size, ParseByteSize(a.size));
+  if (size == 0 || size > (64u << 20)) return Status::InvalidArgument("--size must be 1..64M");
+  if (a.count == 0) return Status::InvalidArgument("--count must be > 0");
+  ASSIGN_OR_RETURN(auto client, ConnectDfs(a.admin));
+  auto parent = a.path.substr(0, a.path.rfind('/'));
+  if (!parent.empty()) RETURN_IF_ERROR(client->Mkdir(parent, true));
+  dfs::CreateOptions co;
+  co.replication = a.replication;
+  co.overwrite = true;
+  if (a.durability == "memory") co.durability = dfs::DURABILITY_MEMORY;
+  else if (a.durability != "sync") return Status::InvalidArgument("--durability must be sync or memory");
+  RETURN_IF_ERROR(client->Create(a.path, co).status());
+  ASSIGN_OR_RETURN(auto writer, client->OpenWriter(a.path));
+  std::string buf(size, '\0');
+  Random rnd(42);
+  rnd.Fill(buf.data(), buf.size());
+  std::vector<double> lat_us;
+  lat_us.reserve(a.count);
+  auto start = std::chrono::steady_clock::now();
+  for (uint64_t i = 0; i < a.count; ++i) {
+    buf[0] = static_cast<char>(i);
+    auto t0 = std::chrono::steady_clock::now();
+    RETURN_IF_ERROR(writer->Append(buf));
+    lat_us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+  }
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  RETURN_IF_ERROR(writer->Close());
+  std::sort(lat_us.begin(), lat_us.end());
+  auto pct = [&](double q) { return lat_us[std::min(lat_us.size() - 1, static_cast<size_t>(q * lat_us.size()))]; };
+  nlohmann::json out = {
+      {"size_bytes", size},
+      {"count", a.count},
+      {"durability", a.durability},
+      {"replication", a.replication},
+      {"mib_per_sec", static_cast<double>(size * a.count) / (1 << 20) / secs},
+      {"p50_us", pct(0.50)},
+      {"p99_us", pct(0.99)},
+      {"chunks_sealed_early", writer->stats().chunks_sealed_early},
+  };
+  std::cout << out.dump() << "\n";
+  return Status::Ok();
+}
+
+}  // namespace
+
+void RegisterBenchCommand(CLI::App& app, int* exit_code) {
+  auto* bench = app.add_subcommand("bench", "Measure this cluster from a client");
+  bench->require_subcommand(1);
+  auto args = std::make_shared<BenchArgs>();
+  auto* append = bench->add_subcommand("append", "Append latency and throughput to one file (prints JSON)");
+  AddAdminOptions(append, &args->admin);
+  append->add_option("--path", args->path, "File to (over)write");
+  append->add_option("--size", args->size, "Bytes per append, e.g. 4K or 1M");
+  append->add_option("--count", args->count, "Number of appends");
+  append->add_option("--durability", args->durability, "sync or memory");
+  append->add_option("--replication", args->replication, "Replicas");
+  append->callback([=] {
+    Status st = RunAppendBench(*args);
+    *exit_code = st.ok() ? 0 : ReportError(st);
+  });
+}
+
+}  // namespace strata::cli

@@ -1,0 +1,347 @@
+// System tests of the dfs: a real cluster from `strata up`, driven by the
+// `strata` CLI, with processes killed by SIGKILL and bytes corrupted on disk.
+#include <signal.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+
+#include <gtest/gtest.h>
+
+#include "common/subprocess.h"
+#include "testing/cluster.h"
+
+namespace strata::testing {
+namespace {
+
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+class DfsSystemTest : public ::testing::Test {
+ protected:
+  std::string Tmp(const std::string& name) {
+    std::string dir = fs::temp_directory_path().string() + "/strata_systest_" + std::to_string(::getpid());
+    fs::create_directories(dir);
+    return dir + "/" + name;
+  }
+  void TearDown() override {
+    fs::remove_all(fs::temp_directory_path().string() + "/strata_systest_" + std::to_string(::getpid()));
+  }
+
+  // Every chunk of `path` has `want` replicas, on distinct racks, none on `dead`.
+  static bool FullyReplicated(const TestCluster& c, const std::string& path, size_t want,
+                              const std::string& dead = "") {
+    auto st = c.StatJson(path);
+    if (st.is_null() || st.is_discarded()) return false;
+    for (const auto& ch : st["chunk_list"]) {
+      std::set<std::string> racks;
+      for (const auto& r : ch["replicas"]) {
+        if (r["server_id"] == dead) return false;
+        racks.insert(r["rack"].get<std::string>());
+      }
+      if (ch["replicas"].size() != want || racks.size() != want) return false;
+    }
+    return true;
+  }
+};
+
+TEST_F(DfsSystemTest, PutGetRoundTrip100MiB) {
+  TestCluster c;
+  ASSERT_FALSE(c.info().is_null());
+  std::string src = Tmp("src"), dst = Tmp("dst");
+  WriteRandomFile(src, 100ull << 20, 1);
+  ASSERT_EQ(c.Cli({"fs", "mkdir", "/data"}).exit_code, 0);
+  auto put = c.Cli({"fs", "put", src, "/data/big"});
+  ASSERT_EQ(put.exit_code, 0) << put.err;
+  auto get = c.Cli({"fs", "get", "/data/big", dst});
+  ASSERT_EQ(get.exit_code, 0) << get.err;
+  EXPECT_TRUE(FilesEqual(src, dst));
+
+  auto st = c.StatJson("/data/big");
+  ASSERT_FALSE(st.is_null());
+  EXPECT_EQ(st["size"].get<uint64_t>(), 100ull << 20);
+  EXPECT_EQ(st["chunk_list"].size(), 25u);  // 4 MiB chunks in the test config
+  for (const auto& ch : st["chunk_list"]) {
+    EXPECT_TRUE(ch["sealed"].get<bool>());
+    std::set<std::string> racks, servers;
+    for (const auto& r : ch["replicas"]) {
+      EXPECT_FALSE(r["addr"].get<std::string>().empty());
+      EXPECT_TRUE(r.contains("disk"));
+      racks.insert(r["rack"].get<std::string>());
+      servers.insert(r["server_id"].get<std::string>());
+    }
+    EXPECT_EQ(racks.size(), 3u) << ch.dump();
+    EXPECT_EQ(servers.size(), 3u);
+  }
+  auto ls = c.Cli({"fs", "ls", "-l", "/data"});
+  EXPECT_EQ(ls.exit_code, 0);
+  EXPECT_NE(ls.out.find("104857600"), std::string::npos) << ls.out;
+}
+
+TEST_F(DfsSystemTest, NamespaceOperationsAndErrors) {
+  TestCluster c;
+  ASSERT_FALSE(c.info().is_null());
+  std::string src = Tmp("small");
+  WriteRandomFile(src, 12345, 2);
+  EXPECT_EQ(c.Cli({"fs", "mkdir", "-p", "/a/b/c"}).exit_code, 0);
+  EXPECT_EQ(c.Cli({"fs", "put", src, "/a/b/c/f"}).exit_code, 0);
+  EXPECT_EQ(c.Cli({"fs", "mv", "/a/b", "/a/x"}).exit_code, 0);
+  auto cat = c.Cli({"fs", "cat", "/a/x/c/f"});
+  ASSERT_EQ(cat.exit_code, 0) << cat.err;
+  std::ifstream in(src, std::ios::binary);
+  std::string expected((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_EQ(cat.out, expected);
+  // Errors are clear and change nothing.
+  auto missing = c.Cli({"fs", "cat", "/nope"});
+  EXPECT_NE(missing.exit_code, 0);
+  EXPECT_NE(missing.err.find("NotFound"), std::string::npos) << missing.err;
+  EXPECT_NE(c.Cli({"fs", "put", src, "/a/x/c/f"}).exit_code, 0);  // exists, no --overwrite
+  EXPECT_NE(c.Cli({"fs", "mkdir", "relative"}).exit_code, 0);
+  EXPECT_NE(c.Cli({"fs", "put", Tmp("no-such-local-file"), "/z"}).exit_code, 0);
+  EXPECT_NE(c.Cli({"fs", "rm", "/a"}).exit_code, 0);  // not empty without -r
+  EXPECT_EQ(c.Cli({"fs", "rm", "-r", "/a"}).exit_code, 0);
+  auto ls = c.Cli({"fs", "ls", "--json", "/"});
+  ASSERT_EQ(ls.exit_code, 0);
+  EXPECT_EQ(nlohmann::json::parse(ls.out).size(), 0u) << ls.out;
+}
+
+TEST_F(DfsSystemTest, ChunkserverKilledMidPutThenReReplicated) {
+  TestCluster c;
+  ASSERT_FALSE(c.info().is_null());
+  std::string src = Tmp("src"), dst = Tmp("dst");
+  WriteRandomFile(src, 48ull << 20, 3);
+  // Small appends so the put is still running when the chunkserver dies.
+  pid_t put = StartStrata({"fs", "put", "--append-size", "256K", src, "/victim", "--master", c.master()}, Tmp("put.log"));
+  // Wait until the file has a chunk, then kill a server holding its newest chunk.
+  std::string victim;
+  ASSERT_TRUE(WaitFor([&] {
+    auto st = c.StatJson("/victim");
+    if (st.is_null() || st.is_discarded() || st["chunk_list"].empty()) return false;
+    victim = st["chunk_list"].back()["replicas"][0]["server_id"].get<std::string>();
+    return true;
+  }, 30s));
+  int idx = c.chunkserver_index(victim);
+  ASSERT_GE(idx, 0);
+  c.Kill(c.chunkserver_pid(idx), SIGKILL);
+  ASSERT_EQ(WaitExit(put), 0) << "put failed after a chunkserver was killed";
+  auto get = c.Cli({"fs", "get", "/victim", dst});
+  ASSERT_EQ(get.exit_code, 0) << get.err;
+  EXPECT_TRUE(FilesEqual(src, dst));
+  // Once the server is declared dead, every chunk is back to 3 replicas on
+  // 3 racks, none on the dead server.
+  EXPECT_TRUE(WaitFor([&] { return FullyReplicated(c, "/victim", 3, victim); }, 120s))
+      << c.StatJson("/victim").dump(1);
+  auto status = c.ClusterStatusJson();
+  ASSERT_FALSE(status.is_null());
+  EXPECT_EQ(status["under_replicated"]["total"].get<int>(), 0) << status.dump(1);
+}
+
+TEST_F(DfsSystemTest, CorruptReplicaIsDetectedAndReplaced) {
+  TestCluster c;
+  ASSERT_FALSE(c.info().is_null());
+  std::string src = Tmp("src"), dst = Tmp("dst");
+  WriteRandomFile(src, 6ull << 20, 4);
+  ASSERT_EQ(c.Cli({"fs", "put", src, "/precious"}).exit_code, 0);
+  auto st = c.StatJson("/precious");
+  ASSERT_FALSE(st.is_null());
+  const auto& chunk = st["chunk_list"][0];
+  uint64_t chunk_id = chunk["chunk_id"].get<uint64_t>();
+  // Corrupt every replica a reader would try first, except the last: the
+  // reader starts at replica (chunk_id % 3).
+  const auto& bad = chunk["replicas"][chunk_id % 3];
+  std::string bad_server = bad["server_id"].get<std::string>();
+  int idx = c.chunkserver_index(bad_server);
+  std::string disk = c.info()["chunkservers"][idx]["disks"][bad["disk"].get<int>()].get<std::string>();
+  char hex[17];
+  std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(chunk_id));
+  std::string data_path = disk + "/chunks/" + hex + ".data";
+  ASSERT_TRUE(fs::exists(data_path)) << data_path;
+  {
+    std::fstream f(data_path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(5000);
+    char b = 0;
+    f.read(&b, 1);
+    b = static_cast<char>(b ^ 0x5a);
+    f.seekp(5000);
+    f.write(&b, 1);
+  }
+  auto get = c.Cli({"fs", "get", "/precious", dst});
+  ASSERT_EQ(get.exit_code, 0) << get.err;
+  EXPECT_TRUE(FilesEqual(src, dst));
+  EXPECT_NE(get.err.find("corrupt"), std::string::npos) << get.err;
+  // The bad replica is replaced: 3 good replicas, none on the bad server for
+  // that chunk (its replica was dropped and copied elsewhere).
+  EXPECT_TRUE(WaitFor([&] {
+    auto s = c.StatJson("/precious");
+    if (s.is_null() || s.is_discarded()) return false;
+    const auto& ch = s["chunk_list"][0];
+    if (ch["replicas"].size() != 3) return false;
+    for (const auto& r : ch["replicas"]) {
+      if (r["server_id"] == bad_server) return false;
+    }
+    return true;
+  }, 60s)) << c.StatJson("/precious").dump(1);
+  auto again = c.Cli({"fs", "get", "/precious", dst});
+  ASSERT_EQ(again.exit_code, 0);
+  EXPECT_TRUE(FilesEqual(src, dst));
+}
+
+TEST_F(DfsSystemTest, MasterKilledAndRestartedKeepsNamespace) {
+  TestCluster c;
+  ASSERT_FALSE(c.info().is_null());
+  std::string src = Tmp("src"), dst = Tmp("dst");
+  WriteRandomFile(src, 9ull << 20, 5);
+  ASSERT_EQ(c.Cli({"fs", "mkdir", "-p", "/keep/me"}).exit_code, 0);
+  ASSERT_EQ(c.Cli({"fs", "put", src, "/keep/me/file"}).exit_code, 0);
+  auto before = c.StatJson("/keep/me/file");
+  c.Kill(c.info()["master_pid"].get<pid_t>(), SIGKILL);
+  c.RestartMaster();
+  auto after = c.StatJson("/keep/me/file");
+  ASSERT_FALSE(after.is_null());
+  EXPECT_EQ(after["size"], before["size"]);
+  EXPECT_EQ(after["chunk_list"].size(), before["chunk_list"].size());
+  for (size_t i = 0; i < before["chunk_list"].size(); ++i) {
+    EXPECT_EQ(after["chunk_list"][i]["chunk_id"], before["chunk_list"][i]["chunk_id"]);
+    EXPECT_EQ(after["chunk_list"][i]["length"], before["chunk_list"][i]["length"]);
+  }
+  // Chunkservers re-register; the data reads back.
+  auto get = c.Cli({"fs", "get", "/keep/me/file", dst});
+  ASSERT_EQ(get.exit_code, 0) << get.err;
+  EXPECT_TRUE(FilesEqual(src, dst));
+}
+
+TEST_F(DfsSystemTest, MasterKilledMidWriteNeverLosesSilently) {
+  TestCluster c;
+  ASSERT_FALSE(c.info().is_null());
+  std::string src = Tmp("src"), dst = Tmp("dst");
+  WriteRandomFile(src, 40ull << 20, 6);
+  pid_t put = StartStrata({"fs", "put", "--append-size", "256K", src, "/midwrite", "--master", c.master()},
+                          Tmp("put.log"));
+  ASSERT_TRUE(WaitFor([&] {
+    auto st = c.StatJson("/midwrite");
+    return !st.is_null() && !st.is_discarded() && !st["chunk_list"].empty();
+  }, 30s));
+  c.Kill(c.info()["master_pid"].get<pid_t>(), SIGKILL);
+  c.RestartMaster();
+  int code = WaitExit(put);
+  if (code == 0) {
+    // It finished: every byte is there.
+    ASSERT_EQ(c.Cli({"fs", "get", "/midwrite", dst}).exit_code, 0);
+    EXPECT_TRUE(FilesEqual(src, dst));
+  } else {
+    // It failed: it said so, and what the master has is a prefix of the data.
+    std::ifstream log(Tmp("put.log"));
+    std::string text((std::istreambuf_iterator<char>(log)), {});
+    EXPECT_NE(text.find("error:"), std::string::npos) << text;
+  }
+}
+
+TEST_F(DfsSystemTest, UnwritableDiskIsMarkedFailedAndAvoided) {
+  TestCluster c;
+  ASSERT_FALSE(c.info().is_null());
+  // Replace cs1's first disk directory by a plain file: every write there fails.
+  std::string disk = c.info()["chunkservers"][0]["disks"][0].get<std::string>();
+  fs::rename(disk, disk + ".gone");
+  { std::ofstream blocker(disk); }
+  std::string src = Tmp("src"), dst = Tmp("dst");
+  WriteRandomFile(src, 30ull << 20, 7);
+  auto put = c.Cli({"fs", "put", src, "/spread"});
+  ASSERT_EQ(put.exit_code, 0) << put.err;
+  ASSERT_EQ(c.Cli({"fs", "get", "/spread", dst}).exit_code, 0);
+  EXPECT_TRUE(FilesEqual(src, dst));
+  // The disk shows as failed in cluster status, and holds no chunk of the file.
+  EXPECT_TRUE(WaitFor([&] {
+    auto status = c.ClusterStatusJson();
+    if (status.is_null()) return false;
+    for (const auto& cs : status["chunkservers"]) {
+      if (cs["id"] != "cs1") continue;
+      for (const auto& d : cs["disks"]) {
+        if (d["index"] == 0 && d["failed"] == true) return true;
+      }
+    }
+    return false;
+  }, 30s)) << c.ClusterStatusJson().dump(1);
+  auto st = c.StatJson("/spread");
+  for (const auto& ch : st["chunk_list"]) {
+    for (const auto& r : ch["replicas"]) {
+      EXPECT_FALSE(r["server_id"] == "cs1" && r["disk"] == 0) << ch.dump();
+    }
+  }
+}
+
+// Sends `bytes` to host:port and closes.
+void SendGarbage(const std::string& endpoint, const std::string& bytes) {
+  auto colon = endpoint.rfind(':');
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(std::stoi(endpoint.substr(colon + 1))));
+  ::inet_pton(AF_INET, endpoint.substr(0, colon).c_str(), &addr.sin_addr);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(::write(fd, bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size()));
+  ::close(fd);
+}
+
+TEST_F(DfsSystemTest, GarbageOnRpcAndHttpPortsIsSurvived) {
+  TestCluster c;
+  ASSERT_FALSE(c.info().is_null());
+  std::string junk(4096, '\0');
+  for (size_t i = 0; i < junk.size(); ++i) junk[i] = static_cast<char>((i * 7919) & 0xff);
+  SendGarbage(c.master(), junk);
+  SendGarbage(c.info()["master_http"].get<std::string>(), junk);
+  SendGarbage(c.info()["chunkservers"][0]["addr"].get<std::string>(), junk);
+  SendGarbage(c.info()["chunkservers"][0]["http"].get<std::string>(), "GET /\x01\x02 HTTP/9\r\n\r\n" + junk);
+  // Everyone still serves the next client.
+  std::string src = Tmp("src"), dst = Tmp("dst");
+  WriteRandomFile(src, 1 << 20, 8);
+  ASSERT_EQ(c.Cli({"fs", "put", src, "/after-garbage"}).exit_code, 0);
+  ASSERT_EQ(c.Cli({"fs", "get", "/after-garbage", dst}).exit_code, 0);
+  EXPECT_TRUE(FilesEqual(src, dst));
+  EXPECT_TRUE(ProcessAlive(c.info()["master_pid"].get<pid_t>()));
+  EXPECT_TRUE(ProcessAlive(c.chunkserver_pid(0)));
+}
+
+TEST_F(DfsSystemTest, DownAndUpKeepEveryFile) {
+  std::string src = Tmp("src"), dst = Tmp("dst");
+  WriteRandomFile(src, 5ull << 20, 9);
+  std::string dir;
+  {
+    TestCluster c;
+    ASSERT_FALSE(c.info().is_null());
+    ASSERT_EQ(c.Cli({"fs", "put", src, "/persist"}).exit_code, 0);
+    dir = c.dir();
+    ASSERT_EQ(RunStrata({"down", "--dir", dir}).exit_code, 0);
+    auto up = RunStrata({"up", "--dir", dir, "--config", fs::path(dir).parent_path().string() + "/test-cluster.yaml",
+                         "--detach"});
+    ASSERT_EQ(up.exit_code, 0) << up.err;
+    ASSERT_EQ(RunStrata({"fs", "get", "--dir", dir, "/persist", dst}).exit_code, 0);
+    EXPECT_TRUE(FilesEqual(src, dst));
+  }
+}
+
+TEST(CliTest, ClearErrorsWithoutACluster) {
+  auto r = RunStrata({"fs", "ls", "/", "--master", "127.0.0.1:1"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("error:"), std::string::npos);
+  auto bad_dir = RunStrata({"cluster", "status", "--dir", "/nonexistent-strata-dir"});
+  EXPECT_NE(bad_dir.exit_code, 0);
+  EXPECT_NE(bad_dir.err.find("cannot find the master"), std::string::npos) << bad_dir.err;
+  std::string cfg = fs::temp_directory_path().string() + "/strata_bad_cfg.yaml";
+  {
+    std::ofstream out(cfg);
+    out << "chunkservers: 3\nbogus_key: 1\n";
+  }
+  auto up = RunStrata({"up", "--dir", fs::temp_directory_path().string() + "/strata_never", "--config", cfg});
+  EXPECT_EQ(up.exit_code, 2);
+  EXPECT_NE(up.err.find("bogus_key"), std::string::npos) << up.err;
+  fs::remove(cfg);
+}
+
+}  // namespace
+}  // namespace strata::testing
