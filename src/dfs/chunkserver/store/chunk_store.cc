@@ -223,7 +223,7 @@ std::vector<ReplicaState> ChunkStore::ListReplicas() const {
   return out;
 }
 
-std::vector<DiskReport> ChunkStore::DiskReports() {
+std::vector<DiskReport> ChunkStore::DiskReports(bool drain_latency) {
   std::vector<DiskReport> out(disks_.size());
   for (size_t i = 0; i < disks_.size(); ++i) {
     Disk* disk = disks_[i].get();
@@ -237,7 +237,7 @@ std::vector<DiskReport> ChunkStore::DiskReports() {
     } else {
       (void)Note(disk, space.status());
     }
-    auto window = disk->DrainWindow();
+    auto window = drain_latency ? disk->DrainWindow() : disk->PeekWindow();
     rep.write_p50_us = window.p50_us;
     rep.write_p99_us = window.p99_us;
     rep.ops = window.ops;

@@ -69,8 +69,9 @@ class ChunkStore {
   Result<ReplicaState> Info(uint64_t chunk_id) const;
 
   std::vector<ReplicaState> ListReplicas() const;
-  // Per-disk statistics; drains the latency windows (call once per heartbeat).
-  std::vector<DiskReport> DiskReports();
+  // Per-disk statistics. `drain_latency`: the latency window restarts (the
+  // heartbeat does this, once per interval); otherwise it is only read.
+  std::vector<DiskReport> DiskReports(bool drain_latency = true);
   size_t disk_count() const { return disks_.size(); }
   const ChunkStoreOptions& options() const { return options_; }
 

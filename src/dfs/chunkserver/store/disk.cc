@@ -15,6 +15,18 @@ void LatencyWindow::Observe(uint64_t micros) {
 
 LatencyWindow::Snapshot LatencyWindow::Drain() {
   std::lock_guard lock(mu_);
+  Snapshot snap = SnapshotLocked();
+  buckets_.fill(0);
+  count_ = 0;
+  return snap;
+}
+
+LatencyWindow::Snapshot LatencyWindow::Peek() {
+  std::lock_guard lock(mu_);
+  return SnapshotLocked();
+}
+
+LatencyWindow::Snapshot LatencyWindow::SnapshotLocked() const {
   Snapshot snap;
   snap.ops = count_;
   if (count_ > 0) {
@@ -30,8 +42,6 @@ LatencyWindow::Snapshot LatencyWindow::Drain() {
     snap.p50_us = quantile(0.50);
     snap.p99_us = quantile(0.99);
   }
-  buckets_.fill(0);
-  count_ = 0;
   return snap;
 }
 

@@ -33,9 +33,12 @@ class LatencyWindow {
   void Observe(uint64_t micros);
   // Quantiles of the window, which then starts empty.
   Snapshot Drain();
+  // Quantiles of the window, left as it is.
+  Snapshot Peek();
 
  private:
   static constexpr int kBuckets = 32;
+  Snapshot SnapshotLocked() const;
   std::mutex mu_;
   std::array<uint64_t, kBuckets> buckets_{};  // GUARDED_BY(mu_); bucket i holds < 2^i us
   uint64_t count_ = 0;                        // GUARDED_BY(mu_)
@@ -75,6 +78,7 @@ class Disk {
 
   void ObserveWrite(uint64_t micros);
   LatencyWindow::Snapshot DrainWindow() { return window_.Drain(); }
+  LatencyWindow::Snapshot PeekWindow() { return window_.Peek(); }
 
  private:
   const uint32_t index_;

@@ -1,0 +1,91 @@
+#include "dfs/chunkserver/service/chunkserver.h"
+
+#include "common/logging.h"
+#include "dfs/chunkserver/service/chunk_service.h"
+
+namespace strata::dfs {
+
+Result<std::unique_ptr<Chunkserver>> Chunkserver::Start(ChunkserverOptions options, std::shared_ptr<FileSystem> fs,
+                                                        std::shared_ptr<Clock> clock) {
+  RETURN_IF_ERROR(options.Validate());
+  std::unique_ptr<Chunkserver> cs(new Chunkserver(std::move(options)));
+  Status st = cs->StartParts(std::move(fs), std::move(clock));
+  if (!st.ok()) {
+    cs->Stop();
+    return st;
+  }
+  return cs;
+}
+
+Status Chunkserver::StartParts(std::shared_ptr<FileSystem> fs, std::shared_ptr<Clock> clock) {
+  for (const auto& path : options_.store.disk_paths) {
+    RETURN_IF_ERROR(fs->CreateDirs(path).WithContext("disk directory"));
+  }
+  ASSIGN_OR_RETURN(store_, ChunkStore::Open(options_.store, fs, clock, &metrics_));
+  rpc_client_ = std::make_unique<rpc::RpcClient>();
+  replicator_ = std::make_unique<Replicator>(options_.replicate, store_.get(), rpc_client_.get(), clock, &metrics_);
+  replicator_->Start();
+
+  rpc::RpcServerOptions rpc_options;
+  rpc_options.host = options_.host;
+  rpc_options.port = options_.port;
+  rpc_options.worker_threads = options_.rpc_worker_threads;
+  rpc_server_ = std::make_unique<rpc::RpcServer>(rpc_options, &metrics_);
+  RegisterChunkService(rpc_server_.get(), store_.get(), replicator_.get());
+  ASSIGN_OR_RETURN(rpc_port_, rpc_server_->Start());
+  addr_ = options_.host + ":" + std::to_string(rpc_port_);
+
+  http_ = std::make_unique<AdminHttpServer>(&metrics_, [this] { return StatusJson(); });
+  ASSIGN_OR_RETURN(http_port_, http_->Start(options_.host, options_.http_port));
+  http_addr_ = options_.host + ":" + std::to_string(http_port_);
+
+  if (!options_.master.empty()) {
+    MasterLinkIdentity identity{options_.id, addr_, http_addr_, options_.rack};
+    master_link_ = std::make_unique<MasterLink>(options_, identity, store_.get(), replicator_.get(),
+                                                rpc_client_.get(), clock, &metrics_);
+    master_link_->Start();
+  }
+  spdlog::info("chunkserver {} serving on {} (http {}), rack {}, {} disks, {} replicas", options_.id, addr_,
+               http_addr_, options_.rack, store_->disk_count(), store_->ListReplicas().size());
+  return Status::Ok();
+}
+
+Chunkserver::~Chunkserver() { Stop(); }
+
+// Reverse order of Start: nothing new arrives, then work in flight ends.
+void Chunkserver::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  if (master_link_) master_link_->Stop();
+  if (replicator_) replicator_->Stop();
+  if (rpc_server_) rpc_server_->Stop();
+  if (http_) http_->Stop();
+}
+
+nlohmann::json Chunkserver::StatusJson() {
+  nlohmann::json disks = nlohmann::json::array();
+  for (const DiskReport& d : store_->DiskReports(/*drain_latency=*/false)) {
+    disks.push_back({{"index", d.index},
+                     {"path", d.path},
+                     {"failed", d.failed},
+                     {"failure", d.failure},
+                     {"capacity_bytes", d.capacity_bytes},
+                     {"free_bytes", d.free_bytes},
+                     {"used_bytes", d.used_bytes},
+                     {"chunks", d.chunks},
+                     {"write_p50_us", d.write_p50_us},
+                     {"write_p99_us", d.write_p99_us}});
+  }
+  return {{"role", "chunkserver"},
+          {"id", options_.id},
+          {"addr", addr_},
+          {"http_addr", http_addr_},
+          {"rack", options_.rack},
+          {"master", options_.master},
+          {"registered", master_link_ ? master_link_->registered() : false},
+          {"chunks", store_->ListReplicas().size()},
+          {"copies_in_flight", replicator_->in_flight()},
+          {"disks", disks}};
+}
+
+}  // namespace strata::dfs

@@ -1,0 +1,65 @@
+#include "dfs/chunkserver/service/chunkserver_options.h"
+
+#include <set>
+
+namespace strata::dfs {
+namespace {
+
+template <typename T>
+Status GetUint(ConfigNode& node, const std::string& key, T* out) {
+  int64_t v = static_cast<int64_t>(*out);
+  RETURN_IF_ERROR(node.GetInt(key, &v));
+  if (v < 0) return Status::InvalidArgument(node.where() + ": key '" + key + "' must not be negative");
+  *out = static_cast<T>(v);
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status ChunkserverOptions::LoadFile(const std::string& path) {
+  ASSIGN_OR_RETURN(YAML::Node root, LoadYamlFile(path));
+  if (!root.IsNull() && !root.IsMap()) return Status::InvalidArgument("config file " + path + ": expected a mapping");
+  ConfigNode top(root, path);
+  ASSIGN_OR_RETURN(ConfigNode section, top.Child("chunkserver"));
+  return Load(section);
+}
+
+Status ChunkserverOptions::Load(ConfigNode& n) {
+  RETURN_IF_ERROR(GetUint(n, "heartbeat_interval_ms", &heartbeat_interval_ms));
+  RETURN_IF_ERROR(GetUint(n, "full_report_every", &full_report_every));
+  RETURN_IF_ERROR(GetUint(n, "master_rpc_timeout_ms", &master_rpc_timeout_ms));
+  RETURN_IF_ERROR(n.GetBytes("replicate_bytes_per_sec_max", &replicate.bytes_per_sec_max));
+  RETURN_IF_ERROR(GetUint(n, "replicate_concurrent_max", &replicate.concurrent_max));
+  RETURN_IF_ERROR(GetUint(n, "replicate_queue_max", &replicate.queue_max));
+  RETURN_IF_ERROR(n.GetBytes("replicate_piece_bytes", &replicate.piece_bytes));
+  RETURN_IF_ERROR(GetUint(n, "replicate_rpc_timeout_ms", &replicate.rpc_timeout_ms));
+  RETURN_IF_ERROR(n.GetBytes("append_bytes_max", &store.append_bytes_max));
+  RETURN_IF_ERROR(n.GetBytes("read_bytes_max", &store.read_bytes_max));
+  RETURN_IF_ERROR(n.GetBytes("disk_reserve_bytes", &store.disk_reserve_bytes));
+  RETURN_IF_ERROR(n.GetBytes("recovery_verify_bytes", &store.recovery_verify_bytes));
+  RETURN_IF_ERROR(GetUint(n, "rpc_worker_threads", &rpc_worker_threads));
+  return n.CheckNoUnknownKeys();
+}
+
+Status ChunkserverOptions::Validate() const {
+  auto bad = [](const std::string& why) { return Status::InvalidArgument("chunkserver: " + why); };
+  if (id.empty()) return bad("--id is required");
+  if (store.disk_paths.empty()) return bad("at least one --disk DIR is required");
+  std::set<std::string> seen(store.disk_paths.begin(), store.disk_paths.end());
+  if (seen.size() != store.disk_paths.size()) return bad("a --disk directory is given twice");
+  if (port < 0 || port > 65535 || http_port < 0 || http_port > 65535) return bad("ports must be in 0..65535");
+  if (!master.empty() && master.find(':') == std::string::npos) return bad("--master must be HOST:PORT");
+  if (heartbeat_interval_ms == 0) return bad("heartbeat_interval_ms must be > 0");
+  if (full_report_every == 0) return bad("full_report_every must be > 0");
+  if (replicate.concurrent_max == 0) return bad("replicate_concurrent_max must be > 0");
+  if (replicate.piece_bytes == 0 || replicate.piece_bytes > (1u << 20)) {
+    return bad("replicate_piece_bytes must be in 1..1M");
+  }
+  if (store.append_bytes_max == 0 || store.read_bytes_max < replicate.piece_bytes) {
+    return bad("append_bytes_max must be > 0 and read_bytes_max >= replicate_piece_bytes");
+  }
+  if (rpc_worker_threads <= 0) return bad("rpc_worker_threads must be > 0");
+  return Status::Ok();
+}
+
+}  // namespace strata::dfs

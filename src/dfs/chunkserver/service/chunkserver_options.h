@@ -1,0 +1,70 @@
+// ChunkserverOptions: everything a chunkserver process is configured with,
+// from command-line flags (identity, addresses, disks) and from the
+// `chunkserver:` section of a YAML config file (limits and intervals; other
+// top-level sections belong to other roles and are ignored here).
+//
+// Config keys (all optional; sizes accept 64K/1M/4G):
+//   heartbeat_interval_ms        1000   used until the master says otherwise
+//   full_report_every            30     every Nth heartbeat lists all replicas
+//   master_rpc_timeout_ms        5000
+//   replicate_bytes_per_sec_max  100M   all copies to this server together
+//   replicate_concurrent_max     2      copies running at once
+//   replicate_queue_max          256    copies waiting beyond those
+//   replicate_piece_bytes        1M     per CHUNKSERVER_READ (at most 1M)
+//   replicate_rpc_timeout_ms     10000
+//   append_bytes_max             64M
+//   read_bytes_max               64M
+//   disk_reserve_bytes           64M    no new chunks on a disk with less free
+//   recovery_verify_bytes        64M    tail verified per open replica at startup
+//   rpc_worker_threads           16
+//
+// Thread-safety: value types.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/config.h"
+#include "common/status.h"
+#include "dfs/chunkserver/store/chunk_store.h"
+
+namespace strata::dfs {
+
+struct ReplicatorOptions {
+  uint64_t bytes_per_sec_max = 100ull << 20;  // 0: unlimited
+  uint32_t concurrent_max = 2;
+  uint32_t queue_max = 256;
+  uint64_t piece_bytes = 1ull << 20;
+  uint32_t rpc_timeout_ms = 10000;
+};
+
+struct ChunkserverOptions {
+  std::string id;
+  std::string master;  // host:port; empty: run without a master (tests)
+  std::string host = "127.0.0.1";
+  int port = 0;        // 0: any free port
+  int http_port = 0;   // 0: any free port
+  std::string rack = "default";
+  ChunkStoreOptions store;  // store.disk_paths from --disk
+  ReplicatorOptions replicate;
+  uint32_t heartbeat_interval_ms = 1000;
+  uint32_t full_report_every = 30;
+  uint32_t master_rpc_timeout_ms = 5000;
+  int rpc_worker_threads = 16;
+
+  ChunkserverOptions() {
+    store.append_bytes_max = 64ull << 20;
+    store.read_bytes_max = 64ull << 20;
+    store.recovery_verify_bytes = 64ull << 20;
+  }
+
+  // Reads the `chunkserver:` section of a YAML file; unknown keys in it are
+  // an error naming the file and the key.
+  Status LoadFile(const std::string& path);
+  Status Load(ConfigNode& node);
+  // Cross-checks flags and config; InvalidArgument with a readable reason.
+  Status Validate() const;
+};
+
+}  // namespace strata::dfs

@@ -1,0 +1,398 @@
+// Service-level tests: real chunkservers in-process over loopback RPC, and a
+// fake master that records registrations and heartbeats and hands out
+// commands.
+#include "dfs/chunkserver/service/chunkserver.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "chunkserver.pb.h"
+#include "common/crc32c.h"
+#include "env/posix/posix_file_system.h"
+#include "env/random.h"
+#include "master.pb.h"
+
+namespace strata::dfs {
+namespace {
+
+std::string Bytes(size_t n, uint64_t seed) {
+  std::string s(n, '\0');
+  Random rnd(seed);
+  rnd.Fill(s.data(), s.size());
+  return s;
+}
+
+// Polls `cond` for up to 10 s of real time.
+template <typename Cond>
+bool Eventually(Cond cond) {
+  for (int i = 0; i < 1000; ++i) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return cond();
+}
+
+class FakeMaster {
+ public:
+  explicit FakeMaster(int port = 0) {
+    server_ = std::make_unique<rpc::RpcServer>(rpc::RpcServerOptions{.port = port}, &metrics_);
+    server_->RegisterTyped<RegisterRequest, RegisterResponse>(
+        MASTER_REGISTER, "register", [this](const RegisterRequest& req, std::string&, RegisterResponse* resp, std::string*) {
+          std::lock_guard lock(mu_);
+          registrations_.push_back(req);
+          resp->set_heartbeat_interval_ms(30);
+          return Status::Ok();
+        });
+    server_->RegisterTyped<HeartbeatRequest, HeartbeatResponse>(
+        MASTER_HEARTBEAT, "heartbeat",
+        [this](const HeartbeatRequest& req, std::string&, HeartbeatResponse* resp, std::string*) {
+          std::lock_guard lock(mu_);
+          heartbeats_.push_back(req);
+          for (auto& c : pending_) *resp->add_commands() = c;
+          pending_.clear();
+          resp->set_reregister(reregister_);
+          reregister_ = false;
+          return Status::Ok();
+        });
+    auto p = server_->Start();
+    EXPECT_TRUE(p.ok()) << p.status().ToString();
+    port_ = *p;
+  }
+  ~FakeMaster() { server_->Stop(); }
+  std::string addr() const { return "127.0.0.1:" + std::to_string(port_); }
+  int port() const { return port_; }
+  void Send(ChunkCommand c) {
+    std::lock_guard lock(mu_);
+    pending_.push_back(std::move(c));
+  }
+  void AskReregister() {
+    std::lock_guard lock(mu_);
+    reregister_ = true;
+  }
+  size_t registrations() {
+    std::lock_guard lock(mu_);
+    return registrations_.size();
+  }
+  std::vector<HeartbeatRequest> heartbeats() {
+    std::lock_guard lock(mu_);
+    return heartbeats_;
+  }
+  RegisterRequest last_registration() {
+    std::lock_guard lock(mu_);
+    return registrations_.back();
+  }
+
+ private:
+  MetricsRegistry metrics_;
+  std::unique_ptr<rpc::RpcServer> server_;
+  int port_ = 0;
+  std::mutex mu_;
+  std::vector<RegisterRequest> registrations_;
+  std::vector<HeartbeatRequest> heartbeats_;
+  std::vector<ChunkCommand> pending_;
+  bool reregister_ = false;
+};
+
+class ChunkserverTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/chunkserver_test.XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    root_ = tmpl;
+  }
+  void TearDown() override {
+    servers_.clear();
+    std::filesystem::remove_all(root_);
+  }
+  ChunkserverOptions Options(const std::string& id, const std::string& master = "") {
+    ChunkserverOptions o;
+    o.id = id;
+    o.master = master;
+    o.rack = "rack-" + id;
+    o.store.disk_paths = {root_ + "/" + id + "/d0", root_ + "/" + id + "/d1"};
+    o.store.disk_reserve_bytes = 0;
+    o.heartbeat_interval_ms = 30;
+    o.full_report_every = 5;
+    o.rpc_worker_threads = 4;
+    return o;
+  }
+  Chunkserver* StartServer(ChunkserverOptions o) {
+    auto cs = Chunkserver::Start(std::move(o), NewPosixFileSystem(), SystemClock::Default());
+    EXPECT_TRUE(cs.ok()) << cs.status().ToString();
+    servers_.push_back(std::move(*cs));
+    return servers_.back().get();
+  }
+  Status Create(Chunkserver* cs, uint64_t id, uint64_t epoch, uint32_t disk = 0) {
+    CreateChunkRequest req;
+    req.set_chunk_id(id);
+    req.set_epoch(epoch);
+    req.set_disk(disk);
+    CreateChunkResponse resp;
+    return client_.CallTyped(cs->addr(), CHUNKSERVER_CREATE_CHUNK, req, &resp);
+  }
+  Result<uint64_t> Append(Chunkserver* cs, uint64_t id, uint64_t epoch, uint64_t offset, const std::string& data) {
+    AppendRequest req;
+    req.set_chunk_id(id);
+    req.set_epoch(epoch);
+    req.set_offset(offset);
+    req.set_data_crc(Crc32c(data));
+    AppendResponse resp;
+    RETURN_IF_ERROR(client_.CallTyped(cs->addr(), CHUNKSERVER_APPEND, req, &resp, data));
+    return resp.length();
+  }
+  Result<std::string> Read(Chunkserver* cs, uint64_t id, uint64_t offset, uint32_t length) {
+    ReadRequest req;
+    req.set_chunk_id(id);
+    req.set_offset(offset);
+    req.set_length(length);
+    ReadResponse resp;
+    std::string data;
+    RETURN_IF_ERROR(client_.CallTyped(cs->addr(), CHUNKSERVER_READ, req, &resp, "", &data));
+    EXPECT_EQ(resp.length(), data.size());
+    EXPECT_EQ(resp.data_crc(), Crc32c(data));
+    return data;
+  }
+  Status Seal(Chunkserver* cs, uint64_t id, uint64_t epoch, uint64_t length) {
+    SealRequest req;
+    req.set_chunk_id(id);
+    req.set_epoch(epoch);
+    req.set_length(length);
+    SealResponse resp;
+    return client_.CallTyped(cs->addr(), CHUNKSERVER_SEAL, req, &resp);
+  }
+  Result<ChunkInfoResponse> Info(Chunkserver* cs, uint64_t id) {
+    ChunkInfoRequest req;
+    req.set_chunk_id(id);
+    ChunkInfoResponse resp;
+    RETURN_IF_ERROR(client_.CallTyped(cs->addr(), CHUNKSERVER_CHUNK_INFO, req, &resp));
+    return resp;
+  }
+  // Writes `data` as chunk `id` on `cs` and seals it.
+  void WriteSealed(Chunkserver* cs, uint64_t id, const std::string& data) {
+    ASSERT_TRUE(Create(cs, id, 1).ok());
+    for (size_t off = 0; off < data.size(); off += 300'000) {
+      ASSERT_TRUE(Append(cs, id, 1, off, data.substr(off, 300'000)).ok());
+    }
+    ASSERT_TRUE(Seal(cs, id, 1, data.size()).ok());
+  }
+  Status Replicate(Chunkserver* target, uint64_t id, uint64_t length, const std::vector<std::string>& sources) {
+    ReplicateRequest req;
+    req.set_chunk_id(id);
+    req.set_length(length);
+    req.set_epoch(1);
+    req.set_target_disk(1);
+    for (const auto& s : sources) req.add_sources()->set_addr(s);
+    ReplicateResponse resp;
+    RETURN_IF_ERROR(client_.CallTyped(target->addr(), CHUNKSERVER_REPLICATE, req, &resp, "", nullptr, 30000));
+    EXPECT_EQ(resp.length(), length);
+    EXPECT_EQ(resp.disk(), 1u);
+    return Status::Ok();
+  }
+
+  std::string root_;
+  rpc::RpcClient client_;
+  std::vector<std::unique_ptr<Chunkserver>> servers_;
+};
+
+TEST_F(ChunkserverTest, AppendReadSealOverRpc) {
+  Chunkserver* cs = StartServer(Options("a"));
+  ASSERT_TRUE(Create(cs, 7, 1, 1).ok());
+  std::string a = Bytes(10000, 1);
+  auto len = Append(cs, 7, 1, 0, a);
+  ASSERT_TRUE(len.ok()) << len.status().ToString();
+  EXPECT_EQ(*len, 10000u);
+  EXPECT_TRUE(Append(cs, 7, 1, 0, a).ok());  // retry
+  Status gap = Append(cs, 7, 1, 20000, a).status();
+  EXPECT_EQ(gap.code(), StatusCode::kOutOfRange);
+  EXPECT_NE(gap.message().find("length=10000"), std::string::npos) << gap.ToString();
+  EXPECT_EQ(Append(cs, 7, 0, 10000, a).status().code(), StatusCode::kStaleEpoch);
+  AppendRequest bad;
+  bad.set_chunk_id(7);
+  bad.set_epoch(1);
+  bad.set_offset(10000);
+  bad.set_data_crc(12345);
+  AppendResponse ignored;
+  EXPECT_EQ(client_.CallTyped(cs->addr(), CHUNKSERVER_APPEND, bad, &ignored, "xyz").code(), StatusCode::kCorruption);
+  auto data = Read(cs, 7, 100, 5000);
+  ASSERT_TRUE(data.ok()) << data.status().ToString();
+  EXPECT_EQ(*data, a.substr(100, 5000));
+  ASSERT_TRUE(Seal(cs, 7, 1, 9000).ok());
+  auto info = Info(cs, 7);
+  ASSERT_TRUE(info.ok());
+  EXPECT_TRUE(info->sealed());
+  EXPECT_EQ(info->length(), 9000u);
+  EXPECT_EQ(info->disk(), 1u);
+  DeleteChunkRequest del;
+  del.set_chunk_id(7);
+  DeleteChunkResponse del_resp;
+  ASSERT_TRUE(client_.CallTyped(cs->addr(), CHUNKSERVER_DELETE_CHUNK, del, &del_resp).ok());
+  EXPECT_EQ(Info(cs, 7).status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(ChunkserverTest, ReplicateCopiesASealedChunkWithSourceFailover) {
+  Chunkserver* a = StartServer(Options("a"));
+  Chunkserver* b = StartServer(Options("b"));
+  std::string data = Bytes(3 * 1024 * 1024 + 777, 2);
+  WriteSealed(a, 9, data);
+  // The first source is dead: the copy moves on to the second.
+  Status st = Replicate(b, 9, data.size(), {"127.0.0.1:1", a->addr()});
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  auto info = Info(b, 9);
+  ASSERT_TRUE(info.ok());
+  EXPECT_TRUE(info->sealed());
+  EXPECT_EQ(info->length(), data.size());
+  std::string copy;
+  for (uint64_t off = 0; off < data.size(); off += 1 << 20) {
+    auto piece = Read(b, 9, off, 1 << 20);
+    ASSERT_TRUE(piece.ok());
+    copy += *piece;
+  }
+  EXPECT_EQ(copy, data);
+  // Again: already there, nothing to do.
+  EXPECT_TRUE(Replicate(b, 9, data.size(), {a->addr()}).ok());
+}
+
+TEST_F(ChunkserverTest, ReplicateWithoutAGoodSourceLeavesNothing) {
+  Chunkserver* a = StartServer(Options("a"));
+  Chunkserver* b = StartServer(Options("b"));
+  WriteSealed(a, 9, Bytes(5000, 3));
+  // The source holds less than asked for.
+  EXPECT_FALSE(Replicate(b, 9, 9000, {a->addr()}).ok());
+  EXPECT_EQ(Info(b, 9).status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(ChunkserverTest, ReplicationIsRateLimited) {
+  Chunkserver* a = StartServer(Options("a"));
+  ChunkserverOptions ob = Options("b");
+  ob.replicate.bytes_per_sec_max = 256 * 1024;
+  ob.replicate.piece_bytes = 64 * 1024;
+  Chunkserver* b = StartServer(ob);
+  std::string data = Bytes(512 * 1024, 4);
+  WriteSealed(a, 9, data);
+  auto start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(Replicate(b, 9, data.size(), {a->addr()}).ok());
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  // One second of budget may be spent at once; the rest waits its turn.
+  EXPECT_GE(secs, 0.7);
+  EXPECT_LT(secs, 5.0);
+}
+
+TEST_F(ChunkserverTest, MasterLinkRegistersReportsAndRunsCommands) {
+  FakeMaster master;
+  Chunkserver* a = StartServer(Options("a"));
+  Chunkserver* b = StartServer(Options("b", master.addr()));
+  ASSERT_TRUE(Eventually([&] { return master.heartbeats().size() >= 2; }));
+  RegisterRequest reg = master.last_registration();
+  EXPECT_EQ(reg.server_id(), "b");
+  EXPECT_EQ(reg.addr(), b->addr());
+  EXPECT_EQ(reg.rack(), "rack-b");
+  EXPECT_EQ(reg.http_addr(), b->http_addr());
+  EXPECT_EQ(reg.disks_size(), 2);
+  auto beats = master.heartbeats();
+  EXPECT_TRUE(beats[0].full_report());
+  EXPECT_FALSE(beats[1].full_report());
+  EXPECT_EQ(beats[0].disks_size(), 2);
+
+  // Chunks on b to seal and delete, and one on a for b to copy.
+  ASSERT_TRUE(Create(b, 1, 1).ok());
+  ASSERT_TRUE(Append(b, 1, 1, 0, Bytes(8000, 5)).ok());
+  ASSERT_TRUE(Create(b, 2, 1).ok());
+  std::string data = Bytes(100000, 6);
+  WriteSealed(a, 3, data);
+  ChunkCommand seal;
+  seal.set_kind(ChunkCommand::SEAL);
+  seal.set_chunk_id(1);
+  seal.set_epoch(2);
+  seal.set_length(5000);
+  master.Send(seal);
+  ChunkCommand del;
+  del.set_kind(ChunkCommand::DELETE);
+  del.set_chunk_id(2);
+  master.Send(del);
+  ChunkCommand rep;
+  rep.set_kind(ChunkCommand::REPLICATE);
+  rep.set_chunk_id(3);
+  rep.set_length(data.size());
+  rep.set_epoch(1);
+  rep.set_target_disk(0);
+  ReplicaLocation* src = rep.add_sources();
+  src->set_server_id("a");
+  src->set_addr(a->addr());
+  master.Send(rep);
+  ASSERT_TRUE(Eventually([&] {
+    auto i3 = b->store()->Info(3);
+    return i3.ok() && i3->sealed;
+  }));
+  auto i1 = b->store()->Info(1);
+  ASSERT_TRUE(i1.ok());
+  EXPECT_TRUE(i1->sealed);
+  EXPECT_EQ(i1->length, 5000u);
+  EXPECT_EQ(i1->epoch, 2u);
+  EXPECT_EQ(b->store()->Info(2).status().code(), StatusCode::kNotFound);
+  auto copied = Read(b, 3, 0, static_cast<uint32_t>(data.size()));
+  ASSERT_TRUE(copied.ok());
+  EXPECT_EQ(*copied, data);
+
+  // A full report comes every 5th heartbeat and lists the replicas.
+  ASSERT_TRUE(Eventually([&] {
+    for (const auto& hb : master.heartbeats()) {
+      if (hb.full_report() && hb.replicas_size() == 2) return true;
+    }
+    return false;
+  }));
+  // Asked to, the server registers again, then sends a full report.
+  size_t regs = master.registrations();
+  master.AskReregister();
+  ASSERT_TRUE(Eventually([&] { return master.registrations() > regs; }));
+}
+
+TEST_F(ChunkserverTest, MasterRestartLeadsToANewRegistration) {
+  auto master = std::make_unique<FakeMaster>();
+  int port = master->port();
+  StartServer(Options("b", master->addr()));
+  ASSERT_TRUE(Eventually([&] { return master->heartbeats().size() >= 1; }));
+  master.reset();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  master = std::make_unique<FakeMaster>(port);
+  ASSERT_TRUE(Eventually([&] { return master->registrations() >= 1 && master->heartbeats().size() >= 1; }));
+  EXPECT_TRUE(master->heartbeats()[0].full_report());
+}
+
+TEST_F(ChunkserverTest, BadOptionsAreRejected) {
+  ChunkserverOptions o = Options("a");
+  o.store.disk_paths.clear();
+  EXPECT_EQ(Chunkserver::Start(o, NewPosixFileSystem(), SystemClock::Default()).status().code(),
+            StatusCode::kInvalidArgument);
+  o = Options("");
+  EXPECT_EQ(o.Validate().code(), StatusCode::kInvalidArgument);
+  o = Options("a", "no-port");
+  EXPECT_EQ(o.Validate().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(ChunkserverTest, ConfigFileSection) {
+  std::string path = root_ + "/c.yaml";
+  {
+    std::ofstream f(path);
+    f << "master:\n  heartbeat_interval_ms: 10\nchunkserver:\n  replicate_bytes_per_sec_max: 8M\n"
+         "  replicate_concurrent_max: 3\n  heartbeat_interval_ms: 250\n";
+  }
+  ChunkserverOptions o;
+  ASSERT_TRUE(o.LoadFile(path).ok());
+  EXPECT_EQ(o.replicate.bytes_per_sec_max, 8u << 20);
+  EXPECT_EQ(o.replicate.concurrent_max, 3u);
+  EXPECT_EQ(o.heartbeat_interval_ms, 250u);
+  {
+    std::ofstream f(path);
+    f << "chunkserver:\n  replicate_mbps: 8\n";
+  }
+  Status st = o.LoadFile(path);
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(st.message().find("replicate_mbps"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace strata::dfs

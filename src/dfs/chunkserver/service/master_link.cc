@@ -1,0 +1,161 @@
+#include "dfs/chunkserver/service/master_link.h"
+
+#include <algorithm>
+
+#include "common/logging.h"
+
+namespace strata::dfs {
+
+MasterLink::MasterLink(const ChunkserverOptions& options, MasterLinkIdentity identity, ChunkStore* store,
+                       Replicator* replicator, rpc::RpcClient* rpc, std::shared_ptr<Clock> clock,
+                       MetricsRegistry* metrics)
+    : master_(options.master),
+      rpc_timeout_ms_(options.master_rpc_timeout_ms),
+      full_report_every_(options.full_report_every),
+      identity_(std::move(identity)),
+      store_(store),
+      replicator_(replicator),
+      rpc_(rpc),
+      clock_(std::move(clock)),
+      interval_ms_(options.heartbeat_interval_ms) {
+  heartbeat_failures_ = metrics->GetCounter("strata_chunkserver_heartbeat_failures_total",
+                                            "Heartbeats or registrations the master did not answer OK");
+  commands_ = metrics->GetCounter("strata_chunkserver_master_commands_total", "Chunk commands received");
+}
+
+MasterLink::~MasterLink() { Stop(); }
+
+void MasterLink::Start() { thread_ = std::thread([this] { Loop(); }); }
+
+void MasterLink::Stop() {
+  stopping_ = true;
+  if (thread_.joinable()) thread_.join();
+}
+
+void MasterLink::SleepMillis(uint64_t ms) {
+  constexpr uint64_t kSliceMs = 50;
+  for (uint64_t slept = 0; slept < ms && !stopping_; slept += kSliceMs) {
+    clock_->SleepMicros(std::min(kSliceMs, ms - slept) * 1000);
+  }
+}
+
+void MasterLink::Loop() {
+  uint64_t backoff_ms = interval_ms_;
+  bool quiet = false;  // log a run of failures once
+  while (!stopping_) {
+    Status st = registered_ ? Heartbeat() : Register();
+    if (st.ok()) {
+      if (quiet) spdlog::info("master {} reachable again", master_);
+      quiet = false;
+      backoff_ms = interval_ms_;
+      SleepMillis(interval_ms_);
+      continue;
+    }
+    heartbeat_failures_->Add();
+    if (!quiet) spdlog::warn("master {}: {}", master_, st.ToString());
+    quiet = true;
+    // Whatever failed, the next attempt registers: the master may be new.
+    registered_ = false;
+    SleepMillis(backoff_ms);
+    backoff_ms = std::min(backoff_ms * 2, kRegisterBackoffMsMax);
+  }
+}
+
+void MasterLink::FillDisks(google::protobuf::RepeatedPtrField<DiskStat>* out) {
+  for (const DiskReport& d : store_->DiskReports()) {
+    DiskStat* s = out->Add();
+    s->set_index(d.index);
+    s->set_path(d.path);
+    s->set_capacity_bytes(d.capacity_bytes);
+    s->set_used_bytes(d.used_bytes);
+    s->set_free_bytes(d.free_bytes);
+    s->set_failed(d.failed);
+    s->set_failure(d.failure);
+    s->set_write_p50_us(d.write_p50_us);
+    s->set_write_p99_us(d.write_p99_us);
+    s->set_ops(d.ops);
+    s->set_chunks(d.chunks);
+  }
+}
+
+Status MasterLink::Register() {
+  RegisterRequest req;
+  req.set_server_id(identity_.server_id);
+  req.set_addr(identity_.addr);
+  req.set_rack(identity_.rack);
+  req.set_http_addr(identity_.http_addr);
+  FillDisks(req.mutable_disks());
+  RegisterResponse resp;
+  RETURN_IF_ERROR(rpc_->CallTyped(master_, MASTER_REGISTER, req, &resp, {}, nullptr, rpc_timeout_ms_)
+                      .WithContext("register"));
+  if (resp.heartbeat_interval_ms() > 0) interval_ms_ = resp.heartbeat_interval_ms();
+  registered_ = true;
+  since_full_report_ = 0;
+  spdlog::info("registered with master {} as {} (heartbeat every {} ms)", master_, identity_.server_id,
+               interval_ms_.load());
+  return Status::Ok();
+}
+
+Status MasterLink::Heartbeat() {
+  HeartbeatRequest req;
+  req.set_server_id(identity_.server_id);
+  FillDisks(req.mutable_disks());
+  bool full = since_full_report_ % full_report_every_ == 0;
+  req.set_full_report(full);
+  if (full) {
+    for (const ReplicaState& s : store_->ListReplicas()) {
+      ReplicaReport* r = req.add_replicas();
+      r->set_chunk_id(s.chunk_id);
+      r->set_disk(s.disk);
+      r->set_length(s.length);
+      r->set_sealed(s.sealed);
+      r->set_epoch(s.epoch);
+    }
+  }
+  req.set_copies_in_flight(replicator_->in_flight());
+  HeartbeatResponse resp;
+  RETURN_IF_ERROR(rpc_->CallTyped(master_, MASTER_HEARTBEAT, req, &resp, {}, nullptr, rpc_timeout_ms_)
+                      .WithContext("heartbeat"));
+  heartbeats_++;
+  since_full_report_++;
+  for (const ChunkCommand& c : resp.commands()) Execute(c);
+  if (resp.reregister()) {
+    spdlog::info("master {} asks this chunkserver to register again", master_);
+    registered_ = false;
+  }
+  return Status::Ok();
+}
+
+void MasterLink::Execute(const ChunkCommand& c) {
+  commands_->Add();
+  Status st;
+  switch (c.kind()) {
+    case ChunkCommand::REPLICATE: {
+      ReplicateJob job;
+      job.chunk_id = c.chunk_id();
+      job.length = c.length();
+      job.epoch = c.epoch();
+      job.target_disk = c.target_disk();
+      job.bytes_per_sec_max = c.rate_limit_bytes_per_sec();
+      for (const auto& src : c.sources()) {
+        if (src.server_id() != identity_.server_id) job.source_addrs.push_back(src.addr());
+      }
+      st = replicator_->Submit(std::move(job)).status();
+      break;
+    }
+    case ChunkCommand::DELETE:
+      st = store_->Delete(c.chunk_id());
+      break;
+    case ChunkCommand::SEAL:
+      st = store_->Seal(c.chunk_id(), c.epoch(), c.length()).status();
+      break;
+    default:
+      st = Status::NotSupported("unknown chunk command kind " + std::to_string(c.kind()));
+  }
+  if (!st.ok()) {
+    spdlog::warn("master command {} on chunk {}: {}", ChunkCommand::Kind_Name(c.kind()), ChunkIdHex(c.chunk_id()),
+                 st.ToString());
+  }
+}
+
+}  // namespace strata::dfs

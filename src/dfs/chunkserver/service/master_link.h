@@ -1,0 +1,82 @@
+// MasterLink: the chunkserver's side of membership — register with the
+// master, heartbeat every interval with disk statistics (and, on the first
+// heartbeat after registering and every `full_report_every`th one, the full
+// list of replicas), and carry out the ChunkCommands the master returns:
+// REPLICATE is queued on the Replicator (asynchronous, within its limits),
+// DELETE and SEAL run at once on the store.
+//
+// The link registers again when the master asks (reregister), when it
+// rejects a heartbeat (it does not know this server, e.g. after a restart),
+// and after any failed heartbeat (a master that was unreachable may have
+// restarted). Registration is retried with a bounded backoff.
+//
+// Thread-safety: Start/Stop from one thread; the loop runs on its own thread.
+// Ownership: borrows the store, replicator and RPC client, which must outlive
+// it; Stop() before destroying them.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "common/metrics.h"
+#include "dfs/chunkserver/service/chunkserver_options.h"
+#include "dfs/chunkserver/service/replicator.h"
+#include "dfs/chunkserver/store/chunk_store.h"
+#include "env/clock.h"
+#include "master.pb.h"
+#include "rpc/client.h"
+
+namespace strata::dfs {
+
+struct MasterLinkIdentity {
+  std::string server_id;
+  std::string addr;       // host:port of this server's RPC endpoint
+  std::string http_addr;  // host:port of its admin HTTP endpoint
+  std::string rack;
+};
+
+class MasterLink {
+ public:
+  MasterLink(const ChunkserverOptions& options, MasterLinkIdentity identity, ChunkStore* store,
+             Replicator* replicator, rpc::RpcClient* rpc, std::shared_ptr<Clock> clock, MetricsRegistry* metrics);
+  ~MasterLink();
+
+  void Start();
+  void Stop();
+
+  bool registered() const { return registered_.load(); }
+  uint64_t heartbeats_sent() const { return heartbeats_.load(); }
+
+  // One step each, for tests and the loop.
+  Status Register();
+  Status Heartbeat();
+  void Execute(const ChunkCommand& command);
+
+ private:
+  void Loop();
+  void SleepMillis(uint64_t ms);
+  void FillDisks(google::protobuf::RepeatedPtrField<DiskStat>* out);
+
+  static constexpr uint64_t kRegisterBackoffMsMax = 5000;
+  const std::string master_;
+  const uint32_t rpc_timeout_ms_;
+  const uint32_t full_report_every_;
+  const MasterLinkIdentity identity_;
+  ChunkStore* store_;
+  Replicator* replicator_;
+  rpc::RpcClient* rpc_;
+  std::shared_ptr<Clock> clock_;
+  std::atomic<uint64_t> interval_ms_;
+  std::atomic<bool> registered_{false};
+  std::atomic<bool> stopping_{false};
+  std::atomic<uint64_t> heartbeats_{0};
+  uint64_t since_full_report_ = 0;  // touched only by the loop thread
+  std::thread thread_;
+  Counter* heartbeat_failures_;
+  Counter* commands_;
+};
+
+}  // namespace strata::dfs
