@@ -14,9 +14,12 @@ namespace strata::cli {
 // `app`; when that subcommand is chosen its work runs and stores the exit code
 // in *exit_code.
 void RegisterVersionCommand(CLI::App& app, int* exit_code);
+void RegisterCacheCommand(CLI::App& app, int* exit_code);
 void RegisterFsCommand(CLI::App& app, int* exit_code);
 void RegisterClusterCommand(CLI::App& app, int* exit_code);
 void RegisterUpDownCommands(CLI::App& app, int* exit_code);
 void RegisterBenchCommand(CLI::App& app, int* exit_code);
+void RegisterChunkserverCommand(CLI::App& app, int* exit_code);
+void RegisterMasterCommand(CLI::App& app, int* exit_code);
 
 }  // namespace strata::cli

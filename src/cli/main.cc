@@ -8,10 +8,13 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   int exit_code = 0;
   strata::cli::RegisterVersionCommand(app, &exit_code);
+  strata::cli::RegisterCacheCommand(app, &exit_code);
   strata::cli::RegisterFsCommand(app, &exit_code);
   strata::cli::RegisterClusterCommand(app, &exit_code);
   strata::cli::RegisterUpDownCommands(app, &exit_code);
   strata::cli::RegisterBenchCommand(app, &exit_code);
+  strata::cli::RegisterChunkserverCommand(app, &exit_code);
+  strata::cli::RegisterMasterCommand(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

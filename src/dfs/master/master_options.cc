@@ -1,0 +1,83 @@
+#include "dfs/master/master_options.h"
+
+namespace strata::dfs::master {
+namespace {
+
+template <typename T>
+Status GetUint(ConfigNode& node, const std::string& key, T* out) {
+  int64_t v = static_cast<int64_t>(*out);
+  RETURN_IF_ERROR(node.GetInt(key, &v));
+  if (v < 0) return Status::InvalidArgument(node.where() + ": key '" + key + "' must not be negative");
+  *out = static_cast<T>(v);
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status MasterOptions::Load(ConfigNode& n) {
+  RETURN_IF_ERROR(GetUint(n, "default_replication", &default_replication));
+  RETURN_IF_ERROR(GetUint(n, "default_min_copies", &default_min_copies));
+  RETURN_IF_ERROR(n.GetBytes("default_chunk_size", &default_chunk_size_bytes));
+  RETURN_IF_ERROR(GetUint(n, "replication_max", &replication_max));
+  RETURN_IF_ERROR(n.GetBytes("chunk_size_min", &chunk_size_min_bytes));
+  RETURN_IF_ERROR(n.GetBytes("chunk_size_max", &chunk_size_max_bytes));
+  RETURN_IF_ERROR(GetUint(n, "path_bytes_max", &path_bytes_max));
+  RETURN_IF_ERROR(GetUint(n, "name_bytes_max", &name_bytes_max));
+  RETURN_IF_ERROR(GetUint(n, "list_entries_max", &list_entries_max));
+  RETURN_IF_ERROR(GetUint(n, "heartbeat_interval_ms", &heartbeat_interval_ms));
+  RETURN_IF_ERROR(GetUint(n, "chunkserver_dead_after_ms", &chunkserver_dead_after_ms));
+  RETURN_IF_ERROR(n.GetBytes("disk_free_min", &disk_free_min_bytes));
+  RETURN_IF_ERROR(n.GetBool("placement_rack_fallback", &placement_rack_fallback));
+  RETURN_IF_ERROR(GetUint(n, "recovery_copies_per_server_max", &recovery_copies_per_server_max));
+  RETURN_IF_ERROR(n.GetBytes("recovery_bytes_per_sec_max", &recovery_bytes_per_sec_max));
+  RETURN_IF_ERROR(GetUint(n, "recovery_copy_timeout_ms", &recovery_copy_timeout_ms));
+  RETURN_IF_ERROR(GetUint(n, "seal_grace_ms", &seal_grace_ms));
+  RETURN_IF_ERROR(GetUint(n, "heartbeat_commands_max", &heartbeat_commands_max));
+  RETURN_IF_ERROR(GetUint(n, "server_command_queue_max", &server_command_queue_max));
+  RETURN_IF_ERROR(GetUint(n, "chunkserver_rpc_timeout_ms", &chunkserver_rpc_timeout_ms));
+  RETURN_IF_ERROR(GetUint(n, "tick_interval_ms", &tick_interval_ms));
+  RETURN_IF_ERROR(n.CheckNoUnknownKeys());
+  return Validate();
+}
+
+Status MasterOptions::Validate() const {
+  auto bad = [](const std::string& why) { return Status::InvalidArgument("master config: " + why); };
+  if (default_replication == 0 || default_replication > replication_max) {
+    return bad("default_replication must be in [1, replication_max]");
+  }
+  if (default_min_copies == 0 || default_min_copies > default_replication) {
+    return bad("default_min_copies must be in [1, default_replication]");
+  }
+  if (chunk_size_min_bytes == 0 || chunk_size_min_bytes > chunk_size_max_bytes) {
+    return bad("chunk_size_min must be in [1, chunk_size_max]");
+  }
+  if (default_chunk_size_bytes < chunk_size_min_bytes || default_chunk_size_bytes > chunk_size_max_bytes) {
+    return bad("default_chunk_size must be in [chunk_size_min, chunk_size_max]");
+  }
+  if (heartbeat_interval_ms == 0 || chunkserver_dead_after_ms <= heartbeat_interval_ms) {
+    return bad("chunkserver_dead_after_ms must exceed heartbeat_interval_ms (> 0)");
+  }
+  if (recovery_copies_per_server_max == 0) return bad("recovery_copies_per_server_max must be > 0");
+  if (recovery_bytes_per_sec_max == 0) return bad("recovery_bytes_per_sec_max must be > 0");
+  if (heartbeat_commands_max == 0 || server_command_queue_max == 0) return bad("command limits must be > 0");
+  if (path_bytes_max == 0 || name_bytes_max == 0) return bad("path limits must be > 0");
+  if (tick_interval_ms == 0) return bad("tick_interval_ms must be > 0");
+  return Status::Ok();
+}
+
+Result<MasterOptions> LoadMasterOptions(const std::string& path) {
+  ASSIGN_OR_RETURN(YAML::Node doc, LoadYamlFile(path));
+  if (doc.IsNull()) doc = YAML::Node(YAML::NodeType::Map);
+  if (!doc.IsMap()) return Status::InvalidArgument("config file " + path + ": expected a mapping");
+  MasterOptions options;
+  if (doc["master"] && doc["master"].IsMap()) {
+    ConfigNode node(doc["master"], path + ":master");
+    RETURN_IF_ERROR(options.Load(node));
+  } else {
+    ConfigNode node(doc, path);
+    RETURN_IF_ERROR(options.Load(node));
+  }
+  return options;
+}
+
+}  // namespace strata::dfs::master

@@ -1,0 +1,56 @@
+// MasterOptions: every tunable of the dfs master, with defaults, and their
+// loading from YAML (the keys are the field names; sizes accept 64M etc.).
+// Unknown keys are rejected so that a typo does not silently keep a default.
+//
+// Thread-safety: a value type.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "common/config.h"
+#include "common/result.h"
+
+namespace strata::dfs::master {
+
+struct MasterOptions {
+  // File defaults and limits.
+  uint32_t default_replication = 3;
+  uint32_t default_min_copies = 2;
+  uint64_t default_chunk_size_bytes = 64ull << 20;
+  uint32_t replication_max = 16;
+  uint64_t chunk_size_min_bytes = 4096;
+  uint64_t chunk_size_max_bytes = 4ull << 30;
+  uint32_t path_bytes_max = 4096;
+  uint32_t name_bytes_max = 255;
+  uint32_t list_entries_max = 100000;
+
+  // Membership.
+  uint64_t heartbeat_interval_ms = 1000;
+  uint64_t chunkserver_dead_after_ms = 10000;
+
+  // Placement.
+  uint64_t disk_free_min_bytes = 0;   // kept free beyond the chunk size
+  bool placement_rack_fallback = true;  // fewer racks than replicas: reuse racks
+
+  // Recovery and garbage collection.
+  uint32_t recovery_copies_per_server_max = 2;  // as source and as target
+  uint64_t recovery_bytes_per_sec_max = 100ull << 20;
+  uint64_t recovery_copy_timeout_ms = 120000;
+  uint64_t seal_grace_ms = 10000;  // a replica shorter than a fresh seal may still catch up
+  uint32_t heartbeat_commands_max = 256;
+  uint32_t server_command_queue_max = 4096;
+
+  // Calls to chunkservers (sealing a takeover's open chunk).
+  uint32_t chunkserver_rpc_timeout_ms = 3000;
+  uint64_t tick_interval_ms = 200;
+
+  // Reads `node`'s keys (a missing key keeps its default) and validates.
+  Status Load(ConfigNode& node);
+  Status Validate() const;
+};
+
+// Loads a YAML file: its top level, or its `master:` mapping when present.
+Result<MasterOptions> LoadMasterOptions(const std::string& path);
+
+}  // namespace strata::dfs::master

@@ -1,0 +1,229 @@
+// Membership RPCs (REGISTER, HEARTBEAT, REPORT_BAD_REPLICA) and the periodic
+// work of the master: dead-server detection, re-replication scheduling and
+// garbage-collection dispatch. See recovery.h for the flow control.
+#include <algorithm>
+
+#include <spdlog/spdlog.h>
+
+#include "dfs/master/master_service.h"
+
+namespace strata::dfs::master {
+namespace {
+
+constexpr size_t kRecoveryCandidatesPerTickMax = 1000;
+constexpr size_t kGcRecordsPerTickMax = 1000;
+
+}  // namespace
+
+std::vector<ServerView> MasterService::ServerViews() const {
+  std::vector<ServerView> views;
+  for (const auto& [id, s] : membership_.servers()) {
+    if (s.liveness != Liveness::kAlive) continue;
+    ServerView v;
+    v.id = id;
+    v.rack = s.record.rack();
+    std::map<uint32_t, uint32_t> per_disk;
+    for (uint64_t chunk_id : catalog_.ChunksOn(id)) {
+      const ChunkRecord* c = catalog_.FindChunk(chunk_id);
+      if (!c) continue;
+      v.replicas++;
+      if (!c->sealed()) v.load++;
+      for (const auto& r : c->replicas()) {
+        if (r.server_id() == id) per_disk[r.disk()]++;
+      }
+    }
+    v.load += recovery_.CopiesInvolving(id) + s.copies_in_flight;
+    for (const auto& d : s.disks) {
+      v.disks.push_back({d.index(), d.capacity_bytes(), d.free_bytes(), d.failed(), per_disk[d.index()]});
+    }
+    views.push_back(std::move(v));
+  }
+  return views;
+}
+
+void MasterService::RefreshRecovery(uint64_t chunk_id) {
+  const ChunkRecord* c = catalog_.FindChunk(chunk_id);
+  if (!c) {
+    recovery_.Forget(chunk_id);
+    chunks_.Forget(chunk_id);
+    return;
+  }
+  if (!c->sealed() || c->length() == 0) {
+    recovery_.Update(chunk_id, 1, 1);  // nothing to copy (yet)
+    return;
+  }
+  recovery_.Update(chunk_id, reconciler_.LiveReplicas(*c), c->replication());
+}
+
+void MasterService::QueueDelete(const std::string& server, uint64_t chunk_id) {
+  ChunkCommand cmd;
+  cmd.set_kind(ChunkCommand::DELETE);
+  cmd.set_chunk_id(chunk_id);
+  queues_.Push(server, cmd);
+}
+
+Status MasterService::Register(const RegisterRequest& req, RegisterResponse* resp) {
+  std::lock_guard lock(mu_);
+  RETURN_IF_ERROR(membership_.Register(req));
+  resp->set_heartbeat_interval_ms(options_.heartbeat_interval_ms);
+  return Status::Ok();
+}
+
+Status MasterService::Heartbeat(const HeartbeatRequest& req, HeartbeatResponse* resp) {
+  std::lock_guard lock(mu_);
+  if (!membership_.Heartbeat(req)) {
+    resp->set_reregister(true);
+    return Status::Ok();
+  }
+  ASSIGN_OR_RETURN(ReconcileOutcome out, reconciler_.Apply(req.server_id(), req));
+  for (uint64_t id : out.changed) RefreshRecovery(id);
+  m_.replicas_added->Add(out.added);
+  m_.replicas_removed->Add(out.removed);
+  for (auto& cmd : out.commands) queues_.Push(req.server_id(), std::move(cmd));
+  for (auto& cmd : queues_.Drain(req.server_id(), options_.heartbeat_commands_max)) {
+    if (cmd.kind() == ChunkCommand::DELETE) m_.deletes_sent->Add();
+    if (cmd.kind() == ChunkCommand::SEAL) m_.seals_sent->Add();
+    *resp->add_commands() = std::move(cmd);
+  }
+  return Status::Ok();
+}
+
+Status MasterService::ReportBadReplica(const ReportBadReplicaRequest& req, ReportBadReplicaResponse*) {
+  std::lock_guard lock(mu_);
+  m_.bad_replicas->Add();
+  const ChunkRecord* c = catalog_.FindChunk(req.chunk_id());
+  if (!c || !ChunkMap::HasReplica(*c, req.server_id())) return Status::Ok();
+  if (c->replicas_size() <= 1) {
+    spdlog::error("master: the only replica of chunk {} (on {}) is reported bad ({}); keeping it", c->chunk_id(),
+                  req.server_id(), req.reason());
+    return Status::Ok();
+  }
+  spdlog::warn("master: replica of chunk {} on {} reported bad: {}", c->chunk_id(), req.server_id(), req.reason());
+  Mutation m;
+  m.PutChunk(ChunkMap::WithoutReplica(*c, req.server_id()));
+  RETURN_IF_ERROR(catalog_.Commit(m));
+  m_.replicas_removed->Add();
+  QueueDelete(req.server_id(), req.chunk_id());
+  RefreshRecovery(req.chunk_id());
+  return Status::Ok();
+}
+
+void MasterService::DropServerReplicas(const std::string& server) {
+  queues_.Clear(server);
+  for (const auto& task : recovery_.AbortServer(server)) {
+    m_.copies_failed->Add();
+    RefreshRecovery(task.chunk_id);
+  }
+  std::vector<uint64_t> ids(catalog_.ChunksOn(server).begin(), catalog_.ChunksOn(server).end());
+  Mutation m;
+  for (uint64_t id : ids) m.PutChunk(ChunkMap::WithoutReplica(*catalog_.FindChunk(id), server));
+  Status st = catalog_.Commit(m);
+  if (!st.ok()) {
+    // Retried on the next tick: the server stays dead, its replicas stay
+    // listed but no longer count as live.
+    spdlog::error("master: dropping the replicas of dead chunkserver {}: {}", server, st.ToString());
+  } else {
+    m_.replicas_removed->Add(ids.size());
+  }
+  for (uint64_t id : ids) RefreshRecovery(id);
+}
+
+bool MasterService::PlanCopy(const ChunkRecord& c, const std::vector<ServerView>& views, CopyTask* task) const {
+  // Source: a live holder with a free copy slot, the least busy first.
+  const ReplicaRecord* source = nullptr;
+  for (const auto& r : c.replicas()) {
+    if (!membership_.IsAlive(r.server_id()) || !recovery_.SourceHasRoom(r.server_id())) continue;
+    if (!source || recovery_.CopiesInvolving(r.server_id()) < recovery_.CopiesInvolving(source->server_id())) {
+      source = &r;
+    }
+  }
+  if (!source) return false;
+  PlacementRequest place;
+  place.replicas = 1;
+  place.bytes_needed = c.length();
+  place.disk_free_min_bytes = options_.disk_free_min_bytes;
+  place.allow_rack_reuse = true;  // a copy in a used rack beats no copy
+  for (const auto& r : c.replicas()) {
+    place.exclude_servers.insert(r.server_id());
+    if (const ServerState* s = membership_.Find(r.server_id())) place.avoid_racks.insert(s->record.rack());
+  }
+  for (const auto& v : views) {
+    if (!recovery_.TargetHasRoom(v.id)) place.exclude_servers.insert(v.id);
+  }
+  auto choice = PlaceReplicas(views, place);
+  if (!choice.ok()) return false;
+  task->chunk_id = c.chunk_id();
+  task->source = source->server_id();
+  task->target = choice->front().server_id;
+  task->target_disk = choice->front().disk;
+  task->bytes = c.length();
+  return true;
+}
+
+void MasterService::ScheduleCopies() {
+  auto candidates = recovery_.Candidates(kRecoveryCandidatesPerTickMax);
+  if (candidates.empty()) return;
+  std::vector<ServerView> views = ServerViews();
+  for (uint64_t id : candidates) {
+    const ChunkRecord* c = catalog_.FindChunk(id);
+    if (!c) {
+      RefreshRecovery(id);
+      continue;
+    }
+    if (!recovery_.BudgetAllows()) break;
+    CopyTask task;
+    if (!PlanCopy(*c, views, &task)) continue;
+    ChunkCommand cmd;
+    cmd.set_kind(ChunkCommand::REPLICATE);
+    cmd.set_chunk_id(id);
+    cmd.set_length(c->length());
+    cmd.set_epoch(c->epoch());
+    cmd.set_target_disk(task.target_disk);
+    cmd.set_rate_limit_bytes_per_sec(recovery_.rate_limit_bytes_per_sec());
+    *cmd.add_sources() = Locate(*std::find_if(c->replicas().begin(), c->replicas().end(),
+                                              [&](const ReplicaRecord& r) { return r.server_id() == task.source; }));
+    for (const auto& r : c->replicas()) {
+      if (r.server_id() != task.source && membership_.IsAlive(r.server_id())) *cmd.add_sources() = Locate(r);
+    }
+    if (!queues_.Push(task.target, cmd)) continue;
+    spdlog::info("master: re-replicating chunk {} ({} bytes) from {} to {} disk {}", id, task.bytes, task.source,
+                 task.target, task.target_disk);
+    recovery_.Start(task);
+    m_.copies_started->Add();
+  }
+}
+
+void MasterService::Tick() {
+  std::lock_guard lock(mu_);
+  for (const auto& server : membership_.DetectDead()) {
+    m_.servers_died->Add();
+    DropServerReplicas(server);
+  }
+  for (const auto& task : recovery_.ExpireTasks()) {
+    spdlog::warn("master: copy of chunk {} from {} to {} timed out", task.chunk_id, task.source, task.target);
+    m_.copies_failed->Add();
+    RefreshRecovery(task.chunk_id);
+  }
+  ScheduleCopies();
+  auto gc = gc_.Dispatch(kGcRecordsPerTickMax);
+  if (!gc.ok()) spdlog::error("master: garbage collection: {}", gc.status().ToString());
+  chunks_.PruneSealTimes(options_.seal_grace_ms * 1000);
+  UpdateGauges();
+}
+
+void MasterService::UpdateGauges() {
+  size_t dead = 0;
+  for (const auto& [id, s] : membership_.servers()) dead += s.liveness == Liveness::kDead;
+  m_.servers_alive->Set(static_cast<double>(membership_.alive_count()));
+  m_.servers_dead->Set(static_cast<double>(dead));
+  m_.files->Set(static_cast<double>(catalog_.file_count()));
+  m_.chunks->Set(static_cast<double>(catalog_.chunks().size()));
+  RecoveryStats rs = recovery_.Stats();
+  m_.under_replicated->Set(static_cast<double>(rs.queued + rs.lost));
+  m_.lost->Set(static_cast<double>(rs.lost));
+  m_.recovery_queued->Set(static_cast<double>(rs.queued));
+  m_.recovery_in_flight->Set(static_cast<double>(rs.in_flight));
+  m_.gc_pending->Set(static_cast<double>(catalog_.gc().size()));
+}
+
+}  // namespace strata::dfs::master

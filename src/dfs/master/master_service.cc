@@ -1,0 +1,144 @@
+#include "dfs/master/master_service.h"
+
+#include <spdlog/spdlog.h>
+
+namespace strata::dfs::master {
+
+MasterService::MasterService(meta::MetaStore* store, Clock* clock, ChunkserverStub* stub, MetricsRegistry* metrics,
+                             MasterOptions options)
+    : options_(std::move(options)),
+      clock_(clock),
+      stub_(stub),
+      metrics_(metrics),
+      catalog_(store),
+      ns_(&catalog_, clock, options_),
+      chunks_(&catalog_, clock),
+      membership_(&catalog_, clock, options_),
+      recovery_(clock, options_),
+      queues_(options_.server_command_queue_max),
+      reconciler_(&catalog_, &chunks_, &recovery_, &membership_, options_),
+      gc_(&catalog_, &queues_) {
+  auto counter = [&](const char* name, const char* help) { return metrics_->GetCounter(name, help); };
+  auto gauge = [&](const char* name, const char* help) { return metrics_->GetGauge(name, help); };
+  m_.replicas_added = counter("strata_master_replicas_added_total", "Replicas added to the chunk map from reports");
+  m_.replicas_removed = counter("strata_master_replicas_removed_total", "Replicas dropped from the chunk map");
+  m_.deletes_sent = counter("strata_master_delete_commands_total", "DELETE commands handed to chunkservers");
+  m_.seals_sent = counter("strata_master_seal_commands_total", "SEAL commands handed to chunkservers");
+  m_.copies_started = counter("strata_master_recovery_copies_started_total", "Re-replication copies started");
+  m_.copies_done = counter("strata_master_recovery_copies_done_total", "Re-replication copies that landed");
+  m_.copies_failed = counter("strata_master_recovery_copies_failed_total", "Copies timed out or aborted");
+  m_.bad_replicas = counter("strata_master_bad_replicas_total", "Replicas reported corrupt by readers");
+  m_.servers_died = counter("strata_master_chunkservers_died_total", "Chunkservers declared dead");
+  m_.rack_fallbacks = counter("strata_master_placement_rack_fallbacks_total",
+                              "Chunks placed with two replicas in one rack for lack of racks");
+  m_.servers_alive = gauge("strata_master_chunkservers_alive", "Chunkservers alive");
+  m_.servers_dead = gauge("strata_master_chunkservers_dead", "Chunkservers declared dead");
+  m_.files = gauge("strata_master_files", "Files in the namespace");
+  m_.chunks = gauge("strata_master_chunks", "Chunks in the chunk map");
+  m_.under_replicated = gauge("strata_master_chunks_under_replicated", "Sealed chunks lacking replicas");
+  m_.lost = gauge("strata_master_chunks_lost", "Sealed chunks with no live replica");
+  m_.recovery_queued = gauge("strata_master_recovery_queued", "Chunks waiting for a recovery copy");
+  m_.recovery_in_flight = gauge("strata_master_recovery_in_flight", "Recovery copies in flight");
+  m_.gc_pending = gauge("strata_master_gc_pending", "Deleted chunks whose replicas are not yet told to go");
+}
+
+Status MasterService::Start() {
+  std::lock_guard lock(mu_);
+  started_us_ = clock_->NowMicros();
+  RETURN_IF_ERROR(catalog_.Load(clock_->WallMicros()).WithContext("load master metadata"));
+  membership_.LoadFromCatalog();
+  for (const auto& [id, c] : catalog_.chunks()) RefreshRecovery(id);
+  UpdateGauges();
+  spdlog::info("master: loaded {} files, {} directories, {} chunks, {} chunkservers, {} chunks awaiting GC",
+               catalog_.file_count(), catalog_.dir_count(), catalog_.chunks().size(), catalog_.servers().size(),
+               catalog_.gc().size());
+  return Status::Ok();
+}
+
+ReplicaLocation MasterService::Locate(const ReplicaRecord& r) const {
+  ReplicaLocation loc;
+  loc.set_server_id(r.server_id());
+  loc.set_disk(r.disk());
+  if (const ServerState* s = membership_.Find(r.server_id())) {
+    loc.set_addr(s->record.addr());
+    loc.set_rack(s->record.rack());
+  }
+  return loc;
+}
+
+ChunkInfo MasterService::ToChunkInfo(const ChunkRecord& c) const {
+  ChunkInfo info;
+  info.set_chunk_id(c.chunk_id());
+  info.set_file_offset(c.file_offset());
+  const InodeRecord* file = catalog_.FindInode(c.inode());
+  info.set_length(chunks_.KnownLength(c, file ? file->min_copies() : 1));
+  info.set_sealed(c.sealed());
+  info.set_epoch(c.epoch());
+  for (const auto& r : c.replicas()) *info.add_replicas() = Locate(r);
+  return info;
+}
+
+FileInfo MasterService::ToFileInfo(const InodeRecord& rec) const {
+  FileInfo info;
+  info.set_path(ns_.PathOf(rec.inode()));
+  info.set_is_dir(rec.is_dir());
+  info.set_mtime_us(rec.mtime_us());
+  info.set_inode(rec.inode());
+  if (rec.is_dir()) return info;
+  info.set_size(chunks_.FileSize(rec));
+  info.set_replication(rec.replication());
+  info.set_min_copies(rec.min_copies());
+  info.set_chunk_size(rec.chunk_size());
+  info.set_durability(static_cast<Durability>(rec.durability()));
+  info.set_chunk_count(static_cast<uint32_t>(rec.chunks_size()));
+  return info;
+}
+
+Status MasterService::Mkdir(const MkdirRequest& req, MkdirResponse*) {
+  std::lock_guard lock(mu_);
+  return ns_.Mkdir(req.path(), req.parents());
+}
+
+Status MasterService::Create(const CreateRequest& req, CreateResponse* resp) {
+  std::lock_guard lock(mu_);
+  CreateArgs args;
+  args.path = req.path();
+  args.replication = req.replication();
+  args.min_copies = req.min_copies();
+  args.chunk_size = req.chunk_size();
+  args.durability = static_cast<uint32_t>(req.durability());
+  args.overwrite = req.overwrite();
+  ASSIGN_OR_RETURN(InodeRecord rec, ns_.Create(args));
+  *resp->mutable_info() = ToFileInfo(rec);
+  return Status::Ok();
+}
+
+Status MasterService::Stat(const StatRequest& req, StatResponse* resp) {
+  std::lock_guard lock(mu_);
+  ASSIGN_OR_RETURN(InodeRecord rec, ns_.Stat(req.path()));
+  *resp->mutable_info() = ToFileInfo(rec);
+  for (uint64_t id : rec.chunks()) {
+    if (const ChunkRecord* c = catalog_.FindChunk(id)) *resp->add_chunks() = ToChunkInfo(*c);
+  }
+  return Status::Ok();
+}
+
+Status MasterService::List(const ListRequest& req, ListResponse* resp) {
+  std::lock_guard lock(mu_);
+  ASSIGN_OR_RETURN(auto entries, ns_.List(req.path()));
+  for (const auto& rec : entries) *resp->add_entries() = ToFileInfo(rec);
+  return Status::Ok();
+}
+
+Status MasterService::Rename(const RenameRequest& req, RenameResponse*) {
+  std::lock_guard lock(mu_);
+  return ns_.Rename(req.from(), req.to());
+}
+
+Status MasterService::Delete(const DeleteRequest& req, DeleteResponse*) {
+  std::lock_guard lock(mu_);
+  // Retired chunks leave the recovery queue at the next Tick.
+  return ns_.Delete(req.path(), req.recursive());
+}
+
+}  // namespace strata::dfs::master

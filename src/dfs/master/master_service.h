@@ -1,0 +1,141 @@
+// MasterService: the dfs master's RPC methods (proto/master.proto) and its
+// periodic work, independent of the transport so tests call it directly.
+//
+// It owns the master's state: the Catalog (persisted metadata), the
+// Namespace over it, the ChunkMap, Membership, the RecoveryQueue and the
+// per-server command queues. One mutex serializes every method; a method
+// that must call chunkservers (sealing a chunk a previous writer left open)
+// releases it for the calls and re-validates afterwards. Every mutation is
+// persisted (synced) before the method returns, so an acknowledged request
+// survives a crash of the master.
+//
+// Tick() runs the periodic work: dead-chunkserver detection, expiry of
+// recovery copies, scheduling of new copies under flow control, dispatch of
+// garbage-collection deletes, and metrics. The server calls it every
+// `tick_interval_ms`; tests call it after moving a ManualClock.
+//
+// Thread-safety: thread-safe. Ownership: borrows the store, clock, stub and
+// metrics registry, which must outlive it.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "common/metrics.h"
+#include "common/result.h"
+#include "dfs/master/catalog.h"
+#include "dfs/master/chunk_map.h"
+#include "dfs/master/chunkserver_stub.h"
+#include "dfs/master/command_queue.h"
+#include "dfs/master/gc.h"
+#include "dfs/master/master_options.h"
+#include "dfs/master/membership.h"
+#include "dfs/master/namespace.h"
+#include "dfs/master/reconcile.h"
+#include "dfs/master/recovery.h"
+#include "env/clock.h"
+#include "master.pb.h"
+#include "meta/meta_store.h"
+
+namespace strata::dfs::master {
+
+class MasterService {
+ public:
+  MasterService(meta::MetaStore* store, Clock* clock, ChunkserverStub* stub, MetricsRegistry* metrics,
+                MasterOptions options);
+
+  // Loads the persisted state; call once before anything else.
+  Status Start();
+
+  Status Mkdir(const MkdirRequest& req, MkdirResponse* resp);
+  Status Create(const CreateRequest& req, CreateResponse* resp);
+  Status Stat(const StatRequest& req, StatResponse* resp);
+  Status List(const ListRequest& req, ListResponse* resp);
+  Status Rename(const RenameRequest& req, RenameResponse* resp);
+  Status Delete(const DeleteRequest& req, DeleteResponse* resp);
+  Status OpenWrite(const OpenWriteRequest& req, OpenWriteResponse* resp);
+  Status AllocateChunk(const AllocateChunkRequest& req, AllocateChunkResponse* resp);
+  Status SealChunk(const SealChunkRequest& req, SealChunkResponse* resp);
+  Status CloseWrite(const CloseWriteRequest& req, CloseWriteResponse* resp);
+  Status ReportBadReplica(const ReportBadReplicaRequest& req, ReportBadReplicaResponse* resp);
+  Status Register(const RegisterRequest& req, RegisterResponse* resp);
+  Status Heartbeat(const HeartbeatRequest& req, HeartbeatResponse* resp);
+  Status ClusterStatus(const ClusterStatusRequest& req, ClusterStatusResponse* resp);
+
+  void Tick();
+  nlohmann::json StatusJson();
+
+ private:
+  // Write path helpers (master_write_path.cc).
+  struct OpenChunkSeal {
+    uint64_t chunk_id = 0;
+    uint64_t length = 0;
+    std::vector<std::string> seal_addrs;  // replicas that answered long enough
+  };
+  Status SealLeftOpenChunk(const std::string& path, uint64_t epoch, std::unique_lock<std::mutex>& lock);
+  Result<OpenChunkSeal> DecideSeal(const ChunkRecord& chunk, uint32_t min_copies,
+                                   const std::vector<std::string>& addrs,
+                                   const std::vector<Result<ChunkInfoResponse>>& answers) const;
+
+  // Conversions (master_service.cc).
+  FileInfo ToFileInfo(const InodeRecord& rec) const;
+  ChunkInfo ToChunkInfo(const ChunkRecord& c) const;
+  ReplicaLocation Locate(const ReplicaRecord& r) const;
+  std::vector<ServerView> ServerViews() const;
+
+  // Membership and recovery helpers (master_recovery.cc).
+  void RefreshRecovery(uint64_t chunk_id);
+  void DropServerReplicas(const std::string& server);
+  void ScheduleCopies();
+  bool PlanCopy(const ChunkRecord& c, const std::vector<ServerView>& views, CopyTask* task) const;
+  void QueueDelete(const std::string& server, uint64_t chunk_id);
+  void UpdateGauges();
+
+  // Status (master_status.cc).
+  nlohmann::json ServersJson() const;
+  nlohmann::json ChunksJson() const;
+
+  MasterOptions options_;
+  Clock* clock_;
+  ChunkserverStub* stub_;
+  MetricsRegistry* metrics_;
+
+  std::mutex mu_;
+  Catalog catalog_;
+  Namespace ns_;
+  ChunkMap chunks_;
+  Membership membership_;
+  RecoveryQueue recovery_;
+  CommandQueues queues_;
+  Reconciler reconciler_;
+  GcDispatcher gc_;
+  uint64_t started_us_ = 0;
+
+  struct Metrics {
+    Counter* replicas_added;
+    Counter* replicas_removed;
+    Counter* deletes_sent;
+    Counter* seals_sent;
+    Counter* copies_started;
+    Counter* copies_done;
+    Counter* copies_failed;
+    Counter* bad_replicas;
+    Counter* servers_died;
+    Counter* rack_fallbacks;
+    Gauge* servers_alive;
+    Gauge* servers_dead;
+    Gauge* files;
+    Gauge* chunks;
+    Gauge* under_replicated;
+    Gauge* lost;
+    Gauge* recovery_queued;
+    Gauge* recovery_in_flight;
+    Gauge* gc_pending;
+  } m_;
+};
+
+}  // namespace strata::dfs::master

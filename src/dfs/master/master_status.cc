@@ -1,0 +1,117 @@
+// CLUSTER_STATUS and /status: the master's view of the cluster as JSON.
+#include <map>
+
+#include "dfs/master/master_service.h"
+
+namespace strata::dfs::master {
+namespace {
+
+nlohmann::json DiskJson(const DiskStat& d) {
+  return {
+      {"index", d.index()},           {"path", d.path()},
+      {"media", d.media()},           {"capacity_bytes", d.capacity_bytes()},
+      {"used_bytes", d.used_bytes()}, {"free_bytes", d.free_bytes()},
+      {"failed", d.failed()},         {"failure", d.failure()},
+      {"write_p50_us", d.write_p50_us()}, {"write_p99_us", d.write_p99_us()},
+      {"ops", d.ops()},               {"chunks", d.chunks()},
+  };
+}
+
+}  // namespace
+
+nlohmann::json MasterService::ServersJson() const {
+  nlohmann::json servers = nlohmann::json::array();
+  uint64_t now = clock_->NowMicros();
+  for (const auto& [id, s] : membership_.servers()) {
+    nlohmann::json disks = nlohmann::json::array();
+    for (const auto& d : s.disks) disks.push_back(DiskJson(d));
+    servers.push_back({
+        {"id", id},
+        {"addr", s.record.addr()},
+        {"http_addr", s.record.http_addr()},
+        {"rack", s.record.rack()},
+        {"alive", s.liveness == Liveness::kAlive},
+        {"state", LivenessName(s.liveness)},
+        {"last_heartbeat_age_ms", (now - s.last_heartbeat_us) / 1000},
+        {"replicas", catalog_.ChunksOn(id).size()},
+        {"copies_in_flight", s.copies_in_flight},
+        {"commands_queued", queues_.Size(id)},
+        {"disks", disks},
+    });
+  }
+  return servers;
+}
+
+nlohmann::json MasterService::ChunksJson() const {
+  uint64_t sealed = 0, bytes = 0;
+  for (const auto& [id, c] : catalog_.chunks()) {
+    sealed += c.sealed();
+    bytes += c.length();
+  }
+  RecoveryStats rs = recovery_.Stats();
+  nlohmann::json by_live = nlohmann::json::object();
+  uint64_t under = rs.lost;
+  for (const auto& [live, n] : rs.queued_by_live) {
+    by_live[std::to_string(live)] = n;
+    under += n;
+  }
+  by_live["0"] = rs.lost;
+  return {
+      {"total", catalog_.chunks().size()},
+      {"sealed", sealed},
+      {"open", catalog_.chunks().size() - sealed},
+      {"sealed_bytes", bytes},
+      {"under_replicated", under},
+      {"under_replicated_by_replicas_left", by_live},
+      {"lost", rs.lost},
+      {"gc_pending", catalog_.gc().size()},
+  };
+}
+
+nlohmann::json MasterService::StatusJson() {
+  std::lock_guard lock(mu_);
+  nlohmann::json servers = ServersJson();
+  std::map<std::string, std::pair<int, int>> racks;  // rack -> (servers, alive)
+  uint64_t capacity = 0, used = 0, free = 0, disks = 0, failed_disks = 0, alive = 0;
+  for (const auto& [id, s] : membership_.servers()) {
+    auto& r = racks[s.record.rack()];
+    r.first++;
+    if (s.liveness != Liveness::kAlive) continue;
+    r.second++;
+    alive++;
+    for (const auto& d : s.disks) {
+      disks++;
+      failed_disks += d.failed();
+      capacity += d.capacity_bytes();
+      used += d.used_bytes();
+      free += d.free_bytes();
+    }
+  }
+  nlohmann::json racks_json = nlohmann::json::array();
+  for (const auto& [name, n] : racks) racks_json.push_back({{"name", name}, {"chunkservers", n.first}, {"alive", n.second}});
+  RecoveryStats rs = recovery_.Stats();
+  return {
+      {"role", "master"},
+      {"uptime_s", (clock_->NowMicros() - started_us_) / 1000000},
+      {"chunkservers", servers},
+      {"racks", racks_json},
+      {"totals",
+       {{"chunkservers", membership_.servers().size()}, {"alive", alive}, {"racks", racks.size()}, {"disks", disks},
+        {"failed_disks", failed_disks}, {"capacity_bytes", capacity}, {"used_bytes", used}, {"free_bytes", free}}},
+      {"files", catalog_.file_count()},
+      {"directories", catalog_.dir_count()},
+      {"chunks", ChunksJson()},
+      {"recovery",
+       {{"queued", rs.queued}, {"in_flight", rs.in_flight}, {"in_flight_bytes", rs.in_flight_bytes},
+        {"done", rs.done}, {"done_bytes", rs.done_bytes}, {"failed", rs.failed},
+        {"copies_per_server_max", options_.recovery_copies_per_server_max},
+        {"bytes_per_sec_max", options_.recovery_bytes_per_sec_max}}},
+  };
+}
+
+Status MasterService::ClusterStatus(const ClusterStatusRequest&, ClusterStatusResponse* resp) {
+  resp->set_json(StatusJson().dump());
+  return Status::Ok();
+}
+
+}  // namespace strata::dfs::master

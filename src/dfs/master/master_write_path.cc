@@ -1,0 +1,153 @@
+// The writer's RPCs: OPEN_WRITE (takeover and fencing), ALLOCATE_CHUNK,
+// SEAL_CHUNK, CLOSE_WRITE.
+//
+// Takeover: OPEN_WRITE bumps the file's writer epoch (persisted first, so
+// the old writer's ALLOCATE/SEAL/CLOSE fail with StaleEpoch from then on).
+// If the last chunk is still open, the master asks its replicas for their
+// lengths and seals it with the new epoch at:
+//   - if every replica answered: the min_copies-th largest length. An append
+//     was acknowledged only once min_copies replicas held it, so at least
+//     min_copies replicas are at least that long: nothing acknowledged is cut
+//     and min_copies replicas stay valid;
+//   - if only some answered: the largest length (a silent replica may be one
+//     that held the acknowledged data; keeping a longer, unacknowledged tail
+//     is harmless, cutting acknowledged bytes is not);
+//   - if none answered: the length the master knows from heartbeats.
+// SEAL then goes to the replicas that answered with at least that length;
+// the others are fixed by reconciliation (reconcile.h). An old writer's
+// append racing with the takeover may land on a replica after the lengths
+// were read; the seal truncates it and the old writer learns of the
+// takeover through StaleEpoch on its next master call.
+#include <algorithm>
+#include <functional>
+
+#include <spdlog/spdlog.h>
+
+#include "dfs/master/master_service.h"
+
+namespace strata::dfs::master {
+
+Result<MasterService::OpenChunkSeal> MasterService::DecideSeal(
+    const ChunkRecord& chunk, uint32_t min_copies, const std::vector<std::string>& addrs,
+    const std::vector<Result<ChunkInfoResponse>>& answers) const {
+  OpenChunkSeal seal;
+  seal.chunk_id = chunk.chunk_id();
+  std::vector<uint64_t> lengths;
+  for (const auto& a : answers) {
+    if (a.ok()) lengths.push_back(a->length());
+  }
+  std::sort(lengths.begin(), lengths.end(), std::greater<>());
+  if (lengths.empty()) {
+    seal.length = chunks_.KnownLength(chunk, min_copies);
+  } else if (lengths.size() == answers.size()) {
+    seal.length = lengths[std::clamp<size_t>(min_copies, 1, lengths.size()) - 1];
+  } else {
+    seal.length = lengths.front();
+  }
+  for (size_t i = 0; i < answers.size(); ++i) {
+    if (answers[i].ok() && answers[i]->length() >= seal.length) seal.seal_addrs.push_back(addrs[i]);
+  }
+  return seal;
+}
+
+// REQUIRES: `lock` holds mu_. Releases it during the chunkserver calls.
+Status MasterService::SealLeftOpenChunk(const std::string& path, uint64_t epoch,
+                                        std::unique_lock<std::mutex>& lock) {
+  ASSIGN_OR_RETURN(InodeRecord file, ns_.CheckWriter(path, epoch));
+  const ChunkRecord* last = chunks_.LastChunk(file);
+  if (!last || last->sealed()) return Status::Ok();
+  ChunkRecord chunk = *last;
+  std::vector<std::string> addrs;
+  for (const auto& r : chunk.replicas()) {
+    ReplicaLocation loc = Locate(r);
+    if (!loc.addr().empty()) addrs.push_back(loc.addr());
+  }
+  lock.unlock();
+  auto answers = stub_->ChunkInfo(addrs, chunk.chunk_id(), options_.chunkserver_rpc_timeout_ms);
+  lock.lock();
+  // Someone else may have taken over or sealed meanwhile.
+  ASSIGN_OR_RETURN(file, ns_.CheckWriter(path, epoch));
+  const ChunkRecord* now = catalog_.FindChunk(chunk.chunk_id());
+  if (!now || now->sealed()) return Status::Ok();
+  ASSIGN_OR_RETURN(OpenChunkSeal seal, DecideSeal(*now, file.min_copies(), addrs, answers));
+  ASSIGN_OR_RETURN(ChunkRecord sealed, chunks_.Seal(seal.chunk_id, seal.length, epoch));
+  RefreshRecovery(sealed.chunk_id());
+  spdlog::info("master: sealed chunk {} of {} left open by a previous writer at {} bytes ({} of {} replicas answered)",
+               sealed.chunk_id(), path, seal.length, seal.seal_addrs.size(), addrs.size());
+  SealRequest req;
+  req.set_chunk_id(sealed.chunk_id());
+  req.set_epoch(sealed.epoch());
+  req.set_length(sealed.length());
+  lock.unlock();
+  auto results = stub_->Seal(seal.seal_addrs, req, options_.chunkserver_rpc_timeout_ms);
+  lock.lock();
+  for (size_t i = 0; i < results.size(); ++i) {
+    if (!results[i].ok()) spdlog::warn("master: seal of chunk {} on {}: {}", sealed.chunk_id(), seal.seal_addrs[i],
+                                       results[i].ToString());
+  }
+  return Status::Ok();
+}
+
+Status MasterService::OpenWrite(const OpenWriteRequest& req, OpenWriteResponse* resp) {
+  std::unique_lock lock(mu_);
+  ASSIGN_OR_RETURN(InodeRecord file, ns_.OpenWrite(req.path()));
+  RETURN_IF_ERROR(SealLeftOpenChunk(req.path(), file.writer_epoch(), lock));
+  ASSIGN_OR_RETURN(file, ns_.CheckWriter(req.path(), file.writer_epoch()));
+  *resp->mutable_info() = ToFileInfo(file);
+  resp->set_writer_epoch(file.writer_epoch());
+  for (uint64_t id : file.chunks()) {
+    if (const ChunkRecord* c = catalog_.FindChunk(id)) *resp->add_chunks() = ToChunkInfo(*c);
+  }
+  return Status::Ok();
+}
+
+Status MasterService::AllocateChunk(const AllocateChunkRequest& req, AllocateChunkResponse* resp) {
+  std::lock_guard lock(mu_);
+  ASSIGN_OR_RETURN(InodeRecord file, ns_.CheckWriter(req.path(), req.writer_epoch()));
+  const ChunkRecord* last = chunks_.LastChunk(file);
+  if (last && !last->sealed()) {
+    return Status::FailedPrecondition("chunk " + std::to_string(last->chunk_id()) + " of " + req.path() +
+                                      " is still open: seal it before allocating the next");
+  }
+  PlacementRequest place;
+  place.replicas = file.replication();
+  place.bytes_needed = file.chunk_size();
+  place.disk_free_min_bytes = options_.disk_free_min_bytes;
+  place.exclude_servers.insert(req.exclude_servers().begin(), req.exclude_servers().end());
+  place.allow_rack_reuse = options_.placement_rack_fallback;
+  ASSIGN_OR_RETURN(auto choices, PlaceReplicas(ServerViews(), place));
+  std::set<std::string> racks;
+  for (const auto& c : choices) racks.insert(c.rack);
+  if (racks.size() < choices.size()) m_.rack_fallbacks->Add();
+  ASSIGN_OR_RETURN(ChunkRecord chunk, chunks_.Allocate(file, choices));
+  *resp->mutable_chunk() = ToChunkInfo(chunk);
+  return Status::Ok();
+}
+
+Status MasterService::SealChunk(const SealChunkRequest& req, SealChunkResponse* resp) {
+  std::lock_guard lock(mu_);
+  ASSIGN_OR_RETURN(InodeRecord file, ns_.CheckWriter(req.path(), req.writer_epoch()));
+  const ChunkRecord* c = catalog_.FindChunk(req.chunk_id());
+  if (!c || c->inode() != file.inode()) {
+    return Status::NotFound("chunk " + std::to_string(req.chunk_id()) + " is not part of " + req.path());
+  }
+  if (req.length() > file.chunk_size()) {
+    return Status::InvalidArgument("seal length " + std::to_string(req.length()) + " exceeds the chunk size " +
+                                   std::to_string(file.chunk_size()));
+  }
+  ASSIGN_OR_RETURN(ChunkRecord sealed, chunks_.Seal(req.chunk_id(), req.length(), file.writer_epoch()));
+  RefreshRecovery(sealed.chunk_id());
+  *resp->mutable_chunk() = ToChunkInfo(sealed);
+  return Status::Ok();
+}
+
+Status MasterService::CloseWrite(const CloseWriteRequest& req, CloseWriteResponse* resp) {
+  std::unique_lock lock(mu_);
+  RETURN_IF_ERROR(SealLeftOpenChunk(req.path(), req.writer_epoch(), lock));
+  RETURN_IF_ERROR(ns_.CloseWrite(req.path(), req.writer_epoch()));
+  ASSIGN_OR_RETURN(InodeRecord file, ns_.Stat(req.path()));
+  *resp->mutable_info() = ToFileInfo(file);
+  return Status::Ok();
+}
+
+}  // namespace strata::dfs::master

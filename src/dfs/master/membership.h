@@ -1,0 +1,73 @@
+// Membership: the chunkservers the master knows, their liveness and their
+// latest disk statistics.
+//
+// Identities (id, address, rack) are persisted in the Catalog so that after a
+// master restart the replica locations it serves still name reachable
+// servers. Liveness is not persisted: a server loaded from the catalog is
+// kUnknown (its replicas still count, it gets no new chunks) until it
+// registers again; a server whose last heartbeat (or, for kUnknown, the
+// master's start) is older than `chunkserver_dead_after_ms` is declared
+// kDead by DetectDead, and the caller then drops its replicas. A dead or
+// unknown server that heartbeats is told to register again, which makes it
+// send a full replica report.
+//
+// Thread-safety: not thread-safe; the master service serializes access.
+// Ownership: borrows the catalog and the clock.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "dfs/master/catalog.h"
+#include "dfs/master/master_options.h"
+#include "env/clock.h"
+#include "master.pb.h"
+
+namespace strata::dfs::master {
+
+enum class Liveness { kUnknown, kAlive, kDead };
+const char* LivenessName(Liveness l);
+
+struct ServerState {
+  ServerRecord record;
+  Liveness liveness = Liveness::kUnknown;
+  uint64_t last_heartbeat_us = 0;  // monotonic; for kUnknown the master's start
+  std::vector<DiskStat> disks;
+  uint32_t copies_in_flight = 0;   // as reported by the server
+  uint64_t heartbeats = 0;
+  uint64_t registered_us = 0;
+};
+
+class Membership {
+ public:
+  Membership(Catalog* catalog, const Clock* clock, const MasterOptions& options);
+
+  // Adds every server of the catalog as kUnknown.
+  void LoadFromCatalog();
+  // A (re)registration: persists the identity if new or changed, marks alive.
+  Status Register(const RegisterRequest& req);
+  // Records a heartbeat; false when the server must register (unknown, dead
+  // or never registered since the master started).
+  bool Heartbeat(const HeartbeatRequest& req);
+  // Declares dead every server silent for longer than the timeout; returns
+  // the ids newly declared dead.
+  std::vector<std::string> DetectDead();
+
+  const ServerState* Find(const std::string& id) const;
+  const std::map<std::string, ServerState>& servers() const { return servers_; }
+  bool IsAlive(const std::string& id) const;
+  // Alive or not yet heard from since a restart: its replicas count.
+  bool CountsReplicas(const std::string& id) const;
+  size_t alive_count() const;
+
+ private:
+  Catalog* catalog_;
+  const Clock* clock_;
+  MasterOptions options_;
+  std::map<std::string, ServerState> servers_;
+};
+
+}  // namespace strata::dfs::master

@@ -1,0 +1,70 @@
+// Placement: where the replicas of a new chunk (or a recovery copy) go.
+//
+// Deterministic for a given cluster state: no randomness, no hash order.
+// Servers are ranked by a score and ties are broken by server id:
+//   1. free-space headroom, in 5 % buckets of the usable disks' capacity
+//      (more first), so a nearly full server stops receiving chunks long
+//      before it fills, while similar servers compare equal;
+//   2. load: chunks open for writing plus recovery copies in flight (less
+//      first), which spreads consecutive allocations across servers;
+//   3. replicas held (fewer first), to even out the chunk count;
+//   4. server id.
+// Replicas are then taken greedily down that ranking, at most one per rack
+// (racks in `avoid_racks` count as used). When fewer racks than replicas
+// have an eligible server, `allow_rack_reuse` fills the rest from the
+// remaining servers (distinct servers always); otherwise the placement fails
+// with Unavailable naming what was missing. A server is eligible when it is
+// not excluded and has a disk that is not failed and has at least
+// `bytes_needed + disk_free_min_bytes` free; within a server the disk is
+// chosen by the same rule (headroom bucket, replicas held, index).
+//
+// Thread-safety: pure functions over values.
+#pragma once
+
+#include <cstdint>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+namespace strata::dfs::master {
+
+struct DiskView {
+  uint32_t index = 0;
+  uint64_t capacity_bytes = 0;
+  uint64_t free_bytes = 0;
+  bool failed = false;
+  uint32_t replicas = 0;
+};
+
+struct ServerView {
+  std::string id;
+  std::string rack;
+  std::vector<DiskView> disks;
+  uint32_t load = 0;
+  uint32_t replicas = 0;
+};
+
+struct PlacementRequest {
+  uint32_t replicas = 3;
+  uint64_t bytes_needed = 0;
+  uint64_t disk_free_min_bytes = 0;
+  std::set<std::string> exclude_servers;
+  std::set<std::string> avoid_racks;
+  bool allow_rack_reuse = false;
+};
+
+struct PlacementChoice {
+  std::string server_id;
+  std::string rack;
+  uint32_t disk = 0;
+};
+
+// Best eligible disk of `server`, or NotFound.
+Result<uint32_t> ChooseDisk(const ServerView& server, uint64_t bytes_needed, uint64_t disk_free_min_bytes);
+
+Result<std::vector<PlacementChoice>> PlaceReplicas(const std::vector<ServerView>& servers,
+                                                   const PlacementRequest& request);
+
+}  // namespace strata::dfs::master

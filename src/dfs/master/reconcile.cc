@@ -1,0 +1,118 @@
+#include "dfs/master/reconcile.h"
+
+#include <map>
+
+#include <spdlog/spdlog.h>
+
+namespace strata::dfs::master {
+
+struct Reconciler::Pending {
+  std::map<uint64_t, ChunkRecord> records;
+  const ChunkRecord& Get(const ChunkRecord& stored) {
+    auto it = records.find(stored.chunk_id());
+    return it == records.end() ? stored : it->second;
+  }
+};
+
+ChunkCommand Reconciler::Command(ChunkCommand::Kind kind, uint64_t chunk_id, uint64_t length, uint64_t epoch) {
+  ChunkCommand cmd;
+  cmd.set_kind(kind);
+  cmd.set_chunk_id(chunk_id);
+  cmd.set_length(length);
+  cmd.set_epoch(epoch);
+  return cmd;
+}
+
+uint32_t Reconciler::LiveReplicas(const ChunkRecord& c) const {
+  uint32_t live = 0;
+  for (const auto& r : c.replicas()) live += membership_->CountsReplicas(r.server_id());
+  return live;
+}
+
+Result<ReconcileOutcome> Reconciler::Apply(const std::string& server, const HeartbeatRequest& hb) {
+  ReconcileOutcome out;
+  Pending pending;
+  std::set<uint64_t> reported;
+  for (const auto& r : hb.replicas()) {
+    reported.insert(r.chunk_id());
+    OneReplica(server, r, &pending, &out);
+  }
+  if (hb.full_report()) MissingReplicas(server, reported, &pending, &out);
+  Mutation m;
+  for (const auto& [id, rec] : pending.records) m.PutChunk(rec);
+  RETURN_IF_ERROR(catalog_->Commit(m));
+  for (const auto& [id, rec] : pending.records) out.changed.insert(id);
+  return out;
+}
+
+void Reconciler::OneReplica(const std::string& server, const ReplicaReport& r, Pending* p, ReconcileOutcome* out) {
+  const ChunkRecord* stored = catalog_->FindChunk(r.chunk_id());
+  if (!stored) {
+    out->commands.push_back(Command(ChunkCommand::DELETE, r.chunk_id(), 0, 0));
+    out->deletes++;
+    return;
+  }
+  const ChunkRecord& c = p->Get(*stored);
+  if (!c.sealed()) {
+    if (ChunkMap::HasReplica(c, server)) chunks_->NoteReportedLength(c.chunk_id(), server, r.length());
+    return;
+  }
+  SealedReplica(server, r, c, p, out);
+}
+
+void Reconciler::SealedReplica(const std::string& server, const ReplicaReport& r, const ChunkRecord& c, Pending* p,
+                               ReconcileOutcome* out) {
+  const bool listed = ChunkMap::HasReplica(c, server);
+  const CopyTask* copy = recovery_->InFlight(c.chunk_id());
+  const bool copying_here = copy && copy->target == server;
+  if (r.sealed() && r.length() == c.length()) {
+    if (listed) return;
+    if (LiveReplicas(c) < c.replication()) {
+      p->records[c.chunk_id()] = ChunkMap::WithReplica(c, server, r.disk());
+      recovery_->Complete(c.chunk_id(), server);
+      out->added++;
+    } else if (!copying_here) {
+      out->commands.push_back(Command(ChunkCommand::DELETE, c.chunk_id(), 0, 0));
+      out->deletes++;
+    }
+    return;
+  }
+  if (copying_here) return;
+  if (!r.sealed() && r.length() >= c.length()) {
+    out->commands.push_back(Command(ChunkCommand::SEAL, c.chunk_id(), c.length(), c.epoch()));
+    out->seals++;
+    return;
+  }
+  if (!r.sealed() && chunks_->SealedWithin(c.chunk_id(), options_.seal_grace_ms * 1000)) return;
+  if (listed && c.replicas_size() <= 1) {
+    spdlog::error("master: the last replica of chunk {} (on {}) has length {} instead of {}; keeping it",
+                  c.chunk_id(), server, r.length(), c.length());
+    return;
+  }
+  spdlog::warn("master: replica of chunk {} on {} has length {} (sealed={}) instead of {}; replacing it",
+               c.chunk_id(), server, r.length(), r.sealed(), c.length());
+  if (listed) {
+    p->records[c.chunk_id()] = ChunkMap::WithoutReplica(c, server);
+    out->removed++;
+  }
+  out->commands.push_back(Command(ChunkCommand::DELETE, c.chunk_id(), 0, 0));
+  out->deletes++;
+}
+
+void Reconciler::MissingReplicas(const std::string& server, const std::set<uint64_t>& reported, Pending* p,
+                                 ReconcileOutcome* out) {
+  const uint64_t grace_us = options_.seal_grace_ms * 1000;
+  std::vector<uint64_t> missing;
+  for (uint64_t id : catalog_->ChunksOn(server)) {
+    if (!reported.count(id)) missing.push_back(id);
+  }
+  for (uint64_t id : missing) {
+    const ChunkRecord& c = p->Get(*catalog_->FindChunk(id));
+    if (!c.sealed() || chunks_->SealedWithin(id, grace_us)) continue;
+    spdlog::warn("master: chunkserver {} no longer has its replica of chunk {}", server, id);
+    p->records[id] = ChunkMap::WithoutReplica(c, server);
+    out->removed++;
+  }
+}
+
+}  // namespace strata::dfs::master

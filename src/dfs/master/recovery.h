@@ -1,0 +1,107 @@
+// RecoveryQueue: under-replicated sealed chunks, most urgent first, and the
+// copies in flight that repair them, under flow control.
+//
+// Urgency is the number of live replicas left: a chunk with one replica is
+// repaired before any chunk with two (then by chunk id, for determinism).
+// A chunk with none left is "lost": counted and reported, never queued.
+// Each chunk has at most one copy in flight; when it lands (the target
+// reports the replica) the caller re-evaluates the chunk, which queues it
+// again if it still lacks replicas.
+//
+// Flow control (DESIGN.md §2, seed 003):
+//   - at most `recovery_copies_per_server_max` copies in flight per server
+//     as a source, and as many as a target;
+//   - a global byte budget, a token bucket refilled at
+//     `recovery_bytes_per_sec_max` holding at most one second of it: a copy
+//     starts only while the bucket is positive and takes its length from it
+//     (possibly into debt), so copies start at most at the budget's rate on
+//     average; each copy is also told to read no faster than the budget
+//     (ChunkCommand.rate_limit_bytes_per_sec);
+//   - a copy that has not landed within `recovery_copy_timeout_ms` is given
+//     up and its chunk queued again, as are copies touching a dead server.
+//
+// Thread-safety: not thread-safe; the master service serializes access.
+// Ownership: borrows the clock.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "dfs/master/master_options.h"
+#include "env/clock.h"
+
+namespace strata::dfs::master {
+
+struct CopyTask {
+  uint64_t chunk_id = 0;
+  std::string source;
+  std::string target;
+  uint32_t target_disk = 0;
+  uint64_t bytes = 0;
+  uint64_t started_us = 0;
+  uint64_t deadline_us = 0;
+};
+
+struct RecoveryStats {
+  uint64_t queued = 0;                          // waiting, no copy in flight
+  std::map<uint32_t, uint64_t> queued_by_live;  // under-replicated: live replicas -> chunks
+  uint64_t lost = 0;                            // sealed chunks with no live replica
+  uint64_t in_flight = 0;
+  uint64_t in_flight_bytes = 0;
+  uint64_t done = 0;
+  uint64_t done_bytes = 0;
+  uint64_t failed = 0;  // timed out or aborted
+};
+
+class RecoveryQueue {
+ public:
+  RecoveryQueue(const Clock* clock, const MasterOptions& options);
+
+  // `chunk_id` has `live` of `wanted` replicas: queue, requeue or drop it.
+  void Update(uint64_t chunk_id, uint32_t live, uint32_t wanted);
+  // The chunk is gone (deleted); drops it and any copy in flight.
+  void Forget(uint64_t chunk_id);
+
+  // Queued chunks without a copy in flight, most urgent first, at most `max`.
+  std::vector<uint64_t> Candidates(size_t max) const;
+  bool SourceHasRoom(const std::string& server) const;
+  bool TargetHasRoom(const std::string& server) const;
+  // True while the byte budget allows starting another copy.
+  bool BudgetAllows();
+  // Records a copy as started (consumes budget and per-server slots).
+  void Start(CopyTask task);
+  uint64_t rate_limit_bytes_per_sec() const { return options_.recovery_bytes_per_sec_max; }
+
+  // The target reported the replica: the copy is done. False if no copy of
+  // that chunk to that server was in flight.
+  bool Complete(uint64_t chunk_id, const std::string& target);
+  // Copies to or from `server`, given up (it died).
+  std::vector<CopyTask> AbortServer(const std::string& server);
+  // Copies past their deadline, given up.
+  std::vector<CopyTask> ExpireTasks();
+  const CopyTask* InFlight(uint64_t chunk_id) const;
+  uint32_t CopiesInvolving(const std::string& server) const;
+
+  RecoveryStats Stats() const;
+
+ private:
+  void Refill();
+  void Finish(std::map<uint64_t, CopyTask>::iterator it);
+  void Dequeue(uint64_t chunk_id);
+
+  const Clock* clock_;
+  MasterOptions options_;
+  std::set<std::pair<uint32_t, uint64_t>> queue_;  // (live, chunk id)
+  std::map<uint64_t, uint32_t> live_;              // queued chunk -> live replicas
+  std::set<uint64_t> lost_;
+  std::map<uint64_t, CopyTask> in_flight_;
+  std::map<std::string, uint32_t> as_source_, as_target_;
+  double tokens_bytes_ = 0;
+  uint64_t refilled_us_ = 0;
+  uint64_t done_ = 0, done_bytes_ = 0, failed_ = 0;
+};
+
+}  // namespace strata::dfs::master
