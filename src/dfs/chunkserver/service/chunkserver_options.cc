@@ -19,6 +19,7 @@ Status GetUint(ConfigNode& node, const std::string& key, T* out) {
 Status ChunkserverOptions::LoadFile(const std::string& path) {
   ASSIGN_OR_RETURN(YAML::Node root, LoadYamlFile(path));
   if (!root.IsNull() && !root.IsMap()) return Status::InvalidArgument("config file " + path + ": expected a mapping");
+  if (root.IsMap() && root["chunkserver"] && root["chunkserver"].IsNull()) return Status::Ok();  // empty section
   ConfigNode top(root, path);
   ASSIGN_OR_RETURN(ConfigNode section, top.Child("chunkserver"));
   return Load(section);
@@ -42,7 +43,7 @@ Status ChunkserverOptions::Load(ConfigNode& n) {
 }
 
 Status ChunkserverOptions::Validate() const {
-  auto bad = [](const std::string& why) { return Status::InvalidArgument("chunkserver: " + why); };
+  auto bad = [](const std::string& why) { return Status::InvalidArgument(why); };
   if (id.empty()) return bad("--id is required");
   if (store.disk_paths.empty()) return bad("at least one --disk DIR is required");
   std::set<std::string> seen(store.disk_paths.begin(), store.disk_paths.end());

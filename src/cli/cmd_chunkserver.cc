@@ -1,0 +1,91 @@
+// strata chunkserver: runs one dfs chunkserver until SIGTERM or SIGINT.
+//
+//   strata chunkserver --id ID --master HOST:PORT --host 127.0.0.1 --port P
+//       --http-port P --rack RACK --disk DIR [--disk DIR ...] [--config FILE]
+//       [--log-level info] [--log-file FILE]
+//
+// Bad flags or configuration: a message on stderr and exit code 2.
+#include <csignal>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "common/logging.h"
+#include "dfs/chunkserver/service/chunkserver.h"
+#include "env/posix/posix_file_system.h"
+
+namespace strata::cli {
+namespace {
+
+constexpr int kExitUsage = 2;
+constexpr int kExitFailure = 1;
+
+struct ChunkserverArgs {
+  dfs::ChunkserverOptions options;
+  std::string config;
+  std::string log_level = "info";
+  std::string log_file;
+};
+
+// Blocks the stop signals in this thread before any other thread exists, so
+// that every thread inherits the mask and sigwait() below receives them.
+sigset_t BlockStopSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+  return set;
+}
+
+int RunChunkserver(ChunkserverArgs& args) {
+  if (!args.config.empty()) {
+    Status st = args.options.LoadFile(args.config);
+    if (!st.ok()) {
+      std::cerr << "strata chunkserver: " << st.message() << "\n";
+      return kExitUsage;
+    }
+  }
+  Status valid = args.options.Validate();
+  if (!valid.ok()) {
+    std::cerr << "strata chunkserver: " << valid.message() << "\n";
+    return kExitUsage;
+  }
+  Status log = InitLogging("chunkserver-" + args.options.id, args.log_level, args.log_file);
+  if (!log.ok()) {
+    std::cerr << "strata chunkserver: " << log.message() << "\n";
+    return kExitUsage;
+  }
+  sigset_t stop_signals = BlockStopSignals();
+  auto server = dfs::Chunkserver::Start(args.options, NewPosixFileSystem(), SystemClock::Default());
+  if (!server.ok()) {
+    spdlog::error("chunkserver {} failed to start: {}", args.options.id, server.status().ToString());
+    return kExitFailure;
+  }
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  spdlog::info("chunkserver {}: signal {}, stopping", args.options.id, sig);
+  (*server)->Stop();
+  return 0;
+}
+
+}  // namespace
+
+void RegisterChunkserverCommand(CLI::App& app, int* exit_code) {
+  auto args = std::make_shared<ChunkserverArgs>();
+  auto& o = args->options;
+  auto* cmd = app.add_subcommand("chunkserver", "Run a dfs chunkserver (chunk replicas on local disks)");
+  cmd->add_option("--id", o.id, "Stable id of this chunkserver (required)");
+  cmd->add_option("--master", o.master, "Master RPC endpoint HOST:PORT");
+  cmd->add_option("--host", o.host, "Address to serve on (default 127.0.0.1)");
+  cmd->add_option("--port", o.port, "RPC port (0: any free port)");
+  cmd->add_option("--http-port", o.http_port, "Admin HTTP port for /metrics and /status (0: any free port)");
+  cmd->add_option("--rack", o.rack, "Rack (failure domain) of this server");
+  cmd->add_option("--disk", o.store.disk_paths, "A disk directory; repeat for each disk (at least one)");
+  cmd->add_option("--config", args->config, "YAML file; its `chunkserver:` section sets limits and intervals");
+  cmd->add_option("--log-level", args->log_level, "trace, debug, info, warn or error (default info)");
+  cmd->add_option("--log-file", args->log_file, "Log to this file instead of stderr");
+  cmd->callback([args, exit_code] { *exit_code = RunChunkserver(*args); });
+}
+
+}  // namespace strata::cli
