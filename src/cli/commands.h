@@ -20,7 +20,6 @@ void RegisterClusterCommand(CLI::App& app, int* exit_code);
 void RegisterUpDownCommands(CLI::App& app, int* exit_code);
 void RegisterBenchCommand(CLI::App& app, int* exit_code);
 void RegisterChunkserverCommand(CLI::App& app, int* exit_code);
-void RegisterChunkserverCommand(CLI::App& app, int* exit_code);
 void RegisterMasterCommand(CLI::App& app, int* exit_code);
 
 }  // namespace strata::cli

@@ -14,7 +14,6 @@ int main(int argc, char** argv) {
   strata::cli::RegisterUpDownCommands(app, &exit_code);
   strata::cli::RegisterBenchCommand(app, &exit_code);
   strata::cli::RegisterChunkserverCommand(app, &exit_code);
-  strata::cli::RegisterChunkserverCommand(app, &exit_code);
   strata::cli::RegisterMasterCommand(app, &exit_code);
   try {
     app.parse(argc, argv);
