@@ -60,7 +60,7 @@ class Engine {
   virtual Status PutObject(std::string_view key, std::unique_ptr<ExternalValue> obj, int64_t expire_ms) = 0;
   // Call after mutating a container found through Find: re-charges its memory
   // and removes the key when the container became empty.
-  virtual Status ObjectChanged(std::string_view key) = 0;
+  virtual void ObjectChanged(std::string_view key) = 0;
   virtual bool Erase(std::string_view key) = 0;
   // 0 clears the expiry. False when the key does not exist.
   virtual bool SetExpire(std::string_view key, int64_t expire_ms) = 0;

@@ -45,9 +45,9 @@ Status MemEngine::PutObject(std::string_view key, std::unique_ptr<ExternalValue>
   return shards_[ShardOfHash(h)]->PutObject(key, h, std::move(obj), expire_ms);
 }
 
-Status MemEngine::ObjectChanged(std::string_view key) {
+void MemEngine::ObjectChanged(std::string_view key) {
   uint64_t h = HashKey(key);
-  return shards_[ShardOfHash(h)]->ObjectChanged(key, h);
+  shards_[ShardOfHash(h)]->ObjectChanged(key, h);
 }
 
 bool MemEngine::Erase(std::string_view key) {

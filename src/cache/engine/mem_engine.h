@@ -42,7 +42,7 @@ class MemEngine final : public Engine {
   Result<uint64_t> PutString(std::string_view key, std::span<const std::string_view> pieces, uint32_t flags,
                              int64_t expire_ms) override;
   Status PutObject(std::string_view key, std::unique_ptr<ExternalValue> obj, int64_t expire_ms) override;
-  Status ObjectChanged(std::string_view key) override;
+  void ObjectChanged(std::string_view key) override;
   bool Erase(std::string_view key) override;
   bool SetExpire(std::string_view key, int64_t expire_ms) override;
 

@@ -272,19 +272,19 @@ Status MemShard::PutObject(std::string_view key, uint64_t hash, std::unique_ptr<
   return Status::Ok();
 }
 
-Status MemShard::ObjectChanged(std::string_view key, uint64_t hash) {
+void MemShard::ObjectChanged(std::string_view key, uint64_t hash) {
   Handle h = index_.Find(key, hash);
-  if (h == kNullHandle) return Status::Ok();
+  if (h == kNullHandle) return;
   Item* it = At(h);
-  if (!it->external()) return Status::Ok();
+  if (!it->external()) return;
   auto* obj = static_cast<ExternalValue*>(it->external_ptr());
   if (obj->Size() == 0 && obj->type() != ValueType::kString) {
     Unlink(h, hash);
-    return Status::Ok();
+    return;
   }
   it->cas = next_cas_++;
   uint64_t now = obj->MemoryUsage();
-  if (now == obj->charged) return Status::Ok();
+  if (now == obj->charged) return;
   Account(it, -1);
   if (now > obj->charged) {
     // The mutation already happened; evict others to make room, and if that
@@ -295,7 +295,6 @@ Status MemShard::ObjectChanged(std::string_view key, uint64_t hash) {
   }
   obj->charged = now;
   Account(it, +1);
-  return Status::Ok();
 }
 
 bool MemShard::Erase(std::string_view key, uint64_t hash) {

@@ -54,7 +54,7 @@ class MemShard {
   Result<uint64_t> PutString(std::string_view key, uint64_t hash, std::span<const std::string_view> pieces,
                              uint32_t flags, int64_t expire_ms);
   Status PutObject(std::string_view key, uint64_t hash, std::unique_ptr<ExternalValue> obj, int64_t expire_ms);
-  Status ObjectChanged(std::string_view key, uint64_t hash);
+  void ObjectChanged(std::string_view key, uint64_t hash);
   bool Erase(std::string_view key, uint64_t hash);
   bool SetExpire(std::string_view key, uint64_t hash, int64_t expire_ms);
 

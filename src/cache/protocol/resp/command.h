@@ -1,0 +1,105 @@
+// The RESP command table: commands as data (name, arity, flags, key
+// positions, handler), as Redis's src/commands/*.json and Kvrocks'
+// REDIS_REGISTER_COMMANDS. The dispatcher checks arity, authentication and
+// namespace limits from the table before a handler runs, so handlers only
+// deal with their own arguments.
+//
+// Arity follows Redis: N > 0 means exactly N arguments (command name
+// included), -N means at least N.
+//
+// Thread-safety: the table is built once and read-only afterwards; a
+// CommandContext belongs to one connection.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "cache/engine/engine.h"
+#include "cache/protocol/resp/resp_writer.h"
+#include "cache/server/cache_core.h"
+
+namespace strata::cache::resp {
+
+using Args = std::span<const std::string_view>;
+
+// Per-connection state visible to commands.
+struct Session {
+  uint64_t id = 0;
+  int db = 0;
+  bool authed = false;
+  int64_t block_deadline_ms = -1;  // set while a blocking command waits; -1: not blocked
+};
+
+class CommandTable;
+
+struct CommandContext {
+  CacheCore* core;
+  Session* session;
+  RespWriter* w;
+  Namespace* ns;
+  const CommandTable* table = nullptr;  // for COMMAND introspection
+  bool close = false;
+  bool block = false;                    // the handler wants to wait
+  std::vector<std::string> block_keys;   // internal keys to wait on
+  int64_t block_deadline_ms = 0;
+
+  Engine* engine() const { return ns->engine(); }
+  int64_t NowMs() const { return core->NowMs(); }
+  // Internal key: namespace byte + user key.
+  std::string Key(std::string_view user) const {
+    std::string k;
+    k.reserve(user.size() + 1);
+    k.push_back(static_cast<char>(ns->id()));
+    k.append(user);
+    return k;
+  }
+};
+
+enum CommandFlags : uint32_t {
+  kWrite = 1,
+  kReadOnly = 2,
+  kAdmin = 4,
+  kNoAuth = 8,       // allowed before AUTH (AUTH, HELLO, QUIT, PING)
+  kFast = 16,
+  kBlocking = 32,
+  kContainer = 64,   // needs an engine with container types
+};
+
+using Handler = void (*)(CommandContext&, Args);
+
+struct CommandSpec {
+  std::string_view name;   // lower case
+  int arity;
+  uint32_t flags;
+  int first_key;
+  int last_key;            // -1: last argument
+  int step;
+  Handler handler;
+};
+
+class CommandTable {
+ public:
+  void Add(const CommandSpec& spec) { by_name_[std::string(spec.name)] = spec; }
+  // Case-insensitive.
+  const CommandSpec* Find(std::string_view name) const;
+  const std::unordered_map<std::string, CommandSpec>& all() const { return by_name_; }
+
+ private:
+  std::unordered_map<std::string, CommandSpec> by_name_;
+};
+
+// Every command family registers itself here (one file per family).
+CommandTable BuildCommandTable();
+void RegisterStringCommands(CommandTable& t);
+void RegisterKeyCommands(CommandTable& t);
+void RegisterServerCommands(CommandTable& t);
+void RegisterHashCommands(CommandTable& t);
+void RegisterListCommands(CommandTable& t);
+void RegisterSetCommands(CommandTable& t);
+void RegisterZSetCommands(CommandTable& t);
+
+}  // namespace strata::cache::resp

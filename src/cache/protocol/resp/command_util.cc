@@ -1,0 +1,133 @@
+#include "cache/protocol/resp/command_util.h"
+
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+
+namespace strata::cache::resp {
+
+bool ParseInt(std::string_view s, int64_t* out) {
+  if (s.empty() || s.size() > 20) return false;
+  if (s[0] == '+' ) return false;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+  return ec == std::errc() && p == s.data() + s.size();
+}
+
+bool ParseDouble(std::string_view s, double* out) {
+  if (s.empty() || s.size() > 256) return false;
+  std::string str(s);
+  if (IEquals(str, "inf") || IEquals(str, "+inf") || IEquals(str, "infinity") || IEquals(str, "+infinity")) {
+    *out = std::numeric_limits<double>::infinity();
+    return true;
+  }
+  if (IEquals(str, "-inf") || IEquals(str, "-infinity")) {
+    *out = -std::numeric_limits<double>::infinity();
+    return true;
+  }
+  if (std::isspace(static_cast<unsigned char>(str[0]))) return false;
+  char* end = nullptr;
+  double v = std::strtod(str.c_str(), &end);
+  if (end != str.c_str() + str.size() || std::isnan(v)) return false;
+  *out = v;
+  return true;
+}
+
+bool IEquals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); i++) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+  }
+  return true;
+}
+
+std::string ToLower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string FormatInt(int64_t v) { return std::to_string(v); }
+
+std::string ErrorText(const Status& s) {
+  switch (s.code()) {
+    case StatusCode::kResourceExhausted:
+      return "OOM " + s.message();
+    default:
+      return "ERR " + s.message();
+  }
+}
+
+void ReplyError(CommandContext& ctx, const Status& s) { ctx.w->Error(ErrorText(s)); }
+
+void WrongArity(CommandContext& ctx, std::string_view name) {
+  ctx.w->Error("ERR wrong number of arguments for '" + ToLower(name) + "' command");
+}
+
+Found Lookup(CommandContext& ctx, std::string_view key, ValueType type, ItemView* out) {
+  if (!ctx.engine()->Find(key, out)) return Found::kNo;
+  if (out->type != type) {
+    ctx.w->Error(kWrongType);
+    return Found::kWrongType;
+  }
+  return Found::kYes;
+}
+
+static std::unique_ptr<ExternalValue> NewContainer(ValueType type) {
+  switch (type) {
+    case ValueType::kHash: return std::make_unique<HashObject>();
+    case ValueType::kList: return std::make_unique<ListObject>();
+    case ValueType::kSet: return std::make_unique<SetObject>();
+    case ValueType::kZSet: return std::make_unique<ZSetObject>();
+    default: return nullptr;
+  }
+}
+
+ExternalValue* OpenContainer(CommandContext& ctx, const std::string& key, ValueType type, bool create, bool* failed) {
+  *failed = false;
+  ItemView v;
+  Found f = Lookup(ctx, key, type, &v);
+  if (f == Found::kWrongType) {
+    *failed = true;
+    return nullptr;
+  }
+  if (f == Found::kYes) return v.object;
+  if (!create) return nullptr;
+  Status s = ctx.engine()->PutObject(key, NewContainer(type), 0);
+  if (!s.ok()) {
+    ReplyError(ctx, s);
+    *failed = true;
+    return nullptr;
+  }
+  ctx.engine()->Find(key, &v);
+  return v.object;
+}
+
+bool StoreString(CommandContext& ctx, const std::string& key, std::string_view value, int64_t expire_ms,
+                 uint32_t flags) {
+  std::string_view pieces[] = {value};
+  auto r = ctx.engine()->PutString(key, pieces, flags, expire_ms);
+  if (!r.ok()) {
+    ReplyError(ctx, r.status());
+    return false;
+  }
+  return true;
+}
+
+bool ExpireAt(CommandContext& ctx, int64_t amount, bool millis, bool absolute, int64_t* out) {
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max() / 2;
+  if (!millis) {
+    if (amount > kMax / 1000 || amount < -kMax / 1000) return false;
+    amount *= 1000;
+  }
+  if (!absolute) {
+    if (amount > kMax - ctx.NowMs()) return false;
+    amount += ctx.NowMs();
+  }
+  // An expiry in the past (or 0) still means "expire now", never "no expiry".
+  *out = amount <= 0 ? 1 : amount;
+  return true;
+}
+
+}  // namespace strata::cache::resp

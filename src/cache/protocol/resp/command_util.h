@@ -1,0 +1,53 @@
+// Helpers shared by the RESP command families: Redis's exact error texts
+// (clients match on them), strict number parsing, and typed lookups of keys.
+//
+// Thread-safety: stateless, except that lookups REQUIRE the key's shard lock.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "cache/protocol/resp/command.h"
+
+namespace strata::cache::resp {
+
+inline constexpr std::string_view kWrongType = "WRONGTYPE Operation against a key holding the wrong kind of value";
+inline constexpr std::string_view kSyntaxError = "ERR syntax error";
+inline constexpr std::string_view kNotInteger = "ERR value is not an integer or out of range";
+inline constexpr std::string_view kNotFloat = "ERR value is not a valid float";
+inline constexpr std::string_view kOverflow = "ERR increment or decrement would overflow";
+inline constexpr std::string_view kNoSuchKey = "ERR no such key";
+
+bool ParseInt(std::string_view s, int64_t* out);
+bool ParseDouble(std::string_view s, double* out);
+bool IEquals(std::string_view a, std::string_view b);
+std::string ToLower(std::string_view s);
+std::string FormatInt(int64_t v);
+
+// The reply text for a failed engine call ("OOM ...", "ERR ...").
+std::string ErrorText(const Status& s);
+void ReplyError(CommandContext& ctx, const Status& s);
+void WrongArity(CommandContext& ctx, std::string_view name);
+
+enum class Found { kNo, kYes, kWrongType };
+// Looks `key` up expecting `type`; on kWrongType the WRONGTYPE error is sent.
+Found Lookup(CommandContext& ctx, std::string_view key, ValueType type, ItemView* out);
+
+// Opens the container of `type` at `key`: creates it when missing and
+// `create`; returns nullptr when missing (no reply sent) or on error (reply
+// sent, *failed set).
+ExternalValue* OpenContainer(CommandContext& ctx, const std::string& key, ValueType type, bool create, bool* failed);
+template <typename T>
+T* Open(CommandContext& ctx, const std::string& key, ValueType type, bool create, bool* failed) {
+  return static_cast<T*>(OpenContainer(ctx, key, type, create, failed));
+}
+
+// Stores a string, replying the error on failure. Returns success.
+bool StoreString(CommandContext& ctx, const std::string& key, std::string_view value, int64_t expire_ms,
+                 uint32_t flags = 0);
+
+// Converts a relative or absolute expiry to absolute ms; false on overflow.
+bool ExpireAt(CommandContext& ctx, int64_t amount, bool millis, bool absolute, int64_t* out);
+
+}  // namespace strata::cache::resp

@@ -1,0 +1,116 @@
+#include "cache/protocol/resp/resp_handler.h"
+
+#include "cache/protocol/resp/command_util.h"
+
+namespace strata::cache::resp {
+
+const CommandSpec* CommandTable::Find(std::string_view name) const {
+  char buf[32];
+  if (name.size() >= sizeof(buf)) return nullptr;
+  for (size_t i = 0; i < name.size(); i++) buf[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(name[i])));
+  auto it = by_name_.find(std::string(buf, name.size()));
+  return it == by_name_.end() ? nullptr : &it->second;
+}
+
+CommandTable BuildCommandTable() {
+  CommandTable t;
+  RegisterStringCommands(t);
+  RegisterKeyCommands(t);
+  RegisterServerCommands(t);
+  RegisterHashCommands(t);
+  RegisterListCommands(t);
+  RegisterSetCommands(t);
+  RegisterZSetCommands(t);
+  return t;
+}
+
+RespHandler::RespHandler(CacheCore* core, const CommandTable* table, uint64_t client_id)
+    : core_(core), table_(table) {
+  session_.id = client_id;
+  session_.authed = core->password().empty();
+  limits_.max_bulk_bytes = core->options().max_value_bytes;
+}
+
+ProcessOutcome RespHandler::Process(std::string_view in, std::string* out) {
+  ProcessOutcome outcome;
+  RespWriter w(out);
+  while (outcome.consumed < in.size()) {
+    ParseResult r = ParseCommand(in.substr(outcome.consumed), limits_, &args_);
+    if (r.state == ParseState::kIncomplete) break;
+    if (r.state == ParseState::kError) {
+      w.Error("ERR " + r.error);
+      core_->metrics().errors->Add();
+      outcome.consumed = in.size();
+      outcome.close = true;
+      break;
+    }
+    if (args_.empty()) {
+      outcome.consumed += r.consumed;
+      continue;
+    }
+    w.set_protocol(proto_);
+    CommandContext ctx{core_, &session_, &w, core_->namespaces()->Get(session_.db)};
+    ctx.table = table_;
+    uint64_t errors_before = w.errors();
+    Execute(args_, ctx);
+    if (w.errors() != errors_before) core_->metrics().errors->Add();
+    core_->metrics().commands_resp->Add();
+    if (ctx.block) {
+      outcome.blocked = true;
+      outcome.block_keys = std::move(ctx.block_keys);
+      outcome.block_deadline_ms = ctx.block_deadline_ms;
+      break;  // the command stays unconsumed and re-runs on wake-up
+    }
+    session_.block_deadline_ms = -1;
+    outcome.consumed += r.consumed;
+    proto_ = w.protocol();
+    if (ctx.close) {
+      outcome.close = true;
+      break;
+    }
+  }
+  return outcome;
+}
+
+bool RespHandler::Admit(const CommandSpec& spec, Args args, CommandContext& ctx) {
+  if (!session_.authed && !(spec.flags & kNoAuth)) {
+    ctx.w->Error("NOAUTH Authentication required.");
+    return false;
+  }
+  if ((spec.flags & kContainer) && !ctx.engine()->SupportsContainers()) {
+    ctx.w->Error("ERR namespace '" + ctx.ns->DisplayName() +
+                 "' uses the persist engine, which stores strings and counters only");
+    return false;
+  }
+  if (spec.flags & (kWrite | kReadOnly)) {
+    Status s = ctx.ns->Admit(spec.flags & kWrite);
+    if (!s.ok()) {
+      core_->metrics().rejected_limit->Add();
+      ctx.w->Error(s.message().find("quota") != std::string::npos ? "OOM " + s.message() : "ERR " + s.message());
+      return false;
+    }
+    if (spec.first_key > 0 && static_cast<size_t>(spec.first_key) < args.size()) {
+      core_->hotkeys()->Record(ctx.Key(args[spec.first_key]), spec.flags & kWrite);
+    }
+  }
+  return true;
+}
+
+void RespHandler::Execute(Args args, CommandContext& ctx) {
+  const CommandSpec* spec = table_->Find(args[0]);
+  if (spec == nullptr) {
+    std::string msg = "ERR unknown command '" + std::string(args[0].substr(0, 128)) + "', with args beginning with: ";
+    for (size_t i = 1; i < args.size() && i < 4; i++) msg += "'" + std::string(args[i].substr(0, 64)) + "' ";
+    ctx.w->Error(msg);
+    return;
+  }
+  int n = static_cast<int>(args.size());
+  if ((spec->arity > 0 && n != spec->arity) || (spec->arity < 0 && n < -spec->arity)) {
+    WrongArity(ctx, spec->name);
+    return;
+  }
+  if (!Admit(*spec, args, ctx)) return;
+  spec->handler(ctx, args);
+}
+
+}  // namespace strata::cache::resp

@@ -1,0 +1,67 @@
+// CacheServer: the `strata cache` role — binds the RESP and memcached ports,
+// runs N worker threads (one asio io_context each: run to completion, no
+// work handed between threads), a maintenance thread (engine ticks, delayed
+// flushes, gauges) and the admin HTTP endpoint (/metrics, /status).
+//
+// New connections are accepted on worker 0 and assigned round-robin to the
+// workers; from then on a connection lives on one thread. Requests of
+// different connections meet only at the engine's shard locks.
+//
+// Thread-safety: Start/Stop from one thread (main).
+// Ownership: owns the core, the threads and the sockets; borrows the clock.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include <asio.hpp>
+
+#include "cache/protocol/resp/command.h"
+#include "cache/server/cache_core.h"
+#include "common/admin_http.h"
+#include "common/metrics.h"
+
+namespace strata::cache {
+
+class CacheServer {
+ public:
+  CacheServer(const CacheOptions& options, std::shared_ptr<Clock> clock);
+  ~CacheServer();
+
+  Status Start();
+  void Stop();
+
+  int resp_port() const { return resp_port_; }
+  int memcache_port() const { return memcache_port_; }
+  int http_port() const { return http_port_; }
+  CacheCore* core() { return core_.get(); }
+  nlohmann::json StatusJson();
+
+ private:
+  Result<int> Listen(std::unique_ptr<asio::ip::tcp::acceptor>* acceptor, int port);
+  void Accept(asio::ip::tcp::acceptor* acceptor, bool resp);
+  void MaintenanceLoop();
+  void UpdateGauges();
+
+  CacheOptions options_;
+  std::shared_ptr<Clock> clock_;
+  MetricsRegistry metrics_;
+  std::unique_ptr<CacheCore> core_;
+  resp::CommandTable table_;
+  std::vector<std::unique_ptr<asio::io_context>> contexts_;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards_;
+  std::vector<std::thread> threads_;
+  std::unique_ptr<asio::ip::tcp::acceptor> resp_acceptor_;
+  std::unique_ptr<asio::ip::tcp::acceptor> memcache_acceptor_;
+  std::unique_ptr<AdminHttpServer> admin_;
+  std::thread maintenance_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<uint64_t> next_worker_{0};
+  int resp_port_ = 0, memcache_port_ = 0, http_port_ = 0;
+  std::vector<Gauge*> hot_gauges_;
+  size_t hot_series_ = 0;
+};
+
+}  // namespace strata::cache
