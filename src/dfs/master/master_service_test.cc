@@ -1,0 +1,443 @@
+// MasterService driven directly, with a ManualClock, the in-memory
+// MetaStore and a fake chunkserver stub.
+#include "dfs/master/master_service.h"
+
+#include <filesystem>
+#include <map>
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include "meta/memory_meta_store.h"
+#include "meta/rocksdb_meta_store.h"
+
+namespace strata::dfs::master {
+namespace {
+
+constexpr uint64_t kGiB = 1ull << 30;
+
+class FakeStub : public ChunkserverStub {
+ public:
+  std::vector<Result<ChunkInfoResponse>> ChunkInfo(const std::vector<std::string>& addrs, uint64_t,
+                                                   uint32_t) override {
+    std::vector<Result<ChunkInfoResponse>> out;
+    for (const auto& a : addrs) {
+      auto it = lengths.find(a);
+      if (it == lengths.end()) {
+        out.emplace_back(Status::Unavailable(a + " down"));
+        continue;
+      }
+      ChunkInfoResponse r;
+      r.set_length(it->second);
+      out.emplace_back(r);
+    }
+    return out;
+  }
+  std::vector<Status> Seal(const std::vector<std::string>& addrs, const SealRequest& req, uint32_t) override {
+    for (const auto& a : addrs) sealed[a] = req.length();
+    return std::vector<Status>(addrs.size());
+  }
+  std::map<std::string, uint64_t> lengths;  // addr -> replica length
+  std::map<std::string, uint64_t> sealed;   // addr -> sealed length
+};
+
+class MasterServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    options_.chunkserver_dead_after_ms = 3000;
+    options_.default_chunk_size_bytes = 1 << 20;
+    options_.recovery_copies_per_server_max = 1;
+    options_.recovery_bytes_per_sec_max = 100ull << 20;
+    options_.seal_grace_ms = 1000;
+    Restart(&memory_);
+  }
+  void Restart(meta::MetaStore* store) {
+    service_ = std::make_unique<MasterService>(store, &clock_, &stub_, &metrics_, options_);
+    ASSERT_TRUE(service_->Start().ok());
+  }
+  void AddServer(const std::string& id, const std::string& rack) {
+    RegisterRequest req;
+    req.set_server_id(id);
+    req.set_addr(id + ":1");
+    req.set_rack(rack);
+    for (uint32_t d = 0; d < 2; ++d) {
+      DiskStat* disk = req.add_disks();
+      disk->set_index(d);
+      disk->set_capacity_bytes(100 * kGiB);
+      disk->set_free_bytes(50 * kGiB);
+    }
+    RegisterResponse resp;
+    ASSERT_TRUE(service_->Register(req, &resp).ok());
+  }
+  void AddCluster() {  // 4 servers, 3 racks
+    AddServer("cs1", "r1");
+    AddServer("cs2", "r2");
+    AddServer("cs3", "r3");
+    AddServer("cs4", "r1");
+  }
+  HeartbeatResponse Beat(const std::string& id, const std::vector<ReplicaReport>& reps = {}, bool full = false) {
+    HeartbeatRequest req;
+    req.set_server_id(id);
+    req.set_full_report(full);
+    for (const auto& r : reps) *req.add_replicas() = r;
+    HeartbeatResponse resp;
+    EXPECT_TRUE(service_->Heartbeat(req, &resp).ok());
+    return resp;
+  }
+  static ReplicaReport Rep(uint64_t chunk, uint64_t length, bool sealed, uint32_t disk = 0) {
+    ReplicaReport r;
+    r.set_chunk_id(chunk);
+    r.set_length(length);
+    r.set_sealed(sealed);
+    r.set_disk(disk);
+    return r;
+  }
+  uint64_t OpenFile(const std::string& path, uint32_t replication = 3) {
+    CreateRequest c;
+    c.set_path(path);
+    c.set_replication(replication);
+    CreateResponse cr;
+    EXPECT_TRUE(service_->Create(c, &cr).ok());
+    OpenWriteRequest o;
+    o.set_path(path);
+    OpenWriteResponse orsp;
+    EXPECT_TRUE(service_->OpenWrite(o, &orsp).ok());
+    return orsp.writer_epoch();
+  }
+  Result<ChunkInfo> Allocate(const std::string& path, uint64_t epoch, std::vector<std::string> exclude = {}) {
+    AllocateChunkRequest req;
+    req.set_path(path);
+    req.set_writer_epoch(epoch);
+    for (const auto& e : exclude) req.add_exclude_servers(e);
+    AllocateChunkResponse resp;
+    RETURN_IF_ERROR(service_->AllocateChunk(req, &resp));
+    return resp.chunk();
+  }
+  Status Seal(const std::string& path, uint64_t epoch, uint64_t chunk, uint64_t length) {
+    SealChunkRequest req;
+    req.set_path(path);
+    req.set_writer_epoch(epoch);
+    req.set_chunk_id(chunk);
+    req.set_length(length);
+    SealChunkResponse resp;
+    return service_->SealChunk(req, &resp);
+  }
+  // Writes a file of `chunks` sealed chunks of `length` bytes; returns them.
+  std::vector<ChunkInfo> WriteFile(const std::string& path, int chunks, uint64_t length) {
+    uint64_t epoch = OpenFile(path);
+    std::vector<ChunkInfo> out;
+    for (int i = 0; i < chunks; ++i) {
+      auto c = Allocate(path, epoch);
+      EXPECT_TRUE(c.ok()) << c.status().ToString();
+      EXPECT_TRUE(Seal(path, epoch, c->chunk_id(), length).ok());
+      out.push_back(*c);
+    }
+    return out;
+  }
+  StatResponse StatOf(const std::string& path) {
+    StatRequest req;
+    req.set_path(path);
+    StatResponse resp;
+    EXPECT_TRUE(service_->Stat(req, &resp).ok());
+    return resp;
+  }
+  std::vector<std::string> ReplicaIds(const ChunkInfo& c) {
+    std::vector<std::string> ids;
+    for (const auto& r : c.replicas()) ids.push_back(r.server_id());
+    std::sort(ids.begin(), ids.end());
+    return ids;
+  }
+  // Keeps the given servers alive across `ms` of time, ticking each second.
+  void Pass(uint64_t ms, const std::vector<std::string>& alive) {
+    for (uint64_t t = 0; t < ms; t += 1000) {
+      clock_.Advance(1000 * 1000);
+      for (const auto& id : alive) {
+        for (const auto& cmd : Commands(Beat(id), ChunkCommand::REPLICATE)) replicates_.push_back({id, cmd});
+      }
+      service_->Tick();
+    }
+  }
+  static std::vector<ChunkCommand> Commands(const HeartbeatResponse& r, ChunkCommand::Kind kind) {
+    std::vector<ChunkCommand> out;
+    for (const auto& c : r.commands()) {
+      if (c.kind() == kind) out.push_back(c);
+    }
+    return out;
+  }
+
+  std::vector<std::pair<std::string, ChunkCommand>> replicates_;  // seen by Pass()
+  ManualClock clock_;
+  FakeStub stub_;
+  MetricsRegistry metrics_;
+  MasterOptions options_;
+  meta::MemoryMetaStore memory_;
+  std::unique_ptr<MasterService> service_;
+};
+
+TEST_F(MasterServiceTest, AllocatePlacesInDistinctRacksAndChecksSeal) {
+  AddCluster();
+  uint64_t epoch = OpenFile("/f");
+  auto c1 = Allocate("/f", epoch);
+  ASSERT_TRUE(c1.ok()) << c1.status().ToString();
+  std::set<std::string> racks;
+  for (const auto& r : c1->replicas()) racks.insert(r.rack());
+  EXPECT_EQ(racks.size(), 3u);
+  EXPECT_EQ(c1->replicas(0).addr(), c1->replicas(0).server_id() + ":1");
+  EXPECT_EQ(Allocate("/f", epoch).status().code(), StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(Seal("/f", epoch, c1->chunk_id(), 1000).ok());
+  EXPECT_TRUE(Seal("/f", epoch, c1->chunk_id(), 1000).ok());  // idempotent
+  EXPECT_EQ(Seal("/f", epoch, c1->chunk_id(), 999).code(), StatusCode::kFailedPrecondition);
+  auto c2 = Allocate("/f", epoch);
+  ASSERT_TRUE(c2.ok());
+  EXPECT_EQ(c2->file_offset(), 1000u);
+  EXPECT_GT(c2->chunk_id(), c1->chunk_id());
+  // Open chunk: the file size follows the replicas' reports (min_copies-th longest).
+  for (const auto& r : c2->replicas()) Beat(r.server_id(), {Rep(c2->chunk_id(), r.server_id() == "cs2" ? 10 : 500, false)});
+  EXPECT_EQ(StatOf("/f").info().size(), 1500u);
+  EXPECT_EQ(StatOf("/f").chunks_size(), 2);
+}
+
+TEST_F(MasterServiceTest, ExcludedServersAndTooFewRacks) {
+  AddCluster();
+  uint64_t epoch = OpenFile("/f");
+  auto c = Allocate("/f", epoch, {"cs1"});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(ReplicaIds(*c), (std::vector<std::string>{"cs2", "cs3", "cs4"}));
+  ASSERT_TRUE(Seal("/f", epoch, c->chunk_id(), 0).ok());
+  options_.placement_rack_fallback = false;
+  Restart(&memory_);
+  AddCluster();
+  EXPECT_EQ(Allocate("/f", epoch, {"cs2"}).status().code(), StatusCode::kUnavailable);
+}
+
+TEST_F(MasterServiceTest, NewWriterFencesTheOldOne) {
+  AddCluster();
+  uint64_t e1 = OpenFile("/f");
+  auto c = Allocate("/f", e1);
+  ASSERT_TRUE(c.ok());
+  // Replicas report 100, 100 and 50: all answered, min_copies 2 -> 100.
+  std::vector<std::string> addrs;
+  for (const auto& r : c->replicas()) addrs.push_back(r.addr());
+  stub_.lengths = {{addrs[0], 100}, {addrs[1], 50}, {addrs[2], 100}};
+  OpenWriteRequest o;
+  o.set_path("/f");
+  OpenWriteResponse resp;
+  ASSERT_TRUE(service_->OpenWrite(o, &resp).ok());
+  EXPECT_EQ(resp.writer_epoch(), e1 + 1);
+  ASSERT_EQ(resp.chunks_size(), 1);
+  EXPECT_TRUE(resp.chunks(0).sealed());
+  EXPECT_EQ(resp.chunks(0).length(), 100u);
+  EXPECT_EQ(resp.chunks(0).epoch(), e1 + 1);
+  EXPECT_EQ(stub_.sealed.size(), 2u);  // the replica at 50 is left to reconciliation
+  EXPECT_EQ(Allocate("/f", e1).status().code(), StatusCode::kStaleEpoch);
+  EXPECT_EQ(Seal("/f", e1, c->chunk_id(), 100).code(), StatusCode::kStaleEpoch);
+  CloseWriteRequest close;
+  close.set_path("/f");
+  close.set_writer_epoch(e1);
+  CloseWriteResponse cr;
+  EXPECT_EQ(service_->CloseWrite(close, &cr).code(), StatusCode::kStaleEpoch);
+  close.set_writer_epoch(e1 + 1);
+  EXPECT_TRUE(service_->CloseWrite(close, &cr).ok());
+  EXPECT_EQ(cr.info().size(), 100u);
+}
+
+TEST_F(MasterServiceTest, TakeoverWithSilentReplicaKeepsTheLongest) {
+  AddCluster();
+  uint64_t e1 = OpenFile("/f");
+  auto c = Allocate("/f", e1);
+  ASSERT_TRUE(c.ok());
+  stub_.lengths = {{c->replicas(0).addr(), 80}, {c->replicas(1).addr(), 120}};  // third silent
+  OpenWriteRequest o;
+  o.set_path("/f");
+  OpenWriteResponse resp;
+  ASSERT_TRUE(service_->OpenWrite(o, &resp).ok());
+  EXPECT_EQ(resp.chunks(0).length(), 120u);
+  // None answer: the length known from heartbeats.
+  auto c2 = Allocate("/f", resp.writer_epoch());
+  ASSERT_TRUE(c2.ok());
+  stub_.lengths.clear();
+  for (const auto& r : c2->replicas()) Beat(r.server_id(), {Rep(c2->chunk_id(), 7, false)});
+  resp.Clear();
+  ASSERT_TRUE(service_->OpenWrite(o, &resp).ok());
+  EXPECT_EQ(resp.chunks(1).length(), 7u);
+  EXPECT_TRUE(resp.chunks(1).sealed());
+}
+
+TEST_F(MasterServiceTest, ReconciliationOfReports) {
+  AddCluster();
+  auto chunks = WriteFile("/f", 1, 4096);
+  const ChunkInfo& c = chunks[0];
+  const std::string holder = c.replicas(0).server_id();
+  // Unknown chunk -> DELETE; unsealed longer replica -> SEAL at the sealed length.
+  auto resp = Beat(holder, {Rep(9999, 10, true), Rep(c.chunk_id(), 5000, false)});
+  ASSERT_EQ(Commands(resp, ChunkCommand::DELETE).size(), 1u);
+  EXPECT_EQ(Commands(resp, ChunkCommand::DELETE)[0].chunk_id(), 9999u);
+  ASSERT_EQ(Commands(resp, ChunkCommand::SEAL).size(), 1u);
+  EXPECT_EQ(Commands(resp, ChunkCommand::SEAL)[0].length(), 4096u);
+  // A shorter replica is left alone during the grace period, then replaced.
+  resp = Beat(holder, {Rep(c.chunk_id(), 100, false)});
+  EXPECT_EQ(resp.commands_size(), 0);
+  clock_.Advance(2'000'000);
+  for (const auto& id : {"cs1", "cs2", "cs3", "cs4"}) Beat(id);
+  resp = Beat(holder, {Rep(c.chunk_id(), 100, false)});
+  EXPECT_EQ(Commands(resp, ChunkCommand::DELETE).size(), 1u);
+  EXPECT_EQ(StatOf("/f").chunks(0).replicas_size(), 2);
+  // A full report without a listed replica drops it.
+  const std::string other = c.replicas(1).server_id();
+  Beat(other, {}, /*full=*/true);
+  EXPECT_EQ(StatOf("/f").chunks(0).replicas_size(), 1);
+  // A good replica reported by a server that lacks it is taken back.
+  Beat(other, {Rep(c.chunk_id(), 4096, true, 1)}, /*full=*/true);
+  EXPECT_EQ(StatOf("/f").chunks(0).replicas_size(), 2);
+}
+
+TEST_F(MasterServiceTest, DeadServerIsDetectedAndItsChunksReReplicated) {
+  AddCluster();
+  auto chunks = WriteFile("/f", 3, 1 << 20);
+  // Every chunk has a replica on cs1 or cs4 (rack r1); find one on cs1's rack peer.
+  std::string victim = chunks[0].replicas(0).server_id();
+  std::vector<std::string> alive;
+  for (const auto& id : {"cs1", "cs2", "cs3", "cs4"}) {
+    if (id != victim) alive.push_back(id);
+  }
+  Pass(2000, {"cs1", "cs2", "cs3", "cs4"});
+  Pass(5000, alive);
+  auto status = service_->StatusJson();
+  bool dead_seen = false;
+  for (const auto& s : status["chunkservers"]) {
+    if (s["id"] == victim) dead_seen = !s["alive"].get<bool>();
+  }
+  EXPECT_TRUE(dead_seen);
+  // Copies are queued for targets; each target gets at most one (limit 1).
+  std::map<std::string, int> per_target;
+  std::vector<std::pair<std::string, ChunkCommand>> copies = replicates_;
+  for (const auto& id : alive) {
+    for (const auto& cmd : Commands(Beat(id), ChunkCommand::REPLICATE)) copies.push_back({id, cmd});
+  }
+  for (const auto& [id, cmd] : copies) {
+    {
+      per_target[id]++;
+      EXPECT_EQ(cmd.length(), 1u << 20);
+      EXPECT_GT(cmd.rate_limit_bytes_per_sec(), 0u);
+      ASSERT_GT(cmd.sources_size(), 0);
+      EXPECT_NE(cmd.sources(0).server_id(), victim);
+    }
+  }
+  for (const auto& [id, n] : per_target) EXPECT_LE(n, 1) << id;
+  ASSERT_FALSE(copies.empty());
+  // Targets report the copies; more copies follow until all have 3 replicas.
+  for (int round = 0; round < 10; ++round) {
+    for (const auto& [target, cmd] : copies) Beat(target, {Rep(cmd.chunk_id(), cmd.length(), true, cmd.target_disk())});
+    copies.clear();
+    service_->Tick();
+    for (const auto& id : alive) {
+      for (const auto& cmd : Commands(Beat(id), ChunkCommand::REPLICATE)) copies.push_back({id, cmd});
+    }
+  }
+  StatResponse after = StatOf("/f");
+  for (const auto& c : after.chunks()) {
+    EXPECT_EQ(c.replicas_size(), 3) << c.chunk_id();
+    for (const auto& r : c.replicas()) EXPECT_NE(r.server_id(), victim);
+  }
+  EXPECT_EQ(service_->StatusJson()["chunks"]["under_replicated"], 0);
+  int held = 0;
+  for (const auto& c : chunks) {
+    auto ids = ReplicaIds(c);
+    held += std::count(ids.begin(), ids.end(), victim);
+  }
+  EXPECT_EQ(service_->StatusJson()["recovery"]["done"].get<int>(), held);
+}
+
+TEST_F(MasterServiceTest, MostUrgentChunkFirstAndByteBudget) {
+  options_.recovery_bytes_per_sec_max = 1 << 20;  // one chunk per second
+  options_.recovery_copies_per_server_max = 10;
+  Restart(&memory_);
+  AddServer("cs1", "r1");
+  AddServer("cs2", "r2");
+  AddServer("cs3", "r3");
+  AddServer("cs4", "r4");
+  AddServer("cs5", "r5");
+  auto chunks = WriteFile("/f", 2, 1 << 20);
+  // Chunk 0 loses two replicas, chunk 1 one.
+  ReportBadReplicaRequest bad;
+  ReportBadReplicaResponse br;
+  bad.set_chunk_id(chunks[1].chunk_id());
+  bad.set_server_id(chunks[1].replicas(0).server_id());
+  ASSERT_TRUE(service_->ReportBadReplica(bad, &br).ok());
+  bad.set_chunk_id(chunks[0].chunk_id());
+  bad.set_server_id(chunks[0].replicas(0).server_id());
+  ASSERT_TRUE(service_->ReportBadReplica(bad, &br).ok());
+  bad.set_server_id(chunks[0].replicas(1).server_id());
+  ASSERT_TRUE(service_->ReportBadReplica(bad, &br).ok());
+  EXPECT_EQ(service_->StatusJson()["chunks"]["under_replicated_by_replicas_left"]["1"], 1);
+  service_->Tick();
+  std::vector<uint64_t> started;
+  for (const auto& id : {"cs1", "cs2", "cs3", "cs4", "cs5"}) {
+    for (const auto& cmd : Commands(Beat(id), ChunkCommand::REPLICATE)) started.push_back(cmd.chunk_id());
+  }
+  ASSERT_EQ(started.size(), 1u);  // the budget allows one 1 MiB copy now
+  EXPECT_EQ(started[0], chunks[0].chunk_id());
+  EXPECT_EQ(service_->StatusJson()["recovery"]["in_flight"], 1);
+  clock_.Advance(1'100'000);
+  service_->Tick();
+  EXPECT_EQ(service_->StatusJson()["recovery"]["in_flight"], 2);
+}
+
+TEST_F(MasterServiceTest, DeleteSendsLazyDeletes) {
+  AddCluster();
+  auto chunks = WriteFile("/f", 1, 10);
+  DeleteRequest del;
+  del.set_path("/f");
+  DeleteResponse dr;
+  ASSERT_TRUE(service_->Delete(del, &dr).ok());
+  EXPECT_EQ(service_->StatusJson()["chunks"]["gc_pending"], 1);
+  service_->Tick();
+  int deletes = 0;
+  for (const auto& r : chunks[0].replicas()) deletes += Commands(Beat(r.server_id()), ChunkCommand::DELETE).size();
+  EXPECT_EQ(deletes, 3);
+  EXPECT_EQ(service_->StatusJson()["chunks"]["gc_pending"], 0);
+}
+
+TEST_F(MasterServiceTest, UnknownServerMustRegisterAgain) {
+  EXPECT_TRUE(Beat("ghost").reregister());
+  AddCluster();
+  EXPECT_FALSE(Beat("cs1").reregister());
+}
+
+TEST_F(MasterServiceTest, EverythingSurvivesARestartOnRocksDb) {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / ("strata_master_" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  std::vector<ChunkInfo> chunks;
+  {
+    auto store = meta::RocksDbMetaStore::Open(dir.string());
+    ASSERT_TRUE(store.ok());
+    Restart(store->get());
+    AddCluster();
+    MkdirRequest mk;
+    mk.set_path("/logs");
+    MkdirResponse mr;
+    ASSERT_TRUE(service_->Mkdir(mk, &mr).ok());
+    chunks = WriteFile("/logs/a", 2, 1000);
+    service_.reset();
+  }
+  auto store = meta::RocksDbMetaStore::Open(dir.string());
+  ASSERT_TRUE(store.ok());
+  Restart(store->get());
+  StatResponse st = StatOf("/logs/a");
+  EXPECT_EQ(st.info().size(), 2000u);
+  ASSERT_EQ(st.chunks_size(), 2);
+  EXPECT_EQ(ReplicaIds(st.chunks(1)), ReplicaIds(chunks[1]));
+  EXPECT_FALSE(st.chunks(1).replicas(0).addr().empty());
+  // Servers come back as unknown, must register, and are declared dead if they do not.
+  EXPECT_TRUE(Beat("cs1").reregister());
+  auto status = service_->StatusJson();
+  EXPECT_EQ(status["chunkservers"].size(), 4u);
+  EXPECT_EQ(status["chunkservers"][0]["state"], "unknown");
+  service_.reset();
+  store->reset();
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace strata::dfs::master
