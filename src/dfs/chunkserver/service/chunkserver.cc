@@ -22,6 +22,10 @@ Status Chunkserver::StartParts(std::shared_ptr<FileSystem> fs, std::shared_ptr<C
     RETURN_IF_ERROR(fs->CreateDirs(path).WithContext("disk directory"));
   }
   ASSIGN_OR_RETURN(store_, ChunkStore::Open(options_.store, fs, clock, &metrics_));
+  store_->SetCorruptionListener([this](uint64_t chunk_id, const std::string& reason) {
+    spdlog::error("corrupt replica of chunk {}: {}", ChunkIdHex(chunk_id), reason);
+    if (MasterLink* link = corruption_sink_.load()) link->ReportCorruption(chunk_id, reason);
+  });
   rpc_client_ = std::make_unique<rpc::RpcClient>();
   replicator_ = std::make_unique<Replicator>(options_.replicate, store_.get(), rpc_client_.get(), clock, &metrics_);
   replicator_->Start();
@@ -43,8 +47,11 @@ Status Chunkserver::StartParts(std::shared_ptr<FileSystem> fs, std::shared_ptr<C
     MasterLinkIdentity identity{options_.id, addr_, http_addr_, options_.rack};
     master_link_ = std::make_unique<MasterLink>(options_, identity, store_.get(), replicator_.get(),
                                                 rpc_client_.get(), clock, &metrics_);
+    corruption_sink_ = master_link_.get();
     master_link_->Start();
   }
+  scrubber_ = std::make_unique<Scrubber>(options_.scrub, store_.get(), clock, &metrics_);
+  scrubber_->Start();
   spdlog::info("chunkserver {} serving on {} (http {}), rack {}, {} disks, {} replicas", options_.id, addr_,
                http_addr_, options_.rack, store_->disk_count(), store_->ListReplicas().size());
   return Status::Ok();
@@ -56,6 +63,8 @@ Chunkserver::~Chunkserver() { Stop(); }
 void Chunkserver::Stop() {
   if (stopped_) return;
   stopped_ = true;
+  if (scrubber_) scrubber_->Stop();
+  corruption_sink_ = nullptr;
   if (master_link_) master_link_->Stop();
   if (replicator_) replicator_->Stop();
   if (rpc_server_) rpc_server_->Stop();

@@ -1,6 +1,7 @@
 // Chunkserver: one chunkserver process's parts put together — the chunk store
 // over its disks, the RPC service, the replicator, the link to the master and
-// the admin HTTP endpoint (/metrics, /status).
+// the background scrubber and the admin HTTP endpoint (/metrics, /status).
+// Corruption found anywhere in the store is reported to the master.
 //
 // Start() opens the store (loading and recovering every replica), binds the
 // RPC and HTTP ports, then starts the master link; Stop() takes them down in
@@ -12,6 +13,7 @@
 // Ownership: owns all its parts; shares the FileSystem and Clock.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -22,6 +24,7 @@
 #include "dfs/chunkserver/service/chunkserver_options.h"
 #include "dfs/chunkserver/service/master_link.h"
 #include "dfs/chunkserver/service/replicator.h"
+#include "dfs/chunkserver/service/scrubber.h"
 #include "dfs/chunkserver/store/chunk_store.h"
 #include "env/clock.h"
 #include "env/file_system.h"
@@ -57,6 +60,8 @@ class Chunkserver {
   std::unique_ptr<Replicator> replicator_;
   std::unique_ptr<rpc::RpcServer> rpc_server_;
   std::unique_ptr<MasterLink> master_link_;
+  std::atomic<MasterLink*> corruption_sink_{nullptr};  // master_link_ once it exists
+  std::unique_ptr<Scrubber> scrubber_;
   std::unique_ptr<AdminHttpServer> http_;
   std::string addr_;
   std::string http_addr_;

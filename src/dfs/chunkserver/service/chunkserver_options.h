@@ -17,6 +17,8 @@
 //   disk_reserve_bytes           64M    no new chunks on a disk with less free
 //   recovery_verify_bytes        64M    tail verified per open replica at startup
 //   rpc_worker_threads           16
+//   scrub_bytes_per_sec_max      8M     background re-verification; 0: off
+//   scrub_pass_pause_ms          300000 between scrubber passes
 //
 // Thread-safety: value types.
 #pragma once
@@ -27,6 +29,7 @@
 
 #include "common/config.h"
 #include "common/status.h"
+#include "dfs/chunkserver/service/scrubber.h"
 #include "dfs/chunkserver/store/chunk_store.h"
 
 namespace strata::dfs {
@@ -48,6 +51,7 @@ struct ChunkserverOptions {
   std::string rack = "default";
   ChunkStoreOptions store;  // store.disk_paths from --disk
   ReplicatorOptions replicate;
+  ScrubberOptions scrub;
   uint32_t heartbeat_interval_ms = 1000;
   uint32_t full_report_every = 30;
   uint32_t master_rpc_timeout_ms = 5000;

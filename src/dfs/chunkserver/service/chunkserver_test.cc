@@ -58,6 +58,13 @@ class FakeMaster {
           reregister_ = false;
           return Status::Ok();
         });
+    server_->RegisterTyped<ReportBadReplicaRequest, ReportBadReplicaResponse>(
+        MASTER_REPORT_BAD_REPLICA, "report_bad_replica",
+        [this](const ReportBadReplicaRequest& req, std::string&, ReportBadReplicaResponse*, std::string*) {
+          std::lock_guard lock(mu_);
+          bad_reports_.push_back(req);
+          return Status::Ok();
+        });
     auto p = server_->Start();
     EXPECT_TRUE(p.ok()) << p.status().ToString();
     port_ = *p;
@@ -81,6 +88,10 @@ class FakeMaster {
     std::lock_guard lock(mu_);
     return heartbeats_;
   }
+  std::vector<ReportBadReplicaRequest> bad_reports() {
+    std::lock_guard lock(mu_);
+    return bad_reports_;
+  }
   RegisterRequest last_registration() {
     std::lock_guard lock(mu_);
     return registrations_.back();
@@ -94,6 +105,7 @@ class FakeMaster {
   std::vector<RegisterRequest> registrations_;
   std::vector<HeartbeatRequest> heartbeats_;
   std::vector<ChunkCommand> pending_;
+  std::vector<ReportBadReplicaRequest> bad_reports_;
   bool reregister_ = false;
 };
 
@@ -360,6 +372,28 @@ TEST_F(ChunkserverTest, MasterRestartLeadsToANewRegistration) {
   master = std::make_unique<FakeMaster>(port);
   ASSERT_TRUE(Eventually([&] { return master->registrations() >= 1 && master->heartbeats().size() >= 1; }));
   EXPECT_TRUE(master->heartbeats()[0].full_report());
+}
+
+TEST_F(ChunkserverTest, CorruptReplicaIsReportedToTheMaster) {
+  FakeMaster master;
+  Chunkserver* b = StartServer(Options("b", master.addr()));
+  std::string data = Bytes(20000, 7);
+  WriteSealed(b, 5, data);
+  auto info = b->store()->Info(5);
+  ASSERT_TRUE(info.ok());
+  std::string path = PathsForChunk(root_ + "/b/d" + std::to_string(info->disk) + "/chunks", 5).data;
+  {
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(9000);
+    char c = static_cast<char>(data[9000] ^ 0x10);
+    f.write(&c, 1);
+  }
+  EXPECT_EQ(Read(b, 5, 8192, 4096).status().code(), StatusCode::kCorruption);
+  ASSERT_TRUE(Eventually([&] { return !master.bad_reports().empty(); }));
+  auto report = master.bad_reports()[0];
+  EXPECT_EQ(report.chunk_id(), 5u);
+  EXPECT_EQ(report.server_id(), "b");
+  EXPECT_NE(report.reason().find("CRC mismatch"), std::string::npos) << report.reason();
 }
 
 TEST_F(ChunkserverTest, BadOptionsAreRejected) {

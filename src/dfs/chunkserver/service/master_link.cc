@@ -21,6 +21,8 @@ MasterLink::MasterLink(const ChunkserverOptions& options, MasterLinkIdentity ide
   heartbeat_failures_ = metrics->GetCounter("strata_chunkserver_heartbeat_failures_total",
                                             "Heartbeats or registrations the master did not answer OK");
   commands_ = metrics->GetCounter("strata_chunkserver_master_commands_total", "Chunk commands received");
+  reports_sent_ = metrics->GetCounter("strata_chunkserver_bad_replica_reports_total",
+                                      "Corrupt replicas reported to the master");
 }
 
 MasterLink::~MasterLink() { Stop(); }
@@ -44,6 +46,7 @@ void MasterLink::Loop() {
   bool quiet = false;  // log a run of failures once
   while (!stopping_) {
     Status st = registered_ ? Heartbeat() : Register();
+    if (st.ok()) st = SendCorruptionReports();
     if (st.ok()) {
       if (quiet) spdlog::info("master {} reachable again", master_);
       quiet = false;
@@ -156,6 +159,46 @@ void MasterLink::Execute(const ChunkCommand& c) {
     spdlog::warn("master command {} on chunk {}: {}", ChunkCommand::Kind_Name(c.kind()), ChunkIdHex(c.chunk_id()),
                  st.ToString());
   }
+}
+
+}  // namespace strata::dfs
+
+namespace strata::dfs {
+
+void MasterLink::ReportCorruption(uint64_t chunk_id, const std::string& reason) {
+  std::lock_guard lock(reports_mu_);
+  if (corruption_reports_.size() >= kCorruptionReportsQueuedMax) return;  // the master learns on later reads
+  corruption_reports_.emplace(chunk_id, reason);
+}
+
+// Sends the queued reports; those the master did not take stay queued.
+Status MasterLink::SendCorruptionReports() {
+  std::map<uint64_t, std::string> reports;
+  {
+    std::lock_guard lock(reports_mu_);
+    reports.swap(corruption_reports_);
+  }
+  Status result;
+  for (auto it = reports.begin(); it != reports.end();) {
+    ReportBadReplicaRequest req;
+    req.set_chunk_id(it->first);
+    req.set_server_id(identity_.server_id);
+    req.set_reason(it->second);
+    ReportBadReplicaResponse resp;
+    Status st = rpc_->CallTyped(master_, MASTER_REPORT_BAD_REPLICA, req, &resp, {}, nullptr, rpc_timeout_ms_);
+    if (!st.ok() && st.retryable()) {
+      result = st.WithContext("report bad replica");
+      break;
+    }
+    if (st.ok()) {
+      reports_sent_->Add();
+      spdlog::warn("reported corrupt replica of chunk {} to the master: {}", ChunkIdHex(it->first), it->second);
+    }
+    it = reports.erase(it);
+  }
+  std::lock_guard lock(reports_mu_);
+  corruption_reports_.merge(reports);
+  return result;
 }
 
 }  // namespace strata::dfs

@@ -5,6 +5,10 @@
 // REPLICATE is queued on the Replicator (asynchronous, within its limits),
 // DELETE and SEAL run at once on the store.
 //
+// Replicas found corrupt (by reads, copies or the scrubber) are queued with
+// ReportCorruption() and sent as MASTER_REPORT_BAD_REPLICA after the next
+// heartbeat; the queue is bounded and a chunk is queued once.
+//
 // The link registers again when the master asks (reregister), when it
 // rejects a heartbeat (it does not know this server, e.g. after a restart),
 // and after any failed heartbeat (a master that was unreachable may have
@@ -17,6 +21,8 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
+#include <mutex>
 #include <memory>
 #include <string>
 #include <thread>
@@ -50,10 +56,15 @@ class MasterLink {
   bool registered() const { return registered_.load(); }
   uint64_t heartbeats_sent() const { return heartbeats_.load(); }
 
+  // Queues a report that this server's replica of `chunk_id` is corrupt.
+  // Thread-safe; never blocks on the network.
+  void ReportCorruption(uint64_t chunk_id, const std::string& reason);
+
   // One step each, for tests and the loop.
   Status Register();
   Status Heartbeat();
   void Execute(const ChunkCommand& command);
+  Status SendCorruptionReports();
 
  private:
   void Loop();
@@ -61,6 +72,7 @@ class MasterLink {
   void FillDisks(google::protobuf::RepeatedPtrField<DiskStat>* out);
 
   static constexpr uint64_t kRegisterBackoffMsMax = 5000;
+  static constexpr size_t kCorruptionReportsQueuedMax = 1024;
   const std::string master_;
   const uint32_t rpc_timeout_ms_;
   const uint32_t full_report_every_;
@@ -74,9 +86,12 @@ class MasterLink {
   std::atomic<bool> stopping_{false};
   std::atomic<uint64_t> heartbeats_{0};
   uint64_t since_full_report_ = 0;  // touched only by the loop thread
+  std::mutex reports_mu_;
+  std::map<uint64_t, std::string> corruption_reports_;  // GUARDED_BY(reports_mu_); chunk id -> reason
   std::thread thread_;
   Counter* heartbeat_failures_;
   Counter* commands_;
+  Counter* reports_sent_;
 };
 
 }  // namespace strata::dfs

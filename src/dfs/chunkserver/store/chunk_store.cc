@@ -80,9 +80,16 @@ Status ChunkStore::LoadOne(Disk* disk, const std::string& name) {
 }
 
 Status ChunkStore::Note(Disk* disk, Status st) {
-  if (st.code() == StatusCode::kCorruption) corruptions_->Add();
   disk->NoteStatus(st);
   return st;
+}
+
+Status ChunkStore::NoteReplica(uint64_t chunk_id, Disk* disk, Status st) {
+  if (st.code() == StatusCode::kCorruption) {
+    corruptions_->Add();
+    if (corruption_listener_) corruption_listener_(chunk_id, st.message());
+  }
+  return Note(disk, std::move(st));
 }
 
 Result<std::shared_ptr<Replica>> ChunkStore::Find(uint64_t chunk_id) const {
@@ -165,7 +172,7 @@ Result<uint64_t> ChunkStore::Append(const AppendArgs& args) {
   }
   ASSIGN_OR_RETURN(auto replica, Find(args.chunk_id));
   auto length = replica->Append(args.epoch, args.offset, args.data);
-  if (!length.ok()) return Note(replica->disk(), length.status());
+  if (!length.ok()) return NoteReplica(args.chunk_id, replica->disk(), length.status());
   appends_->Add();
   append_bytes_->Add(args.data.size());
   return length;
@@ -178,7 +185,7 @@ Status ChunkStore::Read(uint64_t chunk_id, uint64_t offset, uint64_t length, std
   }
   ASSIGN_OR_RETURN(auto replica, Find(chunk_id));
   Status st = replica->Read(offset, length, out);
-  if (!st.ok()) return Note(replica->disk(), st);
+  if (!st.ok()) return NoteReplica(chunk_id, replica->disk(), st);
   reads_->Add();
   read_bytes_->Add(out->size());
   return Status::Ok();
@@ -187,7 +194,7 @@ Status ChunkStore::Read(uint64_t chunk_id, uint64_t offset, uint64_t length, std
 Result<uint64_t> ChunkStore::Seal(uint64_t chunk_id, uint64_t epoch, uint64_t length) {
   ASSIGN_OR_RETURN(auto replica, Find(chunk_id));
   auto sealed = replica->Seal(epoch, length);
-  if (!sealed.ok()) return Note(replica->disk(), sealed.status());
+  if (!sealed.ok()) return NoteReplica(chunk_id, replica->disk(), sealed.status());
   return sealed;
 }
 

@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -55,6 +56,11 @@ struct AppendArgs {
 
 class ChunkStore {
  public:
+  // Called with the chunk id and the reason whenever a replica's data fails
+  // its CRC check (on read, retry comparison or seal), so that it can be
+  // reported to the master. Runs on the thread that found the corruption.
+  using CorruptionListener = std::function<void(uint64_t chunk_id, const std::string& reason)>;
+
   static Result<std::unique_ptr<ChunkStore>> Open(ChunkStoreOptions options, std::shared_ptr<FileSystem> fs,
                                                   std::shared_ptr<Clock> clock, MetricsRegistry* metrics);
 
@@ -67,6 +73,9 @@ class ChunkStore {
   Result<uint64_t> Seal(uint64_t chunk_id, uint64_t epoch, uint64_t length);
   Status Delete(uint64_t chunk_id);
   Result<ReplicaState> Info(uint64_t chunk_id) const;
+
+  // REQUIRES: called before the store is shared with other threads.
+  void SetCorruptionListener(CorruptionListener listener) { corruption_listener_ = std::move(listener); }
 
   std::vector<ReplicaState> ListReplicas() const;
   // Per-disk statistics. `drain_latency`: the latency window restarts (the
@@ -83,11 +92,14 @@ class ChunkStore {
   Result<std::shared_ptr<Replica>> Find(uint64_t chunk_id) const;
   Result<Disk*> ChooseDisk(uint32_t preferred);
   bool HasRoom(Disk* disk);
-  // Marks the disk failed on disk errors, counts corruption; returns `st`.
+  // Marks the disk failed on disk errors; returns `st`.
   Status Note(Disk* disk, Status st);
+  // Note() for an operation on a replica: also counts and reports corruption.
+  Status NoteReplica(uint64_t chunk_id, Disk* disk, Status st);
   Result<uint32_t> CreateExisting(const std::shared_ptr<Replica>& r, uint64_t epoch);
 
   const ChunkStoreOptions options_;
+  CorruptionListener corruption_listener_;
   std::shared_ptr<FileSystem> fs_;
   std::shared_ptr<Clock> clock_;
   std::vector<std::unique_ptr<Disk>> disks_;
