@@ -23,11 +23,14 @@ Status ReplyStatus(Result<rpc::RpcReply>& reply) {
 
 }  // namespace
 
-std::vector<Result<ChunkInfoResponse>> RpcChunkserverStub::ChunkInfo(const std::vector<std::string>& addrs,
-                                                                     uint64_t chunk_id, uint32_t timeout_ms) {
-  ChunkInfoRequest req;
-  req.set_chunk_id(chunk_id);
-  auto replies = FanOut(client_, addrs, CHUNKSERVER_CHUNK_INFO, req.SerializeAsString(), timeout_ms);
+std::vector<Result<ChunkInfoResponse>> RpcChunkserverStub::ChunkInfoEach(const std::vector<ChunkQuery>& queries,
+                                                                         uint32_t timeout_ms) {
+  std::vector<Reply> replies;
+  for (const auto& q : queries) {
+    ChunkInfoRequest req;
+    req.set_chunk_id(q.chunk_id);
+    replies.push_back(client_->CallAsync(q.addr, CHUNKSERVER_CHUNK_INFO, req.SerializeAsString(), "", timeout_ms));
+  }
   std::vector<Result<ChunkInfoResponse>> out;
   for (auto& f : replies) {
     auto reply = f.get();

@@ -21,11 +21,24 @@ namespace strata::rpc { class RpcClient; }
 
 namespace strata::dfs::master {
 
+struct ChunkQuery {
+  std::string addr;
+  uint64_t chunk_id = 0;
+};
+
 class ChunkserverStub {
  public:
   virtual ~ChunkserverStub() = default;
-  virtual std::vector<Result<ChunkInfoResponse>> ChunkInfo(const std::vector<std::string>& addrs, uint64_t chunk_id,
-                                                           uint32_t timeout_ms) = 0;
+  // One CHUNK_INFO per query, all in parallel.
+  virtual std::vector<Result<ChunkInfoResponse>> ChunkInfoEach(const std::vector<ChunkQuery>& queries,
+                                                               uint32_t timeout_ms) = 0;
+  // The same chunk on several servers.
+  std::vector<Result<ChunkInfoResponse>> ChunkInfo(const std::vector<std::string>& addrs, uint64_t chunk_id,
+                                                   uint32_t timeout_ms) {
+    std::vector<ChunkQuery> queries;
+    for (const auto& a : addrs) queries.push_back({a, chunk_id});
+    return ChunkInfoEach(queries, timeout_ms);
+  }
   virtual std::vector<Status> Seal(const std::vector<std::string>& addrs, const SealRequest& req,
                                    uint32_t timeout_ms) = 0;
 };
@@ -33,8 +46,8 @@ class ChunkserverStub {
 class RpcChunkserverStub final : public ChunkserverStub {
  public:
   explicit RpcChunkserverStub(rpc::RpcClient* client) : client_(client) {}
-  std::vector<Result<ChunkInfoResponse>> ChunkInfo(const std::vector<std::string>& addrs, uint64_t chunk_id,
-                                                   uint32_t timeout_ms) override;
+  std::vector<Result<ChunkInfoResponse>> ChunkInfoEach(const std::vector<ChunkQuery>& queries,
+                                                       uint32_t timeout_ms) override;
   std::vector<Status> Seal(const std::vector<std::string>& addrs, const SealRequest& req,
                            uint32_t timeout_ms) override;
 

@@ -31,6 +31,7 @@ Status MasterOptions::Load(ConfigNode& n) {
   RETURN_IF_ERROR(GetUint(n, "recovery_copies_per_server_max", &recovery_copies_per_server_max));
   RETURN_IF_ERROR(n.GetBytes("recovery_bytes_per_sec_max", &recovery_bytes_per_sec_max));
   RETURN_IF_ERROR(GetUint(n, "recovery_copy_timeout_ms", &recovery_copy_timeout_ms));
+  RETURN_IF_ERROR(GetUint(n, "recovery_poll_interval_ms", &recovery_poll_interval_ms));
   RETURN_IF_ERROR(GetUint(n, "seal_grace_ms", &seal_grace_ms));
   RETURN_IF_ERROR(GetUint(n, "heartbeat_commands_max", &heartbeat_commands_max));
   RETURN_IF_ERROR(GetUint(n, "server_command_queue_max", &server_command_queue_max));

@@ -36,7 +36,8 @@ struct MasterOptions {
   // Recovery and garbage collection.
   uint32_t recovery_copies_per_server_max = 2;  // as source and as target
   uint64_t recovery_bytes_per_sec_max = 100ull << 20;
-  uint64_t recovery_copy_timeout_ms = 120000;
+  uint64_t recovery_copy_timeout_ms = 60000;
+  uint64_t recovery_poll_interval_ms = 1000;  // ask copy targets whether they are done
   uint64_t seal_grace_ms = 10000;  // a replica shorter than a fresh seal may still catch up
   uint32_t heartbeat_commands_max = 256;
   uint32_t server_command_queue_max = 4096;

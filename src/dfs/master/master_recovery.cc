@@ -194,7 +194,51 @@ void MasterService::ScheduleCopies() {
 }
 
 void MasterService::Tick() {
+  std::vector<CopyTask> polled;
+  std::vector<ChunkQuery> queries;
+  {
+    std::lock_guard lock(mu_);
+    TickLocked();
+    for (auto& task : recovery_.DuePolls(options_.recovery_poll_interval_ms * 1000)) {
+      const ServerState* target = membership_.Find(task.target);
+      if (!target) continue;
+      queries.push_back({target->record.addr(), task.chunk_id});
+      polled.push_back(std::move(task));
+    }
+  }
+  if (queries.empty()) return;
+  auto answers = stub_->ChunkInfoEach(queries, options_.chunkserver_rpc_timeout_ms);
   std::lock_guard lock(mu_);
+  ApplyCopyPolls(polled, answers);
+}
+
+// A target that answers for its copy is treated as if its heartbeat had
+// reported that one replica, so the reconciliation rules decide.
+void MasterService::ApplyCopyPolls(const std::vector<CopyTask>& polled,
+                                   const std::vector<Result<ChunkInfoResponse>>& answers) {
+  for (size_t i = 0; i < polled.size() && i < answers.size(); ++i) {
+    if (!answers[i].ok() || !answers[i]->sealed()) continue;
+    if (!membership_.IsAlive(polled[i].target)) continue;
+    HeartbeatRequest hb;
+    hb.set_server_id(polled[i].target);
+    ReplicaReport* r = hb.add_replicas();
+    r->set_chunk_id(polled[i].chunk_id);
+    r->set_disk(answers[i]->disk());
+    r->set_length(answers[i]->length());
+    r->set_sealed(true);
+    r->set_epoch(answers[i]->epoch());
+    auto out = reconciler_.Apply(polled[i].target, hb);
+    if (!out.ok()) {
+      spdlog::error("master: recording the copy of chunk {}: {}", polled[i].chunk_id, out.status().ToString());
+      continue;
+    }
+    for (uint64_t id : out->changed) RefreshRecovery(id);
+    m_.replicas_added->Add(out->added);
+    for (auto& cmd : out->commands) queues_.Push(polled[i].target, std::move(cmd));
+  }
+}
+
+void MasterService::TickLocked() {
   for (const auto& server : membership_.DetectDead()) {
     m_.servers_died->Add();
     DropServerReplicas(server);
@@ -219,6 +263,8 @@ void MasterService::UpdateGauges() {
   m_.files->Set(static_cast<double>(catalog_.file_count()));
   m_.chunks->Set(static_cast<double>(catalog_.chunks().size()));
   RecoveryStats rs = recovery_.Stats();
+  m_.copies_done->Add(rs.done - copies_done_counted_);
+  copies_done_counted_ = rs.done;
   m_.under_replicated->Set(static_cast<double>(rs.queued + rs.lost));
   m_.lost->Set(static_cast<double>(rs.lost));
   m_.recovery_queued->Set(static_cast<double>(rs.queued));

@@ -93,6 +93,8 @@ class MasterService {
   void ScheduleCopies();
   bool PlanCopy(const ChunkRecord& c, const std::vector<ServerView>& views, CopyTask* task) const;
   void QueueDelete(const std::string& server, uint64_t chunk_id);
+  void TickLocked();
+  void ApplyCopyPolls(const std::vector<CopyTask>& polled, const std::vector<Result<ChunkInfoResponse>>& answers);
   void UpdateGauges();
 
   // Status (master_status.cc).
@@ -114,6 +116,7 @@ class MasterService {
   Reconciler reconciler_;
   GcDispatcher gc_;
   uint64_t started_us_ = 0;
+  uint64_t copies_done_counted_ = 0;
 
   struct Metrics {
     Counter* replicas_added;

@@ -18,10 +18,19 @@ constexpr uint64_t kGiB = 1ull << 30;
 
 class FakeStub : public ChunkserverStub {
  public:
-  std::vector<Result<ChunkInfoResponse>> ChunkInfo(const std::vector<std::string>& addrs, uint64_t,
-                                                   uint32_t) override {
+  std::vector<Result<ChunkInfoResponse>> ChunkInfoEach(const std::vector<ChunkQuery>& queries,
+                                                       uint32_t) override {
     std::vector<Result<ChunkInfoResponse>> out;
-    for (const auto& a : addrs) {
+    for (const auto& q : queries) {
+      const std::string& a = q.addr;
+      if (copies.count({a, q.chunk_id})) {
+        ChunkInfoResponse r;
+        r.set_length(copies[{a, q.chunk_id}]);
+        r.set_sealed(true);
+        r.set_disk(1);
+        out.emplace_back(r);
+        continue;
+      }
       auto it = lengths.find(a);
       if (it == lengths.end()) {
         out.emplace_back(Status::Unavailable(a + " down"));
@@ -39,6 +48,7 @@ class FakeStub : public ChunkserverStub {
   }
   std::map<std::string, uint64_t> lengths;  // addr -> replica length
   std::map<std::string, uint64_t> sealed;   // addr -> sealed length
+  std::map<std::pair<std::string, uint64_t>, uint64_t> copies;  // (addr, chunk) -> sealed replica length
 };
 
 class MasterServiceTest : public ::testing::Test {
@@ -346,6 +356,29 @@ TEST_F(MasterServiceTest, DeadServerIsDetectedAndItsChunksReReplicated) {
     held += std::count(ids.begin(), ids.end(), victim);
   }
   EXPECT_EQ(service_->StatusJson()["recovery"]["done"].get<int>(), held);
+}
+
+TEST_F(MasterServiceTest, CopyLandsWhenTheTargetAnswersThePoll) {
+  AddCluster();
+  auto chunks = WriteFile("/f", 1, 1 << 20);
+  ReportBadReplicaRequest bad;
+  ReportBadReplicaResponse br;
+  bad.set_chunk_id(chunks[0].chunk_id());
+  bad.set_server_id(chunks[0].replicas(0).server_id());
+  ASSERT_TRUE(service_->ReportBadReplica(bad, &br).ok());
+  service_->Tick();
+  std::string target;
+  for (const auto& id : {"cs1", "cs2", "cs3", "cs4"}) {
+    if (!Commands(Beat(id), ChunkCommand::REPLICATE).empty()) target = id;
+  }
+  ASSERT_FALSE(target.empty());
+  stub_.copies[{target + ":1", chunks[0].chunk_id()}] = 1 << 20;
+  clock_.Advance(1'100'000);
+  service_->Tick();
+  StatResponse st = StatOf("/f");
+  EXPECT_EQ(st.chunks(0).replicas_size(), 3);
+  EXPECT_EQ(service_->StatusJson()["recovery"]["done"], 1);
+  EXPECT_EQ(service_->StatusJson()["chunks"]["under_replicated"], 0);
 }
 
 TEST_F(MasterServiceTest, MostUrgentChunkFirstAndByteBudget) {

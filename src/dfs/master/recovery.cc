@@ -70,7 +70,9 @@ void RecoveryQueue::Start(CopyTask task) {
   Refill();
   tokens_bytes_ -= static_cast<double>(task.bytes);
   task.started_us = clock_->NowMicros();
-  task.deadline_us = task.started_us + options_.recovery_copy_timeout_ms * 1000;
+  uint64_t transfer_us = task.bytes * 3'000'000 / options_.recovery_bytes_per_sec_max;
+  task.deadline_us = task.started_us + std::max(options_.recovery_copy_timeout_ms * 1000, transfer_us);
+  task.polled_us = task.started_us;
   as_source_[task.source]++;
   as_target_[task.target]++;
   in_flight_[task.chunk_id] = std::move(task);
@@ -122,6 +124,17 @@ std::vector<CopyTask> RecoveryQueue::ExpireTasks() {
     it = next;
   }
   return expired;
+}
+
+std::vector<CopyTask> RecoveryQueue::DuePolls(uint64_t interval_us) {
+  std::vector<CopyTask> due;
+  uint64_t now = clock_->NowMicros();
+  for (auto& [id, task] : in_flight_) {
+    if (now - task.polled_us < interval_us) continue;
+    task.polled_us = now;
+    due.push_back(task);
+  }
+  return due;
 }
 
 const CopyTask* RecoveryQueue::InFlight(uint64_t chunk_id) const {

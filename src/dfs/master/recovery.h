@@ -43,6 +43,7 @@ struct CopyTask {
   uint64_t bytes = 0;
   uint64_t started_us = 0;
   uint64_t deadline_us = 0;
+  uint64_t polled_us = 0;  // when the master last asked the target about it
 };
 
 struct RecoveryStats {
@@ -82,6 +83,9 @@ class RecoveryQueue {
   std::vector<CopyTask> AbortServer(const std::string& server);
   // Copies past their deadline, given up.
   std::vector<CopyTask> ExpireTasks();
+  // Copies whose target was not asked about them for `interval_us`; marks
+  // them asked now.
+  std::vector<CopyTask> DuePolls(uint64_t interval_us);
   const CopyTask* InFlight(uint64_t chunk_id) const;
   uint32_t CopiesInvolving(const std::string& server) const;
 
