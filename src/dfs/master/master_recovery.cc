@@ -138,19 +138,27 @@ bool MasterService::PlanCopy(const ChunkRecord& c, const std::vector<ServerView>
     }
   }
   if (!source) return false;
+  // Target: in a rack the chunk is not in yet. If such a server exists but
+  // has no free copy slot, wait for it rather than settle for a used rack;
+  // reuse a rack only when no unused rack has an eligible server at all.
   PlacementRequest place;
   place.replicas = 1;
   place.bytes_needed = c.length();
   place.disk_free_min_bytes = options_.disk_free_min_bytes;
-  place.allow_rack_reuse = true;  // a copy in a used rack beats no copy
   for (const auto& r : c.replicas()) {
     place.exclude_servers.insert(r.server_id());
     if (const ServerState* s = membership_.Find(r.server_id())) place.avoid_racks.insert(s->record.rack());
   }
+  PlacementRequest ready = place;
   for (const auto& v : views) {
-    if (!recovery_.TargetHasRoom(v.id)) place.exclude_servers.insert(v.id);
+    if (!recovery_.TargetHasRoom(v.id)) ready.exclude_servers.insert(v.id);
   }
-  auto choice = PlaceReplicas(views, place);
+  auto choice = PlaceReplicas(views, ready);
+  if (!choice.ok()) {
+    if (PlaceReplicas(views, place).ok()) return false;  // a better target is busy
+    ready.allow_rack_reuse = true;
+    choice = PlaceReplicas(views, ready);
+  }
   if (!choice.ok()) return false;
   task->chunk_id = c.chunk_id();
   task->source = source->server_id();

@@ -77,6 +77,7 @@ class MasterService {
     std::vector<std::string> seal_addrs;  // replicas that answered long enough
   };
   Status SealLeftOpenChunk(const std::string& path, uint64_t epoch, std::unique_lock<std::mutex>& lock);
+  Status DropEmptyLastChunk(uint64_t inode);
   Result<OpenChunkSeal> DecideSeal(const ChunkRecord& chunk, uint32_t min_copies,
                                    const std::vector<std::string>& addrs,
                                    const std::vector<Result<ChunkInfoResponse>>& answers) const;

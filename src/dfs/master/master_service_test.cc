@@ -214,6 +214,9 @@ TEST_F(MasterServiceTest, ExcludedServersAndTooFewRacks) {
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(ReplicaIds(*c), (std::vector<std::string>{"cs2", "cs3", "cs4"}));
   ASSERT_TRUE(Seal("/f", epoch, c->chunk_id(), 0).ok());
+  EXPECT_TRUE(Seal("/f", epoch, c->chunk_id(), 0).ok());  // a retry
+  EXPECT_EQ(StatOf("/f").chunks_size(), 0);  // empty chunks leave the file
+  EXPECT_EQ(service_->StatusJson()["chunks"]["gc_pending"], 1);
   options_.placement_rack_fallback = false;
   Restart(&memory_);
   AddCluster();

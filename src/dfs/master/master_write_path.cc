@@ -23,9 +23,29 @@
 
 #include <spdlog/spdlog.h>
 
+#include "dfs/master/gc.h"
 #include "dfs/master/master_service.h"
 
 namespace strata::dfs::master {
+
+// A chunk sealed empty (the writer gave it up before writing, or a takeover
+// found nothing in it) holds no data: it leaves the file and its replicas are
+// garbage-collected, so readers and status never see a short-handed chunk.
+Status MasterService::DropEmptyLastChunk(uint64_t inode) {
+  const InodeRecord* file = catalog_.FindInode(inode);
+  if (!file) return Status::Ok();
+  const ChunkRecord* last = chunks_.LastChunk(*file);
+  if (!last || !last->sealed() || last->length() != 0) return Status::Ok();
+  InodeRecord updated = *file;
+  updated.mutable_chunks()->RemoveLast();
+  Mutation m;
+  RetireChunks(catalog_, {last->chunk_id()}, &m);
+  m.PutInode(updated);
+  uint64_t id = last->chunk_id();
+  RETURN_IF_ERROR(catalog_.Commit(m));
+  RefreshRecovery(id);
+  return Status::Ok();
+}
 
 Result<MasterService::OpenChunkSeal> MasterService::DecideSeal(
     const ChunkRecord& chunk, uint32_t min_copies, const std::vector<std::string>& addrs,
@@ -72,6 +92,7 @@ Status MasterService::SealLeftOpenChunk(const std::string& path, uint64_t epoch,
   ASSIGN_OR_RETURN(OpenChunkSeal seal, DecideSeal(*now, file.min_copies(), addrs, answers));
   ASSIGN_OR_RETURN(ChunkRecord sealed, chunks_.Seal(seal.chunk_id, seal.length, epoch));
   RefreshRecovery(sealed.chunk_id());
+  RETURN_IF_ERROR(DropEmptyLastChunk(sealed.inode()));
   spdlog::info("master: sealed chunk {} of {} left open by a previous writer at {} bytes ({} of {} replicas answered)",
                sealed.chunk_id(), path, seal.length, seal.seal_addrs.size(), addrs.size());
   SealRequest req;
@@ -128,6 +149,13 @@ Status MasterService::SealChunk(const SealChunkRequest& req, SealChunkResponse* 
   std::lock_guard lock(mu_);
   ASSIGN_OR_RETURN(InodeRecord file, ns_.CheckWriter(req.path(), req.writer_epoch()));
   const ChunkRecord* c = catalog_.FindChunk(req.chunk_id());
+  if (!c && req.length() == 0 && catalog_.gc().count(req.chunk_id())) {
+    // A retry of a seal that already dropped this empty chunk.
+    resp->mutable_chunk()->set_chunk_id(req.chunk_id());
+    resp->mutable_chunk()->set_sealed(true);
+    resp->mutable_chunk()->set_epoch(file.writer_epoch());
+    return Status::Ok();
+  }
   if (!c || c->inode() != file.inode()) {
     return Status::NotFound("chunk " + std::to_string(req.chunk_id()) + " is not part of " + req.path());
   }
@@ -138,6 +166,7 @@ Status MasterService::SealChunk(const SealChunkRequest& req, SealChunkResponse* 
   ASSIGN_OR_RETURN(ChunkRecord sealed, chunks_.Seal(req.chunk_id(), req.length(), file.writer_epoch()));
   RefreshRecovery(sealed.chunk_id());
   *resp->mutable_chunk() = ToChunkInfo(sealed);
+  RETURN_IF_ERROR(DropEmptyLastChunk(file.inode()));
   return Status::Ok();
 }
 
