@@ -7,8 +7,24 @@
 namespace strata::cli {
 namespace {
 
-void PrintStatus(const nlohmann::json& s) {
-  std::cout << "master: " << s.value("master", std::string("?")) << "\n";
+void PrintStatus(const std::string& master, const nlohmann::json& s) {
+  std::cout << "master: " << master << "  (up " << s.value("uptime_s", uint64_t{0}) << " s)\n";
+  if (s.contains("totals")) {
+    const auto& t = s["totals"];
+    std::cout << "capacity: " << HumanBytes(t.value("used_bytes", uint64_t{0})) << " used, "
+              << HumanBytes(t.value("free_bytes", uint64_t{0})) << " free of "
+              << HumanBytes(t.value("capacity_bytes", uint64_t{0})) << "; " << t.value("alive", 0) << "/"
+              << t.value("chunkservers", 0) << " chunkservers alive, " << t.value("failed_disks", 0) << "/"
+              << t.value("disks", 0) << " disks failed\n";
+  }
+  if (s.contains("racks")) {
+    std::cout << "racks:";
+    for (const auto& r : s["racks"]) {
+      std::cout << "  " << r.value("name", std::string("?")) << " (" << r.value("alive", 0) << "/"
+                << r.value("chunkservers", 0) << " alive)";
+    }
+    std::cout << "\n";
+  }
   if (s.contains("chunkservers")) {
     std::cout << "chunkservers:\n";
     for (const auto& cs : s["chunkservers"]) {
@@ -26,7 +42,7 @@ void PrintStatus(const nlohmann::json& s) {
       }
     }
   }
-  for (const char* key : {"chunks", "under_replicated", "recovery", "files"}) {
+  for (const char* key : {"chunks", "recovery", "files", "directories"}) {
     if (s.contains(key)) std::cout << key << ": " << s[key].dump() << "\n";
   }
 }
@@ -54,7 +70,7 @@ void RegisterClusterCommand(CLI::App& app, int* exit_code) {
     if (opts->json || doc.is_discarded()) {
       std::cout << (doc.is_discarded() ? *json : doc.dump(2)) << "\n";
     } else {
-      PrintStatus(doc);
+      PrintStatus((*client)->options().master, doc);
     }
     *exit_code = 0;
   });

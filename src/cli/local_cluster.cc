@@ -224,6 +224,13 @@ Status LocalCluster::Start(bool detach) {
   doc_["master_http"] = Endpoint(h, master_http);
   doc_["master_pid"] = master_pid;
   doc_["master_metrics"] = "http://" + Endpoint(h, master_http) + "/metrics";
+  // Chunkservers register at once: let the master listen first.
+  auto master_deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(config_.ready_timeout_ms);
+  while (!PortAcceptsConnections(h, master_port)) {
+    if (!ProcessAlive(master_pid)) return Status::Unavailable("the master exited at startup; see " + dir_ + "/logs/master.log");
+    if (std::chrono::steady_clock::now() > master_deadline) return Status::DeadlineExceeded("the master did not start listening");
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
 
   // Chunkservers, spread round-robin over the racks.
   RETURN_IF_ERROR(WriteYaml(dir_ + "/chunkserver.yaml", "chunkserver", config_.chunkserver_config));

@@ -193,3 +193,34 @@ TEST_F(RpcTest, ClientReconnectsAfterServerRestart) {
 
 }  // namespace
 }  // namespace strata::rpc
+
+namespace strata::rpc {
+namespace {
+
+TEST(RpcClientTest, ConnectsOnceTheServerComesUp) {
+  MetricsRegistry metrics;
+  int port = 0;
+  {
+    RpcServer probe(RpcServerOptions{}, &metrics);
+    port = *probe.Start();
+  }
+  std::string endpoint = "127.0.0.1:" + std::to_string(port);
+  RpcClient client;
+  ChunkInfoRequest req;
+  ChunkInfoResponse resp;
+  EXPECT_EQ(client.CallTyped(endpoint, kEcho, req, &resp, {}, nullptr, 1000).code(), StatusCode::kUnavailable);
+  RpcServer server(RpcServerOptions{.port = port}, &metrics);
+  server.RegisterTyped<ChunkInfoRequest, ChunkInfoResponse>(
+      kEcho, "echo", [](const ChunkInfoRequest&, std::string&, ChunkInfoResponse* r, std::string*) {
+        r->set_length(7);
+        return Status::Ok();
+      });
+  ASSERT_TRUE(server.Start().ok());
+  for (int i = 0; i < 3; ++i) {
+    Status st = client.CallTyped(endpoint, kEcho, req, &resp, {}, nullptr, 1000);
+    EXPECT_TRUE(st.ok()) << "attempt " << i << ": " << st.ToString();
+  }
+}
+
+}  // namespace
+}  // namespace strata::rpc
