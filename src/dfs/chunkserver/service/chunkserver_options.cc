@@ -37,7 +37,6 @@ Status ChunkserverOptions::Load(ConfigNode& n) {
   RETURN_IF_ERROR(n.GetBytes("append_bytes_max", &store.append_bytes_max));
   RETURN_IF_ERROR(n.GetBytes("read_bytes_max", &store.read_bytes_max));
   RETURN_IF_ERROR(n.GetBytes("disk_reserve_bytes", &store.disk_reserve_bytes));
-  RETURN_IF_ERROR(n.GetBytes("recovery_verify_bytes", &store.recovery_verify_bytes));
   RETURN_IF_ERROR(GetUint(n, "rpc_worker_threads", &rpc_worker_threads));
   RETURN_IF_ERROR(n.GetBytes("scrub_bytes_per_sec_max", &scrub.bytes_per_sec_max));
   RETURN_IF_ERROR(GetUint(n, "scrub_pass_pause_ms", &scrub.pass_pause_ms));

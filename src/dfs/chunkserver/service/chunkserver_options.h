@@ -15,7 +15,6 @@
 //   append_bytes_max             64M
 //   read_bytes_max               64M
 //   disk_reserve_bytes           64M    no new chunks on a disk with less free
-//   recovery_verify_bytes        64M    tail verified per open replica at startup
 //   rpc_worker_threads           16
 //   scrub_bytes_per_sec_max      8M     background re-verification; 0: off
 //   scrub_pass_pause_ms          300000 between scrubber passes
@@ -56,12 +55,6 @@ struct ChunkserverOptions {
   uint32_t full_report_every = 30;
   uint32_t master_rpc_timeout_ms = 5000;
   int rpc_worker_threads = 16;
-
-  ChunkserverOptions() {
-    store.append_bytes_max = 64ull << 20;
-    store.read_bytes_max = 64ull << 20;
-    store.recovery_verify_bytes = 64ull << 20;
-  }
 
   // Reads the `chunkserver:` section of a YAML file; unknown keys in it are
   // an error naming the file and the key.

@@ -381,10 +381,10 @@ TEST_F(ChunkserverTest, CorruptReplicaIsReportedToTheMaster) {
   WriteSealed(b, 5, data);
   auto info = b->store()->Info(5);
   ASSERT_TRUE(info.ok());
-  std::string path = PathsForChunk(root_ + "/b/d" + std::to_string(info->disk) + "/chunks", 5).data;
+  std::string path = PathsForChunk(root_ + "/b/d" + std::to_string(info->disk) + "/chunks", 5).chunk;
   {
     std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(9000);
+    f.seekp(kDataOffset + 9000);
     char c = static_cast<char>(data[9000] ^ 0x10);
     f.write(&c, 1);
   }

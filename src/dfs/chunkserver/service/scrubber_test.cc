@@ -36,8 +36,8 @@ TEST(Scrubber, FindsCorruptionInSealedReplicasAtABoundedRate) {
     }
   }
   for (uint64_t id : {2, 3}) {
-    std::fstream f(PathsForChunk(root + "/d0/chunks", id).data, std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(2 << 20);
+    std::fstream f(PathsForChunk(root + "/d0/chunks", id).chunk, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(kDataOffset + (2 << 20));
     char c = static_cast<char>(data[2 << 20] ^ 1);
     f.write(&c, 1);
   }

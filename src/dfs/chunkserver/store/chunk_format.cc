@@ -64,6 +64,29 @@ Result<ChunkMeta> DecodeChunkMeta(std::string_view bytes) {
   return meta;
 }
 
+std::string EncodeTailSlot(const TailSlot& slot) {
+  std::string out;
+  out.reserve(kSlotSize);
+  PutU32(&out, kSlotMagic);
+  PutU32(&out, slot.tail_crc);
+  PutU64(&out, slot.seq);
+  PutU64(&out, slot.length);
+  PutU32(&out, Crc32c(out.data(), out.size()));
+  return out;
+}
+
+Result<TailSlot> DecodeTailSlot(std::string_view bytes) {
+  if (bytes.size() < kSlotSize) return Status::Corruption("tail slot: short");
+  const char* p = bytes.data();
+  if (GetU32(p) != kSlotMagic) return Status::Corruption("tail slot: bad magic");
+  if (GetU32(p + 24) != Crc32c(p, 24)) return Status::Corruption("tail slot: CRC mismatch");
+  TailSlot slot;
+  slot.tail_crc = GetU32(p + 4);
+  slot.seq = GetU64(p + 8);
+  slot.length = GetU64(p + 16);
+  return slot;
+}
+
 std::string ChunkIdHex(uint64_t chunk_id) {
   char buf[17];
   std::snprintf(buf, sizeof(buf), "%016" PRIx64, chunk_id);
@@ -72,7 +95,7 @@ std::string ChunkIdHex(uint64_t chunk_id) {
 
 ChunkPaths PathsForChunk(const std::string& chunks_dir, uint64_t chunk_id) {
   std::string base = chunks_dir + "/" + ChunkIdHex(chunk_id);
-  return ChunkPaths{base + ".data", base + ".crc", base + ".meta", base + ".meta.tmp"};
+  return ChunkPaths{base + ".chunk", base + ".meta", base + ".meta.tmp"};
 }
 
 Result<uint64_t> ChunkIdFromMetaName(const std::string& name) {

@@ -30,6 +30,24 @@ TEST(ChunkFormat, MetaDamageIsCorruption) {
   EXPECT_EQ(DecodeChunkMeta(bytes.substr(0, 20)).status().code(), StatusCode::kCorruption);
 }
 
+TEST(ChunkFormat, TailSlotRoundTripAndDamage) {
+  std::string bytes = EncodeTailSlot(TailSlot{9, 12345, 0xdeadbeef});
+  ASSERT_EQ(bytes.size(), kSlotSize);
+  auto back = DecodeTailSlot(bytes);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->seq, 9u);
+  EXPECT_EQ(back->length, 12345u);
+  EXPECT_EQ(back->tail_crc, 0xdeadbeefu);
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    std::string bad = bytes;
+    bad[i] ^= 0x02;
+    EXPECT_FALSE(DecodeTailSlot(bad).ok()) << "byte " << i;
+  }
+  EXPECT_FALSE(DecodeTailSlot(std::string(kSlotSize, '\0')).ok());  // never written
+  EXPECT_EQ(kDataOffset % 4096, 0u);
+  EXPECT_LT(kSlotOffset[0] + kSlotSize, kSlotOffset[1]);
+}
+
 TEST(ChunkFormat, NamesAndIds) {
   EXPECT_EQ(ChunkIdHex(255), "00000000000000ff");
   auto id = ChunkIdFromMetaName("00000000000000ff.meta");
@@ -39,8 +57,8 @@ TEST(ChunkFormat, NamesAndIds) {
   EXPECT_FALSE(ChunkIdFromMetaName("00000000000000fg.meta").ok());
   EXPECT_FALSE(ChunkIdFromMetaName("ff.meta").ok());
   ChunkPaths p = PathsForChunk("/d/chunks", 1);
-  EXPECT_EQ(p.data, "/d/chunks/0000000000000001.data");
-  EXPECT_EQ(p.crc, "/d/chunks/0000000000000001.crc");
+  EXPECT_EQ(p.chunk, "/d/chunks/0000000000000001.chunk");
+  EXPECT_EQ(p.meta, "/d/chunks/0000000000000001.meta");
 }
 
 // Entries computed append by append equal the CRCs of whole blocks.

@@ -61,7 +61,7 @@ Status ChunkStore::LoadDisk(Disk* disk) {
 Status ChunkStore::LoadOne(Disk* disk, const std::string& name) {
   auto id = ChunkIdFromMetaName(name);
   if (!id.ok()) return Status::Ok();
-  auto replica = Replica::Load(fs_.get(), clock_.get(), disk, *id, options_.recovery_verify_bytes);
+  auto replica = Replica::Load(fs_.get(), clock_.get(), disk, *id);
   if (!replica.ok()) {
     if (replica.status().code() != StatusCode::kCorruption) return replica.status();
     // A damaged replica is left on disk for inspection and not served; the

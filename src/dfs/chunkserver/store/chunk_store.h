@@ -37,10 +37,9 @@ namespace strata::dfs {
 
 struct ChunkStoreOptions {
   std::vector<std::string> disk_paths;       // one directory per disk; index = position
-  uint64_t append_bytes_max = 8ull << 20;    // larger appends are InvalidArgument
-  uint64_t read_bytes_max = 8ull << 20;      // larger reads are InvalidArgument
+  uint64_t append_bytes_max = 64ull << 20;   // larger appends are InvalidArgument
+  uint64_t read_bytes_max = 64ull << 20;     // larger reads are InvalidArgument
   uint64_t disk_reserve_bytes = 64ull << 20; // no new chunks on a disk with less free space
-  uint64_t recovery_verify_bytes = 8ull << 20;  // tail verified per unsealed replica at startup
 };
 
 enum class WriteDurability { kSync, kMemory };

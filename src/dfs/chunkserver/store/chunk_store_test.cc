@@ -64,7 +64,7 @@ class ChunkStoreTest : public ::testing::Test {
     EXPECT_TRUE(st.ok()) << st.ToString();
     return out;
   }
-  std::string DataPath(const std::string& disk, uint64_t id) { return PathsForChunk(disk + "/chunks", id).data; }
+  std::string DataPath(const std::string& disk, uint64_t id) { return PathsForChunk(disk + "/chunks", id).chunk; }
   uint64_t Counter(const std::string& name) { return metrics_.GetCounter(name, "")->Value(); }
 
   std::string root_, disk0_, disk1_;
@@ -121,7 +121,7 @@ TEST_F(ChunkStoreTest, PayloadCrcMismatchWritesNothing) {
   args.data_crc ^= 1;
   EXPECT_EQ(store_->Append(args).status().code(), StatusCode::kCorruption);
   EXPECT_EQ(store_->Info(1)->length, 0u);
-  EXPECT_EQ(std::filesystem::file_size(DataPath(disk0_, 1)), 0u);
+  EXPECT_LE(std::filesystem::file_size(DataPath(disk0_, 1)), kDataOffset);
   EXPECT_EQ(Counter("strata_chunkserver_append_crc_rejects_total"), 1u);
 }
 
@@ -142,7 +142,7 @@ TEST_F(ChunkStoreTest, SealTruncatesAndIsFinal) {
   EXPECT_EQ(*sealed, 6000u);
   EXPECT_TRUE(store_->Info(1)->sealed);
   EXPECT_EQ(ReadAll(1), a.substr(0, 6000));
-  EXPECT_EQ(std::filesystem::file_size(DataPath(disk0_, 1)), 6000u);
+  EXPECT_EQ(std::filesystem::file_size(DataPath(disk0_, 1)), kDataOffset + 6000);
   EXPECT_TRUE(store_->Seal(1, 1, 6000).ok());  // idempotent
   EXPECT_EQ(store_->Seal(1, 1, 5000).status().code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(store_->Append(Args(1, 1, 6000, a)).status().code(), StatusCode::kFailedPrecondition);
@@ -183,7 +183,7 @@ TEST_F(ChunkStoreTest, FlippedByteOnDiskIsDetectedOnRead) {
   ASSERT_TRUE(store_->Seal(1, 1, a.size()).ok());
   {
     std::fstream f(DataPath(disk0_, 1), std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(5000);
+    f.seekp(kDataOffset + 5000);
     char c = static_cast<char>(a[5000] ^ 0x01);
     f.write(&c, 1);
   }
@@ -216,11 +216,34 @@ TEST_F(ChunkStoreTest, TornTailIsTrimmedOnReopen) {
   Reopen();
   EXPECT_EQ(store_->Info(1)->length, 5000u);
   EXPECT_EQ(ReadAll(1), a);
-  EXPECT_EQ(std::filesystem::file_size(DataPath(disk0_, 1)), 5000u);
+  EXPECT_EQ(std::filesystem::file_size(DataPath(disk0_, 1)), kDataOffset + 5000);
   EXPECT_EQ(store_->Info(2)->length, 4096u);
   std::string b = Bytes(3000, 8);
   ASSERT_TRUE(store_->Append(Args(1, 1, 5000, b)).ok());
   EXPECT_EQ(ReadAll(1), a + b);
+}
+
+// Writes `more` after `length` bytes of chunk `id` the way an append does
+// (data, completed blocks' CRC entries, the older tail slot) without syncing,
+// as if the process died before its fdatasync returned.
+void WriteUnsyncedAppend(FileSystem* fs, const std::string& path, uint64_t length, const std::string& more) {
+  auto file = fs->OpenFile(path, OpenMode::kReadWrite);
+  ASSERT_TRUE(file.ok());
+  std::string header(kSlotOffset[1] + kSlotSize, '\0');
+  ASSERT_TRUE((*file)->ReadAt(0, header.data(), header.size()).ok());
+  auto a = DecodeTailSlot(std::string_view(header).substr(kSlotOffset[0]));
+  auto b = DecodeTailSlot(std::string_view(header).substr(kSlotOffset[1]));
+  ASSERT_TRUE(a.ok() && b.ok());
+  const TailSlot& newest = a->seq > b->seq ? *a : *b;
+  int older = a->seq > b->seq ? 1 : 0;
+  ASSERT_EQ(newest.length, length);
+  ASSERT_TRUE((*file)->WriteAt(kDataOffset + length, more.data(), more.size()).ok());
+  std::string entries;
+  uint32_t tail = ComputeCrcEntries(length, newest.tail_crc, more, &entries);
+  uint64_t completed = (length + more.size()) / 4096 - length / 4096;
+  ASSERT_TRUE((*file)->WriteAt(kCrcTableOffset + length / 4096 * 4, entries.data(), completed * 4).ok());
+  std::string slot = EncodeTailSlot(TailSlot{newest.seq + 1, length + more.size(), tail});
+  ASSERT_TRUE((*file)->WriteAt(kSlotOffset[older], slot.data(), slot.size()).ok());
 }
 
 TEST_F(ChunkStoreTest, CrashKeepsEverySyncedAppend) {
@@ -232,39 +255,48 @@ TEST_F(ChunkStoreTest, CrashKeepsEverySyncedAppend) {
     ASSERT_TRUE(store_->Append(Args(1, 1, oracle.size(), piece)).ok());
     oracle += piece;
   }
-  // Unsynced writes in flight at the crash: more data and a CRC entry.
-  {
-    auto data = fault_->OpenFile(DataPath(disk0_, 1), OpenMode::kReadWrite);
-    ASSERT_TRUE(data.ok());
-    std::string junk = Bytes(7000, 99);
-    ASSERT_TRUE((*data)->WriteAt(oracle.size(), junk.data(), junk.size()).ok());
-    auto crc = fault_->OpenFile(PathsForChunk(disk0_ + "/chunks", 1).crc, OpenMode::kReadWrite);
-    ASSERT_TRUE(crc.ok());
-    ASSERT_TRUE((*crc)->WriteAt(BlockCount(oracle.size()) * 4, "abcd", 4).ok());
-  }
   store_.reset();
+  // An append in flight at the crash: its in-place writes (table, slot) may
+  // reach the disk while its data does not.
+  WriteUnsyncedAppend(fault_.get(), DataPath(disk0_, 1), oracle.size(), Bytes(7000, 99));
   ASSERT_TRUE(fault_->DropUnsyncedData().ok());
   Reopen();
   EXPECT_EQ(store_->Info(1)->length, oracle.size());
   EXPECT_EQ(ReadAll(1), oracle);
+  std::string more = Bytes(3000, 100);
+  ASSERT_TRUE(store_->Append(Args(1, 1, oracle.size(), more)).ok());
+  Reopen();
+  EXPECT_EQ(ReadAll(1), oracle + more);
 }
 
-TEST_F(ChunkStoreTest, DataSyncedButCrcLostIsTrimmed) {
+TEST_F(ChunkStoreTest, NewestSlotWithoutItsDataFallsBack) {
   ASSERT_TRUE(store_->Create(1, 1, 0).ok());
   std::string a = Bytes(4096 + 300, 10);
   ASSERT_TRUE(store_->Append(Args(1, 1, 0, a)).ok());
-  {
-    auto data = fault_->OpenFile(DataPath(disk0_, 1), OpenMode::kReadWrite);
-    ASSERT_TRUE(data.ok());
-    std::string more = Bytes(6000, 11);
-    ASSERT_TRUE((*data)->WriteAt(a.size(), more.data(), more.size()).ok());
-    ASSERT_TRUE((*data)->Sync().ok());
-  }
   store_.reset();
-  ASSERT_TRUE(fault_->DropUnsyncedData().ok());
+  // The slot and data of the next append landed, but one block of its data
+  // did not (zeros where the page was lost).
+  WriteUnsyncedAppend(fault_.get(), DataPath(disk0_, 1), a.size(), Bytes(10000, 11));
+  {
+    std::fstream f(DataPath(disk0_, 1), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(kDataOffset + 8192);
+    f.write(std::string(4096, '\0').data(), 4096);
+  }
   Reopen();
   EXPECT_EQ(store_->Info(1)->length, a.size());
   EXPECT_EQ(ReadAll(1), a);
+  EXPECT_EQ(std::filesystem::file_size(DataPath(disk0_, 1)), kDataOffset + a.size());
+}
+
+TEST_F(ChunkStoreTest, CompleteUnacknowledgedAppendMayBeKept) {
+  ASSERT_TRUE(store_->Create(1, 1, 0).ok());
+  std::string a = Bytes(300, 12);
+  ASSERT_TRUE(store_->Append(Args(1, 1, 0, a)).ok());
+  store_.reset();
+  std::string b = Bytes(9000, 13);
+  WriteUnsyncedAppend(fault_.get(), DataPath(disk0_, 1), a.size(), b);
+  Reopen();  // no crash: everything reached the disk
+  EXPECT_EQ(ReadAll(1), a + b);
 }
 
 TEST_F(ChunkStoreTest, EioMarksDiskFailedAndCreationMovesOn) {

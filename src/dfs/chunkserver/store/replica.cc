@@ -27,17 +27,32 @@ Replica::Replica(FileSystem* fs, Clock* clock, Disk* disk, uint64_t chunk_id)
 Result<std::shared_ptr<Replica>> Replica::Create(FileSystem* fs, Clock* clock, Disk* disk, uint64_t chunk_id,
                                                  uint64_t epoch) {
   auto r = std::make_shared<Replica>(fs, clock, disk, chunk_id);
-  RETURN_IF_ERROR(r->OpenForWrite());
-  RETURN_IF_ERROR(r->data_->Truncate(0));
-  RETURN_IF_ERROR(r->crc_->Truncate(0));
+  ASSIGN_OR_RETURN(r->file_, fs->OpenFile(r->paths_.chunk, OpenMode::kCreate));
+  RETURN_IF_ERROR(r->file_->Truncate(0));
+  RETURN_IF_ERROR(r->WriteBothSlots(0, 0));
   RETURN_IF_ERROR(r->WriteMeta(ChunkMeta{chunk_id, epoch, false, 0}));
   r->epoch_ = epoch;
   return r;
 }
 
 Status Replica::OpenForWrite() {
-  ASSIGN_OR_RETURN(data_, fs_->OpenFile(paths_.data, OpenMode::kCreate));
-  ASSIGN_OR_RETURN(crc_, fs_->OpenFile(paths_.crc, OpenMode::kCreate));
+  ASSIGN_OR_RETURN(file_, fs_->OpenFile(paths_.chunk, OpenMode::kReadWrite));
+  return Status::Ok();
+}
+
+Status Replica::WriteSlot(int index, const TailSlot& slot) {
+  std::string bytes = EncodeTailSlot(slot);
+  return file_->WriteAt(kSlotOffset[index], bytes.data(), bytes.size());
+}
+
+// Both slots get the same state (with increasing seqs), durably: after this
+// no older state can be recovered.
+Status Replica::WriteBothSlots(uint64_t length, uint32_t tail_crc) {
+  RETURN_IF_ERROR(WriteSlot(0, TailSlot{seq_ + 1, length, tail_crc}));
+  RETURN_IF_ERROR(WriteSlot(1, TailSlot{seq_ + 2, length, tail_crc}));
+  RETURN_IF_ERROR(file_->Sync());
+  seq_ += 2;
+  active_slot_ = 1;
   return Status::Ok();
 }
 
@@ -104,19 +119,32 @@ Status Replica::CheckRetry(uint64_t offset, std::string_view data) {
   return Status::OutOfRange(where + ": replica length=" + std::to_string(length_));
 }
 
-// .data first, durable; then the CRCs that cover it (see the header).
+// Data, completed blocks' CRC entries and the other tail slot, then one
+// fdatasync (see the header).
 Status Replica::WriteAtEnd(std::string_view data) {
+  if (length_ + data.size() > kChunkLengthMax) {
+    return Status::OutOfRange("chunk " + ChunkIdHex(chunk_id_) + ": appending " + std::to_string(data.size()) +
+                              " bytes would pass the chunk length limit of 4 GiB; replica length=" +
+                              std::to_string(length_));
+  }
   uint64_t start_us = clock_->NowMicros();
-  RETURN_IF_ERROR(data_->WriteAt(length_, data.data(), data.size()));
-  RETURN_IF_ERROR(data_->Sync());
+  uint64_t new_length = length_ + data.size();
+  RETURN_IF_ERROR(file_->WriteAt(kDataOffset + length_, data.data(), data.size()));
   std::string entries;
   uint32_t new_tail = ComputeCrcEntries(length_, tail_crc_, data, &entries);
-  uint64_t crc_offset = (length_ / kChunkBlockSize) * kCrcEntrySize;
-  RETURN_IF_ERROR(crc_->WriteAt(crc_offset, entries.data(), entries.size()));
-  RETURN_IF_ERROR(crc_->Sync());
+  uint64_t completed = new_length / kChunkBlockSize - length_ / kChunkBlockSize;
+  if (completed > 0) {
+    uint64_t at = kCrcTableOffset + (length_ / kChunkBlockSize) * kCrcEntrySize;
+    RETURN_IF_ERROR(file_->WriteAt(at, entries.data(), completed * kCrcEntrySize));
+  }
+  int next = 1 - active_slot_;
+  RETURN_IF_ERROR(WriteSlot(next, TailSlot{seq_ + 1, new_length, new_tail}));
+  RETURN_IF_ERROR(file_->Sync());
   disk_->ObserveWrite(clock_->NowMicros() - start_us);
-  length_ += data.size();
+  length_ = new_length;
   tail_crc_ = new_tail;
+  seq_++;
+  active_slot_ = next;
   return Status::Ok();
 }
 
@@ -133,40 +161,39 @@ Status Replica::Read(uint64_t offset, uint64_t length, std::string* out) {
 Status Replica::ReadLocked(uint64_t offset, uint64_t length, std::string* out) {
   out->clear();
   if (length == 0) return Status::Ok();
-  uint64_t first_block = offset / kChunkBlockSize;
-  uint64_t last_block = (offset + length - 1) / kChunkBlockSize;
-  uint64_t span_start = first_block * kChunkBlockSize;
-  uint64_t span_end = std::min((last_block + 1) * kChunkBlockSize, length_);
-  std::unique_ptr<File> data_tmp, crc_tmp;
-  File* data = data_.get();
-  File* crc = crc_.get();
-  if (!data) {
-    ASSIGN_OR_RETURN(data_tmp, fs_->OpenFile(paths_.data, OpenMode::kRead));
-    ASSIGN_OR_RETURN(crc_tmp, fs_->OpenFile(paths_.crc, OpenMode::kRead));
-    data = data_tmp.get();
-    crc = crc_tmp.get();
+  std::unique_ptr<File> read_only;
+  File* file = file_.get();
+  if (!file) {
+    ASSIGN_OR_RETURN(read_only, fs_->OpenFile(paths_.chunk, OpenMode::kRead));
+    file = read_only.get();
   }
-  std::string span(span_end - span_start, '\0');
-  ASSIGN_OR_RETURN(size_t got, data->ReadAt(span_start, span.data(), span.size()));
-  std::string crcs((last_block - first_block + 1) * kCrcEntrySize, '\0');
-  ASSIGN_OR_RETURN(size_t got_crcs, crc->ReadAt(first_block * kCrcEntrySize, crcs.data(), crcs.size()));
-  if (got != span.size() || got_crcs != crcs.size()) {
-    return Status::Corruption("chunk " + ChunkIdHex(chunk_id_) + ": files shorter than replica length=" +
-                              std::to_string(length_));
-  }
-  RETURN_IF_ERROR(VerifyBlocks(first_block, span, crcs));
+  uint64_t span_start = (offset / kChunkBlockSize) * kChunkBlockSize;
+  uint64_t span_end = std::min(BlockCount(offset + length) * kChunkBlockSize, length_);
+  std::string span;
+  RETURN_IF_ERROR(ReadVerified(file, span_start, span_end, tail_crc_, &span));
   out->assign(span, offset - span_start, length);
   return Status::Ok();
 }
 
-// The partial last block is checked against the in-memory tail CRC.
-Status Replica::VerifyBlocks(uint64_t first_block, std::string_view span, std::string_view crcs) const {
-  for (size_t i = 0; i * kChunkBlockSize < span.size(); ++i) {
-    std::string_view block = span.substr(i * kChunkBlockSize, kChunkBlockSize);
-    uint64_t block_index = first_block + i;
-    bool is_tail = block.size() < kChunkBlockSize;
-    uint32_t want = is_tail ? tail_crc_ : GetU32(crcs.data() + i * kCrcEntrySize);
+// REQUIRES: `offset` is block-aligned; `end` is the replica's length or a
+// block boundary.
+Status Replica::ReadVerified(File* file, uint64_t offset, uint64_t end, uint32_t tail_crc, std::string* out) const {
+  out->assign(end - offset, '\0');
+  ASSIGN_OR_RETURN(size_t got, file->ReadAt(kDataOffset + offset, out->data(), out->size()));
+  uint64_t first_block = offset / kChunkBlockSize;
+  uint64_t full_blocks = end / kChunkBlockSize - first_block;
+  std::string crcs(full_blocks * kCrcEntrySize, '\0');
+  ASSIGN_OR_RETURN(size_t got_crcs,
+                   file->ReadAt(kCrcTableOffset + first_block * kCrcEntrySize, crcs.data(), crcs.size()));
+  if (got != out->size() || got_crcs != crcs.size()) {
+    return Status::Corruption("chunk " + ChunkIdHex(chunk_id_) + ": file shorter than the length " +
+                              std::to_string(end) + " it should hold");
+  }
+  for (uint64_t i = 0; i * kChunkBlockSize < out->size(); ++i) {
+    std::string_view block = std::string_view(*out).substr(i * kChunkBlockSize, kChunkBlockSize);
+    uint32_t want = i < full_blocks ? GetU32(crcs.data() + i * kCrcEntrySize) : tail_crc;
     if (Crc32c(block.data(), block.size()) != want) {
+      uint64_t block_index = first_block + i;
       return Status::Corruption("chunk " + ChunkIdHex(chunk_id_) + ": CRC mismatch in block " +
                                 std::to_string(block_index) + " (offset " +
                                 std::to_string(block_index * kChunkBlockSize) + ") on disk " +
@@ -198,31 +225,26 @@ Result<uint64_t> Replica::Seal(uint64_t epoch, uint64_t length) {
   RETURN_IF_ERROR(WriteMeta(ChunkMeta{chunk_id_, std::max(epoch, epoch_), true, length}));
   epoch_ = std::max(epoch, epoch_);
   sealed_ = true;
-  data_.reset();
-  crc_.reset();
+  file_.reset();
   return length_;
 }
 
 // Drops everything past `length`; the block that now ends the replica is
-// verified and gets the CRC of its remaining prefix.
+// verified and its remaining prefix gets a new tail CRC. The slots change
+// first, so a crash in between leaves bytes past the slots' length, which
+// recovery trims.
 Status Replica::TruncateLocked(uint64_t length) {
   uint32_t new_tail = 0;
   uint64_t partial = length % kChunkBlockSize;
-  uint64_t block_start = length - partial;
   if (partial) {
+    uint64_t block_start = length - partial;
     std::string block;
     RETURN_IF_ERROR(ReadLocked(block_start, std::min(length_, block_start + kChunkBlockSize) - block_start, &block));
     new_tail = Crc32c(block.data(), partial);
   }
-  RETURN_IF_ERROR(data_->Truncate(length));
-  RETURN_IF_ERROR(crc_->Truncate(BlockCount(length) * kCrcEntrySize));
-  if (partial) {
-    std::string entry;
-    PutU32(&entry, new_tail);
-    RETURN_IF_ERROR(crc_->WriteAt((length / kChunkBlockSize) * kCrcEntrySize, entry.data(), entry.size()));
-  }
-  RETURN_IF_ERROR(data_->Sync());
-  RETURN_IF_ERROR(crc_->Sync());
+  RETURN_IF_ERROR(WriteBothSlots(length, new_tail));
+  RETURN_IF_ERROR(file_->Truncate(kDataOffset + length));
+  RETURN_IF_ERROR(file_->Sync());
   length_ = length;
   tail_crc_ = new_tail;
   return Status::Ok();
@@ -234,9 +256,8 @@ Status Replica::Remove() {
   std::unique_lock lock(mu_);
   RETURN_IF_ERROR(CheckLive());
   removed_ = true;
-  data_.reset();
-  crc_.reset();
-  for (const std::string* path : {&paths_.meta, &paths_.data, &paths_.crc}) {
+  file_.reset();
+  for (const std::string* path : {&paths_.meta, &paths_.chunk}) {
     Status st = fs_->RemoveFile(*path);
     if (!st.ok() && st.code() != StatusCode::kNotFound) return st;
   }

@@ -3,19 +3,20 @@
 // Appends land only at exactly the current length (the chasing write of
 // DESIGN.md §2): a retry of bytes already held is acknowledged without
 // writing, anything else at a wrong offset is OutOfRange. Every append is
-// durable before it returns: .data is written and fdatasync'ed, then the CRC
-// entries of the touched blocks are written and .crc is fdatasync'ed. The CRC
-// of a partial last block is extended incrementally (CRC32C is a running
-// checksum) and kept in memory as well, so reads of the tail never depend on
-// a .crc entry an interrupted append may have half-updated.
+// durable before it returns, with a single fdatasync: the data, the CRC
+// entries of the 4 KiB blocks it completes and the new tail slot (length and
+// CRC of the partial last block, extended incrementally since CRC32C is a
+// running checksum) are written, then the file is synced. The tail slots
+// alternate, so the slot of the last acknowledged state survives a crash in
+// the middle of the next append.
 //
-// Crash recovery (Load): since .crc is only written after .data is durable,
-// every CRC entry on disk covers bytes that are on disk; the last entry may be
-// older than the data (the .crc write was lost), in which case it matches a
-// prefix of its block. Load verifies the last `verify_window_bytes` of an
-// unsealed replica block by block and trims .data and .crc to the longest
-// prefix the CRCs cover. Sealed replicas were made durable before their meta
-// said sealed and are not re-verified (reads verify every block they touch).
+// Crash recovery (Load): of the two slots, the newest valid one is taken if
+// the data it claims is all there and matches its CRCs (only the blocks of the
+// last append need checking: everything before was durable when the older
+// slot was written); otherwise the older one, which describes the previous,
+// acknowledged state. Bytes past the chosen length are trimmed and both slots
+// are rewritten with the chosen state. Sealed replicas take their length from
+// the meta record.
 //
 // Thread-safety: thread-safe. Reads share a lock; appends, seals and removal
 // take it exclusively, so a reader never sees a half-applied append.
@@ -28,6 +29,7 @@
 #include <shared_mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/result.h"
 #include "dfs/chunkserver/store/chunk_format.h"
@@ -53,8 +55,7 @@ class Replica {
   static Result<std::shared_ptr<Replica>> Create(FileSystem* fs, Clock* clock, Disk* disk, uint64_t chunk_id,
                                                  uint64_t epoch);
   // Opens an existing replica, recovering a torn tail (see above).
-  static Result<std::shared_ptr<Replica>> Load(FileSystem* fs, Clock* clock, Disk* disk, uint64_t chunk_id,
-                                               uint64_t verify_window_bytes);
+  static Result<std::shared_ptr<Replica>> Load(FileSystem* fs, Clock* clock, Disk* disk, uint64_t chunk_id);
 
   // Appends `data` at `offset` (REQUIRES: its CRC was verified by the caller).
   // Returns the replica's length afterwards.
@@ -74,15 +75,20 @@ class Replica {
   Status WriteMeta(const ChunkMeta& meta);
   Status UpdateEpochLocked(uint64_t epoch);
   Status OpenForWrite();
-  Status LoadSealed(const ChunkMeta& meta);
-  Status RecoverTail(uint64_t verify_window_bytes);
-  Status TrimTo(uint64_t data_size, uint64_t crc_size);
+  Result<std::vector<TailSlot>> ReadSlots();
+  Status WriteSlot(int index, const TailSlot& slot);
+  Status WriteBothSlots(uint64_t length, uint32_t tail_crc);
+  Status LoadSealed(const ChunkMeta& meta, const std::vector<TailSlot>& slots);
+  Status RecoverTail(const std::vector<TailSlot>& slots);
+  Status VerifyClaim(uint64_t from, const TailSlot& slot, uint64_t data_size);
   Status CheckLive() const;
   Status CheckRetry(uint64_t offset, std::string_view data);
   Status WriteAtEnd(std::string_view data);
   Status TruncateLocked(uint64_t length);
   Status ReadLocked(uint64_t offset, uint64_t length, std::string* out);
-  Status VerifyBlocks(uint64_t first_block, std::string_view span, std::string_view crcs) const;
+  // Reads chunk bytes [offset, end) and checks them against the CRC table,
+  // the last block against `tail_crc` when it is partial.
+  Status ReadVerified(File* file, uint64_t offset, uint64_t end, uint32_t tail_crc, std::string* out) const;
 
   FileSystem* const fs_;
   Clock* const clock_;
@@ -96,8 +102,9 @@ class Replica {
   bool sealed_ = false;        // GUARDED_BY(mu_)
   bool removed_ = false;       // GUARDED_BY(mu_)
   uint32_t tail_crc_ = 0;      // GUARDED_BY(mu_); CRC of the partial last block
-  std::unique_ptr<File> data_; // GUARDED_BY(mu_); open while unsealed
-  std::unique_ptr<File> crc_;  // GUARDED_BY(mu_); open while unsealed
+  uint64_t seq_ = 0;           // GUARDED_BY(mu_); seq of the slot holding the current state
+  int active_slot_ = 0;        // GUARDED_BY(mu_); which slot that is
+  std::unique_ptr<File> file_; // GUARDED_BY(mu_); open while unsealed
 };
 
 // CRC entries (little-endian u32 each) for `data` appended at `offset` to a

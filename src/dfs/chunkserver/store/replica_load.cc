@@ -17,21 +17,9 @@ Result<std::string> ReadWholeFile(FileSystem* fs, const std::string& path) {
   return bytes;
 }
 
-// Longest prefix of `block` whose CRC32C is `want`; 0 when none.
-size_t LongestPrefixWithCrc(std::string_view block, uint32_t want) {
-  size_t best = 0;
-  uint32_t crc = 0;
-  for (size_t n = 1; n <= block.size(); ++n) {
-    crc = n == 1 ? Crc32c(block.data(), 1) : Crc32cExtend(crc, block.data() + n - 1, 1);
-    if (crc == want) best = n;
-  }
-  return best;
-}
-
 }  // namespace
 
-Result<std::shared_ptr<Replica>> Replica::Load(FileSystem* fs, Clock* clock, Disk* disk, uint64_t chunk_id,
-                                               uint64_t verify_window_bytes) {
+Result<std::shared_ptr<Replica>> Replica::Load(FileSystem* fs, Clock* clock, Disk* disk, uint64_t chunk_id) {
   auto r = std::make_shared<Replica>(fs, clock, disk, chunk_id);
   ASSIGN_OR_RETURN(std::string meta_bytes, ReadWholeFile(fs, r->paths_.meta));
   ASSIGN_OR_RETURN(ChunkMeta meta, DecodeChunkMeta(meta_bytes));
@@ -39,80 +27,91 @@ Result<std::shared_ptr<Replica>> Replica::Load(FileSystem* fs, Clock* clock, Dis
     return Status::Corruption(r->paths_.meta + " names chunk " + ChunkIdHex(meta.chunk_id));
   }
   r->epoch_ = meta.epoch;
-  RETURN_IF_ERROR(r->OpenForWrite());
+  Status opened = r->OpenForWrite();
+  if (opened.code() == StatusCode::kNotFound) return Status::Corruption(opened.message());
+  RETURN_IF_ERROR(opened);
+  ASSIGN_OR_RETURN(std::vector<TailSlot> slots, r->ReadSlots());
   if (meta.sealed) {
-    RETURN_IF_ERROR(r->LoadSealed(meta));
+    RETURN_IF_ERROR(r->LoadSealed(meta, slots));
   } else {
-    RETURN_IF_ERROR(r->RecoverTail(verify_window_bytes));
+    RETURN_IF_ERROR(r->RecoverTail(slots));
   }
   return r;
 }
 
-Status Replica::LoadSealed(const ChunkMeta& meta) {
-  ASSIGN_OR_RETURN(uint64_t data_size, data_->Size());
-  ASSIGN_OR_RETURN(uint64_t crc_size, crc_->Size());
-  if (data_size < meta.sealed_length || crc_size < BlockCount(meta.sealed_length) * kCrcEntrySize) {
+// The valid slots, newest first.
+Result<std::vector<TailSlot>> Replica::ReadSlots() {
+  std::string header(kSlotOffset[1] + kSlotSize, '\0');
+  ASSIGN_OR_RETURN(size_t got, file_->ReadAt(0, header.data(), header.size()));
+  header.resize(got);
+  std::vector<TailSlot> slots;
+  for (uint64_t at : kSlotOffset) {
+    if (at >= header.size()) continue;
+    auto slot = DecodeTailSlot(std::string_view(header).substr(at));
+    if (slot.ok()) slots.push_back(*slot);
+  }
+  std::sort(slots.begin(), slots.end(), [](const TailSlot& a, const TailSlot& b) { return a.seq > b.seq; });
+  for (size_t i = 0; i < slots.size(); ++i) seq_ = std::max(seq_, slots[i].seq);
+  return slots;
+}
+
+Status Replica::LoadSealed(const ChunkMeta& meta, const std::vector<TailSlot>& slots) {
+  ASSIGN_OR_RETURN(uint64_t file_size, file_->Size());
+  uint64_t data_size = file_size > kDataOffset ? file_size - kDataOffset : 0;
+  auto slot = std::find_if(slots.begin(), slots.end(),
+                           [&](const TailSlot& s) { return s.length == meta.sealed_length; });
+  if (slot == slots.end() || data_size < meta.sealed_length) {
     return Status::Corruption("chunk " + ChunkIdHex(chunk_id_) + " sealed at " +
                               std::to_string(meta.sealed_length) + " but holds " + std::to_string(data_size) +
-                              " bytes");
+                              " bytes or no tail slot of that length");
   }
   sealed_ = true;
   length_ = meta.sealed_length;
-  if (length_ % kChunkBlockSize) {
-    std::string entry(kCrcEntrySize, '\0');
-    ASSIGN_OR_RETURN(size_t got, crc_->ReadAt((length_ / kChunkBlockSize) * kCrcEntrySize, entry.data(), entry.size()));
-    if (got != entry.size()) return Status::Corruption("chunk " + ChunkIdHex(chunk_id_) + ": short .crc");
-    tail_crc_ = GetU32(entry.data());
-  }
-  data_.reset();
-  crc_.reset();
+  tail_crc_ = slot->tail_crc;
+  file_.reset();
   return Status::Ok();
 }
 
-// Verifies the blocks of the last `verify_window_bytes` and keeps the longest
-// prefix their CRC entries cover (see replica.h).
-Status Replica::RecoverTail(uint64_t verify_window_bytes) {
-  ASSIGN_OR_RETURN(uint64_t data_size, data_->Size());
-  ASSIGN_OR_RETURN(uint64_t crc_size, crc_->Size());
-  uint64_t entries = std::min(crc_size / kCrcEntrySize, BlockCount(data_size));
-  uint64_t window_blocks = std::max<uint64_t>(1, BlockCount(verify_window_bytes));
-  uint64_t first = entries > window_blocks ? entries - window_blocks : 0;
-  uint64_t span_start = first * kChunkBlockSize;
-  std::string span(std::min(data_size, entries * kChunkBlockSize) - span_start, '\0');
-  ASSIGN_OR_RETURN(size_t got, data_->ReadAt(span_start, span.data(), span.size()));
-  std::string crcs((entries - first) * kCrcEntrySize, '\0');
-  ASSIGN_OR_RETURN(size_t got_crcs, crc_->ReadAt(first * kCrcEntrySize, crcs.data(), crcs.size()));
-  span.resize(got);
-  crcs.resize(got_crcs - got_crcs % kCrcEntrySize);
-
-  uint64_t length = span_start;
-  uint32_t tail = 0;
-  for (uint64_t i = 0; i * kCrcEntrySize < crcs.size() && i * kChunkBlockSize < span.size(); ++i) {
-    std::string_view block = std::string_view(span).substr(i * kChunkBlockSize, kChunkBlockSize);
-    uint32_t want = GetU32(crcs.data() + i * kCrcEntrySize);
-    if (block.size() == kChunkBlockSize && Crc32c(block.data(), block.size()) == want) {
-      length += kChunkBlockSize;
-      continue;
+// Takes the newest slot whose claim the data backs, else the older one
+// (see replica.h), trims what lies past it and rewrites both slots.
+Status Replica::RecoverTail(const std::vector<TailSlot>& slots) {
+  ASSIGN_OR_RETURN(uint64_t file_size, file_->Size());
+  uint64_t data_size = file_size > kDataOffset ? file_size - kDataOffset : 0;
+  const TailSlot* chosen = nullptr;
+  for (size_t i = 0; i < slots.size() && !chosen; ++i) {
+    // The newest state is checked back to where the older one ended; an
+    // older state was durable before a newer slot was written: only its
+    // partial block needs a look.
+    uint64_t from = slots[i].length;
+    if (i == 0 && slots.size() > 1) from = std::min(from, slots[1].length);
+    from = (from / kChunkBlockSize) * kChunkBlockSize;
+    Status st = VerifyClaim(from, slots[i], data_size);
+    if (st.ok()) {
+      chosen = &slots[i];
+    } else {
+      spdlog::warn("chunk {} on disk {}: tail slot (length {}) not backed by the data: {}", ChunkIdHex(chunk_id_),
+                   disk_->index(), slots[i].length, st.ToString());
     }
-    size_t prefix = LongestPrefixWithCrc(block, want);
-    length += prefix;
-    tail = prefix % kChunkBlockSize ? want : 0;
-    break;
   }
-  length_ = length;
-  tail_crc_ = tail;
-  return TrimTo(data_size, crc_size);
+  if (!chosen) return Status::Corruption("chunk " + ChunkIdHex(chunk_id_) + ": no tail slot matches the data");
+  length_ = chosen->length;
+  tail_crc_ = chosen->tail_crc;
+  if (data_size > length_) {
+    spdlog::warn("chunk {} on disk {}: recovered torn tail, {} data bytes kept of {}", ChunkIdHex(chunk_id_),
+                 disk_->index(), length_, data_size);
+    RETURN_IF_ERROR(file_->Truncate(kDataOffset + length_));
+  }
+  return WriteBothSlots(length_, tail_crc_);
 }
 
-Status Replica::TrimTo(uint64_t data_size, uint64_t crc_size) {
-  uint64_t want_crc_size = BlockCount(length_) * kCrcEntrySize;
-  if (data_size == length_ && crc_size == want_crc_size) return Status::Ok();
-  spdlog::warn("chunk {} on disk {}: recovered torn tail, {} data bytes kept of {}", ChunkIdHex(chunk_id_),
-               disk_->index(), length_, data_size);
-  RETURN_IF_ERROR(data_->Truncate(length_));
-  RETURN_IF_ERROR(crc_->Truncate(want_crc_size));
-  RETURN_IF_ERROR(data_->Sync());
-  return crc_->Sync();
+Status Replica::VerifyClaim(uint64_t from, const TailSlot& slot, uint64_t data_size) {
+  if (slot.length > kChunkLengthMax) return Status::Corruption("slot length past the chunk limit");
+  if (data_size < slot.length) {
+    return Status::Corruption("slot claims " + std::to_string(slot.length) + " bytes, file holds " +
+                              std::to_string(data_size));
+  }
+  std::string span;
+  return ReadVerified(file_.get(), from, slot.length, slot.tail_crc, &span);
 }
 
 }  // namespace strata::dfs
