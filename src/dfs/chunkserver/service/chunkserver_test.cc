@@ -362,6 +362,30 @@ TEST_F(ChunkserverTest, MasterLinkRegistersReportsAndRunsCommands) {
   ASSERT_TRUE(Eventually([&] { return master.registrations() > regs; }));
 }
 
+TEST_F(ChunkserverTest, FailedDiskTriggersAFullReportWithoutItsReplicas) {
+  FakeMaster master;
+  ChunkserverOptions o = Options("b", master.addr());
+  o.full_report_every = 1000;
+  Chunkserver* b = StartServer(o);
+  ASSERT_TRUE(Create(b, 1, 1, 0).ok());
+  ASSERT_TRUE(Create(b, 2, 1, 1).ok());
+  ASSERT_TRUE(Eventually([&] { return master.heartbeats().size() >= 2; }));
+  std::string d0 = root_ + "/b/d0";
+  std::filesystem::rename(d0, d0 + ".gone");
+  { std::ofstream blocker(d0); }
+  size_t seen = master.heartbeats().size();
+  ASSERT_TRUE(Eventually([&] {
+    auto beats = master.heartbeats();
+    for (size_t i = seen; i < beats.size(); ++i) {
+      if (beats[i].full_report() && beats[i].replicas_size() == 1 && beats[i].replicas(0).chunk_id() == 2 &&
+          beats[i].disks(0).failed()) {
+        return true;
+      }
+    }
+    return false;
+  }));
+}
+
 TEST_F(ChunkserverTest, MasterRestartLeadsToANewRegistration) {
   auto master = std::make_unique<FakeMaster>();
   int port = master->port();

@@ -103,10 +103,11 @@ Status MasterLink::Heartbeat() {
   HeartbeatRequest req;
   req.set_server_id(identity_.server_id);
   FillDisks(req.mutable_disks());
-  bool full = since_full_report_ % full_report_every_ == 0;
+  uint64_t layout = store_->LayoutVersion();
+  bool full = since_full_report_ % full_report_every_ == 0 || layout != reported_layout_;
   req.set_full_report(full);
   if (full) {
-    for (const ReplicaState& s : store_->ListReplicas()) {
+    for (const ReplicaState& s : store_->ListReplicas(/*trusted_only=*/true)) {
       ReplicaReport* r = req.add_replicas();
       r->set_chunk_id(s.chunk_id);
       r->set_disk(s.disk);
@@ -120,6 +121,10 @@ Status MasterLink::Heartbeat() {
   RETURN_IF_ERROR(rpc_->CallTyped(master_, MASTER_HEARTBEAT, req, &resp, {}, nullptr, rpc_timeout_ms_)
                       .WithContext("heartbeat"));
   heartbeats_++;
+  if (full) {
+    since_full_report_ = 0;
+    reported_layout_ = layout;
+  }
   since_full_report_++;
   for (const ChunkCommand& c : resp.commands()) Execute(c);
   if (resp.reregister()) {

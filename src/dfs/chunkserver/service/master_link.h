@@ -1,7 +1,8 @@
 // MasterLink: the chunkserver's side of membership — register with the
 // master, heartbeat every interval with disk statistics (and, on the first
-// heartbeat after registering and every `full_report_every`th one, the full
-// list of replicas), and carry out the ChunkCommands the master returns:
+// heartbeat after registering, every `full_report_every`th one and whenever
+// the placement changed behind the master's back — a disk failed, a chunk
+// went to another disk than asked — the full list of trusted replicas), and carry out the ChunkCommands the master returns:
 // REPLICATE is queued on the Replicator (asynchronous, within its limits),
 // DELETE and SEAL run at once on the store.
 //
@@ -86,6 +87,7 @@ class MasterLink {
   std::atomic<bool> stopping_{false};
   std::atomic<uint64_t> heartbeats_{0};
   uint64_t since_full_report_ = 0;  // touched only by the loop thread
+  uint64_t reported_layout_ = 0;     // the store's LayoutVersion at the last full report
   std::mutex reports_mu_;
   std::map<uint64_t, std::string> corruption_reports_;  // GUARDED_BY(reports_mu_); chunk id -> reason
   std::thread thread_;

@@ -32,7 +32,7 @@ Result<std::unique_ptr<ChunkStore>> ChunkStore::Open(ChunkStoreOptions options, 
     Status st = store->LoadDisk(disk.get());
     if (!st.ok()) {
       // A disk that cannot even be scanned is failed; the others still serve.
-      disk->MarkFailed(st.ToString());
+      disk->MarkFailed(st.ToString(), /*replicas_lost=*/true);
     }
   }
   store->replicas_gauge_->Set(static_cast<double>(store->replicas_.size()));
@@ -143,6 +143,7 @@ Result<uint32_t> ChunkStore::Create(uint64_t chunk_id, uint64_t epoch, uint32_t 
       std::lock_guard lock(mu_);
       replicas_[chunk_id] = *replica;
       replicas_gauge_->Set(static_cast<double>(replicas_.size()));
+      if (disk->index() != preferred_disk) created_elsewhere_++;
       return disk->index();
     }
     last = Note(disk, replica.status());
@@ -218,11 +219,13 @@ Result<ReplicaState> ChunkStore::Info(uint64_t chunk_id) const {
   return replica->State();
 }
 
-std::vector<ReplicaState> ChunkStore::ListReplicas() const {
+std::vector<ReplicaState> ChunkStore::ListReplicas(bool trusted_only) const {
   std::vector<std::shared_ptr<Replica>> all;
   {
     std::lock_guard lock(mu_);
-    for (const auto& [id, r] : replicas_) all.push_back(r);
+    for (const auto& [id, r] : replicas_) {
+      if (!trusted_only || r->disk()->readable()) all.push_back(r);
+    }
   }
   std::vector<ReplicaState> out;
   out.reserve(all.size());
@@ -230,7 +233,22 @@ std::vector<ReplicaState> ChunkStore::ListReplicas() const {
   return out;
 }
 
+uint64_t ChunkStore::LayoutVersion() const {
+  uint64_t failed = 0;
+  for (const auto& disk : disks_) failed += disk->failed() ? 1 : 0;
+  return failed + created_elsewhere_.load();
+}
+
+void ChunkStore::CheckDisks() {
+  for (auto& disk : disks_) {
+    if (!disk->failed() && !fs_->Exists(disk->chunks_dir())) {
+      disk->MarkFailed("the directory " + disk->chunks_dir() + " is gone", /*replicas_lost=*/true);
+    }
+  }
+}
+
 std::vector<DiskReport> ChunkStore::DiskReports(bool drain_latency) {
+  CheckDisks();
   std::vector<DiskReport> out(disks_.size());
   for (size_t i = 0; i < disks_.size(); ++i) {
     Disk* disk = disks_[i].get();

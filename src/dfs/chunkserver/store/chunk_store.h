@@ -17,6 +17,7 @@
 // the MetricsRegistry, which must outlive the store.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -76,8 +77,14 @@ class ChunkStore {
   // REQUIRES: called before the store is shared with other threads.
   void SetCorruptionListener(CorruptionListener listener) { corruption_listener_ = std::move(listener); }
 
-  std::vector<ReplicaState> ListReplicas() const;
-  // Per-disk statistics. `drain_latency`: the latency window restarts (the
+  // Every replica, or (`trusted_only`) those not on a disk whose failure
+  // puts its data in doubt: the ones to report to the master.
+  std::vector<ReplicaState> ListReplicas(bool trusted_only = false) const;
+  // Changes whenever a disk fails or a chunk lands on another disk than the
+  // one asked for: the master's view of placement is then stale.
+  uint64_t LayoutVersion() const;
+  // Per-disk statistics (after checking that each disk's directory is still
+  // there). `drain_latency`: the latency window restarts (the
   // heartbeat does this, once per interval); otherwise it is only read.
   std::vector<DiskReport> DiskReports(bool drain_latency = true);
   size_t disk_count() const { return disks_.size(); }
@@ -87,6 +94,7 @@ class ChunkStore {
   ChunkStore(ChunkStoreOptions options, std::shared_ptr<FileSystem> fs, std::shared_ptr<Clock> clock,
              MetricsRegistry* metrics);
   Status LoadDisk(Disk* disk);
+  void CheckDisks();
   Status LoadOne(Disk* disk, const std::string& name);
   Result<std::shared_ptr<Replica>> Find(uint64_t chunk_id) const;
   Result<Disk*> ChooseDisk(uint32_t preferred);
@@ -105,6 +113,7 @@ class ChunkStore {
   std::mutex create_mu_;  // serialises Create
   mutable std::mutex mu_;
   std::map<uint64_t, std::shared_ptr<Replica>> replicas_;  // GUARDED_BY(mu_)
+  std::atomic<uint64_t> created_elsewhere_{0};
   Counter* appends_;
   Counter* append_bytes_;
   Counter* reads_;

@@ -344,6 +344,32 @@ TEST_F(ChunkStoreTest, FullDiskIsAClearErrorAndNewChunksGoElsewhere) {
   EXPECT_EQ(store_->Create(3, 1, 1).status().code(), StatusCode::kNoSpace);
 }
 
+TEST_F(ChunkStoreTest, VanishedDiskDirectoryIsFailedAndItsReplicasUntrusted) {
+  ASSERT_EQ(*store_->Create(1, 1, 0), 0u);
+  ASSERT_EQ(*store_->Create(2, 1, 1), 1u);
+  uint64_t layout = store_->LayoutVersion();
+  std::filesystem::rename(disk0_, disk0_ + ".gone");
+  { std::ofstream blocker(disk0_); }
+  auto reports = store_->DiskReports();
+  EXPECT_TRUE(reports[0].failed);
+  EXPECT_NE(reports[0].failure.find("is gone"), std::string::npos) << reports[0].failure;
+  EXPECT_NE(store_->LayoutVersion(), layout);
+  auto trusted = store_->ListReplicas(/*trusted_only=*/true);
+  ASSERT_EQ(trusted.size(), 1u);
+  EXPECT_EQ(trusted[0].chunk_id, 2u);
+  EXPECT_EQ(store_->ListReplicas().size(), 2u);
+  EXPECT_EQ(*store_->Create(3, 1, 0), 1u);
+}
+
+TEST_F(ChunkStoreTest, FullDiskKeepsItsReplicasTrusted) {
+  ASSERT_EQ(*store_->Create(1, 1, 0), 0u);
+  DiskFault full;
+  full.no_space = true;
+  fault_->SetFault(disk0_, full);
+  EXPECT_EQ(store_->Append(Args(1, 1, 0, "x")).status().code(), StatusCode::kNoSpace);
+  EXPECT_EQ(store_->ListReplicas(/*trusted_only=*/true).size(), 1u);
+}
+
 TEST_F(ChunkStoreTest, DeleteRemovesFilesAndDebrisIsCleaned) {
   ASSERT_TRUE(store_->Create(1, 1, 0).ok());
   ASSERT_TRUE(store_->Append(Args(1, 1, 0, "abc")).ok());

@@ -61,19 +61,22 @@ std::string Disk::failure() const {
 
 void Disk::NoteStatus(const Status& st) {
   switch (st.code()) {
-    case StatusCode::kIoError:
     case StatusCode::kNoSpace:
+      MarkFailed(st.ToString(), /*replicas_lost=*/false);
+      break;
+    case StatusCode::kIoError:
     case StatusCode::kPermissionDenied:
-      MarkFailed(st.ToString());
+      MarkFailed(st.ToString(), /*replicas_lost=*/true);
       break;
     default:
       break;
   }
 }
 
-void Disk::MarkFailed(const std::string& reason) {
+void Disk::MarkFailed(const std::string& reason, bool replicas_lost) {
   {
     std::lock_guard lock(mu_);
+    if (replicas_lost) readable_.store(false, std::memory_order_release);
     if (failed_.load()) return;
     failure_ = reason;
     failed_.store(true, std::memory_order_release);

@@ -1,9 +1,13 @@
 // Disk: one disk directory of a chunkserver, its health and its statistics.
 //
 // A disk is healthy until an operation on it fails with an I/O error, ENOSPC
-// or a permission error; then it is marked failed with the reason, gets no new
-// chunks, refuses writes, and is reported as failed in heartbeats until the
-// process restarts (an operator replaces or frees the disk, then restarts).
+// or a permission error, or its directory disappears; then it is marked failed
+// with the reason, gets no new chunks, refuses writes, and is reported as
+// failed in heartbeats until the process restarts (an operator replaces or
+// frees the disk, then restarts). A disk that is merely full still serves its
+// replicas; after any other failure its replicas are no longer trusted
+// (readable() is false) and are left out of replica reports, so the master
+// copies them elsewhere.
 // Write latency (write + fdatasync) is recorded both in a Prometheus histogram
 // and in a window that the heartbeat drains to report recent p50/p99.
 //
@@ -69,10 +73,12 @@ class Disk {
 
   bool failed() const { return failed_.load(std::memory_order_acquire); }
   std::string failure() const;
+  bool readable() const { return readable_.load(std::memory_order_acquire); }
   // Marks the disk failed when `st` is an error that says the disk is bad
   // (IoError, NoSpace, PermissionDenied); the first reason is kept.
   void NoteStatus(const Status& st);
-  void MarkFailed(const std::string& reason);
+  // `replicas_lost`: its replicas can no longer be trusted either.
+  void MarkFailed(const std::string& reason, bool replicas_lost);
   // OK, or the failure as an IoError naming the disk.
   Status CheckHealthy() const;
 
@@ -85,6 +91,7 @@ class Disk {
   const std::string path_;
   const std::string chunks_dir_;
   std::atomic<bool> failed_{false};
+  std::atomic<bool> readable_{true};
   mutable std::mutex mu_;
   std::string failure_;  // GUARDED_BY(mu_)
   LatencyWindow window_;
