@@ -16,11 +16,16 @@ DfsClient::~DfsClient() = default;
 
 Status DfsClient::CallMaster(MasterMethod method, const google::protobuf::Message& req,
                              google::protobuf::Message* resp) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.master_retry_ms_max);
+  uint32_t budget_ms = master_reached_ ? options_.master_retry_ms_max : options_.master_first_contact_ms_max;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(budget_ms);
   auto backoff = std::chrono::milliseconds(50);
   for (;;) {
     Status st = rpc_.CallTyped(options_.master, method, req, resp);
-    if (st.ok() || !st.retryable()) return st;
+    if (st.ok() || !st.retryable()) {
+      // Any answer, even an error, proves the address is a live master.
+      if (st.ok() || st.code() != StatusCode::kUnavailable) master_reached_ = true;
+      return st;
+    }
     if (std::chrono::steady_clock::now() + backoff > deadline) {
       return st.WithContext("master " + options_.master + " unreachable");
     }

@@ -4,12 +4,14 @@
 // client and chunkservers (FileWriter, FileReader). Calls to the master are
 // retried on Unavailable/DeadlineExceeded for up to `master_retry_ms_max`, so
 // a master restart in the middle of a job is ridden out; after that the
-// caller gets the error.
+// caller gets the error. A master that never answered this client is given
+// only `master_first_contact_ms_max` (a wrong address fails fast).
 //
 // Thread-safety: thread-safe. Ownership: owns its RpcClient; writers and
 // readers it creates borrow the DfsClient, which must outlive them.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -23,7 +25,8 @@ namespace strata::dfs {
 struct DfsClientOptions {
   std::string master;                  // host:port
   uint32_t rpc_timeout_ms = 10000;     // one call to a master or chunkserver
-  uint32_t master_retry_ms_max = 60000;
+  uint32_t master_retry_ms_max = 60000;        // once the master has answered
+  uint32_t master_first_contact_ms_max = 3000;  // before it ever answered: fail fast
   uint32_t replica_lag_ms_max = 2000;  // a replica this far behind is dropped (chunk sealed)
 };
 
@@ -65,6 +68,7 @@ class DfsClient {
  private:
   DfsClientOptions options_;
   rpc::RpcClient rpc_;
+  std::atomic<bool> master_reached_{false};
 };
 
 }  // namespace strata::dfs
