@@ -135,8 +135,20 @@ TEST_F(DfsSystemTest, ChunkserverKilledMidPutThenReReplicated) {
   EXPECT_TRUE(FilesEqual(src, dst));
   // Once the server is declared dead, every chunk is back to 3 replicas on
   // 3 racks, none on the dead server.
-  EXPECT_TRUE(WaitFor([&] { return FullyReplicated(c, "/victim", 3, victim); }, 120s))
-      << c.StatJson("/victim").dump(1);
+  // Copies stay within the flow-control limit on every server meanwhile.
+  uint64_t copies_seen_max = 0, copies_limit = 0;
+  EXPECT_TRUE(WaitFor([&] {
+    auto status = c.ClusterStatusJson();
+    if (!status.is_null() && !status.is_discarded()) {
+      copies_limit = status["recovery"]["copies_per_server_max"].get<uint64_t>();
+      for (const auto& cs : status["chunkservers"]) {
+        copies_seen_max = std::max(copies_seen_max, cs["copies_in_flight"].get<uint64_t>());
+      }
+    }
+    return FullyReplicated(c, "/victim", 3, victim);
+  }, 120s)) << c.StatJson("/victim").dump(1);
+  EXPECT_GT(copies_limit, 0u);
+  EXPECT_LE(copies_seen_max, copies_limit);
   auto status = c.ClusterStatusJson();
   ASSERT_FALSE(status.is_null());
   EXPECT_EQ(status["chunks"]["under_replicated"].get<int>(), 0) << status.dump(1);
