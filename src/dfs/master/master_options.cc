@@ -32,6 +32,10 @@ Status MasterOptions::Load(ConfigNode& n) {
   RETURN_IF_ERROR(n.GetBytes("recovery_bytes_per_sec_max", &recovery_bytes_per_sec_max));
   RETURN_IF_ERROR(GetUint(n, "recovery_copy_timeout_ms", &recovery_copy_timeout_ms));
   RETURN_IF_ERROR(GetUint(n, "recovery_poll_interval_ms", &recovery_poll_interval_ms));
+  RETURN_IF_ERROR(GetUint(n, "recovery_storm_window_ms", &recovery_storm_window_ms));
+  RETURN_IF_ERROR(GetUint(n, "recovery_storm_servers_min", &recovery_storm_servers_min));
+  RETURN_IF_ERROR(n.GetDouble("recovery_storm_fraction", &recovery_storm_fraction));
+  RETURN_IF_ERROR(GetUint(n, "recovery_storm_pause_ms", &recovery_storm_pause_ms));
   RETURN_IF_ERROR(GetUint(n, "seal_grace_ms", &seal_grace_ms));
   RETURN_IF_ERROR(GetUint(n, "heartbeat_commands_max", &heartbeat_commands_max));
   RETURN_IF_ERROR(GetUint(n, "server_command_queue_max", &server_command_queue_max));
@@ -63,6 +67,7 @@ Status MasterOptions::Validate() const {
   if (heartbeat_commands_max == 0 || server_command_queue_max == 0) return bad("command limits must be > 0");
   if (path_bytes_max == 0 || name_bytes_max == 0) return bad("path limits must be > 0");
   if (tick_interval_ms == 0) return bad("tick_interval_ms must be > 0");
+  if (recovery_storm_fraction < 0 || recovery_storm_fraction > 1) return bad("recovery_storm_fraction must be in [0, 1]");
   return Status::Ok();
 }
 

@@ -38,6 +38,11 @@ struct MasterOptions {
   uint64_t recovery_bytes_per_sec_max = 100ull << 20;
   uint64_t recovery_copy_timeout_ms = 60000;
   uint64_t recovery_poll_interval_ms = 1000;  // ask copy targets whether they are done
+  // Bounded automatic recovery (storm_guard.h); servers_min 0 disables it.
+  uint64_t recovery_storm_window_ms = 60000;
+  uint32_t recovery_storm_servers_min = 3;
+  double recovery_storm_fraction = 0.2;
+  uint64_t recovery_storm_pause_ms = 600000;
   uint64_t seal_grace_ms = 10000;  // a replica shorter than a fresh seal may still catch up
   uint32_t heartbeat_commands_max = 256;
   uint32_t server_command_queue_max = 4096;

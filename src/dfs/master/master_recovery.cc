@@ -247,16 +247,18 @@ void MasterService::ApplyCopyPolls(const std::vector<CopyTask>& polled,
 }
 
 void MasterService::TickLocked() {
-  for (const auto& server : membership_.DetectDead()) {
+  auto dead = membership_.DetectDead();
+  for (const auto& server : dead) {
     m_.servers_died->Add();
     DropServerReplicas(server);
   }
+  if (storm_.OnDeaths(dead, membership_)) m_.storms->Add();
   for (const auto& task : recovery_.ExpireTasks()) {
     spdlog::warn("master: copy of chunk {} from {} to {} timed out", task.chunk_id, task.source, task.target);
     m_.copies_failed->Add();
     RefreshRecovery(task.chunk_id);
   }
-  ScheduleCopies();
+  if (!storm_.Paused()) ScheduleCopies();
   auto gc = gc_.Dispatch(kGcRecordsPerTickMax);
   if (!gc.ok()) spdlog::error("master: garbage collection: {}", gc.status().ToString());
   chunks_.PruneSealTimes(options_.seal_grace_ms * 1000);
@@ -277,6 +279,7 @@ void MasterService::UpdateGauges() {
   m_.lost->Set(static_cast<double>(rs.lost));
   m_.recovery_queued->Set(static_cast<double>(rs.queued));
   m_.recovery_in_flight->Set(static_cast<double>(rs.in_flight));
+  m_.recovery_paused->Set(storm_.Paused() ? 1 : 0);
   m_.gc_pending->Set(static_cast<double>(catalog_.gc().size()));
 }
 

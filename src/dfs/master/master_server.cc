@@ -38,6 +38,7 @@ Status MasterServer::Start() {
     http_ = std::make_unique<AdminHttpServer>(&metrics_, [this] { return service_->StatusJson(); });
     ASSIGN_OR_RETURN(http_port_, http_->Start(options_.host, options_.http_port));
   }
+  service_->SetAdvertisedAddress(options_.host + ":" + std::to_string(rpc_port_));
   ticker_ = std::thread([this] { TickLoop(); });
   spdlog::info("master: serving RPC on {}:{}, HTTP on port {}, metadata in {}", options_.host, rpc_port_, http_port_,
                options_.data_dir);

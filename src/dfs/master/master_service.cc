@@ -17,7 +17,8 @@ MasterService::MasterService(meta::MetaStore* store, Clock* clock, ChunkserverSt
       recovery_(clock, options_),
       queues_(options_.server_command_queue_max),
       reconciler_(&catalog_, &chunks_, &recovery_, &membership_, options_),
-      gc_(&catalog_, &queues_) {
+      gc_(&catalog_, &queues_),
+      storm_(clock, options_) {
   auto counter = [&](const char* name, const char* help) { return metrics_->GetCounter(name, help); };
   auto gauge = [&](const char* name, const char* help) { return metrics_->GetGauge(name, help); };
   m_.replicas_added = counter("strata_master_replicas_added_total", "Replicas added to the chunk map from reports");
@@ -39,6 +40,8 @@ MasterService::MasterService(meta::MetaStore* store, Clock* clock, ChunkserverSt
   m_.lost = gauge("strata_master_chunks_lost", "Sealed chunks with no live replica");
   m_.recovery_queued = gauge("strata_master_recovery_queued", "Chunks waiting for a recovery copy");
   m_.recovery_in_flight = gauge("strata_master_recovery_in_flight", "Recovery copies in flight");
+  m_.recovery_paused = gauge("strata_master_recovery_paused", "1 while recovery is paused after a failure storm");
+  m_.storms = counter("strata_master_failure_storms_total", "Failure storms that paused recovery");
   m_.gc_pending = gauge("strata_master_gc_pending", "Deleted chunks whose replicas are not yet told to go");
 }
 
@@ -53,6 +56,11 @@ Status MasterService::Start() {
                catalog_.file_count(), catalog_.dir_count(), catalog_.chunks().size(), catalog_.servers().size(),
                catalog_.gc().size());
   return Status::Ok();
+}
+
+void MasterService::SetAdvertisedAddress(std::string addr) {
+  std::lock_guard lock(mu_);
+  advertised_addr_ = std::move(addr);
 }
 
 ReplicaLocation MasterService::Locate(const ReplicaRecord& r) const {

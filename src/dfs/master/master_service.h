@@ -36,6 +36,7 @@
 #include "dfs/master/membership.h"
 #include "dfs/master/namespace.h"
 #include "dfs/master/reconcile.h"
+#include "dfs/master/storm_guard.h"
 #include "dfs/master/recovery.h"
 #include "env/clock.h"
 #include "master.pb.h"
@@ -68,6 +69,8 @@ class MasterService {
 
   void Tick();
   nlohmann::json StatusJson();
+  // The address clients use for this master, shown in status.
+  void SetAdvertisedAddress(std::string addr);
 
  private:
   // Write path helpers (master_write_path.cc).
@@ -116,6 +119,8 @@ class MasterService {
   CommandQueues queues_;
   Reconciler reconciler_;
   GcDispatcher gc_;
+  StormGuard storm_;
+  std::string advertised_addr_;
   uint64_t started_us_ = 0;
   uint64_t copies_done_counted_ = 0;
 
@@ -139,6 +144,8 @@ class MasterService {
     Gauge* recovery_queued;
     Gauge* recovery_in_flight;
     Gauge* gc_pending;
+    Gauge* recovery_paused;
+    Counter* storms;
   } m_;
 };
 

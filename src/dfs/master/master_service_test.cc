@@ -419,6 +419,24 @@ TEST_F(MasterServiceTest, MostUrgentChunkFirstAndByteBudget) {
   EXPECT_EQ(service_->StatusJson()["recovery"]["in_flight"], 2);
 }
 
+TEST_F(MasterServiceTest, AWholeRackVanishingPausesRecovery) {
+  options_.recovery_storm_pause_ms = 30000;
+  Restart(&memory_);
+  for (int i = 1; i <= 6; ++i) AddServer("cs" + std::to_string(i), "r" + std::to_string((i - 1) % 3 + 1));
+  WriteFile("/f", 2, 1 << 20);
+  std::vector<std::string> alive = {"cs1", "cs2", "cs4", "cs5"};  // r3 (cs3, cs6) goes away
+  Pass(1000, {"cs1", "cs2", "cs3", "cs4", "cs5", "cs6"});
+  Pass(5000, alive);
+  auto status = service_->StatusJson();
+  EXPECT_TRUE(status["recovery"]["paused"].get<bool>());
+  EXPECT_NE(status["recovery"]["alert"].get<std::string>().find("rack r3"), std::string::npos);
+  EXPECT_GT(status["chunks"]["under_replicated"].get<int>(), 0);
+  EXPECT_TRUE(replicates_.empty());
+  Pass(30000, alive);
+  EXPECT_FALSE(service_->StatusJson()["recovery"]["paused"].get<bool>());
+  EXPECT_FALSE(replicates_.empty());
+}
+
 TEST_F(MasterServiceTest, DeleteSendsLazyDeletes) {
   AddCluster();
   auto chunks = WriteFile("/f", 1, 10);

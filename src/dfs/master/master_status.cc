@@ -92,6 +92,7 @@ nlohmann::json MasterService::StatusJson() {
   RecoveryStats rs = recovery_.Stats();
   return {
       {"role", "master"},
+      {"master", advertised_addr_},
       {"uptime_s", (clock_->NowMicros() - started_us_) / 1000000},
       {"chunkservers", servers},
       {"racks", racks_json},
@@ -104,6 +105,8 @@ nlohmann::json MasterService::StatusJson() {
       {"recovery",
        {{"queued", rs.queued}, {"in_flight", rs.in_flight}, {"in_flight_bytes", rs.in_flight_bytes},
         {"done", rs.done}, {"done_bytes", rs.done_bytes}, {"failed", rs.failed},
+        {"paused", storm_.Paused()}, {"paused_remaining_ms", storm_.PauseRemainingMs()},
+        {"alert", storm_.Paused() ? storm_.reason() : std::string()}, {"storms", storm_.storms()},
         {"copies_per_server_max", options_.recovery_copies_per_server_max},
         {"bytes_per_sec_max", options_.recovery_bytes_per_sec_max}}},
   };
