@@ -266,6 +266,20 @@ TEST_F(ChunkserverTest, ReplicateCopiesASealedChunkWithSourceFailover) {
   EXPECT_EQ(copy, data);
   // Again: already there, nothing to do.
   EXPECT_TRUE(Replicate(b, 9, data.size(), {a->addr()}).ok());
+  // A corrupt replica already here is replaced by a fresh copy.
+  auto held = b->store()->Info(9);
+  ASSERT_TRUE(held.ok());
+  {
+    std::fstream f(PathsForChunk(root_ + "/b/d" + std::to_string(held->disk) + "/chunks", 9).chunk,
+                   std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(kDataOffset + 2'000'000);
+    char c = static_cast<char>(data[2'000'000] ^ 0x04);
+    f.write(&c, 1);
+  }
+  ASSERT_TRUE(Replicate(b, 9, data.size(), {a->addr()}).ok());
+  auto fixed = Read(b, 9, 2'000'000 - 5, 10);
+  ASSERT_TRUE(fixed.ok()) << fixed.status().ToString();
+  EXPECT_EQ(*fixed, data.substr(2'000'000 - 5, 10));
 }
 
 TEST_F(ChunkserverTest, ReplicateWithoutAGoodSourceLeavesNothing) {

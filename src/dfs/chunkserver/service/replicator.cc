@@ -102,9 +102,16 @@ Result<ReplicateResult> Replicator::Copy(const ReplicateJob& job) {
 }
 
 // Returns the offset to copy from: 0 for a new replica, the length of a
-// partial copy left by an earlier attempt, the full length when done.
+// partial copy left by an earlier attempt, the full length when done. A
+// replica already here is re-read first: the master may be asking because
+// it was found corrupt, and a bad one is replaced, not kept.
 Result<uint64_t> Replicator::PrepareTarget(const ReplicateJob& job, uint32_t* disk) {
   auto info = store_->Info(job.chunk_id);
+  if (info.ok() && !VerifyExisting(job.chunk_id, info->length)) {
+    spdlog::warn("replicate chunk {}: the replica already here is corrupt; copying afresh", ChunkIdHex(job.chunk_id));
+    RETURN_IF_ERROR(store_->Delete(job.chunk_id));
+    info = Status::NotFound("deleted");
+  }
   if (!info.ok()) {
     ASSIGN_OR_RETURN(*disk, store_->Create(job.chunk_id, job.epoch, job.target_disk));
     return uint64_t{0};
@@ -115,6 +122,15 @@ Result<uint64_t> Replicator::PrepareTarget(const ReplicateJob& job, uint32_t* di
                                       std::to_string(info->length));
   }
   return std::min(info->length, job.length);
+}
+
+bool Replicator::VerifyExisting(uint64_t chunk_id, uint64_t length) {
+  std::string buf;
+  for (uint64_t off = 0; off < length; off += options_.piece_bytes) {
+    Status st = store_->Read(chunk_id, off, std::min(options_.piece_bytes, length - off), &buf);
+    if (st.code() == StatusCode::kCorruption) return false;
+  }
+  return true;
 }
 
 Status Replicator::CopyPieces(const ReplicateJob& job, uint64_t offset) {

@@ -81,6 +81,8 @@ class Replicator {
   void WorkerLoop();
   Result<ReplicateResult> Copy(const ReplicateJob& job);
   Result<uint64_t> PrepareTarget(const ReplicateJob& job, uint32_t* disk);
+  // False when reading the replica finds a CRC mismatch.
+  bool VerifyExisting(uint64_t chunk_id, uint64_t length);
   Status CopyPieces(const ReplicateJob& job, uint64_t offset);
   Result<std::string> ReadPiece(const std::string& source, uint64_t chunk_id, uint64_t offset, uint64_t length);
 
