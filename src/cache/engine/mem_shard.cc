@@ -8,7 +8,10 @@ namespace strata::cache {
 namespace {
 constexpr int kMaxAllocAttempts = 64;
 constexpr int kMaxExternalEvictions = 1024;
-constexpr int kRebalancePagesPerStep = 4;
+constexpr int kRebalancePagesPerStep = 1;
+// Evictions since the last step below which a class is not considered short
+// of memory: avoids moving pages back and forth on noise.
+constexpr uint64_t kRebalanceMinEvictions = 16;
 constexpr uint32_t kMaxKeyLen = std::numeric_limits<uint16_t>::max();
 
 Status Oom() { return Status::ResourceExhausted("out of memory: the cache memory limit is reached and nothing can be evicted"); }
@@ -162,9 +165,17 @@ bool MemShard::FreePageOfOtherClass(int cls, Handle pinned) {
     }
   }
   if (victim < 0) return false;
+  // The page holding the victim class's least recently used item: pages fill
+  // in time order, so it tends to hold old items, never a fresh page of new
+  // ones. Fall back to the least used page.
   uint32_t page = kNoPage;
+  for (int seg = 2; seg >= 0 && page == kNoPage; seg--) {
+    Handle tail = lru_.Tail(victim, seg);
+    if (tail != kNullHandle && PagePool::PageOf(tail) != pinned_page) page = PagePool::PageOf(tail);
+  }
   uint32_t used = UINT32_MAX;
   for (uint32_t p : slab_.Class(victim).pages) {
+    if (page != kNoPage) break;
     if (p != pinned_page && pool_->Info(p).used < used) {
       page = p;
       used = pool_->Info(p).used;
@@ -367,8 +378,9 @@ void MemShard::RebalanceStep() {
       most = recent;
       needy = c;
     }
-    if (recent == 0 && !slab_.Class(c).pages.empty()) has_idle = true;
+    if (recent == 0 && slab_.Class(c).pages.size() > 1) has_idle = true;
   }
+  if (most < kRebalanceMinEvictions) needy = -1;
   for (int moved = 0; needy >= 0 && has_idle && moved < kRebalancePagesPerStep; moved++) {
     if (!FreePageOfOtherClass(needy, kNullHandle)) break;
     uint32_t page = pool_->AllocPage();

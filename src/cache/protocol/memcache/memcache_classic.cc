@@ -231,10 +231,15 @@ void FlushAll(McRequest& r) {
 void Version(McRequest& r) { r.out->append("VERSION 1.6.21-strata\r\n"); }
 
 void Verbosity(McRequest& r) {
-  r.noreply = IsNoreply(r, r.tokens.size() - 1);
+  // "verbosity [level] [noreply]", as memcached 1.6: an unparsable level
+  // still answers OK; more arguments are an ERROR.
+  if (r.tokens.size() > 3) {
+    r.out->append("ERROR\r\n");
+    return;
+  }
+  r.noreply = r.tokens.back() == "noreply";
   int64_t level = 0;
-  if (r.tokens.size() >= 2 && r.tokens[1] != "noreply") ParseI64(r.tokens[1], &level);
-  r.core->verbosity.store(static_cast<int>(level));
+  if (ParseI64(r.tokens[1], &level)) r.core->verbosity.store(static_cast<int>(level));
   Reply(r, "OK\r\n");
 }
 

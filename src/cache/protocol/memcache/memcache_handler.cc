@@ -155,8 +155,11 @@ size_t MemcacheHandler::ProcessOne(std::string_view in, std::string* out, bool* 
     }
     if (in.size() - consumed < static_cast<size_t>(len) + 2) return 0;
     if (in.substr(consumed + len, 2) != "\r\n") {
+      // Resynchronise at the next line end after the announced bytes.
       out->append("CLIENT_ERROR bad data chunk\r\n");
-      return consumed + static_cast<size_t>(len) + 2;
+      size_t end = in.find('\n', consumed + static_cast<size_t>(len));
+      if (end == std::string_view::npos) return consumed + static_cast<size_t>(len);
+      return end + 1;
     }
     r.data = in.substr(consumed, static_cast<size_t>(len));
     consumed += static_cast<size_t>(len) + 2;

@@ -1,0 +1,469 @@
+// System tests: the real `strata cache` process on free ports, driven by the
+// real clients (memccapable, redis-cli, redis-benchmark's peers) and by raw
+// sockets for the robustness cases. redis-cli sessions are replayed against a
+// real redis-server too, so replies and error wording must match Redis's.
+#include <signal.h>
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "cache/testing/process.h"
+
+namespace strata::cache::testing {
+namespace {
+
+std::string Resp(const std::vector<std::string>& args) {
+  std::string s = "*" + std::to_string(args.size()) + "\r\n";
+  for (const auto& a : args) s += "$" + std::to_string(a.size()) + "\r\n" + a + "\r\n";
+  return s;
+}
+
+TEST(CacheSystem, MemcapableAsciiPasses) {
+  if (!HaveProgram("memccapable")) GTEST_SKIP() << "memccapable not installed";
+  CacheProcess p;
+  ASSERT_TRUE(p.ready()) << p.Log();
+  RunResult r = RunProgram({"memccapable", "-a", "-h", "127.0.0.1", "-p", std::to_string(p.memcache_port())});
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(r.out.find("[FAIL]"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("ascii prepend noreply"), std::string::npos) << r.out;
+}
+
+// One command per line, as typed into redis-cli; replies must equal Redis's.
+const char* kSession = R"(PING
+ECHO hello
+SET s1 hello
+GET s1
+SET s1 world XX GET
+SET s2 v NX
+SET s2 v2 NX
+SET s2 v3 NX GET
+APPEND s1 !!
+STRLEN s1
+GETRANGE s1 0 2
+GETRANGE s1 -3 -1
+SETRANGE s1 2 XY
+GET s1
+MSET m1 a m2 b
+MGET m1 m2 nosuch
+MSETNX m1 x m3 y
+SETNX m3 z
+GETSET m3 q
+GETDEL m3
+GET m3
+INCR cnt
+INCRBY cnt 10
+DECR cnt
+DECRBY cnt 3
+INCRBYFLOAT f 1.5
+INCRBYFLOAT f 2.25
+INCR s1
+INCRBY cnt notanumber
+SET big 9223372036854775807
+INCR big
+SET e1 v EX 100
+TTL e1
+PTTL nosuch
+PERSIST e1
+TTL e1
+EXPIRE e1 100 XX
+EXPIRE e1 50
+EXPIRE e1 60 GT
+EXPIRE e1 10 GT
+TTL e1
+EXPIRE e1 10 NX
+SETEX e3 100 v
+TTL e3
+PSETEX e4 100000 v
+GETEX e4 PERSIST
+TTL e4
+GETEX e4 EX 200
+TTL e4
+EXISTS s1 m1 nosuch
+TYPE s1
+TYPE nosuch
+RENAME m1 m1b
+GET m1b
+RENAME nosuch x
+RENAMENX m1b m2
+DEL m1b m2 nosuch
+UNLINK s2
+HSET h f1 v1 f2 v2
+HGET h f1
+HMGET h f1 nosuch f2
+HSETNX h f1 x
+HLEN h
+HEXISTS h f2
+HINCRBY h n 5
+HINCRBYFLOAT h fl 0.5
+HDEL h f2 nosuch
+HSTRLEN h f1
+HGET s1 f
+HSET h onlykey
+HINCRBY h f1 1
+RPUSH l a b c
+LPUSH l z
+LRANGE l 0 -1
+LLEN l
+LINDEX l -1
+LSET l 0 Z
+LSET l 99 x
+LINSERT l BEFORE b bb
+LREM l 1 bb
+LTRIM l 0 2
+LRANGE l 0 -1
+LPOP l
+RPOP l 2
+RPUSH l p q r
+RPOPLPUSH l l2
+LMOVE l2 l LEFT RIGHT
+LRANGE l 0 -1
+BLPOP l 1
+BRPOP l 1
+BLPOP emptylist 0.05
+LPUSHX nosuchlist a
+LPUSH s1 x
+SADD st a b c
+SADD st a
+SCARD st
+SISMEMBER st a
+SMISMEMBER st a x
+SREM st b x
+SADD st2 c d
+SINTER st st2
+SUNIONSTORE su st st2
+SCARD su
+SDIFF st st2
+SMOVE st st2 a
+SISMEMBER st2 a
+SINTERSTORE si st st2
+SPOP nosuchset
+ZADD z 1 a 2 b 3 c
+ZADD z XX CH 5 a
+ZADD z NX 10 a 4 d
+ZADD z GT 1 d
+ZADD z INCR 2 d
+ZINCRBY z 1.5 b
+ZSCORE z b
+ZMSCORE z b nosuch
+ZRANK z d
+ZREVRANK z d
+ZRANGE z 0 -1 WITHSCORES
+ZRANGE z 2 4 BYSCORE
+ZRANGE z (3 +inf BYSCORE LIMIT 0 1
+ZRANGE z +inf -inf BYSCORE REV WITHSCORES
+ZRANGE z 0 1 REV
+ZRANGEBYSCORE z -inf 4
+ZREVRANGEBYSCORE z +inf (3.5
+ZREVRANGE z 0 1
+ZCOUNT z 2 5
+ZCARD z
+ZPOPMIN z
+ZPOPMAX z 2
+ZREM z c nosuch
+ZADD lex 0 a 0 b 0 c 0 d
+ZRANGE lex [b (d BYLEX
+ZRANGEBYLEX lex - +
+ZREVRANGEBYLEX lex + [b
+ZLEXCOUNT lex - (c
+ZREMRANGEBYRANK lex 0 0
+ZREMRANGEBYSCORE lex -inf +inf
+EXISTS lex
+ZADD z notafloat a
+ZADD z 1
+ZRANGE z 0 -1 LIMIT 0 1
+TYPE h
+TYPE l
+TYPE st
+TYPE z
+SELECT 3
+SET x in3
+SELECT 0
+GET x
+SELECT 3
+GET x
+DBSIZE
+FLUSHDB
+DBSIZE
+SELECT 0
+SELECT 99999
+GETRANGE s1 a b
+NOSUCHCOMMAND a
+GET
+SET a b EX 0
+SET a b FOO
+SET a b NX XX
+EXPIRE s1 abc
+KEYS s1
+KEYS m?
+DEL s1 cnt f big e1 e3 e4 h l l2 st st2 su si z lex
+DBSIZE
+)";
+
+TEST(CacheSystem, RedisCliSessionMatchesRedis) {
+  if (!HaveProgram("redis-cli") || !HaveProgram("redis-server")) GTEST_SKIP() << "redis tools not installed";
+  CacheProcess p;
+  ASSERT_TRUE(p.ready()) << p.Log();
+  int redis_port = FreePort();
+  std::string dir = MakeTempDir();
+  pid_t redis = fork();
+  if (redis == 0) {
+    execlp("redis-server", "redis-server", "--port", std::to_string(redis_port).c_str(), "--save", "", "--appendonly", "no",
+           "--dir", dir.c_str(), "--logfile", (dir + "/redis.log").c_str(), nullptr);
+    _exit(127);
+  }
+  ASSERT_TRUE(WaitFor([&] { return Client(redis_port).Command("PING\r\n").find("PONG") != std::string::npos; },
+                      std::chrono::seconds(10)));
+  RunResult theirs = RunProgram({"redis-cli", "-p", std::to_string(redis_port)}, kSession);
+  RunResult ours = RunProgram({"redis-cli", "-p", std::to_string(p.resp_port())}, kSession);
+  kill(redis, SIGKILL);
+  waitpid(redis, nullptr, 0);
+  ASSERT_EQ(theirs.exit_code, 0);
+  ASSERT_EQ(ours.exit_code, 0);
+  std::istringstream a(theirs.out), b(ours.out), cmds(kSession);
+  std::string la, lb;
+  int line = 0;
+  while (std::getline(a, la)) {
+    ASSERT_TRUE(std::getline(b, lb)) << "strata reply ended early at line " << line;
+    EXPECT_EQ(lb, la) << "reply line " << line;
+    line++;
+  }
+  EXPECT_FALSE(std::getline(b, lb)) << "extra strata output: " << lb;
+  EXPECT_GT(line, 150);
+}
+
+TEST(CacheSystem, RedisCliServerCommands) {
+  CacheProcess p({"--password", "sekret"});
+  ASSERT_TRUE(p.ready()) << p.Log();
+  std::string port = std::to_string(p.resp_port());
+  EXPECT_NE(RunProgram({"redis-cli", "-p", port, "GET", "x"}).out.find("NOAUTH"), std::string::npos);
+  EXPECT_NE(RunProgram({"redis-cli", "-p", port, "AUTH", "wrong"}).out.find("WRONGPASS"), std::string::npos);
+  auto cli = [&](std::vector<std::string> args) {
+    std::vector<std::string> argv = {"redis-cli", "-p", port, "-a", "sekret", "--no-auth-warning"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunProgram(argv).out;
+  };
+  EXPECT_EQ(cli({"SET", "k", "v"}), "OK\n");
+  EXPECT_NE(cli({"INFO"}).find("# Keyspace\r\ndb0:keys=1"), std::string::npos);
+  EXPECT_NE(cli({"INFO", "memory"}).find("maxmemory:67108864"), std::string::npos);
+  EXPECT_EQ(cli({"CONFIG", "GET", "maxmemory"}), "maxmemory\n67108864\n");
+  EXPECT_NE(cli({"CONFIG", "SET", "maxmemory", "1"}).find("ERR"), std::string::npos);
+  EXPECT_NE(cli({"CLIENT", "ID"}), "");
+  EXPECT_EQ(cli({"CLIENT", "GETNAME"}), "\n");
+  EXPECT_NE(cli({"CLIENT", "LIST"}).find("id="), std::string::npos);
+  EXPECT_NE(cli({"COMMAND", "COUNT"}), "0\n");
+  EXPECT_NE(cli({"COMMAND", "INFO", "get"}).find("get"), std::string::npos);
+  EXPECT_EQ(cli({"DEBUG", "SLEEP", "0"}), "OK\n");
+  EXPECT_NE(cli({"HELLO", "3"}).find("proto"), std::string::npos);
+  // Raw RESP3: HELLO switches the encoding of maps and doubles.
+  Client c(p.resp_port());
+  EXPECT_EQ(c.Command(Resp({"AUTH", "sekret"})), "+OK\r\n");
+  EXPECT_EQ(c.Command(Resp({"HELLO", "3"}), "modules\r\n*0\r\n").substr(0, 3), "%7\r");
+  c.Command(Resp({"ZADD", "z", "1.5", "a"}));
+  EXPECT_EQ(c.Command(Resp({"ZSCORE", "z", "a"})), ",1.5\r\n");
+  c.Command(Resp({"HSET", "h", "f", "v"}));
+  EXPECT_EQ(c.Command(Resp({"HGETALL", "h"}), "v\r\n"), "%1\r\n$1\r\nf\r\n$1\r\nv\r\n");
+  EXPECT_EQ(c.Command(Resp({"GET", "nosuch"})), "_\r\n");
+  EXPECT_EQ(c.Command(Resp({"QUIT"})), "+OK\r\n");
+  EXPECT_TRUE(c.WaitClosed());
+}
+
+TEST(CacheSystem, BlpopWakesOnPushFromAnotherClient) {
+  CacheProcess p;
+  ASSERT_TRUE(p.ready()) << p.Log();
+  Client waiter(p.resp_port()), pusher(p.resp_port()), admin(p.resp_port());
+  waiter.Send(Resp({"BLPOP", "q1", "q2", "0"}));
+  ASSERT_TRUE(WaitFor([&] { return admin.Command(Resp({"INFO", "clients"}), "\r\n\r\n").find("blocked_clients:1") != std::string::npos; },
+                      std::chrono::seconds(10)));
+  EXPECT_EQ(pusher.Command(Resp({"RPUSH", "q2", "job"})), ":1\r\n");
+  EXPECT_EQ(waiter.ReadUntilSuffix("job\r\n"), "*2\r\n$2\r\nq2\r\n$3\r\njob\r\n");
+  // A timeout yields a null array and the connection keeps working.
+  EXPECT_EQ(waiter.Command(Resp({"BRPOP", "q1", "0.05"})), "*-1\r\n");
+  EXPECT_EQ(waiter.Command(Resp({"PING"})), "+PONG\r\n");
+}
+
+TEST(CacheSystem, PersistNamespaceSurvivesSigkill) {
+  std::string dir = MakeTempDir();
+  CacheProcess p({"--data-dir", dir, "--namespace", "id=2,name=counters,engine=persist"}, dir);
+  ASSERT_TRUE(p.ready()) << p.Log();
+  {
+    Client c(p.resp_port());
+    EXPECT_EQ(c.Command(Resp({"SELECT", "2"})), "+OK\r\n");
+    std::string batch;
+    for (int i = 0; i < 10000; i++) batch += Resp({"INCR", "counter"});
+    c.Send(batch);
+    // Every INCR acknowledged before the kill.
+    std::string replies = c.ReadUntilSuffix(":10000\r\n");
+    ASSERT_TRUE(replies.ends_with(":10000\r\n"));
+    EXPECT_NE(c.Command(Resp({"HSET", "h", "f", "v"})).find("persist engine"), std::string::npos);
+  }
+  // memcached clients reach the namespace through its name prefix.
+  Client m(p.memcache_port());
+  EXPECT_EQ(m.Command("get counters:counter\r\n", "END\r\n"), "VALUE counters:counter 0 5\r\n10000\r\nEND\r\n");
+  EXPECT_EQ(p.Stop(SIGKILL), 128 + SIGKILL);
+  ASSERT_TRUE(p.Restart()) << p.Log();
+  Client c(p.resp_port());
+  c.Command(Resp({"SELECT", "2"}));
+  EXPECT_EQ(c.Command(Resp({"GET", "counter"}), "\r\n10000\r\n"), "$5\r\n10000\r\n");
+  EXPECT_EQ(c.Command(Resp({"DBSIZE"})), ":1\r\n");
+}
+
+TEST(CacheSystem, BadInputGetsClearErrorsAndServerSurvives) {
+  CacheProcess p({"--max-value-size", "1M"});
+  ASSERT_TRUE(p.ready()) << p.Log();
+  {
+    Client c(p.resp_port());
+    EXPECT_EQ(c.Command("*1\r\n$1073741824\r\n"), "-ERR Protocol error: invalid bulk length\r\n");
+    EXPECT_TRUE(c.WaitClosed());
+  }
+  {
+    Client c(p.resp_port());  // a value over the maximum
+    c.Send("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$2000000\r\n");
+    EXPECT_EQ(c.ReadUntilSuffix("\r\n"), "-ERR Protocol error: invalid bulk length\r\n");
+  }
+  {
+    Client c(p.resp_port());  // garbage, then a valid command on the same connection
+    EXPECT_NE(c.Command(std::string("\x01\x02\xff garbage\r\n")).find("-ERR unknown command"), std::string::npos);
+    EXPECT_EQ(c.Command("PING\r\n"), "+PONG\r\n");
+  }
+  {
+    Client c(p.resp_port());  // an unterminated inline line
+    c.Send(std::string(100000, 'x'));
+    EXPECT_NE(c.ReadUntilSuffix("\r\n").find("too big inline request"), std::string::npos);
+    EXPECT_TRUE(c.WaitClosed());
+  }
+  {
+    Client c(p.resp_port());
+    EXPECT_NE(c.Command("*2\r\n$3\r\nGET\r\n:5\r\n").find("Protocol error"), std::string::npos);
+  }
+  {
+    Client m(p.memcache_port());  // oversized value: refused, data swallowed, connection in sync
+    std::string big(2 << 20, 'v');
+    EXPECT_EQ(m.Command("set k 0 0 " + std::to_string(big.size()) + "\r\n"), "SERVER_ERROR object too large for cache\r\n");
+    m.Send(big + "\r\n");
+    EXPECT_EQ(m.Command("set k 0 0 1\r\nv\r\n"), "STORED\r\n");
+    EXPECT_EQ(m.Command("set k 0 0 -1\r\n"), "CLIENT_ERROR bad command line format\r\n");
+    EXPECT_EQ(m.Command("set k 0 0 1\r\nvXX\r\n"), "CLIENT_ERROR bad data chunk\r\n");
+    EXPECT_EQ(m.Command("bogus\r\n"), "ERROR\r\n");
+    EXPECT_EQ(m.Command("get " + std::string(300, 'k') + "\r\n"), "CLIENT_ERROR bad command line format\r\n");
+    EXPECT_EQ(m.Command("incr k 1\r\n"), "CLIENT_ERROR cannot increment or decrement non-numeric value\r\n");
+  }
+  {
+    Client m(p.memcache_port());
+    m.Send(std::string(20000, 'y'));
+    EXPECT_EQ(m.ReadUntilSuffix("\r\n"), "CLIENT_ERROR line too long\r\n");
+    EXPECT_TRUE(m.WaitClosed());
+  }
+  {
+    Client m(p.memcache_port());  // binary protocol: declined by closing
+    m.Send(std::string("\x80\x0a\x00\x00", 4) + std::string(20, '\0'));
+    EXPECT_TRUE(m.WaitClosed());
+  }
+  Client c(p.resp_port());
+  EXPECT_EQ(c.Command("PING\r\n"), "+PONG\r\n");
+  EXPECT_EQ(p.Stop(SIGTERM), 0) << p.Log();
+}
+
+TEST(CacheSystem, MemcacheMetaCommands) {
+  CacheProcess p;
+  ASSERT_TRUE(p.ready()) << p.Log();
+  Client m(p.memcache_port());
+  EXPECT_EQ(m.Command("ms foo 2 T0 F5\r\nhi\r\n"), "HD\r\n");
+  EXPECT_EQ(m.Command("mg foo v f t s k Oxy\r\n", "hi\r\n"), "VA 2 f5 t-1 s2 kfoo Oxy\r\nhi\r\n");
+  EXPECT_EQ(m.Command("mg nope v\r\n"), "EN\r\n");
+  EXPECT_EQ(m.Command("mg nope v q\r\nmn\r\n"), "MN\r\n");
+  EXPECT_EQ(m.Command("ms foo 1 MA\r\n!\r\n"), "HD\r\n");
+  EXPECT_EQ(m.Command("mg foo v\r\n", "hi!\r\n"), "VA 3\r\nhi!\r\n");
+  EXPECT_EQ(m.Command("ms foo 1 ME\r\nx\r\n"), "NS\r\n");
+  EXPECT_EQ(m.Command("ma cnt\r\n"), "NF\r\n");
+  EXPECT_EQ(m.Command("ma cnt N0 J10 v\r\n", "10\r\n"), "VA 2\r\n10\r\n");
+  EXPECT_EQ(m.Command("ma cnt D5 v\r\n", "15\r\n"), "VA 2\r\n15\r\n");
+  EXPECT_EQ(m.Command("ma cnt MD D20 v\r\n", "0\r\n"), "VA 1\r\n0\r\n");
+  EXPECT_EQ(m.Command("md foo C1\r\n"), "EX\r\n");
+  EXPECT_EQ(m.Command("md foo\r\n"), "HD\r\n");
+  EXPECT_EQ(m.Command("md foo\r\n"), "NF\r\n");
+  EXPECT_EQ(m.Command("gat 100 cnt\r\n", "END\r\n"), "VALUE cnt 0 1\r\n0\r\nEND\r\n");
+  EXPECT_EQ(m.Command("touch cnt 10\r\n"), "TOUCHED\r\n");
+  EXPECT_NE(m.Command("stats slabs\r\n", "END\r\n").find("chunk_size"), std::string::npos);
+  EXPECT_NE(m.Command("stats items\r\n", "END\r\n").find("items:"), std::string::npos);
+  EXPECT_NE(m.Command("stats\r\n", "END\r\n").find("STAT evictions"), std::string::npos);
+}
+
+TEST(CacheSystem, NamespaceQuotaAndRateLimitGiveClearErrors) {
+  CacheProcess p({"--namespace", "id=4,quota=1M", "--namespace", "id=6,name=slow,ops=20"});
+  ASSERT_TRUE(p.ready()) << p.Log();
+  Client c(p.resp_port());
+  c.Command(Resp({"SELECT", "4"}));
+  std::string value(10000, 'q'), reply;
+  for (int i = 0; i < 400 && reply.find("OOM") == std::string::npos; i++) {
+    reply = c.Command(Resp({"SET", "k" + std::to_string(i), value}));
+  }
+  EXPECT_NE(reply.find("-OOM namespace '4' is over its memory quota"), std::string::npos) << reply;
+  c.Command(Resp({"SELECT", "6"}));
+  std::string batch;
+  for (int i = 0; i < 100; i++) batch += Resp({"GET", "x"});
+  c.Send(batch);
+  std::string out = c.ReadUntil([](const std::string& b) {
+    size_t n = 0;
+    for (size_t pos = 0; (pos = b.find("\r\n", pos)) != std::string::npos; pos += 2) n++;
+    return n >= 100;
+  });
+  EXPECT_NE(out.find("-ERR namespace 'slow' is over its limit of 20 ops/s"), std::string::npos);
+  Client m(p.memcache_port());
+  std::string mc;
+  for (int i = 0; i < 100 && mc.find("SERVER_ERROR") == std::string::npos; i++) mc = m.Command("get slow:x\r\n");
+  EXPECT_NE(mc.find("SERVER_ERROR namespace 'slow' is over its limit"), std::string::npos);
+}
+
+TEST(CacheSystem, MemoryLimitHoldsUnderLoad) {
+  CacheProcess p({"--memory", "256M"});
+  ASSERT_TRUE(p.ready()) << p.Log();
+  Client c(p.resp_port());
+  // 2 GiB of values of mixed sizes (1 KiB .. 64 KiB) in pipelined batches.
+  uint64_t written = 0;
+  uint64_t seq = 0;
+  std::string batch;
+  while (written < (2ull << 30)) {
+    batch.clear();
+    int n = 0;
+    for (; n < 64; n++) {
+      size_t len = 1024u << (seq % 7);
+      batch += Resp({"SET", "key:" + std::to_string(seq++), std::string(len, static_cast<char>('a' + seq % 26))});
+      written += len;
+    }
+    c.Send(batch);
+    std::string replies = c.ReadUntil([&](const std::string& b) { return b.size() >= static_cast<size_t>(5 * n); });
+    ASSERT_EQ(replies.size(), static_cast<size_t>(5 * n)) << replies.substr(0, 200);
+  }
+  uint64_t rss = RssBytes(p.pid());
+  EXPECT_LT(rss, static_cast<uint64_t>(1.2 * (256ull << 20))) << "RSS " << rss;
+  std::string info = c.Command(Resp({"INFO", "stats"}), "\r\n\r\n");
+  EXPECT_EQ(info.find("evicted_keys:0\r"), std::string::npos) << info;
+  // The newest keys are there.
+  EXPECT_NE(c.Command(Resp({"STRLEN", "key:" + std::to_string(seq - 1)})), ":0\r\n");
+}
+
+TEST(CacheSystem, MetricsAndStatusEndpoints) {
+  CacheProcess p;
+  ASSERT_TRUE(p.ready()) << p.Log();
+  Client c(p.resp_port());
+  for (int i = 0; i < 200; i++) c.Command(Resp({"INCR", "hot"}));
+  std::string hot = c.Command(Resp({"HOTKEYS", "COUNT", "3"}), "level\r\n:0\r\n");
+  EXPECT_NE(hot.find("hot"), std::string::npos) << hot;
+  auto get = [&](const std::string& path) {
+    Client h(p.http_port());
+    h.Send("GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    return h.ReadUntil([](const std::string&) { return false; }, std::chrono::seconds(3));
+  };
+  EXPECT_NE(get("/metrics").find("strata_cache_commands_total{proto=\"resp\"}"), std::string::npos);
+  std::string status = get("/status");
+  EXPECT_NE(status.find("\"role\": \"cache\""), std::string::npos) << status;
+  EXPECT_NE(status.find("\"hotkeys\""), std::string::npos);
+  Client m(p.memcache_port());
+  EXPECT_NE(m.Command("stats hotkeys\r\n", "END\r\n").find("key=hot"), std::string::npos);
+  EXPECT_EQ(p.Stop(SIGTERM), 0);
+}
+
+}  // namespace
+}  // namespace strata::cache::testing
