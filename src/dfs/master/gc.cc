@@ -14,7 +14,7 @@ void RetireChunks(const Catalog& catalog, const std::vector<uint64_t>& chunk_ids
   }
 }
 
-Result<size_t> GcDispatcher::Dispatch(size_t records_max) {
+Result<size_t> GcDispatcher::Dispatch(size_t records_max, const std::function<bool(const std::string&)>& gone) {
   Mutation m;
   size_t queued = 0, visited = 0;
   for (const auto& [id, rec] : catalog_->gc()) {
@@ -22,6 +22,7 @@ Result<size_t> GcDispatcher::Dispatch(size_t records_max) {
     GcRecord rest;
     rest.set_chunk_id(id);
     for (const auto& server : rec.servers()) {
+      if (gone(server)) continue;
       ChunkCommand cmd;
       cmd.set_kind(ChunkCommand::DELETE);
       cmd.set_chunk_id(id);

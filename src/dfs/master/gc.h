@@ -12,6 +12,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <string>
 #include <vector>
 
 #include "dfs/master/catalog.h"
@@ -27,8 +29,11 @@ class GcDispatcher {
   GcDispatcher(Catalog* catalog, CommandQueues* queues) : catalog_(catalog), queues_(queues) {}
 
   // Queues DELETE commands for up to `records_max` pending GcRecords, for the
-  // servers whose queues have room. Returns the number of commands queued.
-  Result<size_t> Dispatch(size_t records_max);
+  // servers whose queues have room. Servers for which `gone` is true (dead)
+  // are dropped from the records without a command: if they come back,
+  // reconciliation deletes the replicas of chunks the master no longer knows.
+  // Returns the number of commands queued.
+  Result<size_t> Dispatch(size_t records_max, const std::function<bool(const std::string&)>& gone);
 
  private:
   Catalog* catalog_;

@@ -259,7 +259,8 @@ void MasterService::TickLocked() {
     RefreshRecovery(task.chunk_id);
   }
   if (!storm_.Paused()) ScheduleCopies();
-  auto gc = gc_.Dispatch(kGcRecordsPerTickMax);
+  auto gc = gc_.Dispatch(kGcRecordsPerTickMax,
+                         [this](const std::string& server) { return !membership_.CountsReplicas(server); });
   if (!gc.ok()) spdlog::error("master: garbage collection: {}", gc.status().ToString());
   chunks_.PruneSealTimes(options_.seal_grace_ms * 1000);
   UpdateGauges();

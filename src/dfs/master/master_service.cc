@@ -117,6 +117,7 @@ Status MasterService::Create(const CreateRequest& req, CreateResponse* resp) {
   args.durability = static_cast<uint32_t>(req.durability());
   args.overwrite = req.overwrite();
   ASSIGN_OR_RETURN(InodeRecord rec, ns_.Create(args));
+  ForgetRetired();
   *resp->mutable_info() = ToFileInfo(rec);
   return Status::Ok();
 }
@@ -140,13 +141,24 @@ Status MasterService::List(const ListRequest& req, ListResponse* resp) {
 
 Status MasterService::Rename(const RenameRequest& req, RenameResponse*) {
   std::lock_guard lock(mu_);
-  return ns_.Rename(req.from(), req.to());
+  RETURN_IF_ERROR(ns_.Rename(req.from(), req.to()));
+  ForgetRetired();
+  return Status::Ok();
 }
 
 Status MasterService::Delete(const DeleteRequest& req, DeleteResponse*) {
   std::lock_guard lock(mu_);
-  // Retired chunks leave the recovery queue at the next Tick.
-  return ns_.Delete(req.path(), req.recursive());
+  RETURN_IF_ERROR(ns_.Delete(req.path(), req.recursive()));
+  ForgetRetired();
+  return Status::Ok();
+}
+
+// Chunks retired by a namespace change (now GcRecords) need no recovery.
+void MasterService::ForgetRetired() {
+  for (const auto& [id, gc] : catalog_.gc()) {
+    recovery_.Forget(id);
+    chunks_.Forget(id);
+  }
 }
 
 }  // namespace strata::dfs::master

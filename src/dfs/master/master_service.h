@@ -97,6 +97,7 @@ class MasterService {
   void ScheduleCopies();
   bool PlanCopy(const ChunkRecord& c, const std::vector<ServerView>& views, CopyTask* task) const;
   void QueueDelete(const std::string& server, uint64_t chunk_id);
+  void ForgetRetired();
   void TickLocked();
   void ApplyCopyPolls(const std::vector<CopyTask>& polled, const std::vector<Result<ChunkInfoResponse>>& answers);
   void UpdateGauges();

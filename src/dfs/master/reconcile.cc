@@ -71,7 +71,9 @@ void Reconciler::SealedReplica(const std::string& server, const ReplicaReport& r
       p->records[c.chunk_id()] = ChunkMap::WithReplica(c, server, r.disk());
       recovery_->Complete(c.chunk_id(), server);
       out->added++;
-    } else if (!copying_here) {
+    } else {
+      // Surplus (e.g. a server came back while a copy was made elsewhere).
+      if (copying_here) recovery_->Complete(c.chunk_id(), server);
       out->commands.push_back(Command(ChunkCommand::DELETE, c.chunk_id(), 0, 0));
       out->deletes++;
     }
