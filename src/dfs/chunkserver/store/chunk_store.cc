@@ -268,6 +268,13 @@ std::vector<DiskReport> ChunkStore::DiskReports(bool drain_latency) {
     rep.ops = window.ops;
     rep.failed = disk->failed();
     rep.failure = disk->failure();
+    if (!rep.failed && space.ok() && space->free_bytes < options_.disk_reserve_bytes) {
+      // Full for placement (no new chunks), though it still serves and
+      // takes appends to its open chunks; back to healthy once space frees.
+      rep.failed = true;
+      rep.failure = "full: " + std::to_string(space->free_bytes) + " bytes free, below the reserve of " +
+                    std::to_string(options_.disk_reserve_bytes);
+    }
   }
   for (const ReplicaState& s : ListReplicas()) {
     if (s.disk >= out.size()) continue;

@@ -84,7 +84,8 @@ class ChunkStore {
   // one asked for: the master's view of placement is then stale.
   uint64_t LayoutVersion() const;
   // Per-disk statistics (after checking that each disk's directory is still
-  // there). `drain_latency`: the latency window restarts (the
+  // there). A disk with less free space than the reserve is reported failed
+  // ("full: ...") for as long as that lasts. `drain_latency`: the latency window restarts (the
   // heartbeat does this, once per interval); otherwise it is only read.
   std::vector<DiskReport> DiskReports(bool drain_latency = true);
   size_t disk_count() const { return disks_.size(); }

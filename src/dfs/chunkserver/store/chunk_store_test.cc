@@ -361,6 +361,19 @@ TEST_F(ChunkStoreTest, VanishedDiskDirectoryIsFailedAndItsReplicasUntrusted) {
   EXPECT_EQ(*store_->Create(3, 1, 0), 1u);
 }
 
+TEST_F(ChunkStoreTest, DiskBelowTheReserveReportsFullAndGetsNoChunks) {
+  store_.reset();
+  ChunkStoreOptions opt;
+  opt.disk_paths = {disk0_, disk1_};
+  opt.disk_reserve_bytes = 1ull << 60;  // more than any disk has
+  auto s = ChunkStore::Open(opt, fault_, clock_, &metrics_);
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ((*s)->Create(1, 1, 0).status().code(), StatusCode::kNoSpace);
+  auto reports = (*s)->DiskReports();
+  EXPECT_TRUE(reports[0].failed);
+  EXPECT_NE(reports[0].failure.find("full"), std::string::npos) << reports[0].failure;
+}
+
 TEST_F(ChunkStoreTest, FullDiskKeepsItsReplicasTrusted) {
   ASSERT_EQ(*store_->Create(1, 1, 0), 0u);
   DiskFault full;
