@@ -437,6 +437,35 @@ TEST_F(MasterServiceTest, AWholeRackVanishingPausesRecovery) {
   EXPECT_FALSE(replicates_.empty());
 }
 
+TEST_F(MasterServiceTest, RecoveryPrefersAnUnusedRackAndAReturningServerIsTrimmed) {
+  AddServer("cs1", "r1");
+  AddServer("cs2", "r2");
+  AddServer("cs3", "r3");
+  AddServer("cs4", "r1");
+  AddServer("cs5", "r3");
+  uint64_t epoch = OpenFile("/f");
+  auto c = Allocate("/f", epoch, {"cs4", "cs5"});  // cs1, cs2, cs3
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE(Seal("/f", epoch, c->chunk_id(), 4096).ok());
+  Pass(1000, {"cs1", "cs2", "cs3", "cs4", "cs5"});
+  Pass(5000, {"cs1", "cs2", "cs4", "cs5"});  // cs3 (rack r3) dies
+  std::vector<std::pair<std::string, ChunkCommand>> copies = replicates_;
+  ASSERT_EQ(copies.size(), 1u);
+  EXPECT_EQ(copies[0].first, "cs5");  // r3 again, not r1's cs4
+  Beat("cs5", {Rep(c->chunk_id(), 4096, true)});
+  EXPECT_EQ(StatOf("/f").chunks(0).replicas_size(), 3);
+  // cs3 comes back with its old replica: it is surplus now.
+  RegisterRequest reg;
+  reg.set_server_id("cs3");
+  reg.set_addr("cs3:1");
+  reg.set_rack("r3");
+  RegisterResponse rr;
+  ASSERT_TRUE(service_->Register(reg, &rr).ok());
+  auto resp = Beat("cs3", {Rep(c->chunk_id(), 4096, true)}, /*full=*/true);
+  ASSERT_EQ(Commands(resp, ChunkCommand::DELETE).size(), 1u);
+  EXPECT_EQ(StatOf("/f").chunks(0).replicas_size(), 3);
+}
+
 TEST_F(MasterServiceTest, DeleteSendsLazyDeletes) {
   AddCluster();
   auto chunks = WriteFile("/f", 1, 10);
