@@ -5,6 +5,8 @@
 //       [--log-level info] [--log-file FILE]
 //
 // Bad flags or configuration: a message on stderr and exit code 2.
+#include <sys/resource.h>
+
 #include <csignal>
 #include <iostream>
 
@@ -38,6 +40,16 @@ sigset_t BlockStopSignals() {
   return set;
 }
 
+// Every open chunk keeps a file open; running out of descriptors would look
+// like a disk error, so take all the process may have.
+void RaiseOpenFileLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &limit) != 0) spdlog::warn("cannot raise the open file limit");
+  }
+}
+
 int RunChunkserver(ChunkserverArgs& args) {
   if (!args.config.empty()) {
     Status st = args.options.LoadFile(args.config);
@@ -56,6 +68,7 @@ int RunChunkserver(ChunkserverArgs& args) {
     std::cerr << "strata chunkserver: " << log.message() << "\n";
     return kExitUsage;
   }
+  RaiseOpenFileLimit();
   sigset_t stop_signals = BlockStopSignals();
   auto server = dfs::Chunkserver::Start(args.options, NewPosixFileSystem(), SystemClock::Default());
   if (!server.ok()) {

@@ -1,6 +1,7 @@
 #include "dfs/chunkserver/store/chunk_store.h"
 
 #include <algorithm>
+#include <set>
 
 #include "common/crc32c.h"
 #include "common/logging.h"
@@ -43,13 +44,13 @@ Status ChunkStore::LoadDisk(Disk* disk) {
   RETURN_IF_ERROR(fs_->CreateDirs(disk->chunks_dir()));
   ASSIGN_OR_RETURN(auto names, fs_->ListDir(disk->chunks_dir()));
   for (const auto& name : names) RETURN_IF_ERROR(LoadOne(disk, name));
+  const std::set<std::string> present(names.begin(), names.end());
   // Files without a meta record are debris of creations or deletions that a
   // crash interrupted; nothing acknowledged lives in them.
   for (const auto& name : names) {
     std::string stem = name.substr(0, name.find('.'));
     bool is_tmp = name.size() > 4 && name.compare(name.size() - 4, 4, ".tmp") == 0;
-    if (!is_tmp && ChunkIdFromMetaName(stem + ".meta").ok() &&
-        std::find(names.begin(), names.end(), stem + ".meta") != names.end()) {
+    if (!is_tmp && ChunkIdFromMetaName(stem + ".meta").ok() && present.count(stem + ".meta")) {
       continue;
     }
     spdlog::info("disk {}: removing debris {}", disk->index(), name);
