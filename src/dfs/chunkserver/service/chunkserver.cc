@@ -2,6 +2,7 @@
 
 #include "common/logging.h"
 #include "dfs/chunkserver/service/chunk_service.h"
+#include "dfs/chunkserver/service/disk_media.h"
 
 namespace strata::dfs {
 
@@ -44,7 +45,8 @@ Status Chunkserver::StartParts(std::shared_ptr<FileSystem> fs, std::shared_ptr<C
   http_addr_ = options_.host + ":" + std::to_string(http_port_);
 
   if (!options_.master.empty()) {
-    MasterLinkIdentity identity{options_.id, addr_, http_addr_, options_.rack};
+    MasterLinkIdentity identity{options_.id, addr_, http_addr_, options_.rack, {}};
+    for (const auto& path : options_.store.disk_paths) identity.disk_media.push_back(DetectDiskMedia(path));
     master_link_ = std::make_unique<MasterLink>(options_, identity, store_.get(), replicator_.get(),
                                                 rpc_client_.get(), clock, &metrics_);
     corruption_sink_ = master_link_.get();

@@ -78,6 +78,7 @@ void MasterLink::FillDisks(google::protobuf::RepeatedPtrField<DiskStat>* out) {
     s->set_write_p99_us(d.write_p99_us);
     s->set_ops(d.ops);
     s->set_chunks(d.chunks);
+    if (d.index < identity_.disk_media.size()) s->set_media(identity_.disk_media[d.index]);
   }
 }
 

@@ -27,6 +27,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "common/metrics.h"
 #include "dfs/chunkserver/service/chunkserver_options.h"
@@ -43,6 +44,7 @@ struct MasterLinkIdentity {
   std::string addr;       // host:port of this server's RPC endpoint
   std::string http_addr;  // host:port of its admin HTTP endpoint
   std::string rack;
+  std::vector<std::string> disk_media;  // per disk index: "ssd", "hdd" or ""
 };
 
 class MasterLink {
