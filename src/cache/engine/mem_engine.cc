@@ -18,7 +18,7 @@ MemEngine::MemEngine(std::unique_ptr<PagePool> pool, const MemEngineOptions& opt
   if (n <= 0) {
     uint64_t pages = options.memory_bytes / kPageSize;
     n = 1;
-    while (n < 64 && static_cast<uint64_t>(n) * 2 * 32 <= pages) n *= 2;
+    while (n < 16 && static_cast<uint64_t>(n) * 2 * 32 <= pages) n *= 2;
   }
   int pow2 = 1;
   while (pow2 < n) pow2 *= 2;

@@ -3,7 +3,7 @@
 // bucket by the low bits, so one hash per request serves both.
 //
 // The shard count is a power of two chosen from the memory limit (about one
-// shard per 32 pages, 1..64): more shards mean less lock contention but more
+// shard per 32 pages, 1..16): more shards mean less lock contention but more
 // partially filled pages, since each shard keeps its own pages per class.
 //
 // Thread-safety: see engine.h. Tick() runs on the maintenance thread.

@@ -1,0 +1,144 @@
+// RESP parser and handler tests, in process (no sockets): framing edge cases,
+// RESP3 encodings, blocking, namespaces and limits with a ManualClock.
+#include "cache/protocol/resp/resp_handler.h"
+
+#include <gtest/gtest.h>
+
+#include "cache/protocol/resp/resp_parser.h"
+#include "cache/testing/test_core.h"
+
+namespace strata::cache::resp {
+namespace {
+
+std::string Cmd(const std::vector<std::string>& args) {
+  std::string s = "*" + std::to_string(args.size()) + "\r\n";
+  for (const auto& a : args) s += "$" + std::to_string(a.size()) + "\r\n" + a + "\r\n";
+  return s;
+}
+
+class RespTest : public ::testing::Test {
+ protected:
+  explicit RespTest(CacheOptions o = testing::TestCore::Small()) : t_(o), table_(BuildCommandTable()), h_(&t_.core, &table_, 7) {}
+  std::string Raw(const std::string& in, ProcessOutcome* o = nullptr) {
+    std::string out;
+    ProcessOutcome r = h_.Process(in, &out);
+    if (o) *o = r;
+    return out;
+  }
+  std::string Run(const std::vector<std::string>& args) { return Raw(Cmd(args)); }
+  testing::TestCore t_;
+  CommandTable table_;
+  RespHandler h_;
+};
+
+TEST(RespParser, SplitsPipelinesAndWaitsForMore) {
+  ParseLimits l;
+  std::vector<std::string_view> args;
+  std::string in = Cmd({"SET", "k", "v"}) + Cmd({"GET", "k"});
+  auto r = ParseCommand(in, l, &args);
+  ASSERT_EQ(r.state, ParseState::kCommand);
+  EXPECT_EQ(args.size(), 3u);
+  EXPECT_EQ(args[2], "v");
+  r = ParseCommand(std::string_view(in).substr(r.consumed), l, &args);
+  ASSERT_EQ(r.state, ParseState::kCommand);
+  EXPECT_EQ(args[0], "GET");
+  for (size_t cut = 0; cut < in.size() / 2; cut++) {
+    EXPECT_EQ(ParseCommand(std::string_view(in).substr(0, cut), l, &args).state, ParseState::kIncomplete) << cut;
+  }
+}
+
+TEST(RespParser, RejectsHugeAndMalformedLengths) {
+  ParseLimits l;
+  std::vector<std::string_view> args;
+  EXPECT_EQ(ParseCommand("*1\r\n$1073741824\r\n", l, &args).state, ParseState::kError);
+  EXPECT_EQ(ParseCommand("*1\r\n$-5\r\n", l, &args).state, ParseState::kError);
+  EXPECT_EQ(ParseCommand("*x\r\n", l, &args).state, ParseState::kError);
+  EXPECT_EQ(ParseCommand("*99999999999\r\n", l, &args).state, ParseState::kError);
+  EXPECT_EQ(ParseCommand("*1\r\n$3\r\nabcXY", l, &args).state, ParseState::kError);
+  EXPECT_EQ(ParseCommand(std::string(70000, 'a'), l, &args).state, ParseState::kError);
+  auto r = ParseCommand("set a \"b c\"\r\n", l, &args);
+  ASSERT_EQ(r.state, ParseState::kCommand);
+  EXPECT_EQ(args[2], "b c");
+}
+
+TEST_F(RespTest, ErrorsUseRedisWording) {
+  EXPECT_EQ(Run({"GET"}), "-ERR wrong number of arguments for 'get' command\r\n");
+  Run({"HSET", "h", "f", "v"});
+  EXPECT_EQ(Run({"GET", "h"}), "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n");
+  EXPECT_EQ(Run({"SET", "k", "v", "BOGUS"}), "-ERR syntax error\r\n");
+  Run({"SET", "k", "v"});
+  EXPECT_EQ(Run({"INCR", "k"}), "-ERR value is not an integer or out of range\r\n");
+}
+
+TEST_F(RespTest, ExpiryFollowsTheInjectedClock) {
+  EXPECT_EQ(Run({"SET", "k", "v", "PX", "1500"}), "+OK\r\n");
+  EXPECT_EQ(Run({"PTTL", "k"}), ":1500\r\n");
+  t_.clock.Advance(1'000'000);
+  EXPECT_EQ(Run({"GET", "k"}), "$1\r\nv\r\n");
+  t_.clock.Advance(600'000);
+  EXPECT_EQ(Run({"GET", "k"}), "$-1\r\n");
+  EXPECT_EQ(Run({"TTL", "k"}), ":-2\r\n");
+}
+
+TEST_F(RespTest, Resp3EncodingsAfterHello) {
+  EXPECT_EQ(Run({"HELLO", "3"}).substr(0, 3), "%7\r");
+  Run({"ZADD", "z", "2.5", "m"});
+  EXPECT_EQ(Run({"ZSCORE", "z", "m"}), ",2.5\r\n");
+  EXPECT_EQ(Run({"GET", "nope"}), "_\r\n");
+  EXPECT_EQ(Run({"ZRANGE", "z", "0", "-1", "WITHSCORES"}), "*1\r\n*2\r\n$1\r\nm\r\n,2.5\r\n");
+  EXPECT_EQ(Run({"HELLO", "2"}).substr(0, 4), "*14\r");
+  EXPECT_EQ(Run({"ZSCORE", "z", "m"}), "$3\r\n2.5\r\n");
+}
+
+TEST_F(RespTest, BlockingPopBlocksThenTimesOutOnTheClock) {
+  ProcessOutcome o;
+  EXPECT_EQ(Raw(Cmd({"BLPOP", "q", "2"}), &o), "");
+  EXPECT_TRUE(o.blocked);
+  EXPECT_EQ(o.consumed, 0u);
+  ASSERT_EQ(o.block_keys.size(), 1u);
+  t_.clock.Advance(1'000'000);
+  EXPECT_EQ(Raw(Cmd({"BLPOP", "q", "2"}), &o), "");  // re-run: still waiting
+  EXPECT_TRUE(o.blocked);
+  t_.clock.Advance(1'000'000);
+  EXPECT_EQ(Raw(Cmd({"BLPOP", "q", "2"}), &o), "*-1\r\n");
+  EXPECT_FALSE(o.blocked);
+  Run({"RPUSH", "q", "x"});
+  EXPECT_EQ(Run({"BLPOP", "q", "0"}), "*2\r\n$1\r\nq\r\n$1\r\nx\r\n");
+}
+
+TEST_F(RespTest, SelectIsolatesNamespaces) {
+  Run({"SET", "k", "zero"});
+  EXPECT_EQ(Run({"SELECT", "1"}), "+OK\r\n");
+  EXPECT_EQ(Run({"GET", "k"}), "$-1\r\n");
+  EXPECT_EQ(Run({"DBSIZE"}), ":0\r\n");
+  EXPECT_EQ(Run({"SELECT", "0"}), "+OK\r\n");
+  EXPECT_EQ(Run({"DBSIZE"}), ":1\r\n");
+  EXPECT_EQ(Run({"SELECT", "300"}), "-ERR DB index is out of range\r\n");
+}
+
+TEST_F(RespTest, ProtocolErrorClosesTheConnection) {
+  ProcessOutcome o;
+  EXPECT_EQ(Raw("*1\r\n$999999999999\r\n", &o), "-ERR Protocol error: invalid bulk length\r\n");
+  EXPECT_TRUE(o.close);
+}
+
+class RespLimitsTest : public RespTest {
+ protected:
+  static CacheOptions Limited() {
+    CacheOptions o = testing::TestCore::Small();
+    o.namespaces.push_back(*ParseNamespaceSpec("id=3,name=rl,ops=5"));
+    return o;
+  }
+  RespLimitsTest() : RespTest(Limited()) {}
+};
+
+TEST_F(RespLimitsTest, OpsLimitRefillsWithTime) {
+  Run({"SELECT", "3"});
+  for (int i = 0; i < 5; i++) EXPECT_EQ(Run({"GET", "k"}), "$-1\r\n");
+  EXPECT_EQ(Run({"GET", "k"}), "-ERR namespace 'rl' is over its limit of 5 ops/s\r\n");
+  t_.clock.Advance(400'000);  // two tokens back
+  EXPECT_EQ(Run({"GET", "k"}), "$-1\r\n");
+}
+
+}  // namespace
+}  // namespace strata::cache::resp
