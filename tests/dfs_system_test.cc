@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -297,6 +298,55 @@ TEST_F(DfsSystemTest, UnwritableDiskIsMarkedFailedAndAvoided) {
     }
     return true;
   }, 60s)) << c.StatJson("/spread").dump(1);
+}
+
+// Mounts a small tmpfs over a directory for the lifetime of the object
+// (a disk that fills up for real); unmounted lazily so open files do not
+// block it.
+class SmallDisk {
+ public:
+  SmallDisk(const std::string& dir, const std::string& size) : dir_(dir) {
+    std::string cmd = "mount -t tmpfs -o size=" + size + " strata-test " + dir + " 2>/dev/null";
+    mounted_ = std::system(cmd.c_str()) == 0;
+  }
+  ~SmallDisk() {
+    if (mounted_) (void)std::system(("umount -l " + dir_).c_str());
+  }
+  bool mounted() const { return mounted_; }
+
+ private:
+  std::string dir_;
+  bool mounted_ = false;
+};
+
+TEST_F(DfsSystemTest, FullDiskIsMarkedFailedAndWritesGoElsewhere) {
+  TestCluster c;
+  ASSERT_FALSE(c.info().is_null());
+  std::string disk = c.info()["chunkservers"][0]["disks"][0].get<std::string>();
+  SmallDisk small(disk, "6M");
+  if (!small.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here (needs root and mount permission)";
+  fs::create_directories(disk + "/chunks");
+  // Something else fills the disk to the last byte.
+  (void)std::system(("dd if=/dev/zero of=" + disk + "/filler bs=64K 2>/dev/null").c_str());
+  std::string src = Tmp("src"), dst = Tmp("dst");
+  WriteRandomFile(src, 40ull << 20, 10);
+  auto put = c.Cli({"fs", "put", "--append-size", "1M", src, "/fills"});
+  ASSERT_EQ(put.exit_code, 0) << put.err;
+  ASSERT_EQ(c.Cli({"fs", "get", "/fills", dst}).exit_code, 0);
+  EXPECT_TRUE(FilesEqual(src, dst));
+  // The full disk shows as failed, and the file has 3 replicas elsewhere.
+  EXPECT_TRUE(WaitFor([&] {
+    auto status = c.ClusterStatusJson();
+    if (status.is_null() || status.is_discarded()) return false;
+    for (const auto& cs : status["chunkservers"]) {
+      if (cs["id"] != "cs1") continue;
+      for (const auto& d : cs["disks"]) {
+        if (d["index"] == 0 && d["failed"] == true) return true;
+      }
+    }
+    return false;
+  }, 30s)) << c.ClusterStatusJson().dump(1);
+  EXPECT_TRUE(WaitFor([&] { return FullyReplicated(c, "/fills", 3); }, 60s)) << c.StatJson("/fills").dump(1);
 }
 
 // Sends `bytes` to host:port and closes.
