@@ -14,12 +14,12 @@ Result<std::unique_ptr<MemEngine>> MemEngine::Create(const MemEngineOptions& opt
 
 MemEngine::MemEngine(std::unique_ptr<PagePool> pool, const MemEngineOptions& options, const Clock* clock)
     : pool_(std::move(pool)), classes_(options.growth_factor), options_(options), clock_(clock) {
-  int n = options.shards;
-  if (n <= 0) {
-    uint64_t pages = options.memory_bytes / kPageSize;
-    n = 1;
-    while (n < 16 && static_cast<uint64_t>(n) * 2 * 32 <= pages) n *= 2;
-  }
+  // At most one shard per 32 pages (a shard needs pages of its own for each
+  // size class it uses), at most 64, and no more than asked for.
+  uint64_t pages = options.memory_bytes / kPageSize;
+  int cap = 1;
+  while (cap < 64 && static_cast<uint64_t>(cap) * 2 * 32 <= pages) cap *= 2;
+  int n = options.shards > 0 ? std::min(options.shards, cap) : std::min(16, cap);
   int pow2 = 1;
   while (pow2 < n) pow2 *= 2;
   for (int i = 0; i < pow2; i++) {

@@ -2,9 +2,10 @@
 // one PagePool. A key's shard is chosen by the high bits of its hash, its
 // bucket by the low bits, so one hash per request serves both.
 //
-// The shard count is a power of two chosen from the memory limit (about one
-// shard per 32 pages, 1..16): more shards mean less lock contention but more
-// partially filled pages, since each shard keeps its own pages per class.
+// The shard count is a power of two: as asked (the server asks for four per
+// worker thread) but at most one per 32 pages of memory and at most 64. More
+// shards mean less lock contention but more partially filled pages, since
+// each shard keeps its own pages per class.
 //
 // Thread-safety: see engine.h. Tick() runs on the maintenance thread.
 // Ownership: owns the pool and the shards; borrows the clock.
@@ -24,7 +25,7 @@ namespace strata::cache {
 struct MemEngineOptions {
   uint64_t memory_bytes = 64ull << 20;
   double growth_factor = 1.25;
-  int shards = 0;                    // 0: derived from memory_bytes
+  int shards = 0;                    // 0: 16 (capped by memory_bytes)
   int expire_buckets_per_tick = 512; // per shard
   int merge_moves_per_tick = 256;    // per shard
 };

@@ -7,13 +7,13 @@
 namespace strata::cache {
 
 SizeClasses::SizeClasses(double factor) {
-  double size = kMinChunk;
-  while (true) {
-    uint32_t s = (static_cast<uint32_t>(size) + 7) & ~7u;
-    if (!sizes_.empty() && s <= sizes_.back()) s = sizes_.back() + 8;
-    if (s >= kMaxChunk) break;
-    sizes_.push_back(s);
-    size = s * factor;
+  // Small items dominate caches, so below kDenseLimit classes step by 8 bytes
+  // (at most 7 bytes of slack per item); above it they grow geometrically.
+  uint32_t size = kMinChunk;
+  while (size < kMaxChunk) {
+    sizes_.push_back(size);
+    uint32_t next = size < kDenseLimit ? size + 8 : (static_cast<uint32_t>(size * factor) + 7) & ~7u;
+    size = std::max(next, size + 8);
   }
   sizes_.push_back(kMaxChunk);
 }

@@ -1,7 +1,7 @@
 // SlabAllocator: size classes over 1 MiB pages (Tair MDB / memcached slabs).
 //
-// Chunk sizes grow geometrically (factor 1.25 by default, 8-byte aligned) from
-// the smallest item up to kMaxChunk; an item takes a chunk of the smallest
+// Chunk sizes step by 8 bytes up to kDenseLimit, then grow geometrically
+// (factor 1.25 by default, 8-byte aligned) up to kMaxChunk; an item takes a chunk of the smallest
 // class that fits. Each class of a shard owns whole pages taken from the
 // PagePool; a page is carved lazily (bump pointer) so untouched chunks never
 // become resident, and freed chunks go onto their own page's free list.
@@ -23,6 +23,7 @@ namespace strata::cache {
 
 inline constexpr uint32_t kMinChunk = 48;
 inline constexpr uint32_t kMaxChunk = kPageSize / 2;  // bigger values go external
+inline constexpr uint32_t kDenseLimit = 256;         // 8-byte class steps below this
 
 class SizeClasses {
  public:

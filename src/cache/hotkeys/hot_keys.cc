@@ -7,10 +7,14 @@ namespace strata::cache {
 HotKeys::HotKeys(const Clock* clock, HotKeysOptions options)
     : clock_(clock), opt_(options), levels_(options.levels), window_start_us_(clock->NowMicros()) {}
 
-void HotKeys::Record(std::string_view key, bool write) {
+void HotKeys::Record(uint8_t ns, std::string_view user_key, bool write) {
   thread_local uint32_t counter = 0;
   if (++counter < opt_.sample_every) return;
   counter = 0;
+  std::string key;
+  key.reserve(user_key.size() + 1);
+  key.push_back(static_cast<char>(ns));
+  key.append(user_key);
   RecordSample(key, write);
 }
 

@@ -44,8 +44,9 @@ struct HotKey {
 class HotKeys {
  public:
   HotKeys(const Clock* clock, HotKeysOptions options = {});
-  // Called for every keyed request; samples internally.
-  void Record(std::string_view key, bool write);
+  // Called for every keyed request (namespace id + user key); samples
+  // internally, so the unsampled path costs one thread-local increment.
+  void Record(uint8_t ns, std::string_view user_key, bool write);
   // Records unconditionally (tests, and the sampled path).
   void RecordSample(std::string_view key, bool write);
   // The hottest keys first (higher level, then weight).

@@ -43,6 +43,9 @@ Status CacheCore::Open() {
   MemEngineOptions mo;
   mo.memory_bytes = options_.memory_bytes;
   mo.growth_factor = options_.growth_factor;
+  // About four shards per worker keeps lock collisions rare while limiting
+  // the partially filled pages every shard keeps per size class.
+  mo.shards = 4 * options_.threads;
   ASSIGN_OR_RETURN(mem_, MemEngine::Create(mo, clock_));
   if (NeedsPersist(options_.namespaces)) {
     if (options_.data_dir.empty()) return Status::InvalidArgument("persist namespaces need --data-dir");

@@ -35,7 +35,7 @@ void StoreGeneric(McRequest& r, StoreMode mode) {
   std::string key;
   Namespace* ns = r.h->Resolve(r, r.tokens[1], true, &key);
   if (!ns) return;
-  r.h->counters().cmd_set->Add();
+  r.h->counts().cmd_set++;
   Engine* e = ns->engine();
   KeyLock lock(e, key);
   ItemView v;
@@ -46,14 +46,14 @@ void StoreGeneric(McRequest& r, StoreMode mode) {
   }
   if (mode == StoreMode::kCas) {
     if (!exists) {
-      r.h->counters().cas_misses->Add();
+      r.h->counts().cas_misses++;
       return Reply(r, "NOT_FOUND\r\n");
     }
     if (v.cas != cas) {
-      r.h->counters().cas_badval->Add();
+      r.h->counts().cas_badval++;
       return Reply(r, "EXISTS\r\n");
     }
-    r.h->counters().cas_hits->Add();
+    r.h->counts().cas_hits++;
   }
   std::string_view pieces[2] = {r.data, {}};
   size_t n = 1;
@@ -116,15 +116,15 @@ void Retrieve(McRequest& r, bool with_cas, bool touch) {
     std::string key;
     Namespace* ns = r.h->Resolve(r, r.tokens[i], touch, &key);
     if (!ns) return;  // an invalid key aborts the request (no END), as memcached
-    r.h->counters().cmd_get->Add();
+    r.h->counts().cmd_get++;
     Engine* e = ns->engine();
     KeyLock lock(e, key);
     ItemView v;
     if (!FindString(e, key, &v)) {
-      r.h->counters().get_misses->Add();
+      r.h->counts().get_misses++;
       continue;
     }
-    r.h->counters().get_hits->Add();
+    r.h->counts().get_hits++;
     if (touch) {
       e->SetExpire(key, expire);
       e->Find(key, &v);
@@ -151,10 +151,10 @@ void Delete(McRequest& r) {
   if (!ns) return;
   KeyLock lock(ns->engine(), key);
   if (ns->engine()->Erase(key)) {
-    r.h->counters().delete_hits->Add();
+    r.h->counts().delete_hits++;
     return Reply(r, "DELETED\r\n");
   }
-  r.h->counters().delete_misses->Add();
+  r.h->counts().delete_misses++;
   Reply(r, "NOT_FOUND\r\n");
 }
 
@@ -172,7 +172,7 @@ void Arith(McRequest& r, bool incr) {
   KeyLock lock(e, key);
   ItemView v;
   if (!FindString(e, key, &v)) {
-    r.h->counters().incr_misses->Add();
+    r.h->counts().incr_misses++;
     return Reply(r, "NOT_FOUND\r\n");
   }
   uint64_t cur;
@@ -182,7 +182,7 @@ void Arith(McRequest& r, bool incr) {
     r.out->append("CLIENT_ERROR cannot increment or decrement non-numeric value\r\n");
     return;
   }
-  r.h->counters().incr_hits->Add();
+  r.h->counts().incr_hits++;
   cur = incr ? cur + delta : (delta > cur ? 0 : cur - delta);  // incr wraps at 2^64, decr stops at 0
   std::string s = std::to_string(cur);
   std::string_view pieces[] = {s};
@@ -206,7 +206,7 @@ void Touch(McRequest& r) {
   std::string key;
   Namespace* ns = r.h->Resolve(r, r.tokens[1], true, &key);
   if (!ns) return;
-  r.h->counters().cmd_touch->Add();
+  r.h->counts().cmd_touch++;
   KeyLock lock(ns->engine(), key);
   Reply(r, ns->engine()->SetExpire(key, r.h->ExpireFrom(exptime)) ? "TOUCHED\r\n" : "NOT_FOUND\r\n");
 }
@@ -219,7 +219,7 @@ void FlushAll(McRequest& r) {
     r.out->append("CLIENT_ERROR bad command line format\r\n");
     return;
   }
-  r.h->counters().cmd_flush->Add();
+  r.h->counts().cmd_flush++;
   if (delay > 0) {
     r.core->pending_flush_ms.store(r.h->ExpireFrom(delay));
   } else {

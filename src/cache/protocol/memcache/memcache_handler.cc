@@ -83,8 +83,30 @@ Namespace* MemcacheHandler::Resolve(McRequest& r, std::string_view key, bool wri
   internal->clear();
   internal->push_back(static_cast<char>(ns->id()));
   internal->append(user);
-  core_->hotkeys()->Record(*internal, write);
+  core_->hotkeys()->Record(static_cast<uint8_t>(ns->id()), user, write);
   return ns;
+}
+
+void MemcacheHandler::FlushCounts() {
+  auto add = [](Counter* c, uint64_t& n) {
+    if (n) c->Add(n);
+    n = 0;
+  };
+  add(c_.cmd_get, n_.cmd_get);
+  add(c_.get_hits, n_.get_hits);
+  add(c_.get_misses, n_.get_misses);
+  add(c_.cmd_set, n_.cmd_set);
+  add(c_.cmd_touch, n_.cmd_touch);
+  add(c_.delete_hits, n_.delete_hits);
+  add(c_.delete_misses, n_.delete_misses);
+  add(c_.incr_hits, n_.incr_hits);
+  add(c_.incr_misses, n_.incr_misses);
+  add(c_.cas_hits, n_.cas_hits);
+  add(c_.cas_misses, n_.cas_misses);
+  add(c_.cas_badval, n_.cas_badval);
+  add(c_.cmd_flush, n_.cmd_flush);
+  add(core_->metrics().commands_memcache, n_.commands);
+  add(core_->metrics().errors, n_.errors);
 }
 
 ProcessOutcome MemcacheHandler::Process(std::string_view in, std::string* out) {
@@ -100,6 +122,7 @@ ProcessOutcome MemcacheHandler::Process(std::string_view in, std::string* out) {
     if (n == 0) break;
     o.consumed += n;
   }
+  FlushCounts();
   return o;
 }
 
@@ -129,16 +152,16 @@ size_t MemcacheHandler::ProcessOne(std::string_view in, std::string* out, bool* 
     out->append("ERROR\r\n");
     return consumed;
   }
-  core_->metrics().commands_memcache->Add();
+  n_.commands++;
   const McCommandSpec* spec = FindCommand(tokens_[0]);
   if (spec == nullptr) {
     out->append("ERROR\r\n");
-    core_->metrics().errors->Add();
+    n_.errors++;
     return consumed;
   }
   if (tokens_.size() < spec->min_tokens) {
     out->append(spec->data_len_token >= 0 || tokens_[0].size() == 2 ? "CLIENT_ERROR bad command line format\r\n" : "ERROR\r\n");
-    core_->metrics().errors->Add();
+    n_.errors++;
     return consumed;
   }
   McRequest r{this, core_, out, tokens_};

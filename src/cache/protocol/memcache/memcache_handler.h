@@ -43,6 +43,15 @@ struct McCounters {
   Counter* cmd_flush;
 };
 
+// Per-connection tallies, added to the shared McCounters once per batch of
+// requests: a shared atomic per request would bounce a cache line between
+// the worker threads on every get.
+struct McCounts {
+  uint64_t cmd_get = 0, get_hits = 0, get_misses = 0, cmd_set = 0, cmd_touch = 0, delete_hits = 0,
+           delete_misses = 0, incr_hits = 0, incr_misses = 0, cas_hits = 0, cas_misses = 0, cas_badval = 0,
+           cmd_flush = 0, commands = 0, errors = 0;
+};
+
 class MemcacheHandler;
 
 // Everything a command handler needs for one request.
@@ -73,6 +82,7 @@ class MemcacheHandler final : public ProtocolHandler {
   ProcessOutcome Process(std::string_view in, std::string* out) override;
 
   const McCounters& counters() const { return c_; }
+  McCounts& counts() { return n_; }
   // Maps a memcached key to (namespace, internal key); nullptr with an error
   // reply when the key is invalid or the namespace refuses the request.
   Namespace* Resolve(McRequest& r, std::string_view key, bool write, std::string* internal);
@@ -84,8 +94,11 @@ class MemcacheHandler final : public ProtocolHandler {
   // One request; returns bytes consumed, 0 when more input is needed.
   size_t ProcessOne(std::string_view in, std::string* out, bool* close);
 
+  void FlushCounts();
+
   CacheCore* core_;
   McCounters c_;
+  McCounts n_;
   uint64_t swallow_ = 0;
   std::vector<std::string_view> tokens_;
 };

@@ -87,16 +87,16 @@ void MetaGet(McRequest& r) {
   std::string key;
   Namespace* ns = r.h->Resolve(r, r.tokens[1], f.has_ttl, &key);
   if (!ns) return;
-  r.h->counters().cmd_get->Add();
+  r.h->counts().cmd_get++;
   Engine* e = ns->engine();
   KeyLock lock(e, key);
   ItemView v;
   if (!e->Find(key, &v) || v.type != ValueType::kString) {
-    r.h->counters().get_misses->Add();
+    r.h->counts().get_misses++;
     if (!f.quiet) r.out->append("EN\r\n");
     return;
   }
-  r.h->counters().get_hits->Add();
+  r.h->counts().get_hits++;
   if (f.has_ttl) {
     e->SetExpire(key, r.h->ExpireFrom(f.ttl));
     e->Find(key, &v);
@@ -117,7 +117,7 @@ void MetaSet(McRequest& r) {
   std::string key;
   Namespace* ns = r.h->Resolve(r, r.tokens[1], true, &key);
   if (!ns) return;
-  r.h->counters().cmd_set->Add();
+  r.h->counts().cmd_set++;
   Engine* e = ns->engine();
   KeyLock lock(e, key);
   ItemView v;
@@ -160,12 +160,12 @@ void MetaDelete(McRequest& r) {
   KeyLock lock(e, key);
   ItemView v;
   if (!e->Find(key, &v)) {
-    r.h->counters().delete_misses->Add();
+    r.h->counts().delete_misses++;
     return Status(r, f, "NF", r.tokens[1], false);
   }
   if (f.has_cas && v.cas != f.cas) return Status(r, f, "EX", r.tokens[1], false);
   e->Erase(key);
-  r.h->counters().delete_hits->Add();
+  r.h->counts().delete_hits++;
   Status(r, f, "HD", r.tokens[1], true);
 }
 
@@ -188,7 +188,7 @@ void MetaArith(McRequest& r) {
   uint32_t flags = 0;
   int64_t expire = 0;
   if (!e->Find(key, &v) || v.type != ValueType::kString) {
-    r.h->counters().incr_misses->Add();
+    r.h->counts().incr_misses++;
     if (!f.has_vivify) return Status(r, f, "NF", r.tokens[1], false);
     cur = f.initial;  // autovivify: created with the initial value, no arithmetic
     expire = r.h->ExpireFrom(f.vivify_ttl);
@@ -198,7 +198,7 @@ void MetaArith(McRequest& r) {
       r.out->append("CLIENT_ERROR cannot increment or decrement non-numeric value\r\n");
       return;
     }
-    r.h->counters().incr_hits->Add();
+    r.h->counts().incr_hits++;
     cur = incr ? cur + f.delta : (f.delta > cur ? 0 : cur - f.delta);
     flags = v.flags;
     expire = v.expire_ms;

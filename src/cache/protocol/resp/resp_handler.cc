@@ -34,12 +34,12 @@ RespHandler::RespHandler(CacheCore* core, const CommandTable* table, uint64_t cl
 ProcessOutcome RespHandler::Process(std::string_view in, std::string* out) {
   ProcessOutcome outcome;
   RespWriter w(out);
+  uint64_t commands = 0;
   while (outcome.consumed < in.size()) {
     ParseResult r = ParseCommand(in.substr(outcome.consumed), limits_, &args_);
     if (r.state == ParseState::kIncomplete) break;
     if (r.state == ParseState::kError) {
       w.Error("ERR " + r.error);
-      core_->metrics().errors->Add();
       outcome.consumed = in.size();
       outcome.close = true;
       break;
@@ -51,10 +51,8 @@ ProcessOutcome RespHandler::Process(std::string_view in, std::string* out) {
     w.set_protocol(proto_);
     CommandContext ctx{core_, &session_, &w, core_->namespaces()->Get(session_.db)};
     ctx.table = table_;
-    uint64_t errors_before = w.errors();
     Execute(args_, ctx);
-    if (w.errors() != errors_before) core_->metrics().errors->Add();
-    core_->metrics().commands_resp->Add();
+    commands++;
     if (ctx.block) {
       outcome.blocked = true;
       outcome.block_keys = std::move(ctx.block_keys);
@@ -69,6 +67,9 @@ ProcessOutcome RespHandler::Process(std::string_view in, std::string* out) {
       break;
     }
   }
+  // Shared counters once per batch, not per command (see memcache_handler.h).
+  if (commands) core_->metrics().commands_resp->Add(commands);
+  if (w.errors()) core_->metrics().errors->Add(w.errors());
   return outcome;
 }
 
@@ -90,7 +91,7 @@ bool RespHandler::Admit(const CommandSpec& spec, Args args, CommandContext& ctx)
       return false;
     }
     if (spec.first_key > 0 && static_cast<size_t>(spec.first_key) < args.size()) {
-      core_->hotkeys()->Record(ctx.Key(args[spec.first_key]), spec.flags & kWrite);
+      core_->hotkeys()->Record(static_cast<uint8_t>(ctx.ns->id()), args[spec.first_key], spec.flags & kWrite);
     }
   }
   return true;
