@@ -9,6 +9,8 @@
 
 #include <csignal>
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include "cli/commands.h"
 #include "common/logging.h"
@@ -23,6 +25,9 @@ constexpr int kExitFailure = 1;
 
 struct ChunkserverArgs {
   dfs::ChunkserverOptions options;
+  std::string port = "0";       // parsed here, so a bad value exits 2 like any bad flag
+  std::string http_port = "0";
+  std::vector<std::string> unknown;  // arguments CLI11 did not recognise
   std::string config;
   std::string log_level = "info";
   std::string log_file;
@@ -50,7 +55,32 @@ void RaiseOpenFileLimit() {
   }
 }
 
+Status ParsePort(const std::string& flag, const std::string& text, int* out) {
+  size_t used = 0;
+  int value = -1;
+  try {
+    value = std::stoi(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != text.size() || value < 0 || value > 65535) {
+    return Status::InvalidArgument(flag + " must be a port number 0..65535, not '" + text + "'");
+  }
+  *out = value;
+  return Status::Ok();
+}
+
+Status ParseFlags(ChunkserverArgs& args) {
+  if (!args.unknown.empty()) return Status::InvalidArgument("unknown argument '" + args.unknown[0] + "'");
+  RETURN_IF_ERROR(ParsePort("--port", args.port, &args.options.port));
+  return ParsePort("--http-port", args.http_port, &args.options.http_port);
+}
+
 int RunChunkserver(ChunkserverArgs& args) {
+  if (Status flags = ParseFlags(args); !flags.ok()) {
+    std::cerr << "strata chunkserver: " << flags.message() << "\n";
+    return kExitUsage;
+  }
   if (!args.config.empty()) {
     Status st = args.options.LoadFile(args.config);
     if (!st.ok()) {
@@ -91,14 +121,18 @@ void RegisterChunkserverCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--id", o.id, "Stable id of this chunkserver (required)");
   cmd->add_option("--master", o.master, "Master RPC endpoint HOST:PORT");
   cmd->add_option("--host", o.host, "Address to serve on (default 127.0.0.1)");
-  cmd->add_option("--port", o.port, "RPC port (0: any free port)");
-  cmd->add_option("--http-port", o.http_port, "Admin HTTP port for /metrics and /status (0: any free port)");
+  cmd->add_option("--port", args->port, "RPC port (0: any free port)");
+  cmd->add_option("--http-port", args->http_port, "Admin HTTP port for /metrics and /status (0: any free port)");
   cmd->add_option("--rack", o.rack, "Rack (failure domain) of this server");
   cmd->add_option("--disk", o.store.disk_paths, "A disk directory; repeat for each disk (at least one)");
   cmd->add_option("--config", args->config, "YAML file; its `chunkserver:` section sets limits and intervals");
   cmd->add_option("--log-level", args->log_level, "trace, debug, info, warn or error (default info)");
   cmd->add_option("--log-file", args->log_file, "Log to this file instead of stderr");
-  cmd->callback([args, exit_code] { *exit_code = RunChunkserver(*args); });
+  cmd->allow_extras();  // reported by RunChunkserver with exit code 2
+  cmd->callback([args, cmd, exit_code] {
+    args->unknown = cmd->remaining();
+    *exit_code = RunChunkserver(*args);
+  });
 }
 
 }  // namespace strata::cli
