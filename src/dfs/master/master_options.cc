@@ -36,6 +36,12 @@ Status MasterOptions::Load(ConfigNode& n) {
   RETURN_IF_ERROR(GetUint(n, "recovery_storm_servers_min", &recovery_storm_servers_min));
   RETURN_IF_ERROR(n.GetDouble("recovery_storm_fraction", &recovery_storm_fraction));
   RETURN_IF_ERROR(GetUint(n, "recovery_storm_pause_ms", &recovery_storm_pause_ms));
+  RETURN_IF_ERROR(n.GetBool("soft_fault_enabled", &soft_fault_enabled));
+  RETURN_IF_ERROR(GetUint(n, "soft_fault_latency_floor_us", &soft_fault_latency_floor_us));
+  RETURN_IF_ERROR(n.GetDouble("soft_fault_mad_k", &soft_fault_mad_k));
+  RETURN_IF_ERROR(GetUint(n, "soft_fault_disks_min", &soft_fault_disks_min));
+  RETURN_IF_ERROR(GetUint(n, "soft_fault_heartbeats_min", &soft_fault_heartbeats_min));
+  RETURN_IF_ERROR(n.GetDouble("soft_fault_disks_fraction_max", &soft_fault_disks_fraction_max));
   RETURN_IF_ERROR(GetUint(n, "seal_grace_ms", &seal_grace_ms));
   RETURN_IF_ERROR(GetUint(n, "heartbeat_commands_max", &heartbeat_commands_max));
   RETURN_IF_ERROR(GetUint(n, "server_command_queue_max", &server_command_queue_max));
@@ -67,6 +73,10 @@ Status MasterOptions::Validate() const {
   if (heartbeat_commands_max == 0 || server_command_queue_max == 0) return bad("command limits must be > 0");
   if (path_bytes_max == 0 || name_bytes_max == 0) return bad("path limits must be > 0");
   if (tick_interval_ms == 0) return bad("tick_interval_ms must be > 0");
+  if (soft_fault_heartbeats_min == 0) return bad("soft_fault_heartbeats_min must be > 0");
+  if (soft_fault_disks_fraction_max < 0 || soft_fault_disks_fraction_max > 1) {
+    return bad("soft_fault_disks_fraction_max must be in [0, 1]");
+  }
   if (recovery_storm_fraction < 0 || recovery_storm_fraction > 1) return bad("recovery_storm_fraction must be in [0, 1]");
   return Status::Ok();
 }

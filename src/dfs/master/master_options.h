@@ -43,6 +43,13 @@ struct MasterOptions {
   uint32_t recovery_storm_servers_min = 3;
   double recovery_storm_fraction = 0.2;
   uint64_t recovery_storm_pause_ms = 600000;
+  // Fail-slow disks (soft_fault.h).
+  bool soft_fault_enabled = true;
+  uint64_t soft_fault_latency_floor_us = 50000;
+  double soft_fault_mad_k = 6.0;
+  uint32_t soft_fault_disks_min = 5;
+  uint32_t soft_fault_heartbeats_min = 5;
+  double soft_fault_disks_fraction_max = 0.01;
   uint64_t seal_grace_ms = 10000;  // a replica shorter than a fresh seal may still catch up
   uint32_t heartbeat_commands_max = 256;
   uint32_t server_command_queue_max = 4096;

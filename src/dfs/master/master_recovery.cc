@@ -34,7 +34,8 @@ std::vector<ServerView> MasterService::ServerViews() const {
     }
     v.load += recovery_.CopiesInvolving(id) + s.copies_in_flight;
     for (const auto& d : s.disks) {
-      v.disks.push_back({d.index(), d.capacity_bytes(), d.free_bytes(), d.failed(), per_disk[d.index()]});
+      bool out_of_service = d.failed() || soft_faults_.Health(id, d.index()) != DiskHealth::kNormal;
+    v.disks.push_back({d.index(), d.capacity_bytes(), d.free_bytes(), out_of_service, per_disk[d.index()]});
     }
     views.push_back(std::move(v));
   }
@@ -53,6 +54,41 @@ void MasterService::RefreshRecovery(uint64_t chunk_id) {
     return;
   }
   recovery_.Update(chunk_id, reconciler_.LiveReplicas(*c), c->replication());
+}
+
+void MasterService::RefreshDisk(const SoftFaultDetector::DiskKey& disk) {
+  std::vector<uint64_t> ids(catalog_.ChunksOn(disk.first).begin(), catalog_.ChunksOn(disk.first).end());
+  for (uint64_t id : ids) RefreshRecovery(id);
+}
+
+// A slow disk whose chunks all have their full count of replicas elsewhere
+// goes offline: its replicas leave the chunk map and are deleted.
+void MasterService::TakeSlowDisksOffline() {
+  for (const auto& disk : soft_faults_.ReadOnlyDisks()) {
+    std::vector<uint64_t> on_disk;
+    bool ready = true;
+    for (uint64_t id : catalog_.ChunksOn(disk.first)) {
+      const ChunkRecord* c = catalog_.FindChunk(id);
+      bool here = std::any_of(c->replicas().begin(), c->replicas().end(), [&](const ReplicaRecord& r) {
+        return r.server_id() == disk.first && r.disk() == disk.second;
+      });
+      if (!here) continue;
+      on_disk.push_back(id);
+      if (!c->sealed() || reconciler_.LiveReplicas(*c) < c->replication()) ready = false;
+    }
+    if (!ready) continue;
+    Mutation m;
+    for (uint64_t id : on_disk) m.PutChunk(ChunkMap::WithoutReplica(*catalog_.FindChunk(id), disk.first));
+    Status st = catalog_.Commit(m);
+    if (!st.ok()) {
+      spdlog::error("master: taking disk {} of {} offline: {}", disk.second, disk.first, st.ToString());
+      continue;
+    }
+    for (uint64_t id : on_disk) QueueDelete(disk.first, id);
+    soft_faults_.SetOffline(disk);
+    spdlog::warn("master: slow disk {} of {} is offline; its {} replicas have copies elsewhere", disk.second,
+                 disk.first, on_disk.size());
+  }
 }
 
 void MasterService::QueueDelete(const std::string& server, uint64_t chunk_id) {
@@ -75,6 +111,7 @@ Status MasterService::Heartbeat(const HeartbeatRequest& req, HeartbeatResponse* 
     resp->set_reregister(true);
     return Status::Ok();
   }
+  for (const auto& disk : soft_faults_.Observe(req.server_id(), membership_)) RefreshDisk(disk);
   ASSIGN_OR_RETURN(ReconcileOutcome out, reconciler_.Apply(req.server_id(), req));
   for (uint64_t id : out.changed) RefreshRecovery(id);
   m_.replicas_added->Add(out.added);
@@ -133,7 +170,11 @@ bool MasterService::PlanCopy(const ChunkRecord& c, const std::vector<ServerView>
   const ReplicaRecord* source = nullptr;
   for (const auto& r : c.replicas()) {
     if (!membership_.IsAlive(r.server_id()) || !recovery_.SourceHasRoom(r.server_id())) continue;
-    if (!source || recovery_.CopiesInvolving(r.server_id()) < recovery_.CopiesInvolving(source->server_id())) {
+    auto key = [&](const ReplicaRecord& x) {
+      return std::make_pair(soft_faults_.Health(x.server_id(), x.disk()) != DiskHealth::kNormal,
+                            recovery_.CopiesInvolving(x.server_id()));
+    };
+    if (!source || key(r) < key(*source)) {
       source = &r;
     }
   }
@@ -259,6 +300,7 @@ void MasterService::TickLocked() {
     RefreshRecovery(task.chunk_id);
   }
   if (!storm_.Paused()) ScheduleCopies();
+  TakeSlowDisksOffline();
   auto gc = gc_.Dispatch(kGcRecordsPerTickMax,
                          [this](const std::string& server) { return !membership_.CountsReplicas(server); });
   if (!gc.ok()) spdlog::error("master: garbage collection: {}", gc.status().ToString());

@@ -16,7 +16,8 @@ MasterService::MasterService(meta::MetaStore* store, Clock* clock, ChunkserverSt
       membership_(&catalog_, clock, options_),
       recovery_(clock, options_),
       queues_(options_.server_command_queue_max),
-      reconciler_(&catalog_, &chunks_, &recovery_, &membership_, options_),
+      soft_faults_(options_),
+      reconciler_(&catalog_, &chunks_, &recovery_, &membership_, &soft_faults_, options_),
       gc_(&catalog_, &queues_),
       storm_(clock, options_) {
   auto counter = [&](const char* name, const char* help) { return metrics_->GetCounter(name, help); };

@@ -36,6 +36,7 @@
 #include "dfs/master/membership.h"
 #include "dfs/master/namespace.h"
 #include "dfs/master/reconcile.h"
+#include "dfs/master/soft_fault.h"
 #include "dfs/master/storm_guard.h"
 #include "dfs/master/recovery.h"
 #include "env/clock.h"
@@ -98,6 +99,8 @@ class MasterService {
   bool PlanCopy(const ChunkRecord& c, const std::vector<ServerView>& views, CopyTask* task) const;
   void QueueDelete(const std::string& server, uint64_t chunk_id);
   void ForgetRetired();
+  void RefreshDisk(const SoftFaultDetector::DiskKey& disk);
+  void TakeSlowDisksOffline();
   void TickLocked();
   void ApplyCopyPolls(const std::vector<CopyTask>& polled, const std::vector<Result<ChunkInfoResponse>>& answers);
   void UpdateGauges();
@@ -118,6 +121,7 @@ class MasterService {
   Membership membership_;
   RecoveryQueue recovery_;
   CommandQueues queues_;
+  SoftFaultDetector soft_faults_;
   Reconciler reconciler_;
   GcDispatcher gc_;
   StormGuard storm_;

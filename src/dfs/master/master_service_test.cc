@@ -466,6 +466,65 @@ TEST_F(MasterServiceTest, RecoveryPrefersAnUnusedRackAndAReturningServerIsTrimme
   EXPECT_EQ(StatOf("/f").chunks(0).replicas_size(), 3);
 }
 
+TEST_F(MasterServiceTest, ASlowDiskGoesReadOnlyThenOffline) {
+  for (int i = 1; i <= 6; ++i) AddServer("cs" + std::to_string(i), "r" + std::to_string((i - 1) % 3 + 1));
+  auto chunks = WriteFile("/f", 4, 4096);
+  auto beat = [&](const std::string& id, const std::vector<ReplicaReport>& reps = {}) {
+    HeartbeatRequest req;
+    req.set_server_id(id);
+    for (uint32_t d = 0; d < 2; ++d) {
+      DiskStat* disk = req.add_disks();
+      disk->set_index(d);
+      disk->set_capacity_bytes(100 * kGiB);
+      disk->set_free_bytes(50 * kGiB);
+      disk->set_ops(10);
+      disk->set_write_p99_us(id == "cs1" && d == 0 ? 400000 : 2000 + d * 100);
+    }
+    for (const auto& r : reps) *req.add_replicas() = r;
+    HeartbeatResponse resp;
+    EXPECT_TRUE(service_->Heartbeat(req, &resp).ok());
+    return resp;
+  };
+  int on_slow = 0;
+  for (const auto& c : chunks) {
+    for (const auto& r : c.replicas()) on_slow += r.server_id() == "cs1" && r.disk() == 0;
+  }
+  ASSERT_GT(on_slow, 0);
+  for (int i = 0; i < 6; ++i) {  // the first round only builds the baseline
+    for (int j = 1; j <= 6; ++j) beat("cs" + std::to_string(j));
+  }
+  auto status = service_->StatusJson();
+  EXPECT_EQ(status["chunkservers"][0]["disks"][0]["health"], "read_only");
+  EXPECT_EQ(status["chunkservers"][0]["disks"][1]["health"], "normal");
+  EXPECT_EQ(status["chunks"]["under_replicated"].get<int>(), on_slow);
+  // New chunks avoid the slow disk.
+  uint64_t epoch = OpenFile("/g");
+  for (int i = 0; i < 6; ++i) {
+    auto c = Allocate("/g", epoch);
+    ASSERT_TRUE(c.ok());
+    for (const auto& r : c->replicas()) EXPECT_FALSE(r.server_id() == "cs1" && r.disk() == 0);
+    ASSERT_TRUE(Seal("/g", epoch, c->chunk_id(), 10).ok());
+  }
+  // Extra copies land; then the disk goes offline and its replicas are deleted.
+  for (int round = 0; round < 6; ++round) {
+    service_->Tick();
+    for (int i = 1; i <= 6; ++i) {
+      std::string id = "cs" + std::to_string(i);
+      for (const auto& cmd : Commands(beat(id), ChunkCommand::REPLICATE)) {
+        beat(id, {Rep(cmd.chunk_id(), cmd.length(), true, cmd.target_disk())});
+      }
+    }
+  }
+  status = service_->StatusJson();
+  EXPECT_EQ(status["chunkservers"][0]["disks"][0]["health"], "offline");
+  EXPECT_EQ(status["chunks"]["under_replicated"], 0);
+  StatResponse st = StatOf("/f");
+  for (const auto& c : st.chunks()) {
+    EXPECT_EQ(c.replicas_size(), 3);
+    for (const auto& r : c.replicas()) EXPECT_FALSE(r.server_id() == "cs1" && r.disk() == 0);
+  }
+}
+
 TEST_F(MasterServiceTest, DeleteSendsLazyDeletes) {
   AddCluster();
   auto chunks = WriteFile("/f", 1, 10);

@@ -24,7 +24,12 @@ nlohmann::json MasterService::ServersJson() const {
   uint64_t now = clock_->NowMicros();
   for (const auto& [id, s] : membership_.servers()) {
     nlohmann::json disks = nlohmann::json::array();
-    for (const auto& d : s.disks) disks.push_back(DiskJson(d));
+    for (const auto& d : s.disks) {
+      nlohmann::json dj = DiskJson(d);
+      dj["health"] = DiskHealthName(soft_faults_.Health(id, d.index()));
+      dj["slow_reason"] = soft_faults_.Reason(id, d.index());
+      disks.push_back(std::move(dj));
+    }
     servers.push_back({
         {"id", id},
         {"addr", s.record.addr()},
@@ -99,6 +104,7 @@ nlohmann::json MasterService::StatusJson() {
       {"totals",
        {{"chunkservers", membership_.servers().size()}, {"alive", alive}, {"racks", racks.size()}, {"disks", disks},
         {"failed_disks", failed_disks}, {"capacity_bytes", capacity}, {"used_bytes", used}, {"free_bytes", free}}},
+      {"soft_fault_alert", soft_faults_.alert()},
       {"files", catalog_.file_count()},
       {"directories", catalog_.dir_count()},
       {"chunks", ChunksJson()},

@@ -25,7 +25,10 @@ ChunkCommand Reconciler::Command(ChunkCommand::Kind kind, uint64_t chunk_id, uin
 
 uint32_t Reconciler::LiveReplicas(const ChunkRecord& c) const {
   uint32_t live = 0;
-  for (const auto& r : c.replicas()) live += membership_->CountsReplicas(r.server_id());
+  for (const auto& r : c.replicas()) {
+    live += membership_->CountsReplicas(r.server_id()) &&
+            soft_faults_->Health(r.server_id(), r.disk()) == DiskHealth::kNormal;
+  }
   return live;
 }
 

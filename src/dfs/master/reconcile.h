@@ -31,6 +31,7 @@
 #include "dfs/master/chunk_map.h"
 #include "dfs/master/membership.h"
 #include "dfs/master/recovery.h"
+#include "dfs/master/soft_fault.h"
 #include "master.pb.h"
 
 namespace strata::dfs::master {
@@ -44,13 +45,14 @@ struct ReconcileOutcome {
 class Reconciler {
  public:
   Reconciler(Catalog* catalog, ChunkMap* chunks, RecoveryQueue* recovery, const Membership* membership,
-             const MasterOptions& options)
-      : catalog_(catalog), chunks_(chunks), recovery_(recovery), membership_(membership), options_(options) {}
+             const SoftFaultDetector* soft_faults, const MasterOptions& options)
+      : catalog_(catalog), chunks_(chunks), recovery_(recovery), membership_(membership), soft_faults_(soft_faults),
+        options_(options) {}
 
   // Applies `hb`'s report from `server`; persists list changes before returning.
   Result<ReconcileOutcome> Apply(const std::string& server, const HeartbeatRequest& hb);
 
-  // Replicas of `c` on servers that are not dead.
+  // Replicas of `c` on servers that are not dead, on disks in service.
   uint32_t LiveReplicas(const ChunkRecord& c) const;
 
  private:
@@ -66,6 +68,7 @@ class Reconciler {
   ChunkMap* chunks_;
   RecoveryQueue* recovery_;
   const Membership* membership_;
+  const SoftFaultDetector* soft_faults_;
   MasterOptions options_;
 };
 
