@@ -19,9 +19,7 @@ Result<std::unique_ptr<Chunkserver>> Chunkserver::Start(ChunkserverOptions optio
 }
 
 Status Chunkserver::StartParts(std::shared_ptr<FileSystem> fs, std::shared_ptr<Clock> clock) {
-  for (const auto& path : options_.store.disk_paths) {
-    RETURN_IF_ERROR(fs->CreateDirs(path).WithContext("disk directory"));
-  }
+  // A disk that cannot be opened is marked failed; the others serve.
   ASSIGN_OR_RETURN(store_, ChunkStore::Open(options_.store, fs, clock, &metrics_));
   store_->SetCorruptionListener([this](uint64_t chunk_id, const std::string& reason) {
     spdlog::error("corrupt replica of chunk {}: {}", ChunkIdHex(chunk_id), reason);

@@ -434,6 +434,24 @@ TEST_F(ChunkserverTest, CorruptReplicaIsReportedToTheMaster) {
   EXPECT_NE(report.reason().find("CRC mismatch"), std::string::npos) << report.reason();
 }
 
+TEST_F(ChunkserverTest, StartsWithABadDiskMarkedFailed) {
+  ChunkserverOptions o = Options("a");
+  std::filesystem::create_directories(root_ + "/a");
+  { std::ofstream not_a_dir(o.store.disk_paths[0]); }
+  Chunkserver* cs = StartServer(o);
+  ASSERT_NE(cs, nullptr);
+  auto status = cs->StatusJson();
+  EXPECT_TRUE(status["disks"][0]["failed"].get<bool>());
+  EXPECT_FALSE(status["disks"][1]["failed"].get<bool>());
+  CreateChunkResponse resp;
+  CreateChunkRequest req;
+  req.set_chunk_id(1);
+  req.set_epoch(1);
+  req.set_disk(0);
+  ASSERT_TRUE(client_.CallTyped(cs->addr(), CHUNKSERVER_CREATE_CHUNK, req, &resp).ok());
+  EXPECT_EQ(resp.disk(), 1u);
+}
+
 TEST_F(ChunkserverTest, BadOptionsAreRejected) {
   ChunkserverOptions o = Options("a");
   o.store.disk_paths.clear();
