@@ -126,6 +126,12 @@ Status MasterService::AllocateChunk(const AllocateChunkRequest& req, AllocateChu
   std::lock_guard lock(mu_);
   ASSIGN_OR_RETURN(InodeRecord file, ns_.CheckWriter(req.path(), req.writer_epoch()));
   const ChunkRecord* last = chunks_.LastChunk(file);
+  if (last && !last->sealed() && last->epoch() == file.writer_epoch()) {
+    // This writer's chunk is still open: it can only be asking again because
+    // it lost our reply (it seals before it allocates), so give it again.
+    *resp->mutable_chunk() = ToChunkInfo(*last);
+    return Status::Ok();
+  }
   if (last && !last->sealed()) {
     return Status::FailedPrecondition("chunk " + std::to_string(last->chunk_id()) + " of " + req.path() +
                                       " is still open: seal it before allocating the next");
@@ -172,6 +178,12 @@ Status MasterService::SealChunk(const SealChunkRequest& req, SealChunkResponse* 
 
 Status MasterService::CloseWrite(const CloseWriteRequest& req, CloseWriteResponse* resp) {
   std::unique_lock lock(mu_);
+  ASSIGN_OR_RETURN(InodeRecord current, ns_.Stat(req.path()));
+  if (!current.is_dir() && !current.write_open() && current.writer_epoch() == req.writer_epoch() &&
+      req.writer_epoch() != 0) {
+    *resp->mutable_info() = ToFileInfo(current);  // a retried close
+    return Status::Ok();
+  }
   RETURN_IF_ERROR(SealLeftOpenChunk(req.path(), req.writer_epoch(), lock));
   RETURN_IF_ERROR(ns_.CloseWrite(req.path(), req.writer_epoch()));
   ASSIGN_OR_RETURN(InodeRecord file, ns_.Stat(req.path()));
