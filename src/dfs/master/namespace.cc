@@ -72,7 +72,7 @@ std::string Namespace::PathOf(uint64_t inode) const {
   return JoinPath(parts);
 }
 
-uint64_t Namespace::NextInode(Mutation* m, CountersRecord* counters) const {
+uint64_t Namespace::NextInode(CountersRecord* counters) const {
   uint64_t id = counters->next_inode();
   counters->set_next_inode(id + 1);
   return id;
@@ -108,7 +108,7 @@ Status Namespace::Mkdir(std::string_view path, bool parents) {
     }
     if (!created) Touch(cur, &m);
     InodeRecord dir;
-    dir.set_inode(NextInode(&m, &counters));
+    dir.set_inode(NextInode(&counters));
     dir.set_parent(cur);
     dir.set_name(parts[i]);
     dir.set_is_dir(true);
@@ -160,7 +160,7 @@ Result<InodeRecord> Namespace::Create(const CreateArgs& args) {
     m.DeleteInode(old->inode());
   }
   CountersRecord counters = catalog_->counters();
-  rec.set_inode(NextInode(&m, &counters));
+  rec.set_inode(NextInode(&counters));
   rec.set_parent(parent.dir);
   rec.set_name(parent.name);
   rec.set_mtime_us(clock_->WallMicros());

@@ -68,7 +68,7 @@ class Namespace {
   Result<Parent> ResolveParent(std::string_view path) const;
   Result<uint64_t> Walk(const std::vector<std::string>& parts, size_t count) const;
   Status ValidateCreate(const CreateArgs& args, InodeRecord* rec) const;
-  uint64_t NextInode(Mutation* m, CountersRecord* counters) const;
+  uint64_t NextInode(CountersRecord* counters) const;
   void RemoveSubtree(uint64_t inode, Mutation* m) const;
   bool IsAncestor(uint64_t ancestor, uint64_t inode) const;
   void Touch(uint64_t dir, Mutation* m) const;
