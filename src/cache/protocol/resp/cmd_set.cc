@@ -84,6 +84,8 @@ void RandomMembers(CommandContext& ctx, Args args, bool pop) {
   if (args.size() > 3) return ctx.w->Error(kSyntaxError);
   if (has_count && !ParseInt(args[2], &count)) return ctx.w->Error(kNotInteger);
   if (pop && count < 0) return ctx.w->Error("ERR value is out of range, must be positive");
+  // Bound the reply (and the loop) a negative count asks for.
+  if (count < -(1 << 20) || count > (1 << 20)) return ctx.w->Error("ERR value is out of range");
   std::string key = ctx.Key(args[1]);
   KeyLock lock(ctx.engine(), key);
   bool failed;
