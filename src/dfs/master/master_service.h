@@ -2,16 +2,17 @@
 // periodic work, independent of the transport so tests call it directly.
 //
 // It owns the master's state: the Catalog (persisted metadata), the
-// Namespace over it, the ChunkMap, Membership, the RecoveryQueue and the
-// per-server command queues. One mutex serializes every method; a method
+// Namespace over it, the ChunkMap, Membership, the RecoveryQueue, the
+// per-server command queues, the StormGuard and the SoftFaultDetector. One mutex serializes every method; a method
 // that must call chunkservers (sealing a chunk a previous writer left open)
 // releases it for the calls and re-validates afterwards. Every mutation is
 // persisted (synced) before the method returns, so an acknowledged request
 // survives a crash of the master.
 //
 // Tick() runs the periodic work: dead-chunkserver detection, expiry of
-// recovery copies, scheduling of new copies under flow control, dispatch of
-// garbage-collection deletes, and metrics. The server calls it every
+// recovery copies, scheduling of new copies under flow control (unless a
+// failure storm paused it), polling copy targets, taking slow disks offline,
+// dispatch of garbage-collection deletes, and metrics. The server calls it every
 // `tick_interval_ms`; tests call it after moving a ManualClock.
 //
 // Thread-safety: thread-safe. Ownership: borrows the store, clock, stub and
