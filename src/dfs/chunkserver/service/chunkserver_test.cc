@@ -282,6 +282,26 @@ TEST_F(ChunkserverTest, ReplicateCopiesASealedChunkWithSourceFailover) {
   EXPECT_EQ(*fixed, data.substr(2'000'000 - 5, 10));
 }
 
+TEST_F(ChunkserverTest, ReplicateResumesAPartialCopy) {
+  Chunkserver* a = StartServer(Options("a"));
+  Chunkserver* b = StartServer(Options("b"));
+  std::string data = Bytes(2 * 1024 * 1024 + 5, 8);
+  WriteSealed(a, 9, data);
+  // An earlier copy got 1 MiB + 3 bytes across before it was interrupted.
+  ASSERT_TRUE(Create(b, 9, 1, 1).ok());
+  ASSERT_TRUE(Append(b, 9, 1, 0, data.substr(0, (1 << 20) + 3)).ok());
+  ASSERT_TRUE(Replicate(b, 9, data.size(), {a->addr()}).ok());
+  std::string copy;
+  for (uint64_t off = 0; off < data.size(); off += 1 << 20) {
+    auto piece = Read(b, 9, off, 1 << 20);
+    ASSERT_TRUE(piece.ok());
+    copy += *piece;
+  }
+  EXPECT_EQ(copy, data);
+  EXPECT_EQ(b->metrics()->GetCounter("strata_chunkserver_replication_bytes_total", "")->Value(),
+            data.size() - (1 << 20) - 3);
+}
+
 TEST_F(ChunkserverTest, ReplicateWithoutAGoodSourceLeavesNothing) {
   Chunkserver* a = StartServer(Options("a"));
   Chunkserver* b = StartServer(Options("b"));

@@ -89,13 +89,14 @@ void Replicator::WorkerLoop() {
 Result<ReplicateResult> Replicator::Copy(const ReplicateJob& job) {
   if (job.source_addrs.empty()) return Status::InvalidArgument("replicate: no source given");
   uint32_t disk = 0;
-  ASSIGN_OR_RETURN(uint64_t offset, PrepareTarget(job, &disk));
+  bool created = false;
+  ASSIGN_OR_RETURN(uint64_t offset, PrepareTarget(job, &disk, &created));
   Status st = CopyPieces(job, offset);
   if (st.ok()) st = store_->Seal(job.chunk_id, job.epoch, job.length).status();
   if (!st.ok()) {
-    // A half copy is not a replica: remove it rather than report it.
-    auto info = store_->Info(job.chunk_id);
-    if (info.ok() && !info->sealed) (void)store_->Delete(job.chunk_id);
+    // A half copy this job started is not a replica: remove it rather than
+    // report it. A replica that was here before is left to the master.
+    if (created) (void)store_->Delete(job.chunk_id);
     return st.WithContext("replicate chunk " + ChunkIdHex(job.chunk_id));
   }
   return ReplicateResult{disk, job.length};
@@ -105,7 +106,7 @@ Result<ReplicateResult> Replicator::Copy(const ReplicateJob& job) {
 // partial copy left by an earlier attempt, the full length when done. A
 // replica already here is re-read first: the master may be asking because
 // it was found corrupt, and a bad one is replaced, not kept.
-Result<uint64_t> Replicator::PrepareTarget(const ReplicateJob& job, uint32_t* disk) {
+Result<uint64_t> Replicator::PrepareTarget(const ReplicateJob& job, uint32_t* disk, bool* created) {
   auto info = store_->Info(job.chunk_id);
   if (info.ok() && !VerifyExisting(job.chunk_id, info->length)) {
     spdlog::warn("replicate chunk {}: the replica already here is corrupt; copying afresh", ChunkIdHex(job.chunk_id));
@@ -114,6 +115,7 @@ Result<uint64_t> Replicator::PrepareTarget(const ReplicateJob& job, uint32_t* di
   }
   if (!info.ok()) {
     ASSIGN_OR_RETURN(*disk, store_->Create(job.chunk_id, job.epoch, job.target_disk));
+    *created = true;
     return uint64_t{0};
   }
   *disk = info->disk;

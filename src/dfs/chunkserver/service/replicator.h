@@ -6,7 +6,8 @@
 // durably (the store checks every 4 KiB block again) and seals at the
 // requested length. A source that fails is replaced by the next one from the
 // offset reached; a copy that no source can finish is removed again so no
-// half replica is reported.
+// half replica is reported. A replica already here is re-verified: a corrupt
+// one is replaced, a partial one (an interrupted earlier copy) is resumed.
 //
 // Flow control (DESIGN.md §2): at most `concurrent_max` copies run at once
 // (one worker thread each), at most `queue_max` wait, and all of them share a
@@ -80,7 +81,8 @@ class Replicator {
   };
   void WorkerLoop();
   Result<ReplicateResult> Copy(const ReplicateJob& job);
-  Result<uint64_t> PrepareTarget(const ReplicateJob& job, uint32_t* disk);
+  // `*created`: the replica did not exist and was created for this copy.
+  Result<uint64_t> PrepareTarget(const ReplicateJob& job, uint32_t* disk, bool* created);
   // False when reading the replica finds a CRC mismatch.
   bool VerifyExisting(uint64_t chunk_id, uint64_t length);
   Status CopyPieces(const ReplicateJob& job, uint64_t offset);
