@@ -4,12 +4,11 @@
 
 namespace strata::cache {
 
-KeyLock::KeyLock(Engine* engine, std::string_view key) : engine_(engine) {
-  shards_.push_back(engine->ShardOf(key));
-  engine_->ShardMutex(shards_[0]).lock();
+KeyLock::KeyLock(Engine* engine, std::string_view key) : engine_(engine), single_(engine->ShardOf(key)) {
+  engine_->ShardMutex(single_).lock();
 }
 
-KeyLock::KeyLock(Engine* engine, std::span<const std::string> keys) : engine_(engine) {
+KeyLock::KeyLock(Engine* engine, std::span<const std::string> keys) : engine_(engine), multi_(true) {
   for (const auto& k : keys) shards_.push_back(engine->ShardOf(k));
   std::sort(shards_.begin(), shards_.end());
   shards_.erase(std::unique(shards_.begin(), shards_.end()), shards_.end());
@@ -17,6 +16,10 @@ KeyLock::KeyLock(Engine* engine, std::span<const std::string> keys) : engine_(en
 }
 
 KeyLock::~KeyLock() {
+  if (!multi_) {
+    engine_->ShardMutex(single_).unlock();
+    return;
+  }
   for (auto it = shards_.rbegin(); it != shards_.rend(); ++it) engine_->ShardMutex(*it).unlock();
 }
 

@@ -81,6 +81,7 @@ class Engine {
 };
 
 // Locks the shards of a set of keys in ascending order; unlocks on destruction.
+// The single-key form (nearly every request) does not allocate.
 class KeyLock {
  public:
   KeyLock(Engine* engine, std::string_view key);
@@ -91,7 +92,9 @@ class KeyLock {
 
  private:
   Engine* engine_;
-  std::vector<size_t> shards_;
+  size_t single_ = 0;
+  bool multi_ = false;
+  std::vector<size_t> shards_;  // multi-key form only
 };
 
 }  // namespace strata::cache

@@ -251,6 +251,7 @@ Result<uint64_t> MemShard::PutString(std::string_view key, uint64_t hash, std::s
   } else {
     char* dst = it->data() + key.size();
     for (auto p : pieces) {
+      if (p.empty()) continue;  // data() may be null
       std::memmove(dst, p.data(), p.size());
       dst += p.size();
     }
@@ -355,7 +356,10 @@ void MemShard::MergeStep(int max_moves) {
     for (uint32_t i = 0; i < info.carved && info.used > 0 && max_moves > 0; i++) {
       Handle h = PagePool::MakeHandle(page, i * size);
       if (!At(h)->live()) continue;
-      if (!MoveItem(h, page)) break;
+      if (!MoveItem(h, page)) {
+        info.draining = false;  // no room after all: let the page fill again
+        break;
+      }
       max_moves--;
     }
     if (info.used == 0) {
