@@ -529,6 +529,24 @@ TEST_F(MasterServiceTest, ASlowDiskGoesReadOnlyThenOffline) {
   }
 }
 
+TEST_F(MasterServiceTest, ManyServersDyingAtOncePauseRecoveryButOneDoesNot) {
+  std::vector<std::string> all;
+  for (int i = 1; i <= 8; ++i) {
+    all.push_back("cs" + std::to_string(i));
+    AddServer(all.back(), "r" + std::to_string((i - 1) % 4 + 1));
+  }
+  WriteFile("/f", 3, 4096);
+  Pass(1000, all);
+  Pass(5000, {"cs2", "cs3", "cs4", "cs5", "cs6", "cs7", "cs8"});  // one death
+  EXPECT_FALSE(service_->StatusJson()["recovery"]["paused"].get<bool>());
+  Pass(5000, {"cs2", "cs3", "cs4", "cs8"});  // three more (r1, r2, r3), well within the window
+  auto status = service_->StatusJson();
+  EXPECT_TRUE(status["recovery"]["paused"].get<bool>());
+  EXPECT_NE(status["recovery"]["alert"].get<std::string>().find("4 chunkservers"), std::string::npos)
+      << status["recovery"]["alert"];
+  EXPECT_EQ(status["recovery"]["storms"], 1);
+}
+
 TEST_F(MasterServiceTest, DeleteSendsLazyDeletes) {
   AddCluster();
   auto chunks = WriteFile("/f", 1, 10);
