@@ -173,17 +173,18 @@ TEST_F(DfsSystemTest, CorruptReplicaIsDetectedAndReplaced) {
   std::string disk = c.info()["chunkservers"][idx]["disks"][bad["disk"].get<int>()].get<std::string>();
   char hex[17];
   std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(chunk_id));
-  // The replica's bytes live in <hex>.data (or <hex>.chunk): see docs/chunk_format.md.
-  std::string data_path = disk + "/chunks/" + hex + ".data";
-  if (!fs::exists(data_path)) data_path = disk + "/chunks/" + hex + ".chunk";
+  // Chunk byte k is byte 4096 + 4 MiB + k of <hex>.chunk (docs/chunk_format.md);
+  // flip a data byte, not a checksum.
+  std::string data_path = disk + "/chunks/" + hex + ".chunk";
   ASSERT_TRUE(fs::exists(data_path)) << data_path;
+  const std::streamoff kFlipAt = 4096 + (4 << 20) + 5000;
   char original = 0;
   {
     std::fstream f(data_path, std::ios::in | std::ios::out | std::ios::binary);
-    f.seekg(5000);
+    f.seekg(kFlipAt);
     f.read(&original, 1);
     char flipped = static_cast<char>(original ^ 0x5a);
-    f.seekp(5000);
+    f.seekp(kFlipAt);
     f.write(&flipped, 1);
   }
   auto get = c.Cli({"fs", "get", "/precious", dst});
@@ -195,7 +196,7 @@ TEST_F(DfsSystemTest, CorruptReplicaIsDetectedAndReplaced) {
   auto corrupted_copy_gone = [&] {
     std::ifstream f(data_path, std::ios::binary);
     if (!f) return true;
-    f.seekg(5000);
+    f.seekg(kFlipAt);
     char now = 0;
     f.read(&now, 1);
     return f.gcount() == 1 && now == original;

@@ -18,7 +18,10 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version print and succeed; any other parse error is bad
+    // usage: exit code 2, like the commands' own argument checks.
+    int code = app.exit(e);
+    return code == 0 ? 0 : 2;
   }
   return exit_code;
 }

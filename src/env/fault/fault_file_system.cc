@@ -62,6 +62,10 @@ void FaultInjectingFileSystem::ClearFault(const std::string& prefix) {
 
 DiskFault FaultInjectingFileSystem::GetFault(const std::string& path) const {
   std::lock_guard lock(mu_);
+  return GetFaultLocked(path);
+}
+
+DiskFault FaultInjectingFileSystem::GetFaultLocked(const std::string& path) const {
   DiskFault out;
   size_t best = 0;
   for (const auto& [prefix, fault] : faults_) {
@@ -78,13 +82,8 @@ Status FaultInjectingFileSystem::BeforeIo(const std::string& path, bool is_write
   if (!fault.any()) return Status::Ok();
   if (fault.frozen) {
     std::unique_lock lock(mu_);
-    unfrozen_.wait(lock, [&] {
-      lock.unlock();
-      bool frozen = GetFault(path).frozen;
-      lock.lock();
-      return !frozen;
-    });
-    fault = GetFault(path);
+    unfrozen_.wait(lock, [&] { return !GetFaultLocked(path).frozen; });
+    fault = GetFaultLocked(path);
   }
   if (fault.latency_ms) clock_->SleepMicros(uint64_t{fault.latency_ms} * 1000);
   if (is_write && fault.no_space) return Status::FromErrno(ENOSPC, std::string(op) + " " + path + " (injected)");

@@ -58,6 +58,8 @@ class FaultInjectingFileSystem final : public FileSystemWrapper {
   void NoteSync(const std::string& path, uint64_t size);
 
  private:
+  DiskFault GetFaultLocked(const std::string& path) const;  // REQUIRES: mu_ held
+
   std::shared_ptr<Clock> clock_;
   mutable std::mutex mu_;
   std::condition_variable unfrozen_;
