@@ -107,6 +107,20 @@ bool ChunkMap::HasReplica(const ChunkRecord& c, const std::string& server) {
   return false;
 }
 
+ChunkRecord ChunkMap::WithReplicaDisk(ChunkRecord c, const std::string& server, uint32_t disk) {
+  for (auto& r : *c.mutable_replicas()) {
+    if (r.server_id() == server) r.set_disk(disk);
+  }
+  return c;
+}
+
+bool ChunkMap::ReplicaDiskDiffers(const ChunkRecord& c, const std::string& server, uint32_t disk) {
+  for (const auto& r : c.replicas()) {
+    if (r.server_id() == server) return r.disk() != disk;
+  }
+  return false;
+}
+
 ChunkRecord ChunkMap::WithoutReplica(ChunkRecord c, const std::string& server) {
   auto* reps = c.mutable_replicas();
   for (int i = 0; i < reps->size(); ++i) {

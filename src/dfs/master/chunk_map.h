@@ -56,6 +56,10 @@ class ChunkMap {
   static bool HasReplica(const ChunkRecord& c, const std::string& server);
   static ChunkRecord WithoutReplica(ChunkRecord c, const std::string& server);
   static ChunkRecord WithReplica(ChunkRecord c, const std::string& server, uint32_t disk);
+  // The same record with `server`'s replica on `disk` (a chunkserver may
+  // place a replica on another disk than the one asked for).
+  static ChunkRecord WithReplicaDisk(ChunkRecord c, const std::string& server, uint32_t disk);
+  static bool ReplicaDiskDiffers(const ChunkRecord& c, const std::string& server, uint32_t disk);
 
  private:
   Catalog* catalog_;

@@ -308,6 +308,25 @@ TEST_F(MasterServiceTest, ReconciliationOfReports) {
   EXPECT_EQ(StatOf("/f").chunks(0).replicas_size(), 2);
 }
 
+TEST_F(MasterServiceTest, ReportedDiskCorrectsTheChunkMap) {
+  AddCluster();
+  auto chunks = WriteFile("/f", 1, 4096);
+  const ChunkInfo& c = chunks[0];
+  const std::string holder = c.replicas(0).server_id();
+  const uint32_t asked = c.replicas(0).disk();
+  const uint32_t actual = asked == 0 ? 1 : 0;  // the chunkserver used its other disk
+  Beat(holder, {Rep(c.chunk_id(), 4096, true, actual)}, /*full=*/true);
+  auto st = StatOf("/f");
+  bool found = false;
+  for (const auto& r : st.chunks(0).replicas()) {
+    if (r.server_id() != holder) continue;
+    found = true;
+    EXPECT_EQ(r.disk(), actual);
+  }
+  EXPECT_TRUE(found);
+  EXPECT_EQ(st.chunks(0).replicas_size(), 3);
+}
+
 TEST_F(MasterServiceTest, DeadServerIsDetectedAndItsChunksReReplicated) {
   AddCluster();
   auto chunks = WriteFile("/f", 3, 1 << 20);

@@ -55,6 +55,9 @@ void Reconciler::OneReplica(const std::string& server, const ReplicaReport& r, P
     out->deletes++;
     return;
   }
+  if (ChunkMap::ReplicaDiskDiffers(p->Get(*stored), server, r.disk())) {
+    p->records[r.chunk_id()] = ChunkMap::WithReplicaDisk(p->Get(*stored), server, r.disk());
+  }
   const ChunkRecord& c = p->Get(*stored);
   if (!c.sealed()) {
     if (ChunkMap::HasReplica(c, server)) chunks_->NoteReportedLength(c.chunk_id(), server, r.length());
