@@ -32,7 +32,7 @@ void StoreGeneric(McRequest& r, StoreMode mode) {
     r.out->append("CLIENT_ERROR bad command line format\r\n");
     return;
   }
-  std::string key;
+  std::string& key = r.h->key_buffer();
   Namespace* ns = r.h->Resolve(r, r.tokens[1], true, &key);
   if (!ns) return;
   r.h->counts().cmd_set++;
@@ -85,16 +85,22 @@ void Append(McRequest& r) { StoreGeneric(r, StoreMode::kAppend); }
 void Prepend(McRequest& r) { StoreGeneric(r, StoreMode::kPrepend); }
 void Cas(McRequest& r) { StoreGeneric(r, StoreMode::kCas); }
 
+void AppendNumber(std::string* out, uint64_t v) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
+  out->append(buf, end);
+}
+
 void AppendValue(std::string* out, std::string_view key, const ItemView& v, bool with_cas) {
   out->append("VALUE ");
   out->append(key);
   out->push_back(' ');
-  out->append(std::to_string(v.flags));
+  AppendNumber(out, v.flags);
   out->push_back(' ');
-  out->append(std::to_string(v.value.size()));
+  AppendNumber(out, v.value.size());
   if (with_cas) {
     out->push_back(' ');
-    out->append(std::to_string(v.cas));
+    AppendNumber(out, v.cas);
   }
   out->append("\r\n");
   out->append(v.value);
@@ -113,7 +119,7 @@ void Retrieve(McRequest& r, bool with_cas, bool touch) {
     expire = r.h->ExpireFrom(exptime);
   }
   for (size_t i = first; i < r.tokens.size(); i++) {
-    std::string key;
+    std::string& key = r.h->key_buffer();
     Namespace* ns = r.h->Resolve(r, r.tokens[i], touch, &key);
     if (!ns) return;  // an invalid key aborts the request (no END), as memcached
     r.h->counts().cmd_get++;
@@ -146,7 +152,7 @@ void Delete(McRequest& r) {
     r.out->append("CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]\r\n");
     return;
   }
-  std::string key;
+  std::string& key = r.h->key_buffer();
   Namespace* ns = r.h->Resolve(r, r.tokens[1], true, &key);
   if (!ns) return;
   KeyLock lock(ns->engine(), key);
@@ -165,7 +171,7 @@ void Arith(McRequest& r, bool incr) {
     r.out->append("CLIENT_ERROR invalid numeric delta argument\r\n");
     return;
   }
-  std::string key;
+  std::string& key = r.h->key_buffer();
   Namespace* ns = r.h->Resolve(r, r.tokens[1], true, &key);
   if (!ns) return;
   Engine* e = ns->engine();
@@ -203,7 +209,7 @@ void Touch(McRequest& r) {
     r.out->append("CLIENT_ERROR invalid exptime argument\r\n");
     return;
   }
-  std::string key;
+  std::string& key = r.h->key_buffer();
   Namespace* ns = r.h->Resolve(r, r.tokens[1], true, &key);
   if (!ns) return;
   r.h->counts().cmd_touch++;

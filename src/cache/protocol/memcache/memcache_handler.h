@@ -83,6 +83,9 @@ class MemcacheHandler final : public ProtocolHandler {
 
   const McCounters& counters() const { return c_; }
   McCounts& counts() { return n_; }
+  // Scratch space for the internal key of the request being handled, reused
+  // so a request does not allocate (memcached keys are up to 250 bytes).
+  std::string& key_buffer() { return key_buf_; }
   // Maps a memcached key to (namespace, internal key); nullptr with an error
   // reply when the key is invalid or the namespace refuses the request.
   Namespace* Resolve(McRequest& r, std::string_view key, bool write, std::string* internal);
@@ -101,6 +104,7 @@ class MemcacheHandler final : public ProtocolHandler {
   McCounts n_;
   uint64_t swallow_ = 0;
   std::vector<std::string_view> tokens_;
+  std::string key_buf_;
 };
 
 const McCommandSpec* FindCommand(std::string_view name);

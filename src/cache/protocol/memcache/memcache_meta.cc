@@ -84,7 +84,7 @@ void MetaNoop(McRequest& r) { r.out->append("MN\r\n"); }
 void MetaGet(McRequest& r) {
   MetaFlags f = ParseFlags(r.tokens, 2);
   if (BadFlags(r, f)) return;
-  std::string key;
+  std::string& key = r.h->key_buffer();
   Namespace* ns = r.h->Resolve(r, r.tokens[1], f.has_ttl, &key);
   if (!ns) return;
   r.h->counts().cmd_get++;
@@ -114,7 +114,7 @@ void MetaGet(McRequest& r) {
 void MetaSet(McRequest& r) {
   MetaFlags f = ParseFlags(r.tokens, 3);
   if (BadFlags(r, f)) return;
-  std::string key;
+  std::string& key = r.h->key_buffer();
   Namespace* ns = r.h->Resolve(r, r.tokens[1], true, &key);
   if (!ns) return;
   r.h->counts().cmd_set++;
@@ -153,7 +153,7 @@ void MetaSet(McRequest& r) {
 void MetaDelete(McRequest& r) {
   MetaFlags f = ParseFlags(r.tokens, 2);
   if (BadFlags(r, f)) return;
-  std::string key;
+  std::string& key = r.h->key_buffer();
   Namespace* ns = r.h->Resolve(r, r.tokens[1], true, &key);
   if (!ns) return;
   Engine* e = ns->engine();
@@ -178,7 +178,7 @@ void MetaArith(McRequest& r) {
     r.out->append("CLIENT_ERROR invalid mode for ma\r\n");
     return;
   }
-  std::string key;
+  std::string& key = r.h->key_buffer();
   Namespace* ns = r.h->Resolve(r, r.tokens[1], true, &key);
   if (!ns) return;
   Engine* e = ns->engine();
