@@ -36,6 +36,15 @@ class ConfigNode {
   Status GetBool(const std::string& key, bool* out);
   Status GetDouble(const std::string& key, double* out);
   Status GetBytes(const std::string& key, uint64_t* out);  // accepts 64M etc.
+  // A non-negative integer into any unsigned field; negative values are an error.
+  template <typename T>
+  Status GetUint(const std::string& key, T* out) {
+    int64_t v = static_cast<int64_t>(*out);
+    RETURN_IF_ERROR(GetInt(key, &v));
+    if (v < 0) return Fail(key, "must not be negative");
+    *out = static_cast<T>(v);
+    return Status::Ok();
+  }
   Result<ConfigNode> Child(const std::string& key);
   Status CheckNoUnknownKeys() const;
   const YAML::Node& node() const { return node_; }

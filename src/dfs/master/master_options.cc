@@ -1,52 +1,39 @@
 #include "dfs/master/master_options.h"
 
 namespace strata::dfs::master {
-namespace {
-
-template <typename T>
-Status GetUint(ConfigNode& node, const std::string& key, T* out) {
-  int64_t v = static_cast<int64_t>(*out);
-  RETURN_IF_ERROR(node.GetInt(key, &v));
-  if (v < 0) return Status::InvalidArgument(node.where() + ": key '" + key + "' must not be negative");
-  *out = static_cast<T>(v);
-  return Status::Ok();
-}
-
-}  // namespace
-
 Status MasterOptions::Load(ConfigNode& n) {
-  RETURN_IF_ERROR(GetUint(n, "default_replication", &default_replication));
-  RETURN_IF_ERROR(GetUint(n, "default_min_copies", &default_min_copies));
+  RETURN_IF_ERROR(n.GetUint("default_replication", &default_replication));
+  RETURN_IF_ERROR(n.GetUint("default_min_copies", &default_min_copies));
   RETURN_IF_ERROR(n.GetBytes("default_chunk_size", &default_chunk_size_bytes));
-  RETURN_IF_ERROR(GetUint(n, "replication_max", &replication_max));
+  RETURN_IF_ERROR(n.GetUint("replication_max", &replication_max));
   RETURN_IF_ERROR(n.GetBytes("chunk_size_min", &chunk_size_min_bytes));
   RETURN_IF_ERROR(n.GetBytes("chunk_size_max", &chunk_size_max_bytes));
-  RETURN_IF_ERROR(GetUint(n, "path_bytes_max", &path_bytes_max));
-  RETURN_IF_ERROR(GetUint(n, "name_bytes_max", &name_bytes_max));
-  RETURN_IF_ERROR(GetUint(n, "list_entries_max", &list_entries_max));
-  RETURN_IF_ERROR(GetUint(n, "heartbeat_interval_ms", &heartbeat_interval_ms));
-  RETURN_IF_ERROR(GetUint(n, "chunkserver_dead_after_ms", &chunkserver_dead_after_ms));
+  RETURN_IF_ERROR(n.GetUint("path_bytes_max", &path_bytes_max));
+  RETURN_IF_ERROR(n.GetUint("name_bytes_max", &name_bytes_max));
+  RETURN_IF_ERROR(n.GetUint("list_entries_max", &list_entries_max));
+  RETURN_IF_ERROR(n.GetUint("heartbeat_interval_ms", &heartbeat_interval_ms));
+  RETURN_IF_ERROR(n.GetUint("chunkserver_dead_after_ms", &chunkserver_dead_after_ms));
   RETURN_IF_ERROR(n.GetBytes("disk_free_min", &disk_free_min_bytes));
   RETURN_IF_ERROR(n.GetBool("placement_rack_fallback", &placement_rack_fallback));
-  RETURN_IF_ERROR(GetUint(n, "recovery_copies_per_server_max", &recovery_copies_per_server_max));
+  RETURN_IF_ERROR(n.GetUint("recovery_copies_per_server_max", &recovery_copies_per_server_max));
   RETURN_IF_ERROR(n.GetBytes("recovery_bytes_per_sec_max", &recovery_bytes_per_sec_max));
-  RETURN_IF_ERROR(GetUint(n, "recovery_copy_timeout_ms", &recovery_copy_timeout_ms));
-  RETURN_IF_ERROR(GetUint(n, "recovery_poll_interval_ms", &recovery_poll_interval_ms));
-  RETURN_IF_ERROR(GetUint(n, "recovery_storm_window_ms", &recovery_storm_window_ms));
-  RETURN_IF_ERROR(GetUint(n, "recovery_storm_servers_min", &recovery_storm_servers_min));
+  RETURN_IF_ERROR(n.GetUint("recovery_copy_timeout_ms", &recovery_copy_timeout_ms));
+  RETURN_IF_ERROR(n.GetUint("recovery_poll_interval_ms", &recovery_poll_interval_ms));
+  RETURN_IF_ERROR(n.GetUint("recovery_storm_window_ms", &recovery_storm_window_ms));
+  RETURN_IF_ERROR(n.GetUint("recovery_storm_servers_min", &recovery_storm_servers_min));
   RETURN_IF_ERROR(n.GetDouble("recovery_storm_fraction", &recovery_storm_fraction));
-  RETURN_IF_ERROR(GetUint(n, "recovery_storm_pause_ms", &recovery_storm_pause_ms));
+  RETURN_IF_ERROR(n.GetUint("recovery_storm_pause_ms", &recovery_storm_pause_ms));
   RETURN_IF_ERROR(n.GetBool("soft_fault_enabled", &soft_fault_enabled));
-  RETURN_IF_ERROR(GetUint(n, "soft_fault_latency_floor_us", &soft_fault_latency_floor_us));
+  RETURN_IF_ERROR(n.GetUint("soft_fault_latency_floor_us", &soft_fault_latency_floor_us));
   RETURN_IF_ERROR(n.GetDouble("soft_fault_mad_k", &soft_fault_mad_k));
-  RETURN_IF_ERROR(GetUint(n, "soft_fault_disks_min", &soft_fault_disks_min));
-  RETURN_IF_ERROR(GetUint(n, "soft_fault_heartbeats_min", &soft_fault_heartbeats_min));
+  RETURN_IF_ERROR(n.GetUint("soft_fault_disks_min", &soft_fault_disks_min));
+  RETURN_IF_ERROR(n.GetUint("soft_fault_heartbeats_min", &soft_fault_heartbeats_min));
   RETURN_IF_ERROR(n.GetDouble("soft_fault_disks_fraction_max", &soft_fault_disks_fraction_max));
-  RETURN_IF_ERROR(GetUint(n, "seal_grace_ms", &seal_grace_ms));
-  RETURN_IF_ERROR(GetUint(n, "heartbeat_commands_max", &heartbeat_commands_max));
-  RETURN_IF_ERROR(GetUint(n, "server_command_queue_max", &server_command_queue_max));
-  RETURN_IF_ERROR(GetUint(n, "chunkserver_rpc_timeout_ms", &chunkserver_rpc_timeout_ms));
-  RETURN_IF_ERROR(GetUint(n, "tick_interval_ms", &tick_interval_ms));
+  RETURN_IF_ERROR(n.GetUint("seal_grace_ms", &seal_grace_ms));
+  RETURN_IF_ERROR(n.GetUint("heartbeat_commands_max", &heartbeat_commands_max));
+  RETURN_IF_ERROR(n.GetUint("server_command_queue_max", &server_command_queue_max));
+  RETURN_IF_ERROR(n.GetUint("chunkserver_rpc_timeout_ms", &chunkserver_rpc_timeout_ms));
+  RETURN_IF_ERROR(n.GetUint("tick_interval_ms", &tick_interval_ms));
   RETURN_IF_ERROR(n.CheckNoUnknownKeys());
   return Validate();
 }

@@ -3,19 +3,6 @@
 #include <set>
 
 namespace strata::dfs {
-namespace {
-
-template <typename T>
-Status GetUint(ConfigNode& node, const std::string& key, T* out) {
-  int64_t v = static_cast<int64_t>(*out);
-  RETURN_IF_ERROR(node.GetInt(key, &v));
-  if (v < 0) return Status::InvalidArgument(node.where() + ": key '" + key + "' must not be negative");
-  *out = static_cast<T>(v);
-  return Status::Ok();
-}
-
-}  // namespace
-
 Status ChunkserverOptions::LoadFile(const std::string& path) {
   ASSIGN_OR_RETURN(YAML::Node root, LoadYamlFile(path));
   if (!root.IsNull() && !root.IsMap()) return Status::InvalidArgument("config file " + path + ": expected a mapping");
@@ -26,20 +13,20 @@ Status ChunkserverOptions::LoadFile(const std::string& path) {
 }
 
 Status ChunkserverOptions::Load(ConfigNode& n) {
-  RETURN_IF_ERROR(GetUint(n, "heartbeat_interval_ms", &heartbeat_interval_ms));
-  RETURN_IF_ERROR(GetUint(n, "full_report_every", &full_report_every));
-  RETURN_IF_ERROR(GetUint(n, "master_rpc_timeout_ms", &master_rpc_timeout_ms));
+  RETURN_IF_ERROR(n.GetUint("heartbeat_interval_ms", &heartbeat_interval_ms));
+  RETURN_IF_ERROR(n.GetUint("full_report_every", &full_report_every));
+  RETURN_IF_ERROR(n.GetUint("master_rpc_timeout_ms", &master_rpc_timeout_ms));
   RETURN_IF_ERROR(n.GetBytes("replicate_bytes_per_sec_max", &replicate.bytes_per_sec_max));
-  RETURN_IF_ERROR(GetUint(n, "replicate_concurrent_max", &replicate.concurrent_max));
-  RETURN_IF_ERROR(GetUint(n, "replicate_queue_max", &replicate.queue_max));
+  RETURN_IF_ERROR(n.GetUint("replicate_concurrent_max", &replicate.concurrent_max));
+  RETURN_IF_ERROR(n.GetUint("replicate_queue_max", &replicate.queue_max));
   RETURN_IF_ERROR(n.GetBytes("replicate_piece_bytes", &replicate.piece_bytes));
-  RETURN_IF_ERROR(GetUint(n, "replicate_rpc_timeout_ms", &replicate.rpc_timeout_ms));
+  RETURN_IF_ERROR(n.GetUint("replicate_rpc_timeout_ms", &replicate.rpc_timeout_ms));
   RETURN_IF_ERROR(n.GetBytes("append_bytes_max", &store.append_bytes_max));
   RETURN_IF_ERROR(n.GetBytes("read_bytes_max", &store.read_bytes_max));
   RETURN_IF_ERROR(n.GetBytes("disk_reserve_bytes", &store.disk_reserve_bytes));
-  RETURN_IF_ERROR(GetUint(n, "rpc_worker_threads", &rpc_worker_threads));
+  RETURN_IF_ERROR(n.GetUint("rpc_worker_threads", &rpc_worker_threads));
   RETURN_IF_ERROR(n.GetBytes("scrub_bytes_per_sec_max", &scrub.bytes_per_sec_max));
-  RETURN_IF_ERROR(GetUint(n, "scrub_pass_pause_ms", &scrub.pass_pause_ms));
+  RETURN_IF_ERROR(n.GetUint("scrub_pass_pause_ms", &scrub.pass_pause_ms));
   return n.CheckNoUnknownKeys();
 }
 
