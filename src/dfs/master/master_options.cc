@@ -1,6 +1,7 @@
 #include "dfs/master/master_options.h"
 
 namespace strata::dfs::master {
+
 Status MasterOptions::Load(ConfigNode& n) {
   RETURN_IF_ERROR(n.GetUint("default_replication", &default_replication));
   RETURN_IF_ERROR(n.GetUint("default_min_copies", &default_min_copies));
