@@ -3,6 +3,7 @@
 #include <set>
 
 namespace strata::dfs {
+
 Status ChunkserverOptions::LoadFile(const std::string& path) {
   ASSIGN_OR_RETURN(YAML::Node root, LoadYamlFile(path));
   if (!root.IsNull() && !root.IsMap()) return Status::InvalidArgument("config file " + path + ": expected a mapping");
