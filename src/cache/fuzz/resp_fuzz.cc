@@ -2,7 +2,7 @@
 // and every command of the table (a real RespHandler over a small engine);
 // nothing may crash, hang or read out of bounds.
 // Build: cmake -DSTRATA_FUZZ=ON -DCMAKE_CXX_COMPILER=clang++ ...; run:
-// build-fuzz/src/cache/resp_fuzz -max_total_time=60 -detect_leaks=0
+// ASAN_OPTIONS=detect_leaks=0 build-fuzz/src/cache/resp_fuzz -max_total_time=60
 // (LeakSanitizer cannot see pointers stored in the mmap'd slab arena, so
 // container objects owned by items look leaked; leaks are checked by the
 // ASan unit tests instead, whose engines are destroyed.)
