@@ -3,6 +3,8 @@
 // sockets for the robustness cases. redis-cli sessions are replayed against a
 // real redis-server too, so replies and error wording must match Redis's.
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 
 #include <gtest/gtest.h>
 
@@ -209,6 +211,7 @@ TEST(CacheSystem, RedisCliSessionMatchesRedis) {
   std::string dir = MakeTempDir();
   pid_t redis = fork();
   if (redis == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive a crashed test
     execlp("redis-server", "redis-server", "--port", std::to_string(redis_port).c_str(), "--save", "", "--appendonly", "no",
            "--dir", dir.c_str(), "--logfile", (dir + "/redis.log").c_str(), nullptr);
     _exit(127);
