@@ -325,6 +325,8 @@ bool MemShard::SetExpire(std::string_view key, uint64_t hash, int64_t expire_ms)
 }
 
 void MemShard::ExpireStep(int64_t now_ms, int buckets) {
+  // Finish a pending resize even when no writes come to drive it.
+  index_.RehashStep(buckets);
   for (int i = 0; i < buckets; i++) {
     if (expire_cursor_ >= index_.table_size()) expire_cursor_ = 0;
     std::vector<Handle> dead;
