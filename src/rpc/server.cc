@@ -66,6 +66,9 @@ class RpcServer::Impl {
       asio::post(socket_.get_executor(), [self = shared_from_this()] { self->CloseOnStrand(); });
     }
 
+    // REQUIRES: no thread runs the io_context (used by Stop()).
+    void CloseNow() { CloseOnStrand(); }
+
     const std::string& peer() const { return peer_; }
 
    private:
@@ -216,6 +219,16 @@ class RpcServer::Impl {
     io_.stop();
     for (auto& t : io_threads_) t.join();
     io_threads_.clear();
+    // Closes posted above may not have run before the loop stopped; no I/O
+    // thread runs now, so close what is left directly: peers see EOF at once.
+    std::map<Connection*, std::shared_ptr<Connection>> left;
+    {
+      std::lock_guard lock(mu_);
+      left = conns_;
+    }
+    for (auto& [ptr, conn] : left) conn->CloseNow();
+    asio::error_code ec;
+    acceptor_.close(ec);
   }
 
   void Forget(Connection* c) {
