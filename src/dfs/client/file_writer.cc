@@ -13,6 +13,14 @@ namespace {
 
 // Attempts to place a new chunk before giving up on a write.
 constexpr int kAllocateAttemptsMax = 8;
+// A replica this many bytes behind the acknowledged length is dropped.
+constexpr uint64_t kReplicaLagBytesMax = 32u << 20;
+
+uint64_t NowMicros() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                   std::chrono::steady_clock::now().time_since_epoch())
+                                   .count());
+}
 
 Status ReplyStatus(Result<rpc::RpcReply>& reply) {
   if (!reply.ok()) return reply.status();
@@ -40,27 +48,59 @@ FileWriter::~FileWriter() {
 void FileWriter::DropReplica(Replica& r, const Status& why) {
   if (r.failed) return;
   r.failed = true;
+  r.queue.clear();
   exclude_.insert(r.location.server_id());
   stats_.replicas_dropped++;
   spdlog::warn("dfs: {} chunk {}: dropping replica on {} ({}): {}", path_, chunk_ ? chunk_->chunk_id() : 0,
                r.location.server_id(), r.location.addr(), why.ToString());
 }
 
-bool FileWriter::Settle(Replica& r, uint32_t wait_ms) {
-  if (r.failed) return false;
-  if (!r.inflight) return true;
-  if (r.inflight->wait_for(std::chrono::milliseconds(wait_ms)) != std::future_status::ready) {
-    DropReplica(r, Status::DeadlineExceeded("replica lags by more than " + std::to_string(wait_ms) + " ms"));
-    return false;
+void FileWriter::Pump(Replica& r) {
+  if (r.failed || r.inflight || r.queue.empty()) return;
+  const auto& next = r.queue.front();
+  r.inflight = client_->rpc().CallAsync(r.location.addr(), CHUNKSERVER_APPEND, next->meta, next->data,
+                                        client_->options().rpc_timeout_ms);
+  r.sent_us = NowMicros();
+}
+
+void FileWriter::Poll(Replica& r, uint64_t wait_us) {
+  if (r.failed) return;
+  if (r.inflight) {
+    if (r.inflight->wait_for(std::chrono::microseconds(wait_us)) == std::future_status::ready) {
+      auto reply = r.inflight->get();
+      r.inflight.reset();
+      Status st = ReplyStatus(reply);
+      if (!st.ok()) {
+        DropReplica(r, st);
+        return;
+      }
+      r.acked_end = r.queue.front()->end;
+      r.queue.pop_front();
+      Pump(r);
+    }
   }
-  auto reply = r.inflight->get();
-  r.inflight.reset();
-  Status st = ReplyStatus(reply);
-  if (!st.ok()) {
-    DropReplica(r, st);
-    return false;
+  const uint64_t lag_us = uint64_t{client_->options().replica_lag_ms_max} * 1000;
+  if (r.inflight && NowMicros() - r.sent_us > lag_us) {
+    DropReplica(r, Status::DeadlineExceeded("replica has not answered an append for " +
+                                            std::to_string(lag_us / 1000) + " ms"));
+  } else if (chunk_len_ > r.acked_end + kReplicaLagBytesMax) {
+    DropReplica(r, Status::ResourceExhausted("replica lags " + std::to_string(chunk_len_ - r.acked_end) +
+                                             " bytes behind"));
   }
-  return true;
+}
+
+void FileWriter::Drain() {
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::milliseconds(client_->options().replica_lag_ms_max);
+  for (auto& r : replicas_) {
+    while (!r.failed && !r.queue.empty()) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        DropReplica(r, Status::DeadlineExceeded("replica did not catch up before the chunk was sealed"));
+        break;
+      }
+      Poll(r, 1000);
+    }
+  }
 }
 
 Status FileWriter::EnsureChunk() {
@@ -116,8 +156,7 @@ Status FileWriter::EnsureChunk() {
 
 Status FileWriter::WritePiece(std::string_view piece, bool* written) {
   *written = false;
-  const uint32_t lag_ms = client_->options().replica_lag_ms_max;
-  for (auto& r : replicas_) Settle(r, lag_ms);
+  for (auto& r : replicas_) Poll(r, 0);
   size_t healthy = std::count_if(replicas_.begin(), replicas_.end(), [](const Replica& r) { return !r.failed; });
   if (healthy < replicas_.size()) return SealCurrent(/*early=*/true);
 
@@ -127,27 +166,29 @@ Status FileWriter::WritePiece(std::string_view piece, bool* written) {
   req.set_offset(chunk_len_);
   req.set_data_crc(Crc32c(piece.data(), piece.size()));
   req.set_durability(durability_);
-  std::string meta = req.SerializeAsString();
+  auto pending = std::make_shared<PendingAppend>();
+  pending->end = chunk_len_ + piece.size();
+  pending->meta = req.SerializeAsString();
+  pending->data = std::string(piece);
   for (auto& r : replicas_) {
-    r.inflight = client_->rpc().CallAsync(r.location.addr(), CHUNKSERVER_APPEND, meta, std::string(piece),
-                                          client_->options().rpc_timeout_ms);
+    r.queue.push_back(pending);
+    Pump(r);
   }
-  // Wait for a quorum of acknowledgements; the rest may finish later.
+  // Wait for a quorum of acknowledgements; the others chase.
   const size_t total = replicas_.size();
   const size_t need = std::min<size_t>(min_copies_, total);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(client_->options().rpc_timeout_ms + 1000);
   for (;;) {
     size_t acked = 0, failed = 0;
-    Replica* pending = nullptr;
+    Replica* waiting = nullptr;
     for (auto& r : replicas_) {
+      Poll(r, 0);
       if (r.failed) {
         failed++;
-      } else if (!r.inflight) {
+      } else if (r.acked_end >= pending->end) {
         acked++;
-      } else if (r.inflight->wait_for(std::chrono::seconds(0)) == std::future_status::ready) {
-        if (Settle(r, 0)) acked++; else failed++;
-      } else if (!pending) {
-        pending = &r;
+      } else if (!waiting && r.inflight) {
+        waiting = &r;
       }
     }
     if (acked >= need) break;
@@ -157,9 +198,9 @@ Status FileWriter::WritePiece(std::string_view piece, bool* written) {
       return SealCurrent(/*early=*/true);
     }
     if (std::chrono::steady_clock::now() > deadline) return Status::DeadlineExceeded("append to " + path_);
-    if (pending) pending->inflight->wait_for(std::chrono::microseconds(200));
+    if (waiting) waiting->inflight->wait_for(std::chrono::microseconds(200));
   }
-  chunk_len_ += piece.size();
+  chunk_len_ = pending->end;
   file_size_ += piece.size();
   stats_.appends++;
   *written = true;
@@ -168,8 +209,7 @@ Status FileWriter::WritePiece(std::string_view piece, bool* written) {
 
 Status FileWriter::SealCurrent(bool early) {
   if (!chunk_) return Status::Ok();
-  const uint32_t lag_ms = client_->options().replica_lag_ms_max;
-  for (auto& r : replicas_) Settle(r, lag_ms);
+  Drain();
   SealChunkRequest req;
   req.set_path(path_);
   req.set_writer_epoch(writer_epoch_);

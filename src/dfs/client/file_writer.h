@@ -1,10 +1,12 @@
 // FileWriter: the single writer of one dfs file, using the chasing write.
 //
-// Each append is sent to every replica of the current chunk in parallel, at
-// the offset the writer expects; it is acknowledged once `min_copies`
-// replicas have it durable (per the file's durability mode). A replica that
-// answers later is given until the next append plus `replica_lag_ms_max` to
-// catch up. A replica that fails, or lags beyond that, makes the writer seal
+// Each append is queued for every replica of the current chunk, at the
+// offset the writer expects; each replica gets its appends in order, one in
+// flight at a time, and the append is acknowledged once `min_copies`
+// replicas have it durable (per the file's durability mode). The others
+// chase: they may fall behind by a bounded number of bytes and leave an
+// append unanswered for at most `replica_lag_ms_max`. A replica that fails,
+// or lags beyond that, makes the writer seal
 // the chunk at the acknowledged length (through the master, then on the
 // replicas) and continue in a new chunk placed away from the servers that
 // failed; the master re-replicates the sealed chunk later. No append waits
@@ -17,7 +19,9 @@
 // Ownership: borrows the DfsClient, which must outlive the writer.
 #pragma once
 
+#include <deque>
 #include <future>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -55,16 +59,35 @@ class FileWriter {
   const FileWriterStats& stats() const { return stats_; }
 
  private:
+  // One append waiting for, or travelling to, one replica. Shared by the
+  // replicas' queues; freed when the last replica has it.
+  struct PendingAppend {
+    uint64_t end = 0;   // chunk offset after this append
+    std::string meta;   // serialized AppendRequest
+    std::string data;
+  };
+  // Each replica receives the appends in order, one at a time: its next
+  // append is sent as soon as it answers the previous one, so a slow replica
+  // chases the others instead of holding up the writer.
   struct Replica {
     ReplicaLocation location;
     bool failed = false;
+    uint64_t acked_end = 0;  // bytes of the chunk this replica acknowledged
+    std::deque<std::shared_ptr<const PendingAppend>> queue;  // front is in flight
     std::optional<std::future<Result<rpc::RpcReply>>> inflight;
+    uint64_t sent_us = 0;    // when the in-flight append was sent
   };
 
   Status EnsureChunk();
   Status WritePiece(std::string_view piece, bool* written);
-  // Waits (bounded) for a replica's outstanding append; false if it failed.
-  bool Settle(Replica& r, uint32_t wait_ms);
+  // Sends the replica's next queued append if none is in flight.
+  void Pump(Replica& r);
+  // Collects a finished append (waiting up to `wait_us`) and sends the next;
+  // drops the replica on an error or when it lags past the bounds.
+  void Poll(Replica& r, uint64_t wait_us);
+  // Waits (bounded by replica_lag_ms_max) until every healthy replica has
+  // every queued append; drops the ones that do not.
+  void Drain();
   Status SealCurrent(bool early);
   void DropReplica(Replica& r, const Status& why);
 
