@@ -50,6 +50,12 @@ nlohmann::json ChunkInfoToJson(const dfs::ChunkInfo& chunk) {
   };
 }
 
+Result<dfs::Durability> ParseDurability(const std::string& text) {
+  if (text == "sync") return dfs::DURABILITY_SYNC;
+  if (text == "memory") return dfs::DURABILITY_MEMORY;
+  return Status::InvalidArgument("--durability must be sync or memory, not '" + text + "'");
+}
+
 std::string HumanBytes(uint64_t bytes) {
   static const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
   double v = static_cast<double>(bytes);

@@ -33,6 +33,9 @@ int ReportError(const Status& st);
 nlohmann::json FileInfoToJson(const dfs::FileInfo& info);
 nlohmann::json ChunkInfoToJson(const dfs::ChunkInfo& chunk);
 
+// "sync" or "memory" (the --durability flag).
+Result<dfs::Durability> ParseDurability(const std::string& text);
+
 // "1.5 GiB", "512 B".
 std::string HumanBytes(uint64_t bytes);
 

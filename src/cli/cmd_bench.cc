@@ -33,8 +33,7 @@ Status RunAppendBench(const BenchArgs& a) {
   dfs::CreateOptions co;
   co.replication = a.replication;
   co.overwrite = true;
-  if (a.durability == "memory") co.durability = dfs::DURABILITY_MEMORY;
-  else if (a.durability != "sync") return Status::InvalidArgument("--durability must be sync or memory");
+  ASSIGN_OR_RETURN(co.durability, ParseDurability(a.durability));
   RETURN_IF_ERROR(client->Create(a.path, co).status());
   ASSIGN_OR_RETURN(auto writer, client->OpenWriter(a.path));
   std::string buf(size, '\0');

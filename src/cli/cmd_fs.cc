@@ -48,8 +48,7 @@ Status Put(dfs::DfsClient& c, const FsArgs& a) {
   if (!a.chunk_size.empty()) {
     ASSIGN_OR_RETURN(co.chunk_size, ParseByteSize(a.chunk_size));
   }
-  if (a.durability == "memory") co.durability = dfs::DURABILITY_MEMORY;
-  else if (a.durability != "sync") return Status::InvalidArgument("--durability must be sync or memory");
+  ASSIGN_OR_RETURN(co.durability, ParseDurability(a.durability));
   ASSIGN_OR_RETURN(uint64_t piece_bytes, ParseByteSize(a.append_size));
   if (piece_bytes == 0 || piece_bytes > (64u << 20)) return Status::InvalidArgument("--append-size must be 1..64M");
   RETURN_IF_ERROR(c.Create(a.path2, co).status());
