@@ -10,24 +10,24 @@ class FaultFile final : public File {
   FaultFile(std::unique_ptr<File> target, FaultInjectingFileSystem* fs) : target_(std::move(target)), fs_(fs) {}
 
   Result<size_t> ReadAt(uint64_t offset, void* buf, size_t n) override {
-    RETURN_IF_ERROR(fs_->BeforeIo(path(), false, "read"));
+    RETURN_IF_ERROR(fs_->BeforeIo(path(), FaultInjectingFileSystem::IoKind::kDeviceRead, false, "read"));
     return target_->ReadAt(offset, buf, n);
   }
   Status WriteAt(uint64_t offset, const void* buf, size_t n) override {
-    RETURN_IF_ERROR(fs_->BeforeIo(path(), true, "write"));
+    RETURN_IF_ERROR(fs_->BeforeIo(path(), FaultInjectingFileSystem::IoKind::kBufferedWrite, true, "write"));
     RETURN_IF_ERROR(target_->WriteAt(offset, buf, n));
     fs_->NoteWrite(path(), offset + n);
     return Status::Ok();
   }
   Status Sync() override {
-    RETURN_IF_ERROR(fs_->BeforeIo(path(), false, "fdatasync"));
+    RETURN_IF_ERROR(fs_->BeforeIo(path(), FaultInjectingFileSystem::IoKind::kDeviceSync, false, "fdatasync"));
     RETURN_IF_ERROR(target_->Sync());
     ASSIGN_OR_RETURN(uint64_t size, target_->Size());
     fs_->NoteSync(path(), size);
     return Status::Ok();
   }
   Status Truncate(uint64_t size) override {
-    RETURN_IF_ERROR(fs_->BeforeIo(path(), false, "truncate"));
+    RETURN_IF_ERROR(fs_->BeforeIo(path(), FaultInjectingFileSystem::IoKind::kMetadata, false, "truncate"));
     return target_->Truncate(size);
   }
   Result<uint64_t> Size() override { return target_->Size(); }
@@ -77,16 +77,17 @@ DiskFault FaultInjectingFileSystem::GetFaultLocked(const std::string& path) cons
   return out;
 }
 
-Status FaultInjectingFileSystem::BeforeIo(const std::string& path, bool is_write, const char* op) {
+Status FaultInjectingFileSystem::BeforeIo(const std::string& path, IoKind kind, bool allocates, const char* op) {
   DiskFault fault = GetFault(path);
   if (!fault.any()) return Status::Ok();
-  if (fault.frozen) {
+  if (fault.frozen && kind != IoKind::kBufferedWrite) {
     std::unique_lock lock(mu_);
     unfrozen_.wait(lock, [&] { return !GetFaultLocked(path).frozen; });
     fault = GetFaultLocked(path);
   }
-  if (fault.latency_ms) clock_->SleepMicros(uint64_t{fault.latency_ms} * 1000);
-  if (is_write && fault.no_space) return Status::FromErrno(ENOSPC, std::string(op) + " " + path + " (injected)");
+  bool waits_for_device = kind == IoKind::kDeviceRead || kind == IoKind::kDeviceSync;
+  if (fault.latency_ms && waits_for_device) clock_->SleepMicros(uint64_t{fault.latency_ms} * 1000);
+  if (allocates && fault.no_space) return Status::FromErrno(ENOSPC, std::string(op) + " " + path + " (injected)");
   if (fault.error_rate > 0) {
     bool fail;
     {
@@ -109,7 +110,7 @@ void FaultInjectingFileSystem::NoteSync(const std::string& path, uint64_t size) 
 }
 
 Result<std::unique_ptr<File>> FaultInjectingFileSystem::OpenFile(const std::string& path, OpenMode mode) {
-  RETURN_IF_ERROR(BeforeIo(path, mode == OpenMode::kCreate, "open"));
+  RETURN_IF_ERROR(BeforeIo(path, IoKind::kMetadata, mode == OpenMode::kCreate, "open"));
   bool existed = target_->Exists(path);
   ASSIGN_OR_RETURN(auto file, target_->OpenFile(path, mode));
   if (mode != OpenMode::kRead) {
@@ -128,7 +129,7 @@ Result<std::unique_ptr<File>> FaultInjectingFileSystem::OpenFile(const std::stri
 }
 
 Status FaultInjectingFileSystem::RemoveFile(const std::string& path) {
-  RETURN_IF_ERROR(BeforeIo(path, false, "unlink"));
+  RETURN_IF_ERROR(BeforeIo(path, IoKind::kMetadata, false, "unlink"));
   RETURN_IF_ERROR(target_->RemoveFile(path));
   std::lock_guard lock(mu_);
   synced_size_.erase(path);
@@ -136,7 +137,7 @@ Status FaultInjectingFileSystem::RemoveFile(const std::string& path) {
 }
 
 Status FaultInjectingFileSystem::Rename(const std::string& from, const std::string& to) {
-  RETURN_IF_ERROR(BeforeIo(from, true, "rename"));
+  RETURN_IF_ERROR(BeforeIo(from, IoKind::kMetadata, true, "rename"));
   RETURN_IF_ERROR(target_->Rename(from, to));
   std::lock_guard lock(mu_);
   auto it = synced_size_.find(from);
@@ -148,12 +149,12 @@ Status FaultInjectingFileSystem::Rename(const std::string& from, const std::stri
 }
 
 Status FaultInjectingFileSystem::SyncDir(const std::string& path) {
-  RETURN_IF_ERROR(BeforeIo(path, false, "fsync dir"));
+  RETURN_IF_ERROR(BeforeIo(path, IoKind::kDeviceSync, false, "fsync dir"));
   return target_->SyncDir(path);
 }
 
 Result<DiskSpace> FaultInjectingFileSystem::GetDiskSpace(const std::string& path) {
-  RETURN_IF_ERROR(BeforeIo(path, false, "statvfs"));
+  RETURN_IF_ERROR(BeforeIo(path, IoKind::kMetadata, false, "statvfs"));
   ASSIGN_OR_RETURN(DiskSpace space, target_->GetDiskSpace(path));
   if (GetFault(path).no_space) space.free_bytes = 0;
   return space;

@@ -3,7 +3,12 @@
 //
 // Faults are set per path prefix (a chunkserver disk is a directory) and can
 // change at run time: added latency, a rate of EIO, ENOSPC on writes, and
-// "frozen" (every call blocks until unfrozen, like a hung disk). It also
+// "frozen" (like a hung disk). They model what a process sees of a real
+// device behind the page cache: a buffered WriteAt lands in memory, so it is
+// neither delayed nor blocked by a frozen disk (it can still fail with EIO or
+// ENOSPC); latency is added to the calls that wait for the device (reads,
+// fdatasync, directory sync) and freezing blocks every call but buffered
+// writes until the fault is lifted. It also
 // tracks, per file, the length last made durable by Sync(); DropUnsyncedData()
 // truncates every file it wrote back to that length, which is what an
 // append-only file looks like after a power loss (RocksDB's
@@ -25,7 +30,7 @@
 namespace strata {
 
 struct DiskFault {
-  uint32_t latency_ms = 0;   // added to every read, write and sync
+  uint32_t latency_ms = 0;   // added to every read and sync
   double error_rate = 0;     // probability that an I/O call fails with EIO
   bool no_space = false;     // writes fail with ENOSPC; free space reads as 0
   bool frozen = false;       // every call blocks until the fault is lifted
@@ -51,9 +56,16 @@ class FaultInjectingFileSystem final : public FileSystemWrapper {
   Status SyncDir(const std::string& path) override;
   Result<DiskSpace> GetDiskSpace(const std::string& path) override;
 
+  // What an I/O call does to the device, which decides the faults it meets.
+  enum class IoKind {
+    kBufferedWrite,  // into the page cache: EIO, ENOSPC
+    kDeviceRead,     // waits for the device: freeze, latency, EIO
+    kDeviceSync,     // waits for the device: freeze, latency, EIO
+    kMetadata,       // create/rename/unlink/truncate: freeze, EIO (ENOSPC when it allocates)
+  };
   // Called by files: waits out latency/freeze and rolls for an error.
-  // `is_write` selects whether ENOSPC applies.
-  Status BeforeIo(const std::string& path, bool is_write, const char* op);
+  // `allocates` selects whether ENOSPC applies.
+  Status BeforeIo(const std::string& path, IoKind kind, bool allocates, const char* op);
   void NoteWrite(const std::string& path, uint64_t end_offset);
   void NoteSync(const std::string& path, uint64_t size);
 
