@@ -19,6 +19,7 @@ void RegisterFsCommand(CLI::App& app, int* exit_code);
 void RegisterClusterCommand(CLI::App& app, int* exit_code);
 void RegisterUpDownCommands(CLI::App& app, int* exit_code);
 void RegisterBenchCommand(CLI::App& app, int* exit_code);
+void RegisterDebugCommand(CLI::App& app, int* exit_code);
 void RegisterChunkserverCommand(CLI::App& app, int* exit_code);
 void RegisterMasterCommand(CLI::App& app, int* exit_code);
 

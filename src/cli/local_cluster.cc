@@ -233,7 +233,13 @@ Status LocalCluster::Start(bool detach) {
   }
 
   // Chunkservers, spread round-robin over the racks.
-  RETURN_IF_ERROR(WriteYaml(dir_ + "/chunkserver.yaml", "chunkserver", config_.chunkserver_config));
+  // A local cluster is where failures are rehearsed: `strata debug
+  // disk-fault` works on it unless the config says otherwise.
+  YAML::Node chunkserver_config = (config_.chunkserver_config && config_.chunkserver_config.IsMap())
+                                      ? YAML::Clone(config_.chunkserver_config)
+                                      : YAML::Node(YAML::NodeType::Map);
+  if (!chunkserver_config["fault_injection"]) chunkserver_config["fault_injection"] = true;
+  RETURN_IF_ERROR(WriteYaml(dir_ + "/chunkserver.yaml", "chunkserver", chunkserver_config));
   doc_["chunkservers"] = nlohmann::json::array();
   for (int i = 0; i < config_.chunkservers; ++i) {
     std::string id = "cs" + std::to_string(i + 1);

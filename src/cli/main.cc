@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   strata::cli::RegisterClusterCommand(app, &exit_code);
   strata::cli::RegisterUpDownCommands(app, &exit_code);
   strata::cli::RegisterBenchCommand(app, &exit_code);
+  strata::cli::RegisterDebugCommand(app, &exit_code);
   strata::cli::RegisterChunkserverCommand(app, &exit_code);
   strata::cli::RegisterMasterCommand(app, &exit_code);
   try {

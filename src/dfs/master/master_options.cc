@@ -18,6 +18,9 @@ Status MasterOptions::Load(ConfigNode& n) {
   RETURN_IF_ERROR(n.GetBool("placement_rack_fallback", &placement_rack_fallback));
   RETURN_IF_ERROR(n.GetUint("recovery_copies_per_server_max", &recovery_copies_per_server_max));
   RETURN_IF_ERROR(n.GetBytes("recovery_bytes_per_sec_max", &recovery_bytes_per_sec_max));
+  RETURN_IF_ERROR(n.GetBytes("recovery_bytes_per_sec_min", &recovery_bytes_per_sec_min));
+  RETURN_IF_ERROR(n.GetUint("recovery_foreground_p99_target_us", &recovery_foreground_p99_target_us));
+  RETURN_IF_ERROR(n.GetDouble("recovery_foreground_p99_tolerance", &recovery_foreground_p99_tolerance));
   RETURN_IF_ERROR(n.GetUint("recovery_copy_timeout_ms", &recovery_copy_timeout_ms));
   RETURN_IF_ERROR(n.GetUint("recovery_poll_interval_ms", &recovery_poll_interval_ms));
   RETURN_IF_ERROR(n.GetUint("recovery_storm_window_ms", &recovery_storm_window_ms));
@@ -28,6 +31,7 @@ Status MasterOptions::Load(ConfigNode& n) {
   RETURN_IF_ERROR(n.GetUint("soft_fault_latency_floor_us", &soft_fault_latency_floor_us));
   RETURN_IF_ERROR(n.GetDouble("soft_fault_mad_k", &soft_fault_mad_k));
   RETURN_IF_ERROR(n.GetUint("soft_fault_disks_min", &soft_fault_disks_min));
+  RETURN_IF_ERROR(n.GetUint("soft_fault_servers_min", &soft_fault_servers_min));
   RETURN_IF_ERROR(n.GetUint("soft_fault_heartbeats_min", &soft_fault_heartbeats_min));
   RETURN_IF_ERROR(n.GetDouble("soft_fault_disks_fraction_max", &soft_fault_disks_fraction_max));
   RETURN_IF_ERROR(n.GetUint("seal_grace_ms", &seal_grace_ms));
@@ -58,6 +62,9 @@ Status MasterOptions::Validate() const {
   }
   if (recovery_copies_per_server_max == 0) return bad("recovery_copies_per_server_max must be > 0");
   if (recovery_bytes_per_sec_max == 0) return bad("recovery_bytes_per_sec_max must be > 0");
+  if (recovery_bytes_per_sec_min == 0) return bad("recovery_bytes_per_sec_min must be > 0");
+  if (!(recovery_foreground_p99_tolerance >= 1.0)) return bad("recovery_foreground_p99_tolerance must be >= 1");
+  if (soft_fault_servers_min < 3) return bad("soft_fault_servers_min must be >= 3 (a median of fewer tells nothing)");
   if (heartbeat_commands_max == 0 || server_command_queue_max == 0) return bad("command limits must be > 0");
   if (path_bytes_max == 0 || name_bytes_max == 0) return bad("path limits must be > 0");
   if (tick_interval_ms == 0) return bad("tick_interval_ms must be > 0");

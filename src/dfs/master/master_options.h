@@ -36,6 +36,11 @@ struct MasterOptions {
   // Recovery and garbage collection.
   uint32_t recovery_copies_per_server_max = 2;  // as source and as target
   uint64_t recovery_bytes_per_sec_max = 100ull << 20;
+  // Adaptive recovery (recovery_throttle.h): the rate falls towards this
+  // floor (capped at the max) as foreground write latency rises.
+  uint64_t recovery_bytes_per_sec_min = 10ull << 20;
+  uint64_t recovery_foreground_p99_target_us = 0;  // 0: tolerance x learned baseline
+  double recovery_foreground_p99_tolerance = 2.0;
   uint64_t recovery_copy_timeout_ms = 60000;
   uint64_t recovery_poll_interval_ms = 1000;  // ask copy targets whether they are done
   // Bounded automatic recovery (storm_guard.h); servers_min 0 disables it.
@@ -43,11 +48,12 @@ struct MasterOptions {
   uint32_t recovery_storm_servers_min = 3;
   double recovery_storm_fraction = 0.2;
   uint64_t recovery_storm_pause_ms = 600000;
-  // Fail-slow disks (soft_fault.h).
+  // Fail-slow disks (soft_fault.h) and chunkservers (slow_server.h).
   bool soft_fault_enabled = true;
   uint64_t soft_fault_latency_floor_us = 50000;
   double soft_fault_mad_k = 6.0;
   uint32_t soft_fault_disks_min = 5;
+  uint32_t soft_fault_servers_min = 4;
   uint32_t soft_fault_heartbeats_min = 5;
   double soft_fault_disks_fraction_max = 0.01;
   uint64_t seal_grace_ms = 10000;  // a replica shorter than a fresh seal may still catch up

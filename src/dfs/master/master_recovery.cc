@@ -34,8 +34,8 @@ std::vector<ServerView> MasterService::ServerViews() const {
     }
     v.load += recovery_.CopiesInvolving(id) + s.copies_in_flight;
     for (const auto& d : s.disks) {
-      bool out_of_service = d.failed() || soft_faults_.Health(id, d.index()) != DiskHealth::kNormal;
-    v.disks.push_back({d.index(), d.capacity_bytes(), d.free_bytes(), out_of_service, per_disk[d.index()]});
+      bool out_of_service = d.failed() || !InService(id, d.index());
+      v.disks.push_back({d.index(), d.capacity_bytes(), d.free_bytes(), out_of_service, per_disk[d.index()]});
     }
     views.push_back(std::move(v));
   }
@@ -54,41 +54,6 @@ void MasterService::RefreshRecovery(uint64_t chunk_id) {
     return;
   }
   recovery_.Update(chunk_id, reconciler_.LiveReplicas(*c), c->replication());
-}
-
-void MasterService::RefreshDisk(const SoftFaultDetector::DiskKey& disk) {
-  std::vector<uint64_t> ids(catalog_.ChunksOn(disk.first).begin(), catalog_.ChunksOn(disk.first).end());
-  for (uint64_t id : ids) RefreshRecovery(id);
-}
-
-// A slow disk whose chunks all have their full count of replicas elsewhere
-// goes offline: its replicas leave the chunk map and are deleted.
-void MasterService::TakeSlowDisksOffline() {
-  for (const auto& disk : soft_faults_.ReadOnlyDisks()) {
-    std::vector<uint64_t> on_disk;
-    bool ready = true;
-    for (uint64_t id : catalog_.ChunksOn(disk.first)) {
-      const ChunkRecord* c = catalog_.FindChunk(id);
-      bool here = std::any_of(c->replicas().begin(), c->replicas().end(), [&](const ReplicaRecord& r) {
-        return r.server_id() == disk.first && r.disk() == disk.second;
-      });
-      if (!here) continue;
-      on_disk.push_back(id);
-      if (!c->sealed() || reconciler_.LiveReplicas(*c) < c->replication()) ready = false;
-    }
-    if (!ready) continue;
-    Mutation m;
-    for (uint64_t id : on_disk) m.PutChunk(ChunkMap::WithoutReplica(*catalog_.FindChunk(id), disk.first));
-    Status st = catalog_.Commit(m);
-    if (!st.ok()) {
-      spdlog::error("master: taking disk {} of {} offline: {}", disk.second, disk.first, st.ToString());
-      continue;
-    }
-    for (uint64_t id : on_disk) QueueDelete(disk.first, id);
-    soft_faults_.SetOffline(disk);
-    spdlog::warn("master: slow disk {} of {} is offline; its {} replicas have copies elsewhere", disk.second,
-                 disk.first, on_disk.size());
-  }
 }
 
 void MasterService::QueueDelete(const std::string& server, uint64_t chunk_id) {
@@ -111,7 +76,7 @@ Status MasterService::Heartbeat(const HeartbeatRequest& req, HeartbeatResponse* 
     resp->set_reregister(true);
     return Status::Ok();
   }
-  for (const auto& disk : soft_faults_.Observe(req.server_id(), membership_)) RefreshDisk(disk);
+  if (req.disks_size() > 0) ObserveSoftFaults(req.server_id());  // a verdict needs fresh statistics
   ASSIGN_OR_RETURN(ReconcileOutcome out, reconciler_.Apply(req.server_id(), req));
   for (uint64_t id : out.changed) RefreshRecovery(id);
   m_.replicas_added->Add(out.added);
@@ -147,6 +112,8 @@ Status MasterService::ReportBadReplica(const ReportBadReplicaRequest& req, Repor
 
 void MasterService::DropServerReplicas(const std::string& server) {
   queues_.Clear(server);
+  soft_faults_.Forget(server);  // out of service anyway; frees the bound
+  slow_servers_.Forget(server);
   for (const auto& task : recovery_.AbortServer(server)) {
     m_.copies_failed->Add();
     RefreshRecovery(task.chunk_id);
@@ -165,13 +132,14 @@ void MasterService::DropServerReplicas(const std::string& server) {
   for (uint64_t id : ids) RefreshRecovery(id);
 }
 
-bool MasterService::PlanCopy(const ChunkRecord& c, const std::vector<ServerView>& views, CopyTask* task) const {
-  // Source: a live holder with a free copy slot, the least busy first.
+bool MasterService::PlanCopy(const ChunkRecord& c, const std::vector<ServerView>& views, bool urgent_lane,
+                             CopyTask* task) const {
+  // Source: a live holder with a free copy slot, not slow, the least busy first.
   const ReplicaRecord* source = nullptr;
   for (const auto& r : c.replicas()) {
-    if (!membership_.IsAlive(r.server_id()) || !recovery_.SourceHasRoom(r.server_id())) continue;
+    if (!membership_.IsAlive(r.server_id()) || !recovery_.SourceHasRoom(r.server_id(), urgent_lane)) continue;
     auto key = [&](const ReplicaRecord& x) {
-      return std::make_pair(soft_faults_.Health(x.server_id(), x.disk()) != DiskHealth::kNormal,
+      return std::make_pair(ReplicaSlowNow(soft_faults_, slow_servers_, x.server_id(), x.disk()),
                             recovery_.CopiesInvolving(x.server_id()));
     };
     if (!source || key(r) < key(*source)) {
@@ -192,7 +160,7 @@ bool MasterService::PlanCopy(const ChunkRecord& c, const std::vector<ServerView>
   }
   PlacementRequest ready = place;
   for (const auto& v : views) {
-    if (!recovery_.TargetHasRoom(v.id)) ready.exclude_servers.insert(v.id);
+    if (!recovery_.TargetHasRoom(v.id, urgent_lane)) ready.exclude_servers.insert(v.id);
   }
   auto choice = PlaceReplicas(views, ready);
   if (!choice.ok()) {
@@ -206,6 +174,7 @@ bool MasterService::PlanCopy(const ChunkRecord& c, const std::vector<ServerView>
   task->target = choice->front().server_id;
   task->target_disk = choice->front().disk;
   task->bytes = c.length();
+  task->urgent_lane = urgent_lane;
   return true;
 }
 
@@ -219,9 +188,16 @@ void MasterService::ScheduleCopies() {
       RefreshRecovery(id);
       continue;
     }
-    if (!recovery_.BudgetAllows()) break;
+    // Regular copies within the budget; a chunk with one replica left may
+    // also take the urgent lane (recovery.h). Candidates come most urgent
+    // first, so once neither is possible nothing further is.
+    bool regular = recovery_.BudgetAllows();
+    bool urgent = recovery_.Urgent(id) && recovery_.UrgentLaneFree();
+    if (!regular && !urgent) break;
     CopyTask task;
-    if (!PlanCopy(*c, views, &task)) continue;
+    bool planned = regular && PlanCopy(*c, views, /*urgent_lane=*/false, &task);
+    if (!planned && urgent) planned = PlanCopy(*c, views, /*urgent_lane=*/true, &task);
+    if (!planned) continue;
     ChunkCommand cmd;
     cmd.set_kind(ChunkCommand::REPLICATE);
     cmd.set_chunk_id(id);
@@ -235,8 +211,9 @@ void MasterService::ScheduleCopies() {
       if (r.server_id() != task.source && membership_.IsAlive(r.server_id())) *cmd.add_sources() = Locate(r);
     }
     if (!queues_.Push(task.target, cmd)) continue;
-    spdlog::info("master: re-replicating chunk {} ({} bytes) from {} to {} disk {}", id, task.bytes, task.source,
-                 task.target, task.target_disk);
+    spdlog::info("master: re-replicating chunk {} ({} bytes) from {} to {} disk {}{}", id, task.bytes, task.source,
+                 task.target, task.target_disk, task.urgent_lane ? " (urgent lane: one replica left)" : "");
+    if (task.urgent_lane) m_.urgent_copies->Add();
     recovery_.Start(task);
     m_.copies_started->Add();
   }
@@ -299,13 +276,25 @@ void MasterService::TickLocked() {
     m_.copies_failed->Add();
     RefreshRecovery(task.chunk_id);
   }
+  UpdateThrottle();
   if (!storm_.Paused()) ScheduleCopies();
   TakeSlowDisksOffline();
+  TakeSlowServersOffline();
   auto gc = gc_.Dispatch(kGcRecordsPerTickMax,
                          [this](const std::string& server) { return !membership_.CountsReplicas(server); });
   if (!gc.ok()) spdlog::error("master: garbage collection: {}", gc.status().ToString());
   chunks_.PruneSealTimes(options_.seal_grace_ms * 1000);
   UpdateGauges();
+}
+
+// Adapts the recovery limits to foreground latency (recovery_throttle.h).
+void MasterService::UpdateThrottle() {
+  bool active = recovery_.in_flight() > 0;
+  for (const auto& [id, s] : membership_.servers()) active |= s.liveness == Liveness::kAlive && s.copies_in_flight > 0;
+  uint64_t p99 = RecoveryThrottle::ForegroundP99Us(
+      membership_, [this](const std::string& server, uint32_t disk) { return InService(server, disk); });
+  throttle_.Update(p99, active);
+  recovery_.SetLimits(throttle_.bytes_per_sec(), throttle_.copies_per_server());
 }
 
 void MasterService::UpdateGauges() {
@@ -324,6 +313,13 @@ void MasterService::UpdateGauges() {
   m_.recovery_in_flight->Set(static_cast<double>(rs.in_flight));
   m_.recovery_paused->Set(storm_.Paused() ? 1 : 0);
   m_.gc_pending->Set(static_cast<double>(catalog_.gc().size()));
+  m_.soft_fault_alerts_active->Set(
+      static_cast<double>(soft_faults_.Alerts().size() + slow_servers_.Alerts().size()));
+  m_.disks_out_of_service->Set(static_cast<double>(FaultBudget().disks_out));
+  m_.servers_slow->Set(static_cast<double>(slow_servers_.OutOfService().size()));
+  m_.recovery_rate->Set(static_cast<double>(recovery_.rate_limit_bytes_per_sec()));
+  m_.recovery_copies_per_server->Set(static_cast<double>(recovery_.copies_per_server()));
+  m_.foreground_p99->Set(static_cast<double>(throttle_.foreground_p99_us()));
 }
 
 }  // namespace strata::dfs::master

@@ -17,7 +17,9 @@ MasterService::MasterService(meta::MetaStore* store, Clock* clock, ChunkserverSt
       recovery_(clock, options_),
       queues_(options_.server_command_queue_max),
       soft_faults_(options_),
-      reconciler_(&catalog_, &chunks_, &recovery_, &membership_, &soft_faults_, options_),
+      slow_servers_(options_),
+      throttle_(clock, options_),
+      reconciler_(&catalog_, &chunks_, &recovery_, &membership_, &soft_faults_, &slow_servers_, options_),
       gc_(&catalog_, &queues_),
       storm_(clock, options_) {
   auto counter = [&](const char* name, const char* help) { return metrics_->GetCounter(name, help); };
@@ -43,6 +45,21 @@ MasterService::MasterService(meta::MetaStore* store, Clock* clock, ChunkserverSt
   m_.recovery_in_flight = gauge("strata_master_recovery_in_flight", "Recovery copies in flight");
   m_.recovery_paused = gauge("strata_master_recovery_paused", "1 while recovery is paused after a failure storm");
   m_.storms = counter("strata_master_failure_storms_total", "Failure storms that paused recovery");
+  m_.soft_fault_alerts = counter("strata_master_soft_fault_alerts_total",
+                                 "Slow disks or chunkservers left in service because the out-of-service bound was reached");
+  m_.soft_fault_alerts_active = gauge("strata_master_soft_fault_alerts_active",
+                                      "Slow disks or chunkservers held in service by the bound right now");
+  m_.disks_out_of_service = gauge("strata_master_disks_out_of_service",
+                                  "Disks read-only or offline as slow (a slow chunkserver counts all its disks)");
+  m_.servers_slow = gauge("strata_master_chunkservers_slow", "Chunkservers read-only or offline as slow");
+  m_.recovery_rate = gauge("strata_master_recovery_bytes_per_sec",
+                           "Current recovery byte budget, adapted to foreground latency");
+  m_.recovery_copies_per_server = gauge("strata_master_recovery_copies_per_server",
+                                        "Current limit of recovery copies per chunkserver");
+  m_.foreground_p99 = gauge("strata_master_foreground_write_p99_us",
+                            "Median over in-service disks of the write p99 chunkservers report");
+  m_.urgent_copies = counter("strata_master_recovery_urgent_copies_total",
+                             "Copies of chunks with one replica left started outside the budget");
   m_.gc_pending = gauge("strata_master_gc_pending", "Deleted chunks whose replicas are not yet told to go");
 }
 
@@ -68,6 +85,7 @@ ReplicaLocation MasterService::Locate(const ReplicaRecord& r) const {
   ReplicaLocation loc;
   loc.set_server_id(r.server_id());
   loc.set_disk(r.disk());
+  loc.set_slow(ReplicaSlowNow(soft_faults_, slow_servers_, r.server_id(), r.disk()));
   if (const ServerState* s = membership_.Find(r.server_id())) {
     loc.set_addr(s->record.addr());
     loc.set_rack(s->record.rack());

@@ -2,16 +2,19 @@
 // periodic work, independent of the transport so tests call it directly.
 //
 // It owns the master's state: the Catalog (persisted metadata), the
-// Namespace over it, the ChunkMap, Membership, the RecoveryQueue, the
-// per-server command queues, the StormGuard and the SoftFaultDetector. One mutex serializes every method; a method
+// Namespace over it, the ChunkMap, Membership, the RecoveryQueue and its
+// RecoveryThrottle, the per-server command queues, the StormGuard, and the
+// fail-slow detectors for disks (SoftFaultDetector) and whole chunkservers
+// (SlowServerDetector). One mutex serializes every method; a method
 // that must call chunkservers (sealing a chunk a previous writer left open)
 // releases it for the calls and re-validates afterwards. Every mutation is
 // persisted (synced) before the method returns, so an acknowledged request
 // survives a crash of the master.
 //
 // Tick() runs the periodic work: dead-chunkserver detection, expiry of
-// recovery copies, scheduling of new copies under flow control (unless a
-// failure storm paused it), polling copy targets, taking slow disks offline,
+// recovery copies, adapting the recovery limits to foreground latency,
+// scheduling of new copies under flow control (unless a failure storm paused
+// it), polling copy targets, taking slow disks and chunkservers offline,
 // dispatch of garbage-collection deletes, and metrics. The server calls it every
 // `tick_interval_ms`; tests call it after moving a ManualClock.
 //
@@ -37,9 +40,11 @@
 #include "dfs/master/membership.h"
 #include "dfs/master/namespace.h"
 #include "dfs/master/reconcile.h"
+#include "dfs/master/recovery.h"
+#include "dfs/master/recovery_throttle.h"
+#include "dfs/master/slow_server.h"
 #include "dfs/master/soft_fault.h"
 #include "dfs/master/storm_guard.h"
-#include "dfs/master/recovery.h"
 #include "env/clock.h"
 #include "master.pb.h"
 #include "meta/meta_store.h"
@@ -97,11 +102,19 @@ class MasterService {
   void RefreshRecovery(uint64_t chunk_id);
   void DropServerReplicas(const std::string& server);
   void ScheduleCopies();
-  bool PlanCopy(const ChunkRecord& c, const std::vector<ServerView>& views, CopyTask* task) const;
+  bool PlanCopy(const ChunkRecord& c, const std::vector<ServerView>& views, bool urgent_lane, CopyTask* task) const;
   void QueueDelete(const std::string& server, uint64_t chunk_id);
   void ForgetRetired();
-  void RefreshDisk(const SoftFaultDetector::DiskKey& disk);
+  void UpdateThrottle();
+
+  // Fail-slow disks and chunkservers (master_soft_faults.cc).
+  SoftFaultBudget FaultBudget() const;
+  void ObserveSoftFaults(const std::string& server);
+  void RefreshServerChunks(const std::string& server);
+  bool RetireReplicas(const std::string& server, const uint32_t* disk);
   void TakeSlowDisksOffline();
+  void TakeSlowServersOffline();
+  bool InService(const std::string& server, uint32_t disk) const;
   void TickLocked();
   void ApplyCopyPolls(const std::vector<CopyTask>& polled, const std::vector<Result<ChunkInfoResponse>>& answers);
   void UpdateGauges();
@@ -109,6 +122,8 @@ class MasterService {
   // Status (master_status.cc).
   nlohmann::json ServersJson() const;
   nlohmann::json ChunksJson() const;
+  nlohmann::json RecoveryJson() const;
+  nlohmann::json AlertsJson() const;
 
   MasterOptions options_;
   Clock* clock_;
@@ -123,12 +138,15 @@ class MasterService {
   RecoveryQueue recovery_;
   CommandQueues queues_;
   SoftFaultDetector soft_faults_;
+  SlowServerDetector slow_servers_;
+  RecoveryThrottle throttle_;
   Reconciler reconciler_;
   GcDispatcher gc_;
   StormGuard storm_;
   std::string advertised_addr_;
   uint64_t started_us_ = 0;
   uint64_t copies_done_counted_ = 0;
+  std::string soft_fault_alert_;  // the latest raised, kept after it clears
 
   struct Metrics {
     Counter* replicas_added;
@@ -152,6 +170,14 @@ class MasterService {
     Gauge* gc_pending;
     Gauge* recovery_paused;
     Counter* storms;
+    Counter* soft_fault_alerts;
+    Gauge* soft_fault_alerts_active;
+    Gauge* disks_out_of_service;
+    Gauge* servers_slow;
+    Gauge* recovery_rate;
+    Gauge* recovery_copies_per_server;
+    Gauge* foreground_p99;
+    Counter* urgent_copies;
   } m_;
 };
 

@@ -26,7 +26,7 @@ nlohmann::json MasterService::ServersJson() const {
     nlohmann::json disks = nlohmann::json::array();
     for (const auto& d : s.disks) {
       nlohmann::json dj = DiskJson(d);
-      dj["health"] = DiskHealthName(soft_faults_.Health(id, d.index()));
+      dj["health"] = HealthName(soft_faults_.HealthOf(id, d.index()));
       dj["slow_reason"] = soft_faults_.Reason(id, d.index());
       disks.push_back(std::move(dj));
     }
@@ -41,6 +41,10 @@ nlohmann::json MasterService::ServersJson() const {
         {"replicas", catalog_.ChunksOn(id).size()},
         {"copies_in_flight", s.copies_in_flight},
         {"commands_queued", queues_.Size(id)},
+        {"write_p99_us", SlowServerDetector::LatencyUs(s)},
+        {"health", HealthName(slow_servers_.HealthOf(id))},
+        {"health_reason", slow_servers_.Reason(id)},
+        {"slow_now", slow_servers_.SlowNow(id)},
         {"disks", disks},
     });
   }
@@ -73,6 +77,42 @@ nlohmann::json MasterService::ChunksJson() const {
   };
 }
 
+nlohmann::json MasterService::RecoveryJson() const {
+  RecoveryStats rs = recovery_.Stats();
+  return {
+      {"queued", rs.queued},
+      {"in_flight", rs.in_flight},
+      {"in_flight_bytes", rs.in_flight_bytes},
+      {"urgent_in_flight", rs.urgent_in_flight},
+      {"done", rs.done},
+      {"done_bytes", rs.done_bytes},
+      {"failed", rs.failed},
+      {"paused", storm_.Paused()},
+      {"paused_remaining_ms", storm_.PauseRemainingMs()},
+      {"alert", storm_.Paused() ? storm_.reason() : std::string()},
+      {"storms", storm_.storms()},
+      {"copies_per_server", recovery_.copies_per_server()},
+      {"copies_per_server_max", options_.recovery_copies_per_server_max},
+      {"bytes_per_sec", recovery_.rate_limit_bytes_per_sec()},
+      {"bytes_per_sec_min", throttle_.floor_bytes_per_sec()},
+      {"bytes_per_sec_max", options_.recovery_bytes_per_sec_max},
+      {"throttle_level", throttle_.level()},
+      {"foreground_p99_us", throttle_.foreground_p99_us()},
+      {"foreground_p99_baseline_us", throttle_.baseline_us()},
+      {"foreground_p99_target_us", throttle_.target_us()},
+  };
+}
+
+// What needs an operator: slow disks or servers the bound keeps in
+// service, and a paused recovery.
+nlohmann::json MasterService::AlertsJson() const {
+  nlohmann::json alerts = nlohmann::json::array();
+  for (const auto& a : slow_servers_.Alerts()) alerts.push_back({{"kind", "slow_chunkserver_bound"}, {"message", a}});
+  for (const auto& a : soft_faults_.Alerts()) alerts.push_back({{"kind", "slow_disk_bound"}, {"message", a}});
+  if (storm_.Paused()) alerts.push_back({{"kind", "recovery_paused"}, {"message", storm_.reason()}});
+  return alerts;
+}
+
 nlohmann::json MasterService::StatusJson() {
   std::lock_guard lock(mu_);
   nlohmann::json servers = ServersJson();
@@ -94,7 +134,7 @@ nlohmann::json MasterService::StatusJson() {
   }
   nlohmann::json racks_json = nlohmann::json::array();
   for (const auto& [name, n] : racks) racks_json.push_back({{"name", name}, {"chunkservers", n.first}, {"alive", n.second}});
-  RecoveryStats rs = recovery_.Stats();
+  SoftFaultBudget budget = FaultBudget();
   return {
       {"role", "master"},
       {"master", advertised_addr_},
@@ -104,17 +144,16 @@ nlohmann::json MasterService::StatusJson() {
       {"totals",
        {{"chunkservers", membership_.servers().size()}, {"alive", alive}, {"racks", racks.size()}, {"disks", disks},
         {"failed_disks", failed_disks}, {"capacity_bytes", capacity}, {"used_bytes", used}, {"free_bytes", free}}},
-      {"soft_fault_alert", soft_faults_.alert()},
+      {"soft_fault_alert", soft_fault_alert_},
+      {"soft_faults",
+       {{"disks_out_of_service", budget.disks_out}, {"disks_out_of_service_max", budget.cap},
+        {"slow_chunkservers", slow_servers_.OutOfService()}, {"slow_disks", soft_faults_.OutOfService()},
+        {"alerts_raised", soft_faults_.alerts_raised() + slow_servers_.alerts_raised()}}},
+      {"alerts", AlertsJson()},
       {"files", catalog_.file_count()},
       {"directories", catalog_.dir_count()},
       {"chunks", ChunksJson()},
-      {"recovery",
-       {{"queued", rs.queued}, {"in_flight", rs.in_flight}, {"in_flight_bytes", rs.in_flight_bytes},
-        {"done", rs.done}, {"done_bytes", rs.done_bytes}, {"failed", rs.failed},
-        {"paused", storm_.Paused()}, {"paused_remaining_ms", storm_.PauseRemainingMs()},
-        {"alert", storm_.Paused() ? storm_.reason() : std::string()}, {"storms", storm_.storms()},
-        {"copies_per_server_max", options_.recovery_copies_per_server_max},
-        {"bytes_per_sec_max", options_.recovery_bytes_per_sec_max}}},
+      {"recovery", RecoveryJson()},
   };
 }
 

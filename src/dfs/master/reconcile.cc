@@ -27,7 +27,7 @@ uint32_t Reconciler::LiveReplicas(const ChunkRecord& c) const {
   uint32_t live = 0;
   for (const auto& r : c.replicas()) {
     live += membership_->CountsReplicas(r.server_id()) &&
-            soft_faults_->Health(r.server_id(), r.disk()) == DiskHealth::kNormal;
+            ReplicaHealth(*soft_faults_, *slow_servers_, r.server_id(), r.disk()) == Health::kNormal;
   }
   return live;
 }

@@ -31,6 +31,7 @@
 #include "dfs/master/chunk_map.h"
 #include "dfs/master/membership.h"
 #include "dfs/master/recovery.h"
+#include "dfs/master/slow_server.h"
 #include "dfs/master/soft_fault.h"
 #include "master.pb.h"
 
@@ -45,14 +46,16 @@ struct ReconcileOutcome {
 class Reconciler {
  public:
   Reconciler(Catalog* catalog, ChunkMap* chunks, RecoveryQueue* recovery, const Membership* membership,
-             const SoftFaultDetector* soft_faults, const MasterOptions& options)
+             const SoftFaultDetector* soft_faults, const SlowServerDetector* slow_servers,
+             const MasterOptions& options)
       : catalog_(catalog), chunks_(chunks), recovery_(recovery), membership_(membership), soft_faults_(soft_faults),
-        options_(options) {}
+        slow_servers_(slow_servers), options_(options) {}
 
   // Applies `hb`'s report from `server`; persists list changes before returning.
   Result<ReconcileOutcome> Apply(const std::string& server, const HeartbeatRequest& hb);
 
-  // Replicas of `c` on servers that are not dead, on disks in service.
+  // Replicas of `c` on servers that are not dead, on disks and servers in
+  // service (not slow: soft_fault.h, slow_server.h).
   uint32_t LiveReplicas(const ChunkRecord& c) const;
 
  private:
@@ -69,6 +72,7 @@ class Reconciler {
   RecoveryQueue* recovery_;
   const Membership* membership_;
   const SoftFaultDetector* soft_faults_;
+  const SlowServerDetector* slow_servers_;
   MasterOptions options_;
 };
 

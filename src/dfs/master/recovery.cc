@@ -6,6 +6,8 @@ namespace strata::dfs::master {
 
 RecoveryQueue::RecoveryQueue(const Clock* clock, const MasterOptions& options)
     : clock_(clock), options_(options),
+      rate_bytes_per_sec_(options.recovery_bytes_per_sec_max),
+      copies_per_server_(options.recovery_copies_per_server_max),
       tokens_bytes_(static_cast<double>(options.recovery_bytes_per_sec_max)),
       refilled_us_(clock->NowMicros()) {}
 
@@ -44,19 +46,33 @@ std::vector<uint64_t> RecoveryQueue::Candidates(size_t max) const {
   return out;
 }
 
-bool RecoveryQueue::SourceHasRoom(const std::string& server) const {
-  auto it = as_source_.find(server);
-  return it == as_source_.end() || it->second < options_.recovery_copies_per_server_max;
+bool RecoveryQueue::Urgent(uint64_t chunk_id) const {
+  auto it = live_.find(chunk_id);
+  return it != live_.end() && it->second == 1;
 }
 
-bool RecoveryQueue::TargetHasRoom(const std::string& server) const {
+bool RecoveryQueue::SourceHasRoom(const std::string& server, bool urgent_lane) const {
+  uint32_t limit = urgent_lane ? options_.recovery_copies_per_server_max : copies_per_server_;
+  auto it = as_source_.find(server);
+  return it == as_source_.end() || it->second < limit;
+}
+
+bool RecoveryQueue::TargetHasRoom(const std::string& server, bool urgent_lane) const {
+  uint32_t limit = urgent_lane ? options_.recovery_copies_per_server_max : copies_per_server_;
   auto it = as_target_.find(server);
-  return it == as_target_.end() || it->second < options_.recovery_copies_per_server_max;
+  return it == as_target_.end() || it->second < limit;
+}
+
+void RecoveryQueue::SetLimits(uint64_t bytes_per_sec, uint32_t copies_per_server) {
+  Refill();  // the time so far accrues at the old rate
+  rate_bytes_per_sec_ = std::max<uint64_t>(1, bytes_per_sec);
+  copies_per_server_ = std::clamp<uint32_t>(copies_per_server, 1, options_.recovery_copies_per_server_max);
+  tokens_bytes_ = std::min(tokens_bytes_, static_cast<double>(rate_bytes_per_sec_));
 }
 
 void RecoveryQueue::Refill() {
   uint64_t now = clock_->NowMicros();
-  double rate = static_cast<double>(options_.recovery_bytes_per_sec_max);
+  double rate = static_cast<double>(rate_bytes_per_sec_);
   tokens_bytes_ = std::min(rate, tokens_bytes_ + rate * static_cast<double>(now - refilled_us_) / 1e6);
   refilled_us_ = now;
 }
@@ -70,11 +86,13 @@ void RecoveryQueue::Start(CopyTask task) {
   Refill();
   tokens_bytes_ -= static_cast<double>(task.bytes);
   task.started_us = clock_->NowMicros();
-  uint64_t transfer_us = task.bytes * 3'000'000 / options_.recovery_bytes_per_sec_max;
+  task.rate_bytes_per_sec = rate_bytes_per_sec_;
+  uint64_t transfer_us = task.bytes * 3'000'000 / task.rate_bytes_per_sec;
   task.deadline_us = task.started_us + std::max(options_.recovery_copy_timeout_ms * 1000, transfer_us);
   task.polled_us = task.started_us;
   as_source_[task.source]++;
   as_target_[task.target]++;
+  urgent_in_flight_ += task.urgent_lane;
   in_flight_[task.chunk_id] = std::move(task);
 }
 
@@ -85,6 +103,7 @@ void RecoveryQueue::Finish(std::map<uint64_t, CopyTask>::iterator it) {
   };
   release(as_source_, it->second.source);
   release(as_target_, it->second.target);
+  urgent_in_flight_ -= it->second.urgent_lane;
   in_flight_.erase(it);
 }
 
@@ -161,6 +180,7 @@ RecoveryStats RecoveryQueue::Stats() const {
   s.done = done_;
   s.done_bytes = done_bytes_;
   s.failed = failed_;
+  s.urgent_in_flight = urgent_in_flight_;
   return s;
 }
 

@@ -8,15 +8,23 @@
 // reports the replica) the caller re-evaluates the chunk, which queues it
 // again if it still lacks replicas.
 //
-// Flow control (DESIGN.md §2, seed 003):
-//   - at most `recovery_copies_per_server_max` copies in flight per server
-//     as a source, and as many as a target;
-//   - a global byte budget, a token bucket refilled at
-//     `recovery_bytes_per_sec_max` holding at most one second of it: a copy
-//     starts only while the bucket is positive and takes its length from it
-//     (possibly into debt), so copies start at most at the budget's rate on
-//     average; each copy is also told to read no faster than the budget
-//     (ChunkCommand.rate_limit_bytes_per_sec);
+// Flow control (DESIGN.md §2, seed 003), with limits that SetLimits adapts
+// to foreground latency (recovery_throttle.h):
+//   - at most the current copies-per-server limit (at most
+//     `recovery_copies_per_server_max`) in flight per server as a source,
+//     and as many as a target;
+//   - a global byte budget, a token bucket refilled at the current rate
+//     (between the floor and `recovery_bytes_per_sec_max`) holding at most
+//     one second of it: a copy starts only while the bucket is positive and
+//     takes its length from it (possibly into debt), so copies start at most
+//     at the budget's rate on average; each copy is also told to read no
+//     faster than the rate at its start (ChunkCommand.rate_limit_bytes_per_sec);
+//   - the urgent lane: a chunk with one live replica left is never starved
+//     by the budget or the shrunken per-server limit. When they refuse it,
+//     one copy at a time (no other urgent-lane copy in flight) may start
+//     anyway, at the current rate (never below the floor), within the
+//     configured `recovery_copies_per_server_max` per server, and charged
+//     to the bucket;
 //   - a copy that has not landed within `recovery_copy_timeout_ms` is given
 //     up and its chunk queued again, as are copies touching a dead server.
 //
@@ -44,6 +52,8 @@ struct CopyTask {
   uint64_t started_us = 0;
   uint64_t deadline_us = 0;
   uint64_t polled_us = 0;  // when the master last asked the target about it
+  uint64_t rate_bytes_per_sec = 0;  // the copy's read rate limit
+  bool urgent_lane = false;  // started outside the budget (one live replica left)
 };
 
 struct RecoveryStats {
@@ -55,6 +65,7 @@ struct RecoveryStats {
   uint64_t done = 0;
   uint64_t done_bytes = 0;
   uint64_t failed = 0;  // timed out or aborted
+  uint64_t urgent_in_flight = 0;  // copies in the urgent lane (0 or 1)
 };
 
 class RecoveryQueue {
@@ -68,13 +79,24 @@ class RecoveryQueue {
 
   // Queued chunks without a copy in flight, most urgent first, at most `max`.
   std::vector<uint64_t> Candidates(size_t max) const;
-  bool SourceHasRoom(const std::string& server) const;
-  bool TargetHasRoom(const std::string& server) const;
+  // The chunk is queued with one live replica left.
+  bool Urgent(uint64_t chunk_id) const;
+  // Room for one more copy from (to) `server`: under the current limit, or
+  // for the urgent lane under `recovery_copies_per_server_max`.
+  bool SourceHasRoom(const std::string& server, bool urgent_lane = false) const;
+  bool TargetHasRoom(const std::string& server, bool urgent_lane = false) const;
   // True while the byte budget allows starting another copy.
   bool BudgetAllows();
-  // Records a copy as started (consumes budget and per-server slots).
+  // True when no urgent-lane copy is in flight.
+  bool UrgentLaneFree() const { return urgent_in_flight_ == 0; }
+  // Records a copy as started (consumes budget and per-server slots; sets
+  // its rate limit and deadline).
   void Start(CopyTask task);
-  uint64_t rate_limit_bytes_per_sec() const { return options_.recovery_bytes_per_sec_max; }
+  // The current limits (recovery_throttle.h); both are at least 1.
+  void SetLimits(uint64_t bytes_per_sec, uint32_t copies_per_server);
+  uint64_t rate_limit_bytes_per_sec() const { return rate_bytes_per_sec_; }
+  uint32_t copies_per_server() const { return copies_per_server_; }
+  size_t in_flight() const { return in_flight_.size(); }
 
   // The target reported the replica: the copy is done. False if no copy of
   // that chunk to that server was in flight.
@@ -103,6 +125,9 @@ class RecoveryQueue {
   std::set<uint64_t> lost_;
   std::map<uint64_t, CopyTask> in_flight_;
   std::map<std::string, uint32_t> as_source_, as_target_;
+  uint64_t rate_bytes_per_sec_;
+  uint32_t copies_per_server_;
+  uint32_t urgent_in_flight_ = 0;
   double tokens_bytes_ = 0;
   uint64_t refilled_us_ = 0;
   uint64_t done_ = 0, done_bytes_ = 0, failed_ = 0;

@@ -19,10 +19,21 @@ Result<std::unique_ptr<Chunkserver>> Chunkserver::Start(ChunkserverOptions optio
 }
 
 Status Chunkserver::StartParts(std::shared_ptr<FileSystem> fs, std::shared_ptr<Clock> clock) {
+  std::shared_ptr<FaultInjectingFileSystem> fault_fs;
+  if (options_.fault_injection) {
+    fault_fs = std::make_shared<FaultInjectingFileSystem>(fs, clock, clock->NowMicros());
+    fs = fault_fs;
+    spdlog::warn("chunkserver {}: fault injection is enabled (strata debug disk-fault)", options_.id);
+  }
+  fault_control_ = std::make_unique<DiskFaultControl>(fault_fs, options_.store.disk_paths);
   // A disk that cannot be opened is marked failed; the others serve.
   ASSIGN_OR_RETURN(store_, ChunkStore::Open(options_.store, fs, clock, &metrics_));
   store_->SetCorruptionListener([this](uint64_t chunk_id, const std::string& reason) {
     spdlog::error("corrupt replica of chunk {}: {}", ChunkIdHex(chunk_id), reason);
+    if (MasterLink* link = corruption_sink_.load()) link->ReportCorruption(chunk_id, reason);
+  });
+  store_->SetFlushFailureListener([this](uint64_t chunk_id, const std::string& reason) {
+    spdlog::error("replica of chunk {} lost its durability promise: {}", ChunkIdHex(chunk_id), reason);
     if (MasterLink* link = corruption_sink_.load()) link->ReportCorruption(chunk_id, reason);
   });
   rpc_client_ = std::make_unique<rpc::RpcClient>();
@@ -35,6 +46,7 @@ Status Chunkserver::StartParts(std::shared_ptr<FileSystem> fs, std::shared_ptr<C
   rpc_options.worker_threads = options_.rpc_worker_threads;
   rpc_server_ = std::make_unique<rpc::RpcServer>(rpc_options, &metrics_);
   RegisterChunkService(rpc_server_.get(), store_.get(), replicator_.get());
+  fault_control_->Register(rpc_server_.get());
   ASSIGN_OR_RETURN(rpc_port_, rpc_server_->Start());
   addr_ = options_.host + ":" + std::to_string(rpc_port_);
 
@@ -74,6 +86,14 @@ void Chunkserver::Stop() {
 nlohmann::json Chunkserver::StatusJson() {
   nlohmann::json disks = nlohmann::json::array();
   for (const DiskReport& d : store_->DiskReports(/*drain_latency=*/false)) {
+    strata::DiskFault fault = fault_control_->Get(d.index).value_or(strata::DiskFault{});
+    nlohmann::json fault_json = nlohmann::json::object();
+    if (fault.any()) {
+      fault_json = {{"latency_ms", fault.latency_ms},
+                    {"error_rate", fault.error_rate},
+                    {"no_space", fault.no_space},
+                    {"frozen", fault.frozen}};
+    }
     disks.push_back({{"index", d.index},
                      {"path", d.path},
                      {"failed", d.failed},
@@ -83,7 +103,8 @@ nlohmann::json Chunkserver::StatusJson() {
                      {"used_bytes", d.used_bytes},
                      {"chunks", d.chunks},
                      {"write_p50_us", d.write_p50_us},
-                     {"write_p99_us", d.write_p99_us}});
+                     {"write_p99_us", d.write_p99_us},
+                     {"fault", fault_json}});
   }
   return {{"role", "chunkserver"},
           {"id", options_.id},
@@ -94,6 +115,7 @@ nlohmann::json Chunkserver::StatusJson() {
           {"registered", master_link_ ? master_link_->registered() : false},
           {"chunks", store_->ListReplicas().size()},
           {"copies_in_flight", replicator_->in_flight()},
+          {"fault_injection", fault_control_->enabled()},
           {"disks", disks}};
 }
 

@@ -7,7 +7,9 @@
 // RPC and HTTP ports, then starts the master link; Stop() takes them down in
 // reverse order. /status is a JSON object: id, addr, http_addr, rack, master,
 // registered, chunks, copies_in_flight and disks (index, path, failed,
-// failure, capacity/free/used bytes, chunks).
+// failure, capacity/free/used bytes, chunks, fault: the injected fault).
+// With `fault_injection` the store runs on a FaultInjectingFileSystem that
+// the admin RPC CHUNKSERVER_DISK_FAULT controls (disk_fault_control.h).
 //
 // Thread-safety: Start/Stop from one thread; everything else is thread-safe.
 // Ownership: owns all its parts; shares the FileSystem and Clock.
@@ -22,6 +24,7 @@
 #include "common/admin_http.h"
 #include "common/metrics.h"
 #include "dfs/chunkserver/service/chunkserver_options.h"
+#include "dfs/chunkserver/service/disk_fault_control.h"
 #include "dfs/chunkserver/service/master_link.h"
 #include "dfs/chunkserver/service/replicator.h"
 #include "dfs/chunkserver/service/scrubber.h"
@@ -46,6 +49,7 @@ class Chunkserver {
   int rpc_port() const { return rpc_port_; }
   int http_port() const { return http_port_; }
   ChunkStore* store() { return store_.get(); }
+  DiskFaultControl* fault_control() { return fault_control_.get(); }
   MetricsRegistry* metrics() { return &metrics_; }
   nlohmann::json StatusJson();
 
@@ -55,6 +59,7 @@ class Chunkserver {
 
   const ChunkserverOptions options_;
   MetricsRegistry metrics_;
+  std::unique_ptr<DiskFaultControl> fault_control_;
   std::unique_ptr<ChunkStore> store_;
   std::unique_ptr<rpc::RpcClient> rpc_client_;
   std::unique_ptr<Replicator> replicator_;

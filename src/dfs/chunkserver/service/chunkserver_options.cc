@@ -28,6 +28,10 @@ Status ChunkserverOptions::Load(ConfigNode& n) {
   RETURN_IF_ERROR(n.GetUint("rpc_worker_threads", &rpc_worker_threads));
   RETURN_IF_ERROR(n.GetBytes("scrub_bytes_per_sec_max", &scrub.bytes_per_sec_max));
   RETURN_IF_ERROR(n.GetUint("scrub_pass_pause_ms", &scrub.pass_pause_ms));
+  RETURN_IF_ERROR(n.GetUint("memory_flush_delay_ms_max", &store.memory.flush_delay_ms_max));
+  RETURN_IF_ERROR(n.GetBytes("memory_dirty_bytes_max", &store.memory.dirty_bytes_max));
+  RETURN_IF_ERROR(n.GetUint("memory_slow_flush_ms", &store.memory.slow_flush_ms));
+  RETURN_IF_ERROR(n.GetBool("fault_injection", &fault_injection));
   return n.CheckNoUnknownKeys();
 }
 
@@ -49,6 +53,11 @@ Status ChunkserverOptions::Validate() const {
     return bad("append_bytes_max must be > 0 and read_bytes_max >= replicate_piece_bytes");
   }
   if (rpc_worker_threads <= 0) return bad("rpc_worker_threads must be > 0");
+  if (store.memory.flush_delay_ms_max == 0) return bad("memory_flush_delay_ms_max must be > 0");
+  if (store.memory.slow_flush_ms == 0) return bad("memory_slow_flush_ms must be > 0");
+  if (store.memory.dirty_bytes_max < store.append_bytes_max) {
+    return bad("memory_dirty_bytes_max must be >= append_bytes_max");
+  }
   return Status::Ok();
 }
 

@@ -18,6 +18,13 @@
 //   rpc_worker_threads           16
 //   scrub_bytes_per_sec_max      8M     background re-verification; 0: off
 //   scrub_pass_pause_ms          300000 between scrubber passes
+//   memory_flush_delay_ms_max    30000  memory-durability appends are synced
+//                                       within this, or the disk is failed and
+//                                       the replicas reported to the master
+//   memory_dirty_bytes_max       256M   per disk; beyond it memory appends are refused
+//   memory_slow_flush_ms         2000   a disk whose flush takes longer refuses them
+//   fault_injection              false  serve CHUNKSERVER_DISK_FAULT (strata
+//                                       debug disk-fault); `strata up` sets it
 //
 // Thread-safety: value types.
 #pragma once
@@ -55,6 +62,7 @@ struct ChunkserverOptions {
   uint32_t full_report_every = 30;
   uint32_t master_rpc_timeout_ms = 5000;
   int rpc_worker_threads = 16;
+  bool fault_injection = false;  // disks run on a FaultInjectingFileSystem
 
   // Reads the `chunkserver:` section of a YAML file; unknown keys in it are
   // an error naming the file and the key.
