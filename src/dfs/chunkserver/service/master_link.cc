@@ -34,9 +34,12 @@ void MasterLink::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-void MasterLink::SleepMillis(uint64_t ms) {
-  constexpr uint64_t kSliceMs = 50;
+// `wake_on_reports`: return early when a bad-replica report is queued, so
+// that the master hears of it at once rather than at the next heartbeat.
+void MasterLink::SleepMillis(uint64_t ms, bool wake_on_reports) {
+  constexpr uint64_t kSliceMs = 10;
   for (uint64_t slept = 0; slept < ms && !stopping_; slept += kSliceMs) {
+    if (wake_on_reports && reports_pending_.load()) return;
     clock_->SleepMicros(std::min(kSliceMs, ms - slept) * 1000);
   }
 }
@@ -51,7 +54,7 @@ void MasterLink::Loop() {
       if (quiet) spdlog::info("master {} reachable again", master_);
       quiet = false;
       backoff_ms = interval_ms_;
-      SleepMillis(interval_ms_);
+      SleepMillis(interval_ms_, /*wake_on_reports=*/true);
       continue;
     }
     heartbeat_failures_->Add();
@@ -175,6 +178,7 @@ void MasterLink::ReportCorruption(uint64_t chunk_id, const std::string& reason) 
   std::lock_guard lock(reports_mu_);
   if (corruption_reports_.size() >= kCorruptionReportsQueuedMax) return;  // the master learns on later reads
   corruption_reports_.emplace(chunk_id, reason);
+  reports_pending_ = true;
 }
 
 // Sends the queued reports; those the master did not take stay queued.
@@ -183,6 +187,7 @@ Status MasterLink::SendCorruptionReports() {
   {
     std::lock_guard lock(reports_mu_);
     reports.swap(corruption_reports_);
+    reports_pending_ = false;
   }
   Status result;
   for (auto it = reports.begin(); it != reports.end();) {

@@ -71,7 +71,7 @@ class MasterLink {
 
  private:
   void Loop();
-  void SleepMillis(uint64_t ms);
+  void SleepMillis(uint64_t ms, bool wake_on_reports = false);
   void FillDisks(google::protobuf::RepeatedPtrField<DiskStat>* out);
 
   static constexpr uint64_t kRegisterBackoffMsMax = 5000;
@@ -92,6 +92,7 @@ class MasterLink {
   uint64_t reported_layout_ = 0;     // the store's LayoutVersion at the last full report
   std::mutex reports_mu_;
   std::map<uint64_t, std::string> corruption_reports_;  // GUARDED_BY(reports_mu_); chunk id -> reason
+  std::atomic<bool> reports_pending_{false};  // wakes the loop between heartbeats
   std::thread thread_;
   Counter* heartbeat_failures_;
   Counter* commands_;

@@ -23,6 +23,9 @@ ChunkStore::ChunkStore(ChunkStoreOptions options, std::shared_ptr<FileSystem> fs
   for (size_t i = 0; i < options_.disk_paths.size(); ++i) {
     disks_.push_back(std::make_unique<Disk>(static_cast<uint32_t>(i), options_.disk_paths[i], metrics));
   }
+  std::vector<Disk*> disks;
+  for (auto& d : disks_) disks.push_back(d.get());
+  flusher_ = std::make_unique<MemoryFlusher>(options_.memory, std::move(disks), clock_.get(), metrics);
 }
 
 Result<std::unique_ptr<ChunkStore>> ChunkStore::Open(ChunkStoreOptions options, std::shared_ptr<FileSystem> fs,
@@ -37,6 +40,7 @@ Result<std::unique_ptr<ChunkStore>> ChunkStore::Open(ChunkStoreOptions options, 
     }
   }
   store->replicas_gauge_->Set(static_cast<double>(store->replicas_.size()));
+  store->flusher_->Start();
   return store;
 }
 
@@ -160,10 +164,9 @@ Result<uint32_t> ChunkStore::CreateExisting(const std::shared_ptr<Replica>& r, u
                                std::to_string(s.length) + ", epoch " + std::to_string(s.epoch) + ")");
 }
 
+ChunkStore::~ChunkStore() { flusher_->Stop(); }
+
 Result<uint64_t> ChunkStore::Append(const AppendArgs& args) {
-  if (args.durability == WriteDurability::kMemory) {
-    return Status::NotSupported("memory durability is not supported by this chunkserver yet; use sync");
-  }
   if (args.data.size() > options_.append_bytes_max) {
     return Status::InvalidArgument("append of " + std::to_string(args.data.size()) + " bytes exceeds " +
                                    std::to_string(options_.append_bytes_max));
@@ -173,8 +176,11 @@ Result<uint64_t> ChunkStore::Append(const AppendArgs& args) {
     return Status::Corruption("chunk " + ChunkIdHex(args.chunk_id) + ": payload CRC32C mismatch, nothing written");
   }
   ASSIGN_OR_RETURN(auto replica, Find(args.chunk_id));
-  auto length = replica->Append(args.epoch, args.offset, args.data);
+  bool memory = args.durability == WriteDurability::kMemory;
+  if (memory) RETURN_IF_ERROR(flusher_->Admit(replica->disk(), args.data.size()));
+  auto length = replica->Append(args.epoch, args.offset, args.data, /*sync=*/!memory);
   if (!length.ok()) return NoteReplica(args.chunk_id, replica->disk(), length.status());
+  if (memory && !args.data.empty()) flusher_->Enqueue(replica, args.data.size());
   appends_->Add();
   append_bytes_->Add(args.data.size());
   return length;

@@ -9,7 +9,9 @@
 // crash.
 //
 // Appends verify the writer's CRC32C of the payload before touching the disk.
-// Only `sync` durability exists here: `memory` is refused with NotSupported.
+// `sync` appends are durable when they return; `memory` appends are in the
+// page cache and are made durable by the MemoryFlusher within its deadline
+// (memory_flusher.h), which may also refuse them on a slow or busy disk.
 //
 // Thread-safety: thread-safe; operations on different chunks run in parallel,
 // operations on one chunk are serialised by its Replica.
@@ -30,6 +32,7 @@
 #include "common/metrics.h"
 #include "common/result.h"
 #include "dfs/chunkserver/store/disk.h"
+#include "dfs/chunkserver/store/memory_flusher.h"
 #include "dfs/chunkserver/store/replica.h"
 #include "env/clock.h"
 #include "env/file_system.h"
@@ -41,6 +44,7 @@ struct ChunkStoreOptions {
   uint64_t append_bytes_max = 64ull << 20;   // larger appends are InvalidArgument
   uint64_t read_bytes_max = 64ull << 20;     // larger reads are InvalidArgument
   uint64_t disk_reserve_bytes = 64ull << 20; // no new chunks on a disk with less free space
+  MemoryFlusherOptions memory;               // memory durability bounds
 };
 
 enum class WriteDurability { kSync, kMemory };
@@ -74,8 +78,17 @@ class ChunkStore {
   Status Delete(uint64_t chunk_id);
   Result<ReplicaState> Info(uint64_t chunk_id) const;
 
+  ~ChunkStore();
+
   // REQUIRES: called before the store is shared with other threads.
   void SetCorruptionListener(CorruptionListener listener) { corruption_listener_ = std::move(listener); }
+  // Replicas whose memory-mode data missed its flush deadline or failed to
+  // flush (their disk is then failed). Runs on a flusher thread.
+  // REQUIRES: called before the store is shared with other threads.
+  void SetFlushFailureListener(MemoryFlusher::BadReplicaListener listener) {
+    flusher_->SetListener(std::move(listener));
+  }
+  MemoryFlusher* flusher() { return flusher_.get(); }
 
   // Every replica, or (`trusted_only`) those not on a disk whose failure
   // puts its data in doubt: the ones to report to the master.
@@ -111,6 +124,7 @@ class ChunkStore {
   std::shared_ptr<FileSystem> fs_;
   std::shared_ptr<Clock> clock_;
   std::vector<std::unique_ptr<Disk>> disks_;
+  std::unique_ptr<MemoryFlusher> flusher_;  // after disks_: stopped before they go
   std::mutex create_mu_;  // serialises Create
   mutable std::mutex mu_;
   std::map<uint64_t, std::shared_ptr<Replica>> replicas_;  // GUARDED_BY(mu_)

@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdlib>
+#include <functional>
+#include <mutex>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -53,6 +56,7 @@ class ChunkStoreTest : public ::testing::Test {
     ChunkStoreOptions opt;
     opt.disk_paths = {disk0_, disk1_};
     opt.disk_reserve_bytes = 0;
+    opt.memory = memory_;
     auto s = ChunkStore::Open(opt, fault_, clock_, &metrics_);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     store_ = std::move(*s);
@@ -72,8 +76,25 @@ class ChunkStoreTest : public ::testing::Test {
   std::shared_ptr<ManualClock> clock_;
   std::shared_ptr<FaultInjectingFileSystem> fault_;
   MetricsRegistry metrics_;
+  MemoryFlusherOptions memory_;
   std::unique_ptr<ChunkStore> store_;
 };
+
+AppendArgs MemoryArgs(uint64_t id, uint64_t epoch, uint64_t offset, const std::string& data) {
+  AppendArgs a = Args(id, epoch, offset, data);
+  a.durability = WriteDurability::kMemory;
+  return a;
+}
+
+// Polls `done` for up to 10 s of real time.
+bool Eventually(const std::function<bool()>& done) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
 
 TEST_F(ChunkStoreTest, AppendsAndReadsAcrossBlocks) {
   ASSERT_EQ(*store_->Create(1, 1, 0), 0u);
@@ -154,13 +175,6 @@ TEST_F(ChunkStoreTest, PayloadCrcMismatchWritesNothing) {
   EXPECT_EQ(store_->Info(1)->length, 0u);
   EXPECT_LE(std::filesystem::file_size(DataPath(disk0_, 1)), kDataOffset);
   EXPECT_EQ(Counter("strata_chunkserver_append_crc_rejects_total"), 1u);
-}
-
-TEST_F(ChunkStoreTest, MemoryDurabilityIsRefused) {
-  ASSERT_TRUE(store_->Create(1, 1, 0).ok());
-  AppendArgs args = Args(1, 1, 0, Bytes(100, 1));
-  args.durability = WriteDurability::kMemory;
-  EXPECT_EQ(store_->Append(args).status().code(), StatusCode::kNotSupported);
 }
 
 TEST_F(ChunkStoreTest, SealTruncatesAndIsFinal) {
@@ -437,6 +451,111 @@ TEST_F(ChunkStoreTest, DiskReportsCountOpsAndBytes) {
   EXPECT_EQ(reports[0].chunks, 1u);
   EXPECT_GT(reports[0].capacity_bytes, 0u);
   EXPECT_EQ(store_->DiskReports()[0].ops, 0u);  // the window was drained
+}
+
+// Memory durability: acknowledged from the page cache, made durable by the
+// flusher in the background; a power loss before the flush loses it on this
+// replica (which is why it is acknowledged only with min_copies replicas).
+TEST_F(ChunkStoreTest, MemoryAppendIsFlushedInTheBackground) {
+  ASSERT_TRUE(store_->Create(1, 1, 0).ok());
+  std::string a = Bytes(10000, 21);
+  auto len = store_->Append(MemoryArgs(1, 1, 0, a));
+  ASSERT_TRUE(len.ok()) << len.status().ToString();
+  EXPECT_EQ(*len, a.size());
+  EXPECT_EQ(ReadAll(1), a);  // readable at once
+  ASSERT_TRUE(Eventually([&] { return store_->Info(1)->unsynced_bytes == 0; }));
+  EXPECT_EQ(store_->flusher()->DirtyBytes(0), 0u);
+  store_.reset();
+  ASSERT_TRUE(fault_->DropUnsyncedData().ok());  // power loss after the flush
+  Reopen();
+  EXPECT_EQ(ReadAll(1), a);
+}
+
+TEST_F(ChunkStoreTest, MemoryAppendOnAHungDiskIsAcknowledgedButNotDurable) {
+  ASSERT_TRUE(store_->Create(1, 1, 0).ok());
+  std::string a = Bytes(5000, 22);
+  ASSERT_TRUE(store_->Append(Args(1, 1, 0, a)).ok());  // sync: durable
+  fault_->SetFault(disk0_, DiskFault{.frozen = true});
+  std::string b = Bytes(3000, 23);
+  ASSERT_TRUE(store_->Append(MemoryArgs(1, 1, a.size(), b)).ok());
+  EXPECT_EQ(store_->Info(1)->unsynced_bytes, b.size());
+  // A power loss now keeps only what was synced; recovery trims to it.
+  ASSERT_TRUE(fault_->DropUnsyncedData().ok());
+  fault_->ClearFault(disk0_);
+  Reopen();
+  EXPECT_EQ(ReadAll(1), a);
+}
+
+TEST_F(ChunkStoreTest, MissedFlushDeadlineFailsTheDiskAndReportsItsReplicas) {
+  memory_.flush_delay_ms_max = 1000;
+  Reopen();
+  std::vector<uint64_t> reported;
+  std::mutex mu;
+  store_->SetFlushFailureListener([&](uint64_t id, const std::string& reason) {
+    std::lock_guard lock(mu);
+    reported.push_back(id);
+    EXPECT_NE(reason.find("deadline"), std::string::npos) << reason;
+  });
+  ASSERT_TRUE(store_->Create(1, 1, 0).ok());
+  ASSERT_TRUE(store_->Create(2, 1, 1).ok());
+  fault_->SetFault(disk0_ + "/", DiskFault{.frozen = true});
+  ASSERT_TRUE(store_->Append(MemoryArgs(1, 1, 0, Bytes(100, 24))).ok());
+  store_->flusher()->CheckDeadlines();
+  EXPECT_FALSE(store_->DiskReports()[0].failed);  // not late yet
+  clock_->Advance(1'500'000);
+  store_->flusher()->CheckDeadlines();
+  {
+    std::lock_guard lock(mu);
+    EXPECT_EQ(reported, std::vector<uint64_t>{1});
+  }
+  auto reports = store_->DiskReports();
+  EXPECT_TRUE(reports[0].failed);
+  EXPECT_NE(reports[0].failure.find("flush deadline"), std::string::npos) << reports[0].failure;
+  EXPECT_FALSE(reports[1].failed);
+  // The failed disk refuses further appends; the other disk takes them.
+  EXPECT_FALSE(store_->Append(MemoryArgs(1, 1, 100, "x")).ok());
+  EXPECT_TRUE(store_->Append(MemoryArgs(2, 1, 0, "y")).ok());
+  store_->flusher()->CheckDeadlines();  // reported once only
+  {
+    std::lock_guard lock(mu);
+    EXPECT_EQ(reported.size(), 1u);
+  }
+  fault_->ClearFault(disk0_ + "/");
+}
+
+TEST_F(ChunkStoreTest, MemoryAppendsAreRefusedWhenTheDiskQueueIsLong) {
+  memory_.dirty_bytes_max = 64 << 10;
+  Reopen();
+  ASSERT_TRUE(store_->Create(1, 1, 0).ok());
+  fault_->SetFault(disk0_ + "/", DiskFault{.frozen = true});
+  uint64_t offset = 0;
+  Status refused;
+  for (int i = 0; i < 32 && refused.ok(); ++i) {
+    std::string piece = Bytes(4096, 30 + i);
+    auto len = store_->Append(MemoryArgs(1, 1, offset, piece));
+    if (len.ok()) offset = *len;
+    refused = len.status();
+  }
+  EXPECT_EQ(refused.code(), StatusCode::kUnavailable) << refused.ToString();
+  EXPECT_NE(refused.ToString().find("unsynced bytes"), std::string::npos) << refused.ToString();
+  EXPECT_LE(offset, uint64_t{64 << 10});
+  // Sync appends are not refused by the memory bound (they wait for the disk).
+  fault_->ClearFault(disk0_ + "/");
+  ASSERT_TRUE(Eventually([&] { return store_->flusher()->DirtyBytes(0) == 0; }));
+  EXPECT_TRUE(store_->Append(MemoryArgs(1, 1, offset, "z")).ok());
+}
+
+TEST_F(ChunkStoreTest, SealMakesMemoryAppendsDurable) {
+  ASSERT_TRUE(store_->Create(1, 1, 0).ok());
+  std::string a = Bytes(7000, 40);
+  ASSERT_TRUE(store_->Append(MemoryArgs(1, 1, 0, a)).ok());
+  ASSERT_TRUE(store_->Seal(1, 2, a.size()).ok());
+  EXPECT_EQ(store_->Info(1)->unsynced_bytes, 0u);
+  store_.reset();
+  ASSERT_TRUE(fault_->DropUnsyncedData().ok());
+  Reopen();
+  EXPECT_EQ(ReadAll(1), a);
+  EXPECT_TRUE(store_->Info(1)->sealed);
 }
 
 }  // namespace

@@ -82,10 +82,16 @@ Status Replica::CheckLive() const {
 
 ReplicaState Replica::State() const {
   std::shared_lock lock(mu_);
-  return ReplicaState{chunk_id_, disk_->index(), epoch_, length_, sealed_};
+  return ReplicaState{chunk_id_, disk_->index(), epoch_, length_, sealed_, length_ - synced_length_,
+                      unsynced_since_us_};
 }
 
-Result<uint64_t> Replica::Append(uint64_t epoch, uint64_t offset, std::string_view data) {
+bool Replica::removed() const {
+  std::shared_lock lock(mu_);
+  return removed_;
+}
+
+Result<uint64_t> Replica::Append(uint64_t epoch, uint64_t offset, std::string_view data, bool sync) {
   std::unique_lock lock(mu_);
   RETURN_IF_ERROR(CheckLive());
   if (epoch < epoch_) {
@@ -99,8 +105,39 @@ Result<uint64_t> Replica::Append(uint64_t epoch, uint64_t offset, std::string_vi
   if (epoch > epoch_) RETURN_IF_ERROR(UpdateEpochLocked(epoch));
   if (data.empty()) return length_;
   RETURN_IF_ERROR(disk_->CheckHealthy());
-  RETURN_IF_ERROR(WriteAtEnd(data));
+  RETURN_IF_ERROR(WriteAtEnd(data, sync));
   return length_;
+}
+
+Result<uint64_t> Replica::Flush() {
+  std::shared_ptr<File> file;
+  uint64_t target = 0;
+  uint64_t started_us = clock_->NowMicros();
+  {
+    std::shared_lock lock(mu_);
+    RETURN_IF_ERROR(CheckLive());
+    if (synced_length_ >= length_ || !file_) return uint64_t{0};
+    file = file_;
+    target = length_;
+  }
+  // Everything written before this call started is durable when it returns.
+  RETURN_IF_ERROR(file->Sync());
+  std::unique_lock lock(mu_);
+  if (removed_ || target <= synced_length_) return uint64_t{0};
+  uint64_t made_durable = target - synced_length_;
+  synced_length_ = target;
+  // Appends that came during the sync are younger than its start.
+  unsynced_since_us_ = synced_length_ >= length_ ? 0 : started_us;
+  return made_durable;
+}
+
+// REQUIRES: mu_ held exclusively and the replica unsealed.
+Status Replica::SyncLocked() {
+  if (synced_length_ >= length_) return Status::Ok();
+  RETURN_IF_ERROR(file_->Sync());
+  synced_length_ = length_;
+  unsynced_since_us_ = 0;
+  return Status::Ok();
 }
 
 // An append that does not start at the end is fine only as an exact retry.
@@ -120,8 +157,8 @@ Status Replica::CheckRetry(uint64_t offset, std::string_view data) {
 }
 
 // Data, completed blocks' CRC entries and the other tail slot, then one
-// fdatasync (see the header).
-Status Replica::WriteAtEnd(std::string_view data) {
+// fdatasync unless `sync` is false (see the header).
+Status Replica::WriteAtEnd(std::string_view data, bool sync) {
   if (length_ + data.size() > kChunkLengthMax) {
     return Status::OutOfRange("chunk " + ChunkIdHex(chunk_id_) + ": appending " + std::to_string(data.size()) +
                               " bytes would pass the chunk length limit of 4 GiB; replica length=" +
@@ -139,8 +176,14 @@ Status Replica::WriteAtEnd(std::string_view data) {
   }
   int next = 1 - active_slot_;
   RETURN_IF_ERROR(WriteSlot(next, TailSlot{seq_ + 1, new_length, new_tail}));
-  RETURN_IF_ERROR(file_->Sync());
-  disk_->ObserveWrite(clock_->NowMicros() - start_us);
+  if (sync) {
+    RETURN_IF_ERROR(file_->Sync());
+    disk_->ObserveWrite(clock_->NowMicros() - start_us);
+    synced_length_ = new_length;
+    unsynced_since_us_ = 0;
+  } else if (unsynced_since_us_ == 0) {
+    unsynced_since_us_ = start_us;
+  }
   length_ = new_length;
   tail_crc_ = new_tail;
   seq_++;
@@ -222,6 +265,7 @@ Result<uint64_t> Replica::Seal(uint64_t epoch, uint64_t length) {
     return Status::OutOfRange(where + ": replica is shorter, length=" + std::to_string(length_));
   }
   if (length < length_) RETURN_IF_ERROR(TruncateLocked(length));
+  RETURN_IF_ERROR(SyncLocked());  // memory-mode appends become durable before the seal
   RETURN_IF_ERROR(WriteMeta(ChunkMeta{chunk_id_, std::max(epoch, epoch_), true, length}));
   epoch_ = std::max(epoch, epoch_);
   sealed_ = true;
@@ -246,6 +290,8 @@ Status Replica::TruncateLocked(uint64_t length) {
   RETURN_IF_ERROR(file_->Truncate(kDataOffset + length));
   RETURN_IF_ERROR(file_->Sync());
   length_ = length;
+  synced_length_ = length;
+  unsynced_since_us_ = 0;
   tail_crc_ = new_tail;
   return Status::Ok();
 }

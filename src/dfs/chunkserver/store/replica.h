@@ -10,6 +10,13 @@
 // alternate, so the slot of the last acknowledged state survives a crash in
 // the middle of the next append.
 //
+// An append in `memory` durability skips the fdatasync: it is acknowledged
+// once it is in the page cache (it survives the death of the process, not of
+// the machine), and the replica counts the bytes and the age of what is not
+// yet synced until Flush() (run by the MemoryFlusher) or a later sync-mode
+// append or seal makes it durable. Flush syncs outside the replica's lock, so
+// appends go on while the disk works.
+//
 // Crash recovery (Load): of the two slots, the newest valid one is taken if
 // the data it claims is all there and matches its CRCs (only the blocks of the
 // last append need checking: everything before was durable when the older
@@ -45,6 +52,8 @@ struct ReplicaState {
   uint64_t epoch = 0;
   uint64_t length = 0;
   bool sealed = false;
+  uint64_t unsynced_bytes = 0;     // acknowledged in memory mode, not yet synced
+  uint64_t unsynced_since_us = 0;  // clock time of the oldest of those (0: none)
 };
 
 class Replica {
@@ -57,9 +66,14 @@ class Replica {
   // Opens an existing replica, recovering a torn tail (see above).
   static Result<std::shared_ptr<Replica>> Load(FileSystem* fs, Clock* clock, Disk* disk, uint64_t chunk_id);
 
-  // Appends `data` at `offset` (REQUIRES: its CRC was verified by the caller).
+  // Appends `data` at `offset` (REQUIRES: its CRC was verified by the caller),
+  // synced before returning unless `sync` is false (memory durability).
   // Returns the replica's length afterwards.
-  Result<uint64_t> Append(uint64_t epoch, uint64_t offset, std::string_view data);
+  Result<uint64_t> Append(uint64_t epoch, uint64_t offset, std::string_view data, bool sync = true);
+  // Makes every append acknowledged so far durable (one fdatasync, taken
+  // outside the lock). Returns the bytes it made durable; NotFound once
+  // removed.
+  Result<uint64_t> Flush();
   // Reads up to `length` bytes at `offset` (fewer at the end of the replica),
   // verifying every touched block; Corruption on a CRC mismatch.
   Status Read(uint64_t offset, uint64_t length, std::string* out);
@@ -69,6 +83,7 @@ class Replica {
   Status Remove();
 
   ReplicaState State() const;
+  bool removed() const;
   Disk* disk() const { return disk_; }
 
  private:
@@ -83,7 +98,8 @@ class Replica {
   Status VerifyClaim(uint64_t from, const TailSlot& slot, uint64_t data_size);
   Status CheckLive() const;
   Status CheckRetry(uint64_t offset, std::string_view data);
-  Status WriteAtEnd(std::string_view data);
+  Status WriteAtEnd(std::string_view data, bool sync);
+  Status SyncLocked();
   Status TruncateLocked(uint64_t length);
   Status ReadLocked(uint64_t offset, uint64_t length, std::string* out);
   // Reads chunk bytes [offset, end) and checks them against the CRC table,
@@ -104,7 +120,9 @@ class Replica {
   uint32_t tail_crc_ = 0;      // GUARDED_BY(mu_); CRC of the partial last block
   uint64_t seq_ = 0;           // GUARDED_BY(mu_); seq of the slot holding the current state
   int active_slot_ = 0;        // GUARDED_BY(mu_); which slot that is
-  std::unique_ptr<File> file_; // GUARDED_BY(mu_); open while unsealed
+  std::shared_ptr<File> file_; // GUARDED_BY(mu_); open while unsealed
+  uint64_t synced_length_ = 0;     // GUARDED_BY(mu_); durable prefix of the data
+  uint64_t unsynced_since_us_ = 0; // GUARDED_BY(mu_); see ReplicaState
 };
 
 // CRC entries (little-endian u32 each) for `data` appended at `offset` to a

@@ -1,0 +1,108 @@
+// MemoryFlusher: makes `memory` durability appends durable in the background
+// (the memory redo log of DESIGN.md §2 / seed 003) and enforces its bounds.
+//
+// A memory-mode append is acknowledged once it is in the page cache; the
+// replica is then queued here. One thread per disk syncs the queued replicas
+// of its disk, back to back (appends that arrive during a sync are taken by
+// the next one: a group commit), so a slow or hung disk holds up only itself.
+//
+// Bounds, per disk:
+//   - Admit() refuses a memory-mode append (Unavailable, with the reason)
+//     when the disk has failed, holds more than `dirty_bytes_max` unsynced
+//     bytes (its queue is long), or is slow: its last flush, or the one in
+//     progress, took longer than `slow_flush_ms`. The writer then seals the
+//     chunk and goes on with other servers.
+//   - A watchdog checks that no acknowledged byte stays unsynced longer than
+//     `flush_delay_ms_max`. When one does (or a flush fails), the disk is
+//     marked failed ("flush deadline missed"), so it takes no more appends,
+//     and every replica with unsynced data on it is reported through the
+//     listener at once, so that the master re-replicates them from the other
+//     copies.
+// Flush latencies are recorded as the disk's write latency (what the
+// heartbeat reports and the fail-slow detector judges).
+//
+// Thread-safety: thread-safe. Ownership: the ChunkStore owns it; it borrows
+// the Disks and Clock (which outlive it) and shares the queued Replicas.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/metrics.h"
+#include "dfs/chunkserver/store/disk.h"
+#include "dfs/chunkserver/store/replica.h"
+#include "env/clock.h"
+
+namespace strata::dfs {
+
+struct MemoryFlusherOptions {
+  uint64_t flush_delay_ms_max = 30000;      // acknowledged bytes are synced within this
+  uint64_t dirty_bytes_max = 256ull << 20;  // per disk; more unsynced bytes: refuse
+  uint64_t slow_flush_ms = 2000;            // a flush slower than this: the disk is slow, refuse
+};
+
+class MemoryFlusher {
+ public:
+  // Called with a chunk id and the reason when a replica's acknowledged
+  // memory-mode data missed its flush deadline or failed to flush.
+  using BadReplicaListener = std::function<void(uint64_t chunk_id, const std::string& reason)>;
+
+  MemoryFlusher(MemoryFlusherOptions options, std::vector<Disk*> disks, Clock* clock, MetricsRegistry* metrics);
+  ~MemoryFlusher();
+
+  void SetListener(BadReplicaListener listener) { listener_ = std::move(listener); }
+  void Start();
+  // Flushes what is queued (unless a disk hangs) and stops the threads.
+  void Stop();
+
+  // OK when `disk` may take a memory-mode append of `bytes`.
+  Status Admit(const Disk* disk, uint64_t bytes) const;
+  // Queues `replica` after a memory-mode append of `bytes` to it.
+  void Enqueue(const std::shared_ptr<Replica>& replica, uint64_t bytes);
+
+  // Unsynced bytes queued on disk `index`.
+  uint64_t DirtyBytes(uint32_t index) const;
+  // Runs one watchdog check now (tests); the watchdog thread calls it too.
+  void CheckDeadlines();
+
+ private:
+  struct DiskQueue {
+    Disk* disk = nullptr;
+    mutable std::mutex mu;
+    std::condition_variable cv;
+    std::map<const Replica*, std::shared_ptr<Replica>> dirty;  // GUARDED_BY(mu)
+    std::map<const Replica*, bool> reported;                    // GUARDED_BY(mu), already reported bad
+    std::atomic<uint64_t> dirty_bytes{0};
+    std::atomic<uint64_t> flush_started_us{0};  // 0: no flush in progress
+    std::atomic<uint64_t> last_flush_us{0};     // duration of the last flush
+    std::atomic<uint64_t> last_flush_end_us{0}; // when it ended
+    std::thread thread;
+  };
+  void FlushLoop(DiskQueue* q);
+  void WatchdogLoop();
+  void Fail(DiskQueue* q, const std::string& reason);
+
+  const MemoryFlusherOptions options_;
+  Clock* const clock_;
+  BadReplicaListener listener_;
+  std::vector<std::unique_ptr<DiskQueue>> queues_;  // by disk index
+  std::atomic<bool> stopping_{false};
+  std::mutex watchdog_mu_;
+  std::condition_variable watchdog_cv_;
+  std::thread watchdog_;
+  bool started_ = false;
+  Counter* flushes_;
+  Counter* flushed_bytes_;
+  Counter* refused_;
+  Counter* deadline_misses_;
+};
+
+}  // namespace strata::dfs
