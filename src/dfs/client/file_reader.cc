@@ -7,6 +7,7 @@
 #include "common/crc32c.h"
 #include "common/logging.h"
 #include "dfs/client/dfs_client.h"
+#include "dfs/client/replica_order.h"
 
 namespace strata::dfs {
 namespace {
@@ -32,12 +33,12 @@ void FileReader::ReportBadReplica(const ChunkInfo& chunk, const ReplicaLocation&
 }
 
 Result<size_t> FileReader::ReadFromChunk(const ChunkInfo& chunk, uint64_t offset_in_chunk, char* buf, size_t n) {
-  const int replicas = chunk.replicas_size();
-  if (replicas == 0) return Status::Unavailable("chunk " + std::to_string(chunk.chunk_id()) + " has no replica");
+  if (chunk.replicas_size() == 0) {
+    return Status::Unavailable("chunk " + std::to_string(chunk.chunk_id()) + " has no replica");
+  }
   Status last;
-  for (int attempt = 0; attempt < replicas; ++attempt) {
-    const auto& loc = chunk.replicas(static_cast<int>((chunk.chunk_id() + static_cast<uint64_t>(attempt)) %
-                                                      static_cast<uint64_t>(replicas)));
+  for (int index : ReplicaReadOrder(chunk)) {
+    const auto& loc = chunk.replicas(index);
     ReadRequest req;
     req.set_chunk_id(chunk.chunk_id());
     req.set_offset(offset_in_chunk);

@@ -1,8 +1,8 @@
 // FileReader: reads a dfs file from any good replica of each chunk.
 //
 // A read goes to one replica of the chunk (rotating the starting replica by
-// chunk id so readers spread over servers). A replica that fails is skipped
-// for the next one; a replica whose data does not match its checksum
+// chunk id so readers spread over servers, replicas the master marks slow
+// last: replica_order.h). A replica that fails is skipped for the next one; a replica whose data does not match its checksum
 // (Corruption, found by the chunkserver or by the end-to-end CRC of the
 // reply) is reported to the master, which replaces it, and the read goes on
 // from another replica.
