@@ -3,6 +3,8 @@
 // the disk detector, under one bound on disks out of service
 // (soft_fault_state.h); the tick takes a READ_ONLY disk or server OFFLINE
 // once every chunk on it is fully replicated elsewhere.
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 #include "dfs/master/master_service.h"
