@@ -80,7 +80,7 @@ DiskFault FaultInjectingFileSystem::GetFaultLocked(const std::string& path) cons
 Status FaultInjectingFileSystem::BeforeIo(const std::string& path, IoKind kind, bool allocates, const char* op) {
   DiskFault fault = GetFault(path);
   if (!fault.any()) return Status::Ok();
-  if (fault.frozen && kind != IoKind::kBufferedWrite) {
+  if (fault.frozen && kind != IoKind::kBufferedWrite && kind != IoKind::kStat) {
     std::unique_lock lock(mu_);
     unfrozen_.wait(lock, [&] { return !GetFaultLocked(path).frozen; });
     fault = GetFaultLocked(path);
@@ -154,7 +154,7 @@ Status FaultInjectingFileSystem::SyncDir(const std::string& path) {
 }
 
 Result<DiskSpace> FaultInjectingFileSystem::GetDiskSpace(const std::string& path) {
-  RETURN_IF_ERROR(BeforeIo(path, IoKind::kMetadata, false, "statvfs"));
+  RETURN_IF_ERROR(BeforeIo(path, IoKind::kStat, false, "statvfs"));
   ASSIGN_OR_RETURN(DiskSpace space, target_->GetDiskSpace(path));
   if (GetFault(path).no_space) space.free_bytes = 0;
   return space;

@@ -8,7 +8,7 @@
 // neither delayed nor blocked by a frozen disk (it can still fail with EIO or
 // ENOSPC); latency is added to the calls that wait for the device (reads,
 // fdatasync, directory sync) and freezing blocks every call but buffered
-// writes until the fault is lifted. It also
+// writes and statvfs until the fault is lifted. It also
 // tracks, per file, the length last made durable by Sync(); DropUnsyncedData()
 // truncates every file it wrote back to that length, which is what an
 // append-only file looks like after a power loss (RocksDB's
@@ -62,6 +62,7 @@ class FaultInjectingFileSystem final : public FileSystemWrapper {
     kDeviceRead,     // waits for the device: freeze, latency, EIO
     kDeviceSync,     // waits for the device: freeze, latency, EIO
     kMetadata,       // create/rename/unlink/truncate: freeze, EIO (ENOSPC when it allocates)
+    kStat,           // statvfs, answered from memory: EIO only
   };
   // Called by files: waits out latency/freeze and rolls for an error.
   // `allocates` selects whether ENOSPC applies.

@@ -216,6 +216,11 @@ Status ChunkStore::Delete(uint64_t chunk_id) {
     replicas_.erase(it);
     replicas_gauge_->Set(static_cast<double>(replicas_.size()));
   }
+  if (!replica->disk()->readable()) {
+    // A failed disk is not touched again (it may hang); its files are debris
+    // that the master deletes as orphans if the disk ever comes back.
+    return Status::Ok();
+  }
   Status st = replica->Remove();
   if (st.code() == StatusCode::kNotFound) return Status::Ok();
   return Note(replica->disk(), st);

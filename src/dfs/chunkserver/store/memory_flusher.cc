@@ -193,7 +193,7 @@ void MemoryFlusher::Fail(DiskQueue* q, const std::string& reason) {
   {
     std::lock_guard lock(q->mu);
     for (const auto& [key, r] : q->dirty) {
-      if (q->reported.emplace(key, true).second) report.push_back(r->State().chunk_id);
+      if (q->reported.emplace(key, true).second) report.push_back(r->chunk_id());
     }
   }
   spdlog::error("disk {} ({}): {}; reporting {} replicas with unsynced data", q->disk->index(), q->disk->path(),

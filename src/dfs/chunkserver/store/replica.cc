@@ -32,6 +32,7 @@ Result<std::shared_ptr<Replica>> Replica::Create(FileSystem* fs, Clock* clock, D
   RETURN_IF_ERROR(r->WriteBothSlots(0, 0));
   RETURN_IF_ERROR(r->WriteMeta(ChunkMeta{chunk_id, epoch, false, 0}));
   r->epoch_ = epoch;
+  r->PublishLocked();
   return r;
 }
 
@@ -72,6 +73,7 @@ Status Replica::WriteMeta(const ChunkMeta& meta) {
 Status Replica::UpdateEpochLocked(uint64_t epoch) {
   RETURN_IF_ERROR(WriteMeta(ChunkMeta{chunk_id_, epoch, sealed_, sealed_ ? length_ : 0}));
   epoch_ = epoch;
+  PublishLocked();
   return Status::Ok();
 }
 
@@ -80,15 +82,21 @@ Status Replica::CheckLive() const {
   return Status::Ok();
 }
 
+void Replica::PublishLocked() {
+  std::lock_guard lock(published_mu_);
+  published_ = ReplicaState{chunk_id_, disk_->index(), epoch_, length_, sealed_, length_ - synced_length_,
+                            unsynced_since_us_};
+  published_removed_ = removed_;
+}
+
 ReplicaState Replica::State() const {
-  std::shared_lock lock(mu_);
-  return ReplicaState{chunk_id_, disk_->index(), epoch_, length_, sealed_, length_ - synced_length_,
-                      unsynced_since_us_};
+  std::lock_guard lock(published_mu_);
+  return published_;
 }
 
 bool Replica::removed() const {
-  std::shared_lock lock(mu_);
-  return removed_;
+  std::lock_guard lock(published_mu_);
+  return published_removed_;
 }
 
 Result<uint64_t> Replica::Append(uint64_t epoch, uint64_t offset, std::string_view data, bool sync) {
@@ -128,6 +136,7 @@ Result<uint64_t> Replica::Flush() {
   synced_length_ = target;
   // Appends that came during the sync are younger than its start.
   unsynced_since_us_ = synced_length_ >= length_ ? 0 : started_us;
+  PublishLocked();
   return made_durable;
 }
 
@@ -137,6 +146,7 @@ Status Replica::SyncLocked() {
   RETURN_IF_ERROR(file_->Sync());
   synced_length_ = length_;
   unsynced_since_us_ = 0;
+  PublishLocked();
   return Status::Ok();
 }
 
@@ -188,6 +198,7 @@ Status Replica::WriteAtEnd(std::string_view data, bool sync) {
   tail_crc_ = new_tail;
   seq_++;
   active_slot_ = next;
+  PublishLocked();
   return Status::Ok();
 }
 
@@ -247,6 +258,9 @@ Status Replica::ReadVerified(File* file, uint64_t offset, uint64_t end, uint32_t
 }
 
 Result<uint64_t> Replica::Seal(uint64_t epoch, uint64_t length) {
+  // Memory-mode appends become durable first, without holding the lock
+  // while the disk works; what comes in meanwhile is synced below.
+  RETURN_IF_ERROR(Flush().status());
   std::unique_lock lock(mu_);
   RETURN_IF_ERROR(CheckLive());
   std::string where = "chunk " + ChunkIdHex(chunk_id_) + ": seal at " + std::to_string(length);
@@ -270,6 +284,7 @@ Result<uint64_t> Replica::Seal(uint64_t epoch, uint64_t length) {
   epoch_ = std::max(epoch, epoch_);
   sealed_ = true;
   file_.reset();
+  PublishLocked();
   return length_;
 }
 
@@ -293,6 +308,7 @@ Status Replica::TruncateLocked(uint64_t length) {
   synced_length_ = length;
   unsynced_since_us_ = 0;
   tail_crc_ = new_tail;
+  PublishLocked();
   return Status::Ok();
 }
 
@@ -302,6 +318,7 @@ Status Replica::Remove() {
   std::unique_lock lock(mu_);
   RETURN_IF_ERROR(CheckLive());
   removed_ = true;
+  PublishLocked();
   file_.reset();
   for (const std::string* path : {&paths_.meta, &paths_.chunk}) {
     Status st = fs_->RemoveFile(*path);

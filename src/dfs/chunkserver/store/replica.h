@@ -26,13 +26,17 @@
 // the meta record.
 //
 // Thread-safety: thread-safe. Reads share a lock; appends, seals and removal
-// take it exclusively, so a reader never sees a half-applied append.
+// take it exclusively, so a reader never sees a half-applied append. State()
+// and chunk_id() never wait for that lock (nor so for the disk): every change
+// publishes a copy of the state under a separate small mutex, so heartbeats,
+// reports and the flush watchdog go on while a hung disk holds an operation.
 // Ownership: owned through shared_ptr by the ChunkStore; borrows the
 // FileSystem, Clock and Disk, which outlive it.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
@@ -83,10 +87,13 @@ class Replica {
   Status Remove();
 
   ReplicaState State() const;
+  uint64_t chunk_id() const { return chunk_id_; }
   bool removed() const;
   Disk* disk() const { return disk_; }
 
  private:
+  // REQUIRES: mu_ held (either way) or the replica not yet shared.
+  void PublishLocked();
   Status WriteMeta(const ChunkMeta& meta);
   Status UpdateEpochLocked(uint64_t epoch);
   Status OpenForWrite();
@@ -121,6 +128,9 @@ class Replica {
   uint64_t seq_ = 0;           // GUARDED_BY(mu_); seq of the slot holding the current state
   int active_slot_ = 0;        // GUARDED_BY(mu_); which slot that is
   std::shared_ptr<File> file_; // GUARDED_BY(mu_); open while unsealed
+  mutable std::mutex published_mu_;
+  ReplicaState published_;     // GUARDED_BY(published_mu_); see State()
+  bool published_removed_ = false;  // GUARDED_BY(published_mu_)
   uint64_t synced_length_ = 0;     // GUARDED_BY(mu_); durable prefix of the data
   uint64_t unsynced_since_us_ = 0; // GUARDED_BY(mu_); see ReplicaState
 };

@@ -36,6 +36,7 @@ Result<std::shared_ptr<Replica>> Replica::Load(FileSystem* fs, Clock* clock, Dis
   } else {
     RETURN_IF_ERROR(r->RecoverTail(slots));
   }
+  r->PublishLocked();
   return r;
 }
 
