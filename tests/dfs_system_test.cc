@@ -38,17 +38,8 @@ class DfsSystemTest : public ::testing::Test {
   // Every chunk of `path` has `want` replicas, on distinct racks, none on `dead`.
   static bool FullyReplicated(const TestCluster& c, const std::string& path, size_t want,
                               const std::string& dead = "") {
-    auto st = c.StatJson(path);
-    if (st.is_null() || st.is_discarded()) return false;
-    for (const auto& ch : st["chunk_list"]) {
-      std::set<std::string> racks;
-      for (const auto& r : ch["replicas"]) {
-        if (r["server_id"] == dead) return false;
-        racks.insert(r["rack"].get<std::string>());
-      }
-      if (ch["replicas"].size() != want || racks.size() != want) return false;
-    }
-    return true;
+    return ChunksFullyReplicated(c.StatJson(path), want,
+                                 [&](const nlohmann::json& r) { return r["server_id"] == dead; });
   }
 };
 

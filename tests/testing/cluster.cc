@@ -10,6 +10,7 @@
 #include <fstream>
 #include <iterator>
 #include <random>
+#include <set>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -25,19 +26,24 @@ std::string ReadWhole(const std::string& path) {
 }
 
 // Cluster shape and timings for tests: small chunks, fast failure detection.
-constexpr const char* kTestConfig = R"(chunkservers: 6
-racks: 3
-disks_per_chunkserver: 2
-ready_timeout_ms: 30000
-cache:
-  enabled: false
-master:
-  default_chunk_size: 4M
-  chunkserver_dead_after_ms: 3000
-  heartbeat_interval_ms: 300
-chunkserver:
-  heartbeat_interval_ms: 300
-)";
+// The test config; the master: and chunkserver: sections take the
+// TestClusterConfig lines right after their own.
+std::string TestConfig(const TestClusterConfig& c) {
+  return "chunkservers: 6\n"
+         "racks: 3\n"
+         "disks_per_chunkserver: 2\n"
+         "ready_timeout_ms: 30000\n"
+         "cache:\n"
+         "  enabled: false\n"
+         "master:\n"
+         "  default_chunk_size: 4M\n"
+         "  chunkserver_dead_after_ms: 3000\n"
+         "  heartbeat_interval_ms: 300\n" +
+         c.master_yaml +
+         "chunkserver:\n"
+         "  heartbeat_interval_ms: 300\n" +
+         c.chunkserver_yaml + c.extra_yaml;
+}
 
 }  // namespace
 
@@ -125,7 +131,9 @@ bool FilesEqual(const std::string& a, const std::string& b) {
   }
 }
 
-TestCluster::TestCluster(const std::string& extra_yaml) {
+TestCluster::TestCluster(const std::string& extra_yaml) : TestCluster(TestClusterConfig{extra_yaml, "", ""}) {}
+
+TestCluster::TestCluster(const TestClusterConfig& cluster_config) {
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
   dir_ = std::filesystem::temp_directory_path().string() + "/strata_" + std::to_string(::getpid()) + "_" +
          (info ? info->name() : "cluster");
@@ -134,7 +142,7 @@ TestCluster::TestCluster(const std::string& extra_yaml) {
   std::string config = dir_ + "/test-cluster.yaml";
   {
     std::ofstream out(config);
-    out << kTestConfig << extra_yaml;
+    out << TestConfig(cluster_config);
   }
   auto r = RunStrata({"up", "--dir", dir_ + "/cluster", "--config", config, "--detach"});
   if (r.exit_code != 0) {
@@ -156,6 +164,20 @@ TestCluster::~TestCluster() {
   }
   for (pid_t pid : extra_pids_) (void)StopProcess(pid, 5000);
   if (!::testing::Test::HasFailure()) std::filesystem::remove_all(std::filesystem::path(dir_).parent_path());
+}
+
+bool ChunksFullyReplicated(const nlohmann::json& stat, size_t want,
+                           const std::function<bool(const nlohmann::json& replica)>& excluded) {
+  if (stat.is_null() || stat.is_discarded() || !stat.contains("chunk_list")) return false;
+  for (const auto& ch : stat["chunk_list"]) {
+    std::set<std::string> racks;
+    for (const auto& r : ch["replicas"]) {
+      if (excluded && excluded(r)) return false;
+      racks.insert(r["rack"].get<std::string>());
+    }
+    if (ch["replicas"].size() != want || racks.size() != want) return false;
+  }
+  return true;
 }
 
 int TestCluster::chunkserver_index(const std::string& id) const {

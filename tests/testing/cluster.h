@@ -45,10 +45,22 @@ bool WaitFor(const std::function<bool()>& cond, std::chrono::milliseconds timeou
 void WriteRandomFile(const std::string& path, uint64_t bytes, uint64_t seed);
 bool FilesEqual(const std::string& a, const std::string& b);
 
+// True when every chunk in `stat` (from `fs stat --json`) has `want`
+// replicas on `want` distinct racks, none of them `excluded`.
+bool ChunksFullyReplicated(const nlohmann::json& stat, size_t want,
+                           const std::function<bool(const nlohmann::json& replica)>& excluded = {});
+
+struct TestClusterConfig {
+  std::string extra_yaml;        // appended at the top level (e.g. "chunkservers: 4\n")
+  std::string master_yaml;       // lines of the master: section, indented by two spaces
+  std::string chunkserver_yaml;  // lines of the chunkserver: section, likewise
+};
+
 class TestCluster {
  public:
   // `extra_yaml` is appended to the cluster config (e.g. "chunkservers: 4\n").
   explicit TestCluster(const std::string& extra_yaml = "");
+  explicit TestCluster(const TestClusterConfig& config);
   ~TestCluster();
 
   const std::string& dir() const { return dir_; }

@@ -1,0 +1,224 @@
+// System tests of the dfs on unreliable hardware: a real cluster from
+// `strata up`, with disks frozen through `strata debug disk-fault`, servers
+// stopped with SIGSTOP or killed with SIGKILL, and bytes corrupted on disk.
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "testing/cluster.h"
+
+namespace strata::testing {
+namespace {
+
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+class DfsFaultSystemTest : public ::testing::Test {
+ protected:
+  std::string Tmp(const std::string& name) {
+    std::string dir = fs::temp_directory_path().string() + "/strata_faulttest_" + std::to_string(::getpid());
+    fs::create_directories(dir);
+    return dir + "/" + name;
+  }
+  void TearDown() override {
+    fs::remove_all(fs::temp_directory_path().string() + "/strata_faulttest_" + std::to_string(::getpid()));
+  }
+  // The disk entry of chunkserver `server` in the master's status.
+  static nlohmann::json DiskStatus(const TestCluster& c, const std::string& server, int disk) {
+    auto status = c.ClusterStatusJson();
+    if (status.is_null() || status.is_discarded()) return nullptr;
+    for (const auto& cs : status["chunkservers"]) {
+      if (cs["id"] != server) continue;
+      for (const auto& d : cs["disks"]) {
+        if (d["index"] == disk) return d;
+      }
+    }
+    return nullptr;
+  }
+  static std::string ChunkPath(const TestCluster& c, const nlohmann::json& replica, uint64_t chunk_id) {
+    int idx = c.chunkserver_index(replica["server_id"].get<std::string>());
+    std::string disk = c.info()["chunkservers"][idx]["disks"][replica["disk"].get<int>()].get<std::string>();
+    char hex[17];
+    std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(chunk_id));
+    return disk + "/chunks/" + hex + ".chunk";
+  }
+};
+
+// `memory` durability: acknowledged appends survive the SIGKILL of a
+// chunkserver that holds the chunk being written.
+TEST_F(DfsFaultSystemTest, MemoryModeAppendsSurviveAChunkserverKill) {
+  TestCluster c;
+  ASSERT_FALSE(c.info().is_null());
+  std::string src = Tmp("src"), dst = Tmp("dst");
+  WriteRandomFile(src, 32ull << 20, 11);
+  pid_t put = StartStrata({"fs", "put", "--durability", "memory", "--append-size", "64K", src, "/mem",
+                           "--master", c.master()},
+                          Tmp("put.log"));
+  std::string victim;
+  ASSERT_TRUE(WaitFor([&] {
+    auto st = c.StatJson("/mem");
+    if (st.is_null() || st.is_discarded() || st["chunk_list"].empty()) return false;
+    victim = st["chunk_list"].back()["replicas"][1]["server_id"].get<std::string>();
+    return true;
+  }, 30s));
+  c.Kill(c.chunkserver_pid(c.chunkserver_index(victim)), SIGKILL);
+  ASSERT_EQ(WaitExit(put), 0) << "put failed after a chunkserver was killed";
+  auto st = c.StatJson("/mem");
+  EXPECT_EQ(st["durability"], "memory") << st.dump(1);
+  auto get = c.Cli({"fs", "get", "/mem", dst});
+  ASSERT_EQ(get.exit_code, 0) << get.err;
+  EXPECT_TRUE(FilesEqual(src, dst));
+  EXPECT_TRUE(WaitFor([&] {
+    return ChunksFullyReplicated(c.StatJson("/mem"), 3,
+                                 [&](const nlohmann::json& r) { return r["server_id"] == victim; });
+  }, 120s)) << c.StatJson("/mem").dump(1);
+}
+
+// A disk that hangs under `memory` durability: its acknowledged data cannot
+// be flushed within memory_flush_delay_ms_max, which the chunkserver reports
+// at once; the disk is failed, the write goes on elsewhere, and the chunks
+// are re-replicated from the other copies.
+TEST_F(DfsFaultSystemTest, FrozenDiskMissesTheFlushDeadlineAndIsReplaced) {
+  TestCluster c(TestClusterConfig{.chunkserver_yaml = "  memory_flush_delay_ms_max: 1000\n"});
+  ASSERT_FALSE(c.info().is_null());
+  std::string src = Tmp("src"), dst = Tmp("dst"), fifo = Tmp("fifo");
+  WriteRandomFile(src, 10ull << 20, 12);
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  pid_t put = StartStrata({"fs", "put", "--durability", "memory", "--append-size", "64K", fifo, "/frozen",
+                           "--master", c.master()},
+                          Tmp("put.log"));
+  std::ifstream in(src, std::ios::binary);
+  std::ofstream pipe(fifo, std::ios::binary);
+  auto feed = [&](size_t bytes) {
+    std::string buf(bytes, '\0');
+    in.read(buf.data(), static_cast<std::streamsize>(bytes));
+    pipe.write(buf.data(), in.gcount());
+    pipe.flush();
+  };
+  feed(1 << 20);
+  std::string server;
+  int disk = -1;
+  ASSERT_TRUE(WaitFor([&] {
+    auto st = c.StatJson("/frozen");
+    if (st.is_null() || st.is_discarded() || st["chunk_list"].empty()) return false;
+    server = st["chunk_list"].back()["replicas"][0]["server_id"].get<std::string>();
+    disk = st["chunk_list"].back()["replicas"][0]["disk"].get<int>();
+    return true;
+  }, 30s));
+  auto freeze = c.Cli({"debug", "disk-fault", "--server", server, "--disk", std::to_string(disk), "--freeze"});
+  ASSERT_EQ(freeze.exit_code, 0) << freeze.err;
+  feed(1 << 20);  // acknowledged from memory; the hung disk cannot flush it
+  EXPECT_TRUE(WaitFor([&] {
+    auto d = DiskStatus(c, server, disk);
+    return !d.is_null() && d["failed"] == true &&
+           d["failure"].get<std::string>().find("flush deadline") != std::string::npos;
+  }, 30s)) << DiskStatus(c, server, disk).dump(1);
+  feed(8 << 20);
+  pipe.close();
+  ASSERT_EQ(WaitExit(put), 0) << "put failed when a disk froze";
+  auto get = c.Cli({"fs", "get", "/frozen", dst});
+  ASSERT_EQ(get.exit_code, 0) << get.err;
+  EXPECT_TRUE(FilesEqual(src, dst));
+  // Every chunk back to 3 replicas on 3 racks, none on the frozen disk.
+  EXPECT_TRUE(WaitFor([&] {
+    return ChunksFullyReplicated(c.StatJson("/frozen"), 3, [&](const nlohmann::json& r) {
+      return r["server_id"] == server && r["disk"] == disk;
+    });
+  }, 120s)) << c.StatJson("/frozen").dump(1);
+  EXPECT_EQ(c.Cli({"debug", "disk-fault", "--server", server, "--disk", std::to_string(disk), "--off"}).exit_code, 0);
+}
+
+// A sealed replica corrupted on disk and never read: the scrubber finds it
+// and the master replaces it.
+TEST_F(DfsFaultSystemTest, ScrubberFindsCorruptionNobodyReads) {
+  TestCluster c(TestClusterConfig{.chunkserver_yaml = "  scrub_bytes_per_sec_max: 64M\n"
+                                                      "  scrub_pass_pause_ms: 200\n"});
+  ASSERT_FALSE(c.info().is_null());
+  std::string src = Tmp("src"), dst = Tmp("dst");
+  WriteRandomFile(src, 6ull << 20, 13);
+  ASSERT_EQ(c.Cli({"fs", "put", src, "/scrubbed"}).exit_code, 0);
+  auto st = c.StatJson("/scrubbed");
+  ASSERT_FALSE(st.is_null());
+  const auto& chunk = st["chunk_list"][0];
+  ASSERT_TRUE(chunk["sealed"].get<bool>());
+  uint64_t chunk_id = chunk["chunk_id"].get<uint64_t>();
+  std::string path = ChunkPath(c, chunk["replicas"][2], chunk_id);
+  // Chunk byte k is byte 4096 + 4 MiB + k of the .chunk file (docs/chunk_format.md).
+  const std::streamoff kFlipAt = 4096 + (4 << 20) + 123456;
+  char original = 0;
+  {
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    ASSERT_TRUE(f.good()) << path;
+    f.seekg(kFlipAt);
+    f.read(&original, 1);
+    char flipped = static_cast<char>(original ^ 0x11);
+    f.seekp(kFlipAt);
+    f.write(&flipped, 1);
+  }
+  auto corrupted_copy_gone = [&] {
+    std::ifstream f(path, std::ios::binary);
+    if (!f) return true;
+    f.seekg(kFlipAt);
+    char now = 0;
+    f.read(&now, 1);
+    return f.gcount() == 1 && now == original;
+  };
+  EXPECT_TRUE(WaitFor([&] {
+    return corrupted_copy_gone() && ChunksFullyReplicated(c.StatJson("/scrubbed"), 3);
+  }, 90s)) << c.StatJson("/scrubbed").dump(1);
+  auto get = c.Cli({"fs", "get", "/scrubbed", dst});
+  ASSERT_EQ(get.exit_code, 0) << get.err;
+  EXPECT_TRUE(FilesEqual(src, dst));
+  EXPECT_EQ(get.err.find("corrupt"), std::string::npos) << "the reader met the corruption first: " << get.err;
+}
+
+// Half the chunkservers freeze at once (SIGSTOP): that looks like a network
+// or power event, not six failed disks, so recovery pauses instead of
+// starting a copy storm; when they come back (SIGCONT) nothing is lost.
+TEST_F(DfsFaultSystemTest, HalfTheServersStoppedPausesRecoveryThenTheyRejoin) {
+  TestCluster c;
+  ASSERT_FALSE(c.info().is_null());
+  std::string src = Tmp("src"), dst = Tmp("dst");
+  WriteRandomFile(src, 12ull << 20, 14);
+  ASSERT_EQ(c.Cli({"fs", "put", src, "/storm"}).exit_code, 0);
+  ASSERT_TRUE(ChunksFullyReplicated(c.StatJson("/storm"), 3));
+  for (int i = 0; i < 3; ++i) c.Kill(c.chunkserver_pid(i), SIGSTOP);
+  nlohmann::json recovery;
+  ASSERT_TRUE(WaitFor([&] {
+    auto s = c.ClusterStatusJson();
+    if (s.is_null() || s.is_discarded()) return false;
+    recovery = s["recovery"];
+    return s["totals"]["alive"] == 3 && recovery["paused"] == true;
+  }, 30s)) << recovery.dump(1);
+  EXPECT_FALSE(recovery["alert"].get<std::string>().empty());
+  // No copy starts during the grace period (polled over a few heartbeats).
+  uint64_t done_before = recovery["done"].get<uint64_t>();
+  for (int i = 0; i < 10; ++i) {
+    auto s = c.ClusterStatusJson();
+    ASSERT_FALSE(s.is_null());
+    EXPECT_EQ(s["recovery"]["in_flight"].get<uint64_t>(), 0u) << s["recovery"].dump(1);
+    EXPECT_EQ(s["recovery"]["done"].get<uint64_t>(), done_before);
+    EXPECT_TRUE(s["recovery"]["paused"].get<bool>());
+    std::this_thread::sleep_for(200ms);  // the property is the absence of copies over time
+  }
+  for (int i = 0; i < 3; ++i) c.Kill(c.chunkserver_pid(i), SIGCONT);
+  EXPECT_TRUE(WaitFor([&] {
+    auto s = c.ClusterStatusJson();
+    return !s.is_null() && !s.is_discarded() && s["totals"]["alive"] == 6 &&
+           s["chunks"]["under_replicated"] == 0 && ChunksFullyReplicated(c.StatJson("/storm"), 3);
+  }, 120s)) << c.ClusterStatusJson().dump(1);
+  auto get = c.Cli({"fs", "get", "/storm", dst});
+  ASSERT_EQ(get.exit_code, 0) << get.err;
+  EXPECT_TRUE(FilesEqual(src, dst));
+}
+
+}  // namespace
+}  // namespace strata::testing
