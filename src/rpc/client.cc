@@ -32,7 +32,17 @@ Result<std::pair<std::string, uint16_t>> SplitHostPort(const std::string& endpoi
 
 namespace {
 
-using Promise = std::promise<Result<RpcReply>>;
+// Where a call's outcome goes: the caller's future, then (optionally) a
+// notification, both on the connection's I/O thread.
+struct Promise {
+  std::promise<Result<RpcReply>> promise;
+  std::function<void()> on_done;
+  void set_value(Result<RpcReply> result) {
+    promise.set_value(std::move(result));
+    if (on_done) on_done();
+  }
+  std::future<Result<RpcReply>> get_future() { return promise.get_future(); }
+};
 
 // One TCP connection to one endpoint, multiplexing calls by request id. All
 // state is touched only on the connection's strand.
@@ -258,8 +268,10 @@ RpcClient::RpcClient(RpcClientOptions options) : impl_(std::make_unique<Impl>(st
 RpcClient::~RpcClient() = default;
 
 std::future<Result<RpcReply>> RpcClient::CallAsync(const std::string& endpoint, uint32_t method, std::string meta,
-                                                   std::string bulk, uint32_t timeout_ms) {
+                                                   std::string bulk, uint32_t timeout_ms,
+                                                   std::function<void()> on_done) {
   auto promise = std::make_shared<Promise>();
+  promise->on_done = std::move(on_done);
   auto future = promise->get_future();
   if (timeout_ms == 0) timeout_ms = impl_->options_.default_timeout_ms;
   if (meta.size() > impl_->options_.limits.max_meta_bytes || bulk.size() > impl_->options_.limits.max_bulk_bytes) {

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <future>
 #include <memory>
 #include <string>
@@ -36,9 +37,13 @@ class RpcClient {
   ~RpcClient();
 
   // Sends one request; the future is fulfilled with the reply (whose status
-  // may be an error from the server) or with a transport error.
+  // may be an error from the server) or with a transport error. `on_done`,
+  // if given, runs right after that, on an I/O thread (or on the caller's
+  // when the request is refused at once): it must be quick and not block,
+  // e.g. wake a thread that waits for several calls.
   std::future<Result<RpcReply>> CallAsync(const std::string& endpoint, uint32_t method, std::string meta,
-                                          std::string bulk, uint32_t timeout_ms = 0);
+                                          std::string bulk, uint32_t timeout_ms = 0,
+                                          std::function<void()> on_done = {});
 
   Result<RpcReply> Call(const std::string& endpoint, uint32_t method, std::string meta, std::string bulk,
                         uint32_t timeout_ms = 0);

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <asio.hpp>
+#include <set>
 #include <thread>
 
 #include "chunkserver.pb.h"
@@ -16,6 +17,7 @@ using dfs::ChunkInfoResponse;
 constexpr uint32_t kEcho = 1;
 constexpr uint32_t kFail = 2;
 constexpr uint32_t kSlow = 3;
+constexpr uint32_t kInlineEcho = 4;
 
 class RpcTest : public ::testing::Test {
  protected:
@@ -29,6 +31,17 @@ class RpcTest : public ::testing::Test {
           *out = std::string(bulk.rbegin(), bulk.rend());
           return Status::Ok();
         });
+    // The same echo, inline on the I/O thread for odd chunk ids.
+    server_->RegisterTyped<ChunkInfoRequest, ChunkInfoResponse>(
+        kInlineEcho, "inline_echo",
+        [this](const ChunkInfoRequest& req, std::string& bulk, ChunkInfoResponse* resp, std::string* out) {
+          resp->set_length(req.chunk_id() + bulk.size());
+          *out = std::string(bulk.rbegin(), bulk.rend());
+          std::lock_guard lock(mu_);
+          (req.chunk_id() % 2 ? inline_threads_ : pooled_threads_).insert(std::this_thread::get_id());
+          return Status::Ok();
+        },
+        [](const ChunkInfoRequest& req) { return req.chunk_id() % 2 == 1; });
     server_->RegisterTyped<ChunkInfoRequest, ChunkInfoResponse>(
         kFail, "fail", [](const ChunkInfoRequest&, std::string&, ChunkInfoResponse*, std::string*) {
           return Status::Corruption("block 3 checksum mismatch");
@@ -80,6 +93,8 @@ class RpcTest : public ::testing::Test {
   std::unique_ptr<RpcServer> server_;
   std::string endpoint_;
   std::mutex mu_;
+  std::set<std::thread::id> inline_threads_;  // GUARDED_BY(mu_); where inline_echo ran inline
+  std::set<std::thread::id> pooled_threads_;  // GUARDED_BY(mu_); where it ran on workers
   std::condition_variable cv_;
   bool release_ = false;
 };
@@ -220,6 +235,23 @@ TEST(RpcClientTest, ConnectsOnceTheServerComesUp) {
     Status st = client.CallTyped(endpoint, kEcho, req, &resp, {}, nullptr, 1000);
     EXPECT_TRUE(st.ok()) << "attempt " << i << ": " << st.ToString();
   }
+}
+
+TEST_F(RpcTest, InlineRequestsRunOnTheIoThreadAndAnswerLikeOthers) {
+  RpcClient client;
+  for (uint64_t id = 1; id <= 40; ++id) {
+    ChunkInfoRequest req;
+    req.set_chunk_id(id);
+    ChunkInfoResponse resp;
+    std::string out;
+    ASSERT_TRUE(client.CallTyped(endpoint_, kInlineEcho, req, &resp, "abc", &out, 5000).ok());
+    EXPECT_EQ(resp.length(), id + 3);
+    EXPECT_EQ(out, "cba");
+  }
+  // Odd ids ran inline on the single I/O thread, even ones on workers.
+  std::lock_guard lock(mu_);
+  ASSERT_EQ(inline_threads_.size(), 1u);
+  EXPECT_EQ(pooled_threads_.count(*inline_threads_.begin()), 0u);
 }
 
 }  // namespace

@@ -17,6 +17,7 @@ namespace {
 struct Method {
   std::string name;
   RpcServer::Handler handler;
+  RpcServer::InlinePredicate run_inline;
   Counter* calls = nullptr;
   Counter* errors = nullptr;
   Histogram* latency = nullptr;
@@ -117,15 +118,28 @@ class RpcServer::Impl {
         return;
       }
       pending_++;
-      asio::post(server_->workers_, [self = shared_from_this(), frame = std::move(frame), reply_header]() mutable {
-        RpcReply reply = self->server_->Run(frame, self->peer_);
+      auto req = std::make_shared<RpcRequest>();
+      req->method = frame.header.method;
+      req->request_id = frame.header.request_id;
+      req->timeout_ms = frame.header.timeout_ms;
+      req->meta = std::move(frame.meta);
+      req->bulk = std::move(frame.bulk);
+      req->peer = peer_;
+      const Method* method = server_->FindMethod(req->method);
+      auto serve = [self = shared_from_this(), req, method, reply_header]() mutable {
+        RpcReply reply = self->server_->Run(method, *req);
         reply_header.status = static_cast<uint16_t>(reply.status.code());
         if (!reply.status.ok()) {
           reply.meta = reply.status.message();
           reply.bulk.clear();
         }
         self->SendReply(MakeOutFrame(reply_header, std::move(reply.meta), std::move(reply.bulk)));
-      });
+      };
+      if (method && method->run_inline && method->run_inline(*req)) {
+        serve();
+      } else {
+        asio::post(server_->workers_, std::move(serve));
+      }
     }
 
     void CloseOnStrand() {
@@ -146,21 +160,20 @@ class RpcServer::Impl {
     uint32_t pending_ = 0;  // touched only on the strand
   };
 
-  RpcReply Run(Frame& frame, const std::string& peer) {
-    auto it = methods_.find(frame.header.method);
-    if (it == methods_.end()) {
+  const Method* FindMethod(uint32_t method) const {
+    auto it = methods_.find(method);
+    return it == methods_.end() ? nullptr : &it->second;
+  }
+
+  // Runs `req` through its method's handler (`m` null: an unknown method).
+  RpcReply Run(const Method* method, RpcRequest& req) {
+    if (!method) {
       RpcReply reply;
-      reply.status = Status::NotSupported("unknown rpc method " + std::to_string(frame.header.method));
+      reply.status = Status::NotSupported("unknown rpc method " + std::to_string(req.method));
       return reply;
     }
-    Method& m = it->second;
-    RpcRequest req;
-    req.method = frame.header.method;
-    req.request_id = frame.header.request_id;
-    req.timeout_ms = frame.header.timeout_ms;
-    req.meta = std::move(frame.meta);
-    req.bulk = std::move(frame.bulk);
-    req.peer = peer;
+    const Method& m = *method;
+    const std::string& peer = req.peer;
     auto start = std::chrono::steady_clock::now();
     RpcReply reply = m.handler(req);
     auto micros = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
@@ -173,7 +186,7 @@ class RpcServer::Impl {
     return reply;
   }
 
-  void Register(uint32_t method, std::string name, Handler handler) {
+  void Register(uint32_t method, std::string name, Handler handler, InlinePredicate run_inline) {
     std::string labels = "method=\"" + name + "\"";
     Method m;
     m.calls = metrics_->GetCounter("strata_rpc_server_calls_total", "RPC requests served", labels);
@@ -181,6 +194,7 @@ class RpcServer::Impl {
     m.latency = metrics_->GetHistogram("strata_rpc_server_latency_seconds", "RPC handler latency", labels);
     m.name = std::move(name);
     m.handler = std::move(handler);
+    m.run_inline = std::move(run_inline);
     methods_[method] = std::move(m);
   }
 
@@ -277,8 +291,8 @@ class RpcServer::Impl {
 RpcServer::RpcServer(RpcServerOptions options, MetricsRegistry* metrics)
     : impl_(std::make_unique<Impl>(std::move(options), metrics)) {}
 RpcServer::~RpcServer() { Stop(); }
-void RpcServer::Register(uint32_t method, std::string name, Handler handler) {
-  impl_->Register(method, std::move(name), std::move(handler));
+void RpcServer::Register(uint32_t method, std::string name, Handler handler, InlinePredicate run_inline) {
+  impl_->Register(method, std::move(name), std::move(handler), std::move(run_inline));
 }
 Result<int> RpcServer::Start() { return impl_->Start(); }
 void RpcServer::Stop() { impl_->Stop(); }

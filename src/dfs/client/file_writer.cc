@@ -55,11 +55,30 @@ void FileWriter::DropReplica(Replica& r, const Status& why) {
                r.location.server_id(), r.location.addr(), why.ToString());
 }
 
+void FileWriter::ReplyCounter::Notify() {
+  {
+    std::lock_guard lock(mu);
+    ++count;
+  }
+  cv.notify_all();
+}
+
+uint64_t FileWriter::ReplyCounter::Count() {
+  std::lock_guard lock(mu);
+  return count;
+}
+
+void FileWriter::ReplyCounter::WaitPast(uint64_t seen, std::chrono::microseconds max) {
+  std::unique_lock lock(mu);
+  cv.wait_for(lock, max, [&] { return count != seen; });
+}
+
 void FileWriter::Pump(Replica& r) {
   if (r.failed || r.inflight || r.queue.empty()) return;
   const auto& next = r.queue.front();
   r.inflight = client_->rpc().CallAsync(r.location.addr(), CHUNKSERVER_APPEND, next->meta, next->data,
-                                        client_->options().rpc_timeout_ms);
+                                        client_->options().rpc_timeout_ms,
+                                        [replies = replies_] { replies->Notify(); });
   r.sent_us = NowMicros();
 }
 
@@ -180,15 +199,13 @@ Status FileWriter::WritePiece(std::string_view piece, bool* written) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(client_->options().rpc_timeout_ms + 1000);
   for (;;) {
     size_t acked = 0, failed = 0;
-    Replica* waiting = nullptr;
+    const uint64_t seen = replies_->Count();  // before polling: no reply is missed
     for (auto& r : replicas_) {
       Poll(r, 0);
       if (r.failed) {
         failed++;
       } else if (r.acked_end >= pending->end) {
         acked++;
-      } else if (!waiting && r.inflight) {
-        waiting = &r;
       }
     }
     if (acked >= need) break;
@@ -198,7 +215,8 @@ Status FileWriter::WritePiece(std::string_view piece, bool* written) {
       return SealCurrent(/*early=*/true);
     }
     if (std::chrono::steady_clock::now() > deadline) return Status::DeadlineExceeded("append to " + path_);
-    if (waiting) waiting->inflight->wait_for(std::chrono::microseconds(200));
+    // Sleep until a reply comes; wake now and then to check the lag bounds.
+    replies_->WaitPast(seen, std::chrono::milliseconds(10));
   }
   chunk_len_ = pending->end;
   file_size_ += piece.size();

@@ -19,9 +19,12 @@
 // Ownership: borrows the DfsClient, which must outlive the writer.
 #pragma once
 
+#include <chrono>
+#include <condition_variable>
 #include <deque>
 #include <future>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -91,6 +94,19 @@ class FileWriter {
   Status SealCurrent(bool early);
   void DropReplica(Replica& r, const Status& why);
 
+  // Counts finished appends, so that the writer sleeps until one finishes
+  // instead of polling. Shared with the RPC callbacks, which may outlive
+  // the writer.
+  struct ReplyCounter {
+    std::mutex mu;
+    std::condition_variable cv;
+    uint64_t count = 0;  // GUARDED_BY(mu)
+    void Notify();
+    uint64_t Count();
+    // Returns once the count differs from `seen`, or after `max`.
+    void WaitPast(uint64_t seen, std::chrono::microseconds max);
+  };
+
   DfsClient* client_;
   std::string path_;
   uint64_t writer_epoch_;
@@ -104,6 +120,7 @@ class FileWriter {
   uint64_t chunk_len_ = 0;          // bytes acknowledged in it
   std::vector<Replica> replicas_;
   std::set<std::string> exclude_;   // servers that failed for this writer
+  std::shared_ptr<ReplyCounter> replies_ = std::make_shared<ReplyCounter>();
   FileWriterStats stats_;
 };
 
