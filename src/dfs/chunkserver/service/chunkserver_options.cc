@@ -31,6 +31,7 @@ Status ChunkserverOptions::Load(ConfigNode& n) {
   RETURN_IF_ERROR(n.GetUint("memory_flush_delay_ms_max", &store.memory.flush_delay_ms_max));
   RETURN_IF_ERROR(n.GetBytes("memory_dirty_bytes_max", &store.memory.dirty_bytes_max));
   RETURN_IF_ERROR(n.GetUint("memory_slow_flush_ms", &store.memory.slow_flush_ms));
+  RETURN_IF_ERROR(n.GetUint("disk_probe_interval_ms", &store.disk_probe_interval_ms));
   RETURN_IF_ERROR(n.GetBool("fault_injection", &fault_injection));
   return n.CheckNoUnknownKeys();
 }

@@ -23,6 +23,8 @@
 //                                       the replicas reported to the master
 //   memory_dirty_bytes_max       256M   per disk; beyond it memory appends are refused
 //   memory_slow_flush_ms         2000   a disk whose flush takes longer refuses them
+//   disk_probe_interval_ms       1000   a 4 KiB write+fdatasync per disk, so every
+//                                       disk reports latency; 0: no probes
 //   fault_injection              false  serve CHUNKSERVER_DISK_FAULT (strata
 //                                       debug disk-fault); `strata up` sets it
 //

@@ -21,6 +21,7 @@ TEST(Scrubber, FindsCorruptionInSealedReplicasAtABoundedRate) {
   ChunkStoreOptions opt;
   opt.disk_paths = {root + "/d0"};
   opt.disk_reserve_bytes = 0;
+  opt.disk_probe_interval_ms = 0;
   auto store = ChunkStore::Open(opt, NewPosixFileSystem(), clock, &metrics);
   ASSERT_TRUE(store.ok());
   std::vector<uint64_t> reported;

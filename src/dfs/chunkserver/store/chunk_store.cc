@@ -25,6 +25,7 @@ ChunkStore::ChunkStore(ChunkStoreOptions options, std::shared_ptr<FileSystem> fs
   }
   std::vector<Disk*> disks;
   for (auto& d : disks_) disks.push_back(d.get());
+  prober_ = std::make_unique<DiskProber>(options_.disk_probe_interval_ms, disks, fs_.get(), clock_.get(), metrics);
   flusher_ = std::make_unique<MemoryFlusher>(options_.memory, std::move(disks), clock_.get(), metrics);
 }
 
@@ -41,6 +42,7 @@ Result<std::unique_ptr<ChunkStore>> ChunkStore::Open(ChunkStoreOptions options, 
   }
   store->replicas_gauge_->Set(static_cast<double>(store->replicas_.size()));
   store->flusher_->Start();
+  store->prober_->Start();
   return store;
 }
 
@@ -164,7 +166,10 @@ Result<uint32_t> ChunkStore::CreateExisting(const std::shared_ptr<Replica>& r, u
                                std::to_string(s.length) + ", epoch " + std::to_string(s.epoch) + ")");
 }
 
-ChunkStore::~ChunkStore() { flusher_->Stop(); }
+ChunkStore::~ChunkStore() {
+  prober_->Stop();
+  flusher_->Stop();
+}
 
 Result<uint64_t> ChunkStore::Append(const AppendArgs& args) {
   if (args.data.size() > options_.append_bytes_max) {

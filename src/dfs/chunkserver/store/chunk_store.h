@@ -32,6 +32,7 @@
 #include "common/metrics.h"
 #include "common/result.h"
 #include "dfs/chunkserver/store/disk.h"
+#include "dfs/chunkserver/store/disk_prober.h"
 #include "dfs/chunkserver/store/memory_flusher.h"
 #include "dfs/chunkserver/store/replica.h"
 #include "env/clock.h"
@@ -45,6 +46,7 @@ struct ChunkStoreOptions {
   uint64_t read_bytes_max = 64ull << 20;     // larger reads are InvalidArgument
   uint64_t disk_reserve_bytes = 64ull << 20; // no new chunks on a disk with less free space
   MemoryFlusherOptions memory;               // memory durability bounds
+  uint64_t disk_probe_interval_ms = 1000;    // latency probe per disk (disk_prober.h); 0: none
 };
 
 enum class WriteDurability { kSync, kMemory };
@@ -125,6 +127,7 @@ class ChunkStore {
   std::shared_ptr<Clock> clock_;
   std::vector<std::unique_ptr<Disk>> disks_;
   std::unique_ptr<MemoryFlusher> flusher_;  // after disks_: stopped before they go
+  std::unique_ptr<DiskProber> prober_;      // likewise
   std::mutex create_mu_;  // serialises Create
   mutable std::mutex mu_;
   std::map<uint64_t, std::shared_ptr<Replica>> replicas_;  // GUARDED_BY(mu_)

@@ -57,6 +57,7 @@ class ChunkStoreTest : public ::testing::Test {
     opt.disk_paths = {disk0_, disk1_};
     opt.disk_reserve_bytes = 0;
     opt.memory = memory_;
+    opt.disk_probe_interval_ms = 0;  // probes are tested on their own
     auto s = ChunkStore::Open(opt, fault_, clock_, &metrics_);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     store_ = std::move(*s);
@@ -556,6 +557,32 @@ TEST_F(ChunkStoreTest, SealMakesMemoryAppendsDurable) {
   Reopen();
   EXPECT_EQ(ReadAll(1), a);
   EXPECT_TRUE(store_->Info(1)->sealed);
+}
+
+TEST(DiskProberTest, ProbesMeasureEachDiskAndFailABrokenOne) {
+  char tmpl[] = "/tmp/disk_prober_test.XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  std::string root = tmpl;
+  auto clock = std::make_shared<ManualClock>();
+  auto fault = std::make_shared<FaultInjectingFileSystem>(NewPosixFileSystem(), clock, 7);
+  MetricsRegistry metrics;
+  Disk slow(0, root + "/d0", &metrics), broken(1, root + "/d1", &metrics), fine(2, root + "/d2", &metrics);
+  for (const auto* d : {&slow, &broken, &fine}) std::filesystem::create_directories(d->path());
+  fault->SetFault(slow.path() + "/", DiskFault{.latency_ms = 40});
+  fault->SetFault(broken.path() + "/", DiskFault{.error_rate = 1.0});
+  DiskProber prober(0, {&slow, &broken, &fine}, fault.get(), clock.get(), &metrics);
+  ASSERT_TRUE(prober.ProbeOnce(&slow).ok());
+  ASSERT_TRUE(prober.ProbeOnce(&fine).ok());
+  EXPECT_EQ(prober.ProbeOnce(&broken).code(), StatusCode::kIoError);
+  auto s = slow.DrainWindow();
+  EXPECT_EQ(s.ops, 1u);
+  EXPECT_GE(s.p99_us, 40'000u);  // the injected latency, as the clock saw it
+  auto f = fine.DrainWindow();
+  EXPECT_EQ(f.ops, 1u);
+  EXPECT_LT(f.p99_us, 40'000u);
+  EXPECT_TRUE(broken.failed());
+  EXPECT_FALSE(slow.failed());
+  std::filesystem::remove_all(root);
 }
 
 }  // namespace
