@@ -220,5 +220,129 @@ TEST_F(DfsFaultSystemTest, HalfTheServersStoppedPausesRecoveryThenTheyRejoin) {
   EXPECT_TRUE(FilesEqual(src, dst));
 }
 
+// Config for the fail-slow tests: every disk probed often, so each heartbeat
+// carries a latency sample from every disk.
+TestClusterConfig SlowDiskConfig() {
+  return TestClusterConfig{.chunkserver_yaml = "  disk_probe_interval_ms: 100\n"};
+}
+
+// Runs `strata bench append` (64 KiB sync appends) and returns its JSON.
+nlohmann::json AppendLoad(const TestCluster& c, const std::string& path, int count) {
+  auto r = c.Cli({"bench", "append", "--path", path, "--size", "64K", "--count", std::to_string(count)});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out, nullptr, false);
+  EXPECT_TRUE(j.is_object()) << "bench append printed: " << r.out << r.err;
+  return j.is_object() ? j : nlohmann::json::object({{"p50_us", 0.0}, {"p99_us", 0.0}});
+}
+
+// Every disk and chunkserver the master judges, with its health.
+std::vector<std::string> Degraded(const nlohmann::json& status) {
+  std::vector<std::string> out;
+  for (const auto& cs : status["chunkservers"]) {
+    if (cs.value("health", std::string("normal")) != "normal") out.push_back(cs["id"].get<std::string>());
+    for (const auto& d : cs["disks"]) {
+      if (d.value("health", std::string("normal")) != "normal") {
+        out.push_back(cs["id"].get<std::string>() + "/" + std::to_string(d["index"].get<int>()) + ":" +
+                      d["health"].get<std::string>());
+      }
+    }
+  }
+  return out;
+}
+
+// 40 ms more on every sync of one disk of six chunkservers under a write
+// load: the master finds it, makes it read-only, gives its chunks another
+// replica and takes it offline; the writer barely notices.
+TEST_F(DfsFaultSystemTest, SlowDiskIsFoundIsolatedAndTakenOffline) {
+  TestCluster c(SlowDiskConfig());
+  ASSERT_FALSE(c.info().is_null());
+  std::string src = Tmp("src");
+  WriteRandomFile(src, 12ull << 20, 15);
+  ASSERT_EQ(c.Cli({"fs", "put", src, "/data"}).exit_code, 0);
+  auto healthy = AppendLoad(c, "/load/healthy", 300);
+  auto replica = c.StatJson("/data")["chunk_list"][0]["replicas"][0];
+  std::string server = replica["server_id"].get<std::string>();
+  int disk = replica["disk"].get<int>();
+  auto start = std::chrono::steady_clock::now();
+  ASSERT_EQ(c.Cli({"debug", "disk-fault", "--server", server, "--disk", std::to_string(disk), "--latency-ms", "40"})
+                .exit_code,
+            0);
+  auto during = AppendLoad(c, "/load/slow", 300);
+  std::string health;
+  std::set<std::string> seen;
+  EXPECT_TRUE(WaitFor([&] {
+    auto d = DiskStatus(c, server, disk);
+    if (d.is_null()) return false;
+    health = d.value("health", std::string());
+    seen.insert(health);
+    return health == "offline";
+  }, 60s)) << "last health " << health << " " << DiskStatus(c, server, disk).dump(1);
+  auto found_after = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+  EXPECT_TRUE(seen.count("read_only") || seen.count("offline"));
+  // Every chunk of the file is back to 3 replicas, none on the slow disk.
+  EXPECT_TRUE(WaitFor([&] {
+    return ChunksFullyReplicated(c.StatJson("/data"), 3, [&](const nlohmann::json& r) {
+      return r["server_id"] == server && r["disk"] == disk;
+    });
+  }, 60s)) << c.StatJson("/data").dump(1);
+  std::printf("slow disk %s/%d offline after %lld ms; 64 KiB append p50/p99 healthy %.0f/%.0f us, during %.0f/%.0f us\n",
+              server.c_str(), disk, static_cast<long long>(found_after.count()), healthy["p50_us"].get<double>(),
+              healthy["p99_us"].get<double>(), during["p50_us"].get<double>(), during["p99_us"].get<double>());
+  // Loosely: the writer never waits for the slow replica (acknowledged at 2 of 3).
+  EXPECT_LT(during["p99_us"].get<double>(), std::max(4 * healthy["p99_us"].get<double>(), 200'000.0));
+  EXPECT_EQ(c.Cli({"debug", "disk-fault", "--server", server, "--disk", std::to_string(disk), "--off"}).exit_code, 0);
+}
+
+// The same load on a healthy cluster flags nothing.
+TEST_F(DfsFaultSystemTest, BusyHealthyClusterFlagsNothing) {
+  TestCluster c(SlowDiskConfig());
+  ASSERT_FALSE(c.info().is_null());
+  for (int round = 0; round < 3; ++round) {
+    AppendLoad(c, "/load/busy" + std::to_string(round), 300);
+    auto status = c.ClusterStatusJson();
+    ASSERT_FALSE(status.is_null());
+    EXPECT_EQ(Degraded(status), std::vector<std::string>{}) << status.dump(1);
+    EXPECT_TRUE(status["alerts"].empty()) << status["alerts"].dump(1);
+  }
+}
+
+// Half the disks slow at once is not something to "fix" by isolating them:
+// at most the bound (max(1, 1 % of disks)) is taken out of service, and an
+// alert is raised instead.
+TEST_F(DfsFaultSystemTest, HalfTheDisksSlowIsBoundedAndAlerts) {
+  TestCluster c(SlowDiskConfig());
+  ASSERT_FALSE(c.info().is_null());
+  for (int i = 0; i < 3; ++i) {
+    for (int d = 0; d < 2; ++d) {
+      ASSERT_EQ(c.Cli({"debug", "disk-fault", "--server", c.chunkserver_id(i), "--disk", std::to_string(d),
+                       "--latency-ms", "40"})
+                    .exit_code,
+                0);
+    }
+  }
+  nlohmann::json status;
+  EXPECT_TRUE(WaitFor([&] {
+    status = c.ClusterStatusJson();
+    return !status.is_null() && !status["alerts"].empty();
+  }, 60s)) << status.dump(1);
+  // Over a few more heartbeats, never more than the bound out of service:
+  // max(1, 1 % of 12) disks, where one whole chunkserver (its 2 disks)
+  // counts as the one unit that may always go.
+  for (int i = 0; i < 10; ++i) {
+    status = c.ClusterStatusJson();
+    ASSERT_FALSE(status.is_null());
+    auto sf = status["soft_faults"];
+    EXPECT_EQ(sf["disks_out_of_service_max"].get<int>(), 1) << sf.dump(1);
+    EXPECT_LE(sf["disks_out_of_service"].get<int>(), 2) << sf.dump(1);
+    EXPECT_LE(sf["slow_chunkservers"].size(), 1u) << sf.dump(1);
+    std::this_thread::sleep_for(300ms);  // one heartbeat
+  }
+  for (int i = 0; i < 3; ++i) {
+    for (int d = 0; d < 2; ++d) {
+      c.Cli({"debug", "disk-fault", "--server", c.chunkserver_id(i), "--disk", std::to_string(d), "--off"});
+    }
+  }
+}
+
 }  // namespace
 }  // namespace strata::testing

@@ -2,8 +2,12 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "common/logging.h"
 
 int main(int argc, char** argv) {
+  // Admin commands log warnings to stderr, never into their output (--json);
+  // the roles set up their own logging.
+  (void)strata::InitLogging("strata", "warn", "");
   CLI::App app{"Strata: distributed file system, virtual disks and cache"};
   app.require_subcommand(1);
   int exit_code = 0;

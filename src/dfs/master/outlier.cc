@@ -22,9 +22,12 @@ std::optional<RobustBaseline> MakeBaseline(std::vector<uint64_t> samples, size_t
   if (samples.empty() || samples.size() < samples_min) return std::nullopt;
   RobustBaseline b;
   b.samples = samples.size();
-  b.median_us = UpperMedian(samples);
+  // Lower medians: with an even count split between fast and slow peers
+  // (half the disks slow at once) the baseline is the fast half, so the
+  // slow half is seen, and then limited by the bound, with an alert.
+  b.median_us = LowerMedian(samples);
   for (uint64_t& x : samples) x = x > b.median_us ? x - b.median_us : b.median_us - x;
-  b.mad_us = std::max(UpperMedian(std::move(samples)), b.median_us / 2);
+  b.mad_us = std::max(LowerMedian(std::move(samples)), b.median_us / 2);
   return b;
 }
 

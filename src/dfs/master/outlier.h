@@ -2,7 +2,8 @@
 // slow_server.h for whole chunkservers) and the recovery throttle.
 //
 // A latency is an outlier when it is above an absolute floor and above
-// median + k * MAD of its peers (MAD: the median absolute deviation, a
+// median + k * MAD of its peers (lower medians, so that when exactly half
+// the peers are slow the baseline is the fast half) (MAD: the median absolute deviation, a
 // robust spread estimate, so a few slow peers cannot drag the baseline with
 // them; Hampel's identifier, see Leys et al., "Detecting outliers: Do not
 // use standard deviation around the mean", J. Exp. Soc. Psych. 2013). The
