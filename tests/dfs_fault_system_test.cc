@@ -13,7 +13,9 @@
 
 #include <gtest/gtest.h>
 
+#include "common/subprocess.h"
 #include "testing/cluster.h"
+#include "testing/isolated_network.h"
 
 namespace strata::testing {
 namespace {
@@ -342,6 +344,84 @@ TEST_F(DfsFaultSystemTest, HalfTheDisksSlowIsBoundedAndAlerts) {
       c.Cli({"debug", "disk-fault", "--server", c.chunkserver_id(i), "--disk", std::to_string(d), "--off"});
     }
   }
+}
+
+// A chunkserver cut off the network (its link taken down, in its own network
+// namespace): the master declares it dead and re-replicates its chunks; when
+// the link comes back it rejoins and nothing is lost. Skipped where network
+// namespaces cannot be created.
+TEST_F(DfsFaultSystemTest, ChunkserverCutOffTheNetworkIsReplacedAndRejoins) {
+  auto net = IsolatedNetwork::Create(std::to_string(::getpid() % 100000));
+  if (!net.ok()) GTEST_SKIP() << "skipped: " << net.status().message();
+  TestCluster c(TestClusterConfig{.extra_yaml = "host: " + (*net)->host_addr() + "\n"});
+  ASSERT_FALSE(c.info().is_null());
+  // Two disks like its peers, so that placement treats it as their equal.
+  std::string disk0 = c.dir() + "/cs7/disk0", disk1 = c.dir() + "/cs7/disk1";
+  fs::create_directories(disk0);
+  fs::create_directories(disk1);
+  auto cs7 = SpawnProcess((*net)->Wrap({StrataBinary(), "chunkserver", "--id", "cs7", "--master", c.master(), "--host",
+                                        (*net)->inner_addr(), "--rack", "rack1", "--disk", disk0, "--disk", disk1, "--config",
+                                        c.dir() + "/chunkserver.yaml"}),
+                          SpawnOptions{.log_path = c.dir() + "/logs/cs7.log"});
+  ASSERT_TRUE(cs7.ok()) << cs7.status().ToString();
+  auto alive = [&](int want) {
+    auto s = c.ClusterStatusJson();
+    return !s.is_null() && !s.is_discarded() && s["totals"]["alive"] == want;
+  };
+  ASSERT_TRUE(WaitFor([&] { return alive(7); }, 30s)) << c.ClusterStatusJson().dump(1);
+  // Files until the isolated server holds a replica.
+  std::vector<std::pair<std::string, std::string>> files;  // dfs path, local source
+  auto on_cs7 = [](const nlohmann::json& r) { return r["server_id"] == "cs7"; };
+  auto holds_cs7 = [&](const std::string& path) {
+    const nlohmann::json stat = c.StatJson(path);
+    if (stat.is_null() || stat.is_discarded()) return false;
+    for (const auto& ch : stat["chunk_list"]) {
+      for (const auto& r : ch["replicas"]) {
+        if (on_cs7(r)) return true;
+      }
+    }
+    return false;
+  };
+  bool placed = false;
+  for (int i = 0; i < 6 && !placed; ++i) {
+    std::string src = Tmp("src" + std::to_string(i)), path = "/cut" + std::to_string(i);
+    WriteRandomFile(src, 12ull << 20, 20 + i);
+    ASSERT_EQ(c.Cli({"fs", "put", src, path}).exit_code, 0);
+    files.emplace_back(path, src);
+    placed = holds_cs7(path);
+  }
+  ASSERT_TRUE(placed) << "no replica landed on cs7: " << c.ClusterStatusJson()["chunkservers"].dump(1);
+  auto all_readable = [&] {
+    for (const auto& [path, src] : files) {
+      std::string dst = Tmp("dst");
+      auto get = c.Cli({"fs", "get", path, dst});
+      if (get.exit_code != 0 || !FilesEqual(src, dst)) return false;
+    }
+    return true;
+  };
+
+  ASSERT_TRUE((*net)->Cut().ok());
+  EXPECT_TRUE(WaitFor([&] { return alive(6); }, 30s));
+  EXPECT_TRUE(WaitFor([&] {
+    for (const auto& [path, src] : files) {
+      if (!ChunksFullyReplicated(c.StatJson(path), 3, on_cs7)) return false;
+    }
+    return true;
+  }, 120s)) << c.ClusterStatusJson()["chunks"].dump(1);
+  EXPECT_TRUE(all_readable());
+
+  ASSERT_TRUE((*net)->Heal().ok());
+  EXPECT_TRUE(WaitFor([&] { return alive(7); }, 30s)) << c.ClusterStatusJson().dump(1);
+  EXPECT_TRUE(WaitFor([&] {
+    auto s = c.ClusterStatusJson();
+    if (s.is_null() || s.is_discarded() || s["chunks"]["under_replicated"] != 0) return false;
+    for (const auto& [path, src] : files) {
+      if (!ChunksFullyReplicated(c.StatJson(path), 3)) return false;
+    }
+    return true;
+  }, 60s)) << c.ClusterStatusJson()["chunks"].dump(1);
+  EXPECT_TRUE(all_readable());
+  (void)StopProcess(*cs7, 5000);
 }
 
 }  // namespace
