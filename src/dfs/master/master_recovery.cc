@@ -277,6 +277,7 @@ void MasterService::TickLocked() {
     RefreshRecovery(task.chunk_id);
   }
   UpdateThrottle();
+  storm_.OnTick(membership_);
   if (!storm_.Paused()) ScheduleCopies();
   TakeSlowDisksOffline();
   TakeSlowServersOffline();

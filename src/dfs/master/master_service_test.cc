@@ -291,6 +291,26 @@ TEST_F(MasterServiceTest, AWholeRackVanishingPausesRecovery) {
   EXPECT_FALSE(replicates_.empty());
 }
 
+TEST_F(MasterServiceTest, RecoveryResumesWhenTheStormsServersReturn) {
+  options_.recovery_storm_pause_ms = 600000;
+  Restart(&memory_);
+  for (int i = 1; i <= 6; ++i) AddServer("cs" + std::to_string(i), "r" + std::to_string((i - 1) % 3 + 1));
+  WriteFile("/f", 2, 1 << 20);
+  std::vector<std::string> all = {"cs1", "cs2", "cs3", "cs4", "cs5", "cs6"};
+  Pass(1000, all);
+  Pass(5000, {"cs4", "cs5", "cs6"});  // half of them stop answering
+  EXPECT_TRUE(service_->StatusJson()["recovery"]["paused"].get<bool>());
+  AddServer("cs1", "r1");  // one of three is back (registers again): still paused
+  Pass(1000, {"cs1", "cs4", "cs5", "cs6"});
+  EXPECT_TRUE(service_->StatusJson()["recovery"]["paused"].get<bool>());
+  AddServer("cs2", "r2");
+  AddServer("cs3", "r3");
+  Pass(1000, all);  // all back, long before the grace ends
+  auto status = service_->StatusJson();
+  EXPECT_FALSE(status["recovery"]["paused"].get<bool>()) << status["recovery"].dump(1);
+  EXPECT_EQ(status["recovery"]["paused_remaining_ms"].get<uint64_t>(), 0u);
+}
+
 TEST_F(MasterServiceTest, RecoveryPrefersAnUnusedRackAndAReturningServerIsTrimmed) {
   AddServer("cs1", "r1");
   AddServer("cs2", "r2");

@@ -1,5 +1,6 @@
 #include "dfs/master/storm_guard.h"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 
@@ -55,10 +56,29 @@ bool StormGuard::OnDeaths(const std::vector<std::string>& dead, const Membership
   }
   paused_until_us_ = now + options_.recovery_storm_pause_ms * 1000;
   reason_ = why;
+  for (const auto& d : deaths_) {
+    if (std::find(storm_servers_.begin(), storm_servers_.end(), d.server) == storm_servers_.end()) {
+      storm_servers_.push_back(d.server);
+    }
+  }
   storms_++;
   spdlog::error("master: ALERT: {}: recovery paused for {} ms (a network event is likelier than disk failures)", why,
                 options_.recovery_storm_pause_ms);
   return true;
+}
+
+void StormGuard::OnTick(const Membership& membership) {
+  if (!Paused()) {
+    storm_servers_.clear();
+    return;
+  }
+  for (const auto& id : storm_servers_) {
+    if (!membership.IsAlive(id)) return;
+  }
+  spdlog::warn("master: every chunkserver of the storm ({}) is back: recovery resumes", storm_servers_.size());
+  paused_until_us_ = 0;
+  storm_servers_.clear();
+  deaths_.clear();
 }
 
 bool StormGuard::Paused() const { return clock_->NowMicros() < paused_until_us_; }

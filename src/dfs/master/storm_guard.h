@@ -11,7 +11,8 @@
 // max(recovery_storm_servers_min, ceil(recovery_storm_fraction x known
 // servers)) servers declared dead, or every server of a rack that has at
 // least two declared dead (with at least two of them in the window). The
-// pause lasts `recovery_storm_pause_ms` from the last death that matched.
+// pause lasts `recovery_storm_pause_ms` from the last death that matched, or
+// ends as soon as every server that died in the storm is alive again.
 //
 // Thread-safety: not thread-safe; the master service serializes access.
 // Ownership: borrows the clock.
@@ -34,6 +35,8 @@ class StormGuard {
 
   // Records servers just declared dead; true when this starts (or extends) a pause.
   bool OnDeaths(const std::vector<std::string>& dead, const Membership& membership);
+  // Ends the pause when every server of the storm is back (call each tick).
+  void OnTick(const Membership& membership);
   bool Paused() const;
   uint64_t PauseRemainingMs() const;
   const std::string& reason() const { return reason_; }
@@ -53,6 +56,7 @@ class StormGuard {
   MasterOptions options_;
   std::deque<Death> deaths_;  // within the window, oldest first
   uint64_t paused_until_us_ = 0;
+  std::vector<std::string> storm_servers_;  // died in the window that set the pause
   std::string reason_;
   uint64_t storms_ = 0;
 };
