@@ -212,6 +212,11 @@ TEST_F(DfsFaultSystemTest, HalfTheServersStoppedPausesRecoveryThenTheyRejoin) {
     std::this_thread::sleep_for(200ms);  // the property is the absence of copies over time
   }
   for (int i = 0; i < 3; ++i) c.Kill(c.chunkserver_pid(i), SIGCONT);
+  // Back long before the 10-minute grace ends: the pause ends with their return.
+  EXPECT_TRUE(WaitFor([&] {
+    auto s = c.ClusterStatusJson();
+    return !s.is_null() && !s.is_discarded() && s["recovery"]["paused"] == false;
+  }, 30s)) << c.ClusterStatusJson()["recovery"].dump(1);
   EXPECT_TRUE(WaitFor([&] {
     auto s = c.ClusterStatusJson();
     return !s.is_null() && !s.is_discarded() && s["totals"]["alive"] == 6 &&
