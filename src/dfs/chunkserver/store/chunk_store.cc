@@ -182,7 +182,13 @@ Result<uint64_t> ChunkStore::Append(const AppendArgs& args) {
   }
   ASSIGN_OR_RETURN(auto replica, Find(args.chunk_id));
   bool memory = args.durability == WriteDurability::kMemory;
-  if (memory) RETURN_IF_ERROR(flusher_->Admit(replica->disk(), args.data.size()));
+  if (memory) {
+    RETURN_IF_ERROR(flusher_->Admit(replica->disk(), args.data.size()));
+    if (!HasRoom(replica->disk())) {
+      return Status::Unavailable("disk " + std::to_string(replica->disk()->index()) +
+                                 " refuses memory-durability appends: full (below its reserve)");
+    }
+  }
   auto length = replica->Append(args.epoch, args.offset, args.data, /*sync=*/!memory);
   if (!length.ok()) return NoteReplica(args.chunk_id, replica->disk(), length.status());
   if (memory && !args.data.empty()) flusher_->Enqueue(replica, args.data.size());
