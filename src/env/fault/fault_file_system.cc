@@ -68,8 +68,9 @@ DiskFault FaultInjectingFileSystem::GetFault(const std::string& path) const {
 DiskFault FaultInjectingFileSystem::GetFaultLocked(const std::string& path) const {
   DiskFault out;
   size_t best = 0;
+  const std::string as_dir = path + "/";  // a fault set on "dir/" applies to "dir" itself
   for (const auto& [prefix, fault] : faults_) {
-    if (HasPrefix(path, prefix) && prefix.size() >= best) {
+    if ((HasPrefix(path, prefix) || HasPrefix(as_dir, prefix)) && prefix.size() >= best) {
       best = prefix.size();
       out = fault;
     }
