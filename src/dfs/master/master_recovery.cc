@@ -156,6 +156,11 @@ bool MasterService::PlanCopy(const ChunkRecord& c, const std::vector<ServerView>
   place.disk_free_min_bytes = options_.disk_free_min_bytes;
   for (const auto& r : c.replicas()) {
     place.exclude_servers.insert(r.server_id());
+    // A replica on its way out (a read-only disk or server) does not hold
+    // its rack: the copy replacing it may go to that rack.
+    bool stays = membership_.CountsReplicas(r.server_id()) &&
+                 ReplicaHealth(soft_faults_, slow_servers_, r.server_id(), r.disk()) == Health::kNormal;
+    if (!stays) continue;
     if (const ServerState* s = membership_.Find(r.server_id())) place.avoid_racks.insert(s->record.rack());
   }
   PlacementRequest ready = place;
