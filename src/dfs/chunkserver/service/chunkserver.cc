@@ -104,6 +104,7 @@ nlohmann::json Chunkserver::StatusJson() {
                      {"chunks", d.chunks},
                      {"write_p50_us", d.write_p50_us},
                      {"write_p99_us", d.write_p99_us},
+                     {"memory_unsynced_bytes", store_->flusher()->DirtyBytes(d.index)},
                      {"fault", fault_json}});
   }
   return {{"role", "chunkserver"},
