@@ -7,7 +7,8 @@
 // RPC and HTTP ports, then starts the master link; Stop() takes them down in
 // reverse order. /status is a JSON object: id, addr, http_addr, rack, master,
 // registered, chunks, copies_in_flight and disks (index, path, failed,
-// failure, capacity/free/used bytes, chunks, fault: the injected fault).
+// failure, capacity/free/used bytes, chunks, memory_unsynced_bytes: memory-
+// durability bytes not yet flushed, fault: the injected fault).
 // With `fault_injection` the store runs on a FaultInjectingFileSystem that
 // the admin RPC CHUNKSERVER_DISK_FAULT controls (disk_fault_control.h).
 //
