@@ -21,8 +21,9 @@ class FaultFile final : public File {
   }
   Status Sync() override {
     RETURN_IF_ERROR(fs_->BeforeIo(path(), FaultInjectingFileSystem::IoKind::kDeviceSync, false, "fdatasync"));
-    RETURN_IF_ERROR(target_->Sync());
+    // Only what was written before the sync began is sure to be durable.
     ASSIGN_OR_RETURN(uint64_t size, target_->Size());
+    RETURN_IF_ERROR(target_->Sync());
     fs_->NoteSync(path(), size);
     return Status::Ok();
   }
@@ -89,7 +90,7 @@ Status FaultInjectingFileSystem::BeforeIo(const std::string& path, IoKind kind, 
   bool waits_for_device = kind == IoKind::kDeviceRead || kind == IoKind::kDeviceSync;
   if (fault.latency_ms && waits_for_device) clock_->SleepMicros(uint64_t{fault.latency_ms} * 1000);
   if (allocates && fault.no_space) return Status::FromErrno(ENOSPC, std::string(op) + " " + path + " (injected)");
-  if (fault.error_rate > 0) {
+  if (fault.error_rate > 0 && kind != IoKind::kStat) {
     bool fail;
     {
       std::lock_guard lock(mu_);
@@ -170,7 +171,8 @@ Status FaultInjectingFileSystem::DropUnsyncedData() {
   for (const auto& [path, size] : sizes) {
     if (!target_->Exists(path)) continue;
     ASSIGN_OR_RETURN(auto file, target_->OpenFile(path, OpenMode::kReadWrite));
-    RETURN_IF_ERROR(file->Truncate(size));
+    ASSIGN_OR_RETURN(uint64_t now, file->Size());
+    if (now > size) RETURN_IF_ERROR(file->Truncate(size));  // never extends a file truncated since
   }
   return Status::Ok();
 }

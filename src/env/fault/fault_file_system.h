@@ -62,7 +62,7 @@ class FaultInjectingFileSystem final : public FileSystemWrapper {
     kDeviceRead,     // waits for the device: freeze, latency, EIO
     kDeviceSync,     // waits for the device: freeze, latency, EIO
     kMetadata,       // create/rename/unlink/truncate: freeze, EIO (ENOSPC when it allocates)
-    kStat,           // statvfs, answered from memory: EIO only
+    kStat,           // statvfs, answered from memory: no fault but ENOSPC's zero free space
   };
   // Called by files: waits out latency/freeze and rolls for an error.
   // `allocates` selects whether ENOSPC applies.

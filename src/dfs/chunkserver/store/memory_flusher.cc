@@ -33,6 +33,11 @@ MemoryFlusher::MemoryFlusher(MemoryFlusherOptions options, std::vector<Disk*> di
 
 MemoryFlusher::~MemoryFlusher() { Stop(); }
 
+void MemoryFlusher::SetListener(BadReplicaListener listener) {
+  std::lock_guard lock(listener_mu_);
+  listener_ = std::move(listener);
+}
+
 void MemoryFlusher::Start() {
   started_ = true;
   for (auto& q : queues_) {
@@ -108,38 +113,47 @@ void MemoryFlusher::FlushLoop(DiskQueue* q) {
       if (q->dirty.empty()) return;  // stopping, nothing left
       for (const auto& [key, r] : q->dirty) batch.push_back(r);
     }
-    uint64_t start = clock_->NowMicros();
-    q->flush_started_us = start;
-    uint64_t flushed = 0;
+    // Each replica's sync is one write of the disk: timed on its own, both
+    // for the latency the disk reports and for the slow-disk refusal.
+    uint64_t flushed = 0, slowest = 0;
     Status failure;
     for (const auto& r : batch) {
+      uint64_t start = clock_->NowMicros();
+      q->flush_started_us = start;
       Result<uint64_t> made = r->Flush();
+      uint64_t took = clock_->NowMicros() - start;
+      q->flush_started_us = 0;
       if (made.ok()) {
-        flushed += *made;
+        if (*made > 0) {
+          flushed += *made;
+          slowest = std::max(slowest, took);
+          q->disk->ObserveWrite(took);
+          q->last_flush_us = took;
+          q->last_flush_end_us = start + took;
+        }
       } else if (made.status().code() != StatusCode::kNotFound && failure.ok()) {
         failure = made.status();
       }
     }
-    uint64_t took = clock_->NowMicros() - start;
-    q->flush_started_us = 0;
-    q->last_flush_us = took;
-    q->last_flush_end_us = start + took;
     if (flushed) {
       flushes_->Add();
       flushed_bytes_->Add(flushed);
-      q->disk->ObserveWrite(took);
+      q->last_flush_us = slowest;
     }
     if (!failure.ok()) {
       q->disk->NoteStatus(failure);
       Fail(q, "memory flush failed: " + failure.ToString());
     }
-    // Replicas now clean, deleted or on a failed disk leave the queue; the
-    // queue's byte count is recomputed from what is left.
+    // Clean or deleted replicas leave the queue; the queue's byte count is
+    // recomputed from what is left. A disk whose replicas are no longer
+    // trusted reports (once) and drops the rest; a disk that is merely full
+    // keeps being flushed.
+    if (!q->disk->readable()) Fail(q, "disk failed: " + q->disk->failure());
     std::lock_guard lock(q->mu);
     uint64_t dirty = 0;
     for (auto it = q->dirty.begin(); it != q->dirty.end();) {
       ReplicaState st = it->second->State();
-      if (st.unsynced_bytes == 0 || it->second->removed() || q->disk->failed()) {
+      if (st.unsynced_bytes == 0 || it->second->removed() || !q->disk->readable()) {
         q->reported.erase(it->first);
         it = q->dirty.erase(it);
       } else {
@@ -196,10 +210,16 @@ void MemoryFlusher::Fail(DiskQueue* q, const std::string& reason) {
       if (q->reported.emplace(key, true).second) report.push_back(r->chunk_id());
     }
   }
+  if (report.empty()) return;
   spdlog::error("disk {} ({}): {}; reporting {} replicas with unsynced data", q->disk->index(), q->disk->path(),
                 reason, report.size());
-  if (!listener_) return;
-  for (uint64_t id : report) listener_(id, reason);
+  BadReplicaListener listener;
+  {
+    std::lock_guard lock(listener_mu_);
+    listener = listener_;
+  }
+  if (!listener) return;
+  for (uint64_t id : report) listener(id, reason);
 }
 
 }  // namespace strata::dfs

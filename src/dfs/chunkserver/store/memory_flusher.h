@@ -18,8 +18,10 @@
 //     and every replica with unsynced data on it is reported through the
 //     listener at once, so that the master re-replicates them from the other
 //     copies.
-// Flush latencies are recorded as the disk's write latency (what the
-// heartbeat reports and the fail-slow detector judges).
+// Each replica's flush (one fdatasync) is recorded as a write of the disk
+// (what the heartbeat reports and the fail-slow detector judges). A hung
+// disk blocks its flush thread and Stop() (as it would block any process
+// on it); `strata down` then ends the chunkserver with SIGKILL.
 //
 // Thread-safety: thread-safe. Ownership: the ChunkStore owns it; it borrows
 // the Disks and Clock (which outlive it) and shares the queued Replicas.
@@ -58,9 +60,9 @@ class MemoryFlusher {
   MemoryFlusher(MemoryFlusherOptions options, std::vector<Disk*> disks, Clock* clock, MetricsRegistry* metrics);
   ~MemoryFlusher();
 
-  void SetListener(BadReplicaListener listener) { listener_ = std::move(listener); }
+  void SetListener(BadReplicaListener listener);
   void Start();
-  // Flushes what is queued (unless a disk hangs) and stops the threads.
+  // Flushes what is queued and stops the threads (waits for a hung disk).
   void Stop();
 
   // OK when `disk` may take a memory-mode append of `bytes`.
@@ -92,7 +94,8 @@ class MemoryFlusher {
 
   const MemoryFlusherOptions options_;
   Clock* const clock_;
-  BadReplicaListener listener_;
+  std::mutex listener_mu_;
+  BadReplicaListener listener_;  // GUARDED_BY(listener_mu_)
   std::vector<std::unique_ptr<DiskQueue>> queues_;  // by disk index
   std::atomic<bool> stopping_{false};
   std::mutex watchdog_mu_;

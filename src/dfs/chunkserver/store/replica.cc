@@ -54,6 +54,8 @@ Status Replica::WriteBothSlots(uint64_t length, uint32_t tail_crc) {
   RETURN_IF_ERROR(file_->Sync());
   seq_ += 2;
   active_slot_ = 1;
+  durable_slot_ = 1;
+  durable_length_ = length;
   return Status::Ok();
 }
 
@@ -84,8 +86,8 @@ Status Replica::CheckLive() const {
 
 void Replica::PublishLocked() {
   std::lock_guard lock(published_mu_);
-  published_ = ReplicaState{chunk_id_, disk_->index(), epoch_, length_, sealed_, length_ - synced_length_,
-                            unsynced_since_us_};
+  published_ = ReplicaState{chunk_id_, disk_->index(), epoch_, length_, sealed_,
+                            length_ > durable_length_ ? length_ - durable_length_ : 0, unsynced_since_us_};
   published_removed_ = removed_;
 }
 
@@ -100,6 +102,10 @@ bool Replica::removed() const {
 }
 
 Result<uint64_t> Replica::Append(uint64_t epoch, uint64_t offset, std::string_view data, bool sync) {
+  // A sync append waits for a flush in progress (whose slot it must not
+  // overwrite); a memory append never waits for the disk.
+  std::unique_lock flush_lock(flush_mu_, std::defer_lock);
+  if (sync) flush_lock.lock();
   std::unique_lock lock(mu_);
   RETURN_IF_ERROR(CheckLive());
   if (epoch < epoch_) {
@@ -118,33 +124,57 @@ Result<uint64_t> Replica::Append(uint64_t epoch, uint64_t offset, std::string_vi
 }
 
 Result<uint64_t> Replica::Flush() {
+  std::lock_guard flush_lock(flush_mu_);
+  return FlushHoldingFlushLock();
+}
+
+Result<uint64_t> Replica::FlushHoldingFlushLock() {
   std::shared_ptr<File> file;
   uint64_t target = 0;
+  int slot = 0;
   uint64_t started_us = clock_->NowMicros();
   {
-    std::shared_lock lock(mu_);
+    std::unique_lock lock(mu_);
     RETURN_IF_ERROR(CheckLive());
-    if (synced_length_ >= length_ || !file_) return uint64_t{0};
+    if (durable_length_ >= length_ || !file_) return uint64_t{0};
+    // The last append wrote the non-durable slot with the current state.
     file = file_;
     target = length_;
+    slot = active_slot_;
+    slot_frozen_ = true;
   }
   // Everything written before this call started is durable when it returns.
-  RETURN_IF_ERROR(file->Sync());
+  Status synced = file->Sync();
   std::unique_lock lock(mu_);
-  if (removed_ || target <= synced_length_) return uint64_t{0};
-  uint64_t made_durable = target - synced_length_;
-  synced_length_ = target;
-  // Appends that came during the sync are younger than its start.
-  unsynced_since_us_ = synced_length_ >= length_ ? 0 : started_us;
+  slot_frozen_ = false;
+  Status st = synced;
+  uint64_t made_durable = 0;
+  if (st.ok() && !removed_) {
+    made_durable = target - durable_length_;
+    durable_length_ = target;
+    durable_slot_ = slot;
+    unsynced_since_us_ = 0;
+    if (length_ > target) {
+      // Appends made during the sync left the slots alone: record them in
+      // the other slot now (so a process crash keeps them), unsynced.
+      st = WriteSlot(1 - durable_slot_, TailSlot{seq_ + 1, length_, tail_crc_});
+      if (st.ok()) {
+        seq_++;
+        active_slot_ = 1 - durable_slot_;
+      }
+      unsynced_since_us_ = started_us;
+    }
+  }
   PublishLocked();
+  RETURN_IF_ERROR(st);
   return made_durable;
 }
 
-// REQUIRES: mu_ held exclusively and the replica unsealed.
 Status Replica::SyncLocked() {
-  if (synced_length_ >= length_) return Status::Ok();
+  if (durable_length_ >= length_) return Status::Ok();
   RETURN_IF_ERROR(file_->Sync());
-  synced_length_ = length_;
+  durable_length_ = length_;
+  durable_slot_ = active_slot_;
   unsynced_since_us_ = 0;
   PublishLocked();
   return Status::Ok();
@@ -184,20 +214,26 @@ Status Replica::WriteAtEnd(std::string_view data, bool sync) {
     uint64_t at = kCrcTableOffset + (length_ / kChunkBlockSize) * kCrcEntrySize;
     RETURN_IF_ERROR(file_->WriteAt(at, entries.data(), completed * kCrcEntrySize));
   }
-  int next = 1 - active_slot_;
-  RETURN_IF_ERROR(WriteSlot(next, TailSlot{seq_ + 1, new_length, new_tail}));
+  // Never over the durable slot; not at all while a flush syncs (see header).
+  int next = 1 - durable_slot_;
+  bool slot_written = !slot_frozen_;
+  if (slot_written) RETURN_IF_ERROR(WriteSlot(next, TailSlot{seq_ + 1, new_length, new_tail}));
   if (sync) {
+    // REQUIRES: flush_mu_ held (Append takes it), so no flush froze the slots.
     RETURN_IF_ERROR(file_->Sync());
     disk_->ObserveWrite(clock_->NowMicros() - start_us);
-    synced_length_ = new_length;
+    durable_length_ = new_length;
+    durable_slot_ = next;
     unsynced_since_us_ = 0;
   } else if (unsynced_since_us_ == 0) {
     unsynced_since_us_ = start_us;
   }
   length_ = new_length;
   tail_crc_ = new_tail;
-  seq_++;
-  active_slot_ = next;
+  if (slot_written) {
+    seq_++;
+    active_slot_ = next;
+  }
   PublishLocked();
   return Status::Ok();
 }
@@ -258,9 +294,11 @@ Status Replica::ReadVerified(File* file, uint64_t offset, uint64_t end, uint32_t
 }
 
 Result<uint64_t> Replica::Seal(uint64_t epoch, uint64_t length) {
+  if (!disk_->readable()) return disk_->CheckHealthy();  // a failed disk may hang: do not wait on it
   // Memory-mode appends become durable first, without holding the lock
   // while the disk works; what comes in meanwhile is synced below.
-  RETURN_IF_ERROR(Flush().status());
+  std::lock_guard flush_lock(flush_mu_);
+  RETURN_IF_ERROR(FlushHoldingFlushLock().status());
   std::unique_lock lock(mu_);
   RETURN_IF_ERROR(CheckLive());
   std::string where = "chunk " + ChunkIdHex(chunk_id_) + ": seal at " + std::to_string(length);
@@ -305,7 +343,6 @@ Status Replica::TruncateLocked(uint64_t length) {
   RETURN_IF_ERROR(file_->Truncate(kDataOffset + length));
   RETURN_IF_ERROR(file_->Sync());
   length_ = length;
-  synced_length_ = length;
   unsynced_since_us_ = 0;
   tail_crc_ = new_tail;
   PublishLocked();

@@ -12,10 +12,15 @@
 //
 // An append in `memory` durability skips the fdatasync: it is acknowledged
 // once it is in the page cache (it survives the death of the process, not of
-// the machine), and the replica counts the bytes and the age of what is not
-// yet synced until Flush() (run by the MemoryFlusher) or a later sync-mode
-// append or seal makes it durable. Flush syncs outside the replica's lock, so
-// appends go on while the disk works.
+// the machine) until Flush() (run by the MemoryFlusher), a later sync-mode
+// append or a seal makes it durable. The slot holding the newest *durable*
+// state is never overwritten by an unsynced one: appends write the other
+// slot, and a flush makes that slot the durable one. During a flush's
+// fdatasync (taken outside the lock, so appends go on) appends write data
+// and CRCs but not the slot, which the flush then brings up to date; a
+// process crash within that one-sync window trims those appends from this
+// replica (the other replicas hold them), a power loss at any time trims
+// the replica to its last durable state.
 //
 // Crash recovery (Load): of the two slots, the newest valid one is taken if
 // the data it claims is all there and matches its CRCs (only the blocks of the
@@ -106,6 +111,9 @@ class Replica {
   Status CheckLive() const;
   Status CheckRetry(uint64_t offset, std::string_view data);
   Status WriteAtEnd(std::string_view data, bool sync);
+  // REQUIRES: flush_mu_ held.
+  Result<uint64_t> FlushHoldingFlushLock();
+  // REQUIRES: flush_mu_ and mu_ (exclusively) held, the replica unsealed.
   Status SyncLocked();
   Status TruncateLocked(uint64_t length);
   Status ReadLocked(uint64_t offset, uint64_t length, std::string* out);
@@ -126,12 +134,17 @@ class Replica {
   bool removed_ = false;       // GUARDED_BY(mu_)
   uint32_t tail_crc_ = 0;      // GUARDED_BY(mu_); CRC of the partial last block
   uint64_t seq_ = 0;           // GUARDED_BY(mu_); seq of the slot holding the current state
-  int active_slot_ = 0;        // GUARDED_BY(mu_); which slot that is
+  int active_slot_ = 0;        // GUARDED_BY(mu_); which slot holds the newest written state
   std::shared_ptr<File> file_; // GUARDED_BY(mu_); open while unsealed
   mutable std::mutex published_mu_;
   ReplicaState published_;     // GUARDED_BY(published_mu_); see State()
   bool published_removed_ = false;  // GUARDED_BY(published_mu_)
-  uint64_t synced_length_ = 0;     // GUARDED_BY(mu_); durable prefix of the data
+  // Memory durability (see above). flush_mu_ serializes flushes, seals and
+  // sync appends of this replica; it is taken before mu_, never after.
+  std::mutex flush_mu_;
+  uint64_t durable_length_ = 0;    // GUARDED_BY(mu_); state of durable_slot_, on disk for sure
+  int durable_slot_ = 1;           // GUARDED_BY(mu_); never overwritten while it is the durable one
+  bool slot_frozen_ = false;       // GUARDED_BY(mu_); a flush is syncing: appends leave the slots
   uint64_t unsynced_since_us_ = 0; // GUARDED_BY(mu_); see ReplicaState
 };
 

@@ -68,7 +68,7 @@ Status Replica::LoadSealed(const ChunkMeta& meta, const std::vector<TailSlot>& s
   }
   sealed_ = true;
   length_ = meta.sealed_length;
-  synced_length_ = length_;  // synced before the seal
+  durable_length_ = length_;  // synced before the seal
   tail_crc_ = slot->tail_crc;
   file_.reset();
   return Status::Ok();
@@ -103,9 +103,7 @@ Status Replica::RecoverTail(const std::vector<TailSlot>& slots) {
                  disk_->index(), length_, data_size);
     RETURN_IF_ERROR(file_->Truncate(kDataOffset + length_));
   }
-  RETURN_IF_ERROR(WriteBothSlots(length_, tail_crc_));  // syncs the file: all of it is durable now
-  synced_length_ = length_;
-  return Status::Ok();
+  return WriteBothSlots(length_, tail_crc_);  // syncs the file: all of it is durable now
 }
 
 Status Replica::VerifyClaim(uint64_t from, const TailSlot& slot, uint64_t data_size) {
