@@ -41,7 +41,7 @@ class RpcTest : public ::testing::Test {
           (req.chunk_id() % 2 ? inline_threads_ : pooled_threads_).insert(std::this_thread::get_id());
           return Status::Ok();
         },
-        [](const ChunkInfoRequest& req) { return req.chunk_id() % 2 == 1; });
+        [](const ChunkInfoRequest& req, const std::string&) { return req.chunk_id() % 2 == 1; });
     server_->RegisterTyped<ChunkInfoRequest, ChunkInfoResponse>(
         kFail, "fail", [](const ChunkInfoRequest&, std::string&, ChunkInfoResponse*, std::string*) {
           return Status::Corruption("block 3 checksum mismatch");

@@ -72,12 +72,12 @@ class RpcServer {
   template <typename Req, typename Resp>
   void RegisterTyped(uint32_t method, std::string name,
                      std::function<Status(const Req&, std::string& bulk_in, Resp*, std::string* bulk_out)> fn,
-                     std::function<bool(const Req&)> run_inline = {}) {
+                     std::function<bool(const Req&, const std::string& bulk_in)> run_inline = {}) {
     InlinePredicate predicate;
     if (run_inline) {
       predicate = [run_inline = std::move(run_inline)](const RpcRequest& req) {
         Req parsed;
-        return parsed.ParseFromString(req.meta) && run_inline(parsed);
+        return parsed.ParseFromString(req.meta) && run_inline(parsed, req.bulk);
       };
     }
     Register(method, std::move(name), [fn = std::move(fn)](RpcRequest& req) {

@@ -6,6 +6,9 @@
 namespace strata::dfs {
 namespace {
 
+// Larger memory appends (their CRC alone takes a while) go to the workers.
+constexpr size_t kInlineAppendBytesMax = 256 << 10;
+
 template <typename Req, typename Resp>
 using Fn = std::function<Status(const Req&, std::string&, Resp*, std::string*)>;
 
@@ -67,14 +70,18 @@ void RegisterChunkService(rpc::RpcServer* server, ChunkStore* store, Replicator*
       [store](const CreateChunkRequest& req, std::string&, CreateChunkResponse* resp, std::string*) {
         return HandleCreate(store, req, resp);
       });
-  // A memory-durability append only writes to the page cache: it runs on the
-  // I/O thread, saving two thread hand-offs of its latency.
+  // A memory-durability append only writes to the page cache: a small one
+  // runs on an I/O thread, saving two thread hand-offs of its latency. (It
+  // can still wait for the replica's lock behind a slow read; the server
+  // runs several I/O threads so that one such wait does not stall it.)
   server->RegisterTyped<AppendRequest, AppendResponse>(
       CHUNKSERVER_APPEND, "append",
       [store](const AppendRequest& req, std::string& bulk, AppendResponse* resp, std::string*) {
         return HandleAppend(store, req, bulk, resp);
       },
-      [](const AppendRequest& req) { return req.durability() == DURABILITY_MEMORY; });
+      [](const AppendRequest& req, const std::string& bulk) {
+        return req.durability() == DURABILITY_MEMORY && bulk.size() <= kInlineAppendBytesMax;
+      });
   server->RegisterTyped<ReadRequest, ReadResponse>(
       CHUNKSERVER_READ, "read", [store](const ReadRequest& req, std::string&, ReadResponse* resp,
                                         std::string* out) { return HandleRead(store, req, resp, out); });

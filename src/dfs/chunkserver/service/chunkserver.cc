@@ -44,6 +44,7 @@ Status Chunkserver::StartParts(std::shared_ptr<FileSystem> fs, std::shared_ptr<C
   rpc_options.host = options_.host;
   rpc_options.port = options_.port;
   rpc_options.worker_threads = options_.rpc_worker_threads;
+  rpc_options.io_threads = options_.rpc_io_threads;
   rpc_server_ = std::make_unique<rpc::RpcServer>(rpc_options, &metrics_);
   RegisterChunkService(rpc_server_.get(), store_.get(), replicator_.get());
   fault_control_->Register(rpc_server_.get());

@@ -26,6 +26,8 @@ Status ChunkserverOptions::Load(ConfigNode& n) {
   RETURN_IF_ERROR(n.GetBytes("read_bytes_max", &store.read_bytes_max));
   RETURN_IF_ERROR(n.GetBytes("disk_reserve_bytes", &store.disk_reserve_bytes));
   RETURN_IF_ERROR(n.GetUint("rpc_worker_threads", &rpc_worker_threads));
+  RETURN_IF_ERROR(n.GetUint("rpc_io_threads", &rpc_io_threads));
+  RETURN_IF_ERROR(n.GetUint("disk_hang_ms", &store.disk_hang_ms));
   RETURN_IF_ERROR(n.GetBytes("scrub_bytes_per_sec_max", &scrub.bytes_per_sec_max));
   RETURN_IF_ERROR(n.GetUint("scrub_pass_pause_ms", &scrub.pass_pause_ms));
   RETURN_IF_ERROR(n.GetUint("memory_flush_delay_ms_max", &store.memory.flush_delay_ms_max));
@@ -54,6 +56,8 @@ Status ChunkserverOptions::Validate() const {
     return bad("append_bytes_max must be > 0 and read_bytes_max >= replicate_piece_bytes");
   }
   if (rpc_worker_threads <= 0) return bad("rpc_worker_threads must be > 0");
+  if (rpc_io_threads <= 0 || rpc_io_threads > 64) return bad("rpc_io_threads must be in 1..64");
+  if (store.disk_hang_ms == 0) return bad("disk_hang_ms must be > 0");
   if (store.memory.flush_delay_ms_max == 0) return bad("memory_flush_delay_ms_max must be > 0");
   if (store.memory.slow_flush_ms == 0) return bad("memory_slow_flush_ms must be > 0");
   if (store.memory.dirty_bytes_max < store.append_bytes_max) {

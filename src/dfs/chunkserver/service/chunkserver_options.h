@@ -16,6 +16,7 @@
 //   read_bytes_max               64M
 //   disk_reserve_bytes           64M    no new chunks on a disk with less free
 //   rpc_worker_threads           16
+//   rpc_io_threads               2      read requests; run small memory appends
 //   scrub_bytes_per_sec_max      8M     background re-verification; 0: off
 //   scrub_pass_pause_ms          300000 between scrubber passes
 //   memory_flush_delay_ms_max    30000  memory-durability appends are synced
@@ -25,6 +26,8 @@
 //   memory_slow_flush_ms         2000   a disk whose flush takes longer refuses them
 //   disk_probe_interval_ms       1000   a 4 KiB write+fdatasync per disk, so every
 //                                       disk reports latency; 0: no probes
+//   disk_hang_ms                 30000  a disk whose probe has not finished by
+//                                       then is failed as hung
 //   fault_injection              false  serve CHUNKSERVER_DISK_FAULT (strata
 //                                       debug disk-fault); `strata up` sets it
 //
@@ -64,6 +67,7 @@ struct ChunkserverOptions {
   uint32_t full_report_every = 30;
   uint32_t master_rpc_timeout_ms = 5000;
   int rpc_worker_threads = 16;
+  int rpc_io_threads = 2;
   bool fault_injection = false;  // disks run on a FaultInjectingFileSystem
 
   // Reads the `chunkserver:` section of a YAML file; unknown keys in it are

@@ -25,7 +25,8 @@ ChunkStore::ChunkStore(ChunkStoreOptions options, std::shared_ptr<FileSystem> fs
   }
   std::vector<Disk*> disks;
   for (auto& d : disks_) disks.push_back(d.get());
-  prober_ = std::make_unique<DiskProber>(options_.disk_probe_interval_ms, disks, fs_.get(), clock_.get(), metrics);
+  prober_ = std::make_unique<DiskProber>(options_.disk_probe_interval_ms, options_.disk_hang_ms, disks, fs_.get(),
+                                         clock_.get(), metrics);
   flusher_ = std::make_unique<MemoryFlusher>(options_.memory, std::move(disks), clock_.get(), metrics);
 }
 
@@ -272,6 +273,7 @@ void ChunkStore::CheckDisks() {
 
 std::vector<DiskReport> ChunkStore::DiskReports(bool drain_latency) {
   CheckDisks();
+  if (drain_latency) prober_->CheckHung();
   std::vector<DiskReport> out(disks_.size());
   for (size_t i = 0; i < disks_.size(); ++i) {
     Disk* disk = disks_[i].get();

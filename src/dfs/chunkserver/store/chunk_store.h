@@ -47,6 +47,7 @@ struct ChunkStoreOptions {
   uint64_t disk_reserve_bytes = 64ull << 20; // no new chunks on a disk with less free space
   MemoryFlusherOptions memory;               // memory durability bounds
   uint64_t disk_probe_interval_ms = 1000;    // latency probe per disk (disk_prober.h); 0: none
+  uint64_t disk_hang_ms = 30000;             // a probe running this long fails its disk as hung
 };
 
 enum class WriteDurability { kSync, kMemory };

@@ -589,7 +589,7 @@ TEST(DiskProberTest, ProbesMeasureEachDiskAndFailABrokenOne) {
   for (const auto* d : {&slow, &broken, &fine}) std::filesystem::create_directories(d->path());
   fault->SetFault(slow.path() + "/", DiskFault{.latency_ms = 40});
   fault->SetFault(broken.path() + "/", DiskFault{.error_rate = 1.0});
-  DiskProber prober(0, {&slow, &broken, &fine}, fault.get(), clock.get(), &metrics);
+  DiskProber prober(0, 30000, {&slow, &broken, &fine}, fault.get(), clock.get(), &metrics);
   ASSERT_TRUE(prober.ProbeOnce(&slow).ok());
   ASSERT_TRUE(prober.ProbeOnce(&fine).ok());
   EXPECT_EQ(prober.ProbeOnce(&broken).code(), StatusCode::kIoError);
@@ -601,6 +601,35 @@ TEST(DiskProberTest, ProbesMeasureEachDiskAndFailABrokenOne) {
   EXPECT_LT(f.p99_us, 40'000u);
   EXPECT_TRUE(broken.failed());
   EXPECT_FALSE(slow.failed());
+  std::filesystem::remove_all(root);
+}
+
+TEST(DiskProberTest, AProbeThatHangsMakesTheDiskSlowThenFailed) {
+  char tmpl[] = "/tmp/disk_prober_test.XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  std::string root = tmpl;
+  auto clock = std::make_shared<ManualClock>();
+  auto fault = std::make_shared<FaultInjectingFileSystem>(NewPosixFileSystem(), clock, 7);
+  MetricsRegistry metrics;
+  Disk hung(0, root + "/d0", &metrics);
+  std::filesystem::create_directories(hung.path());
+  DiskProber prober(1000, 30000, {&hung}, fault.get(), clock.get(), &metrics);
+  fault->SetFault(hung.path() + "/", DiskFault{.frozen = true});
+  std::thread probe([&] { (void)prober.ProbeOnce(&hung); });
+  ASSERT_TRUE(Eventually([&] {  // the probe is under way (blocked on the frozen disk)
+    clock->Advance(100'000);
+    prober.CheckHung();
+    return hung.PeekWindow().ops > 0;
+  }));
+  EXPECT_FALSE(hung.failed());
+  EXPECT_GE(hung.PeekWindow().p99_us, 1'000'000u);  // its age so far counts as a write
+  clock->Advance(31'000'000);
+  prober.CheckHung();
+  EXPECT_TRUE(hung.failed());
+  EXPECT_FALSE(hung.readable());
+  EXPECT_NE(hung.failure().find("hung"), std::string::npos) << hung.failure();
+  fault->ClearFault(hung.path() + "/");
+  probe.join();
   std::filesystem::remove_all(root);
 }
 

@@ -12,9 +12,10 @@ constexpr size_t kProbeBytes = 4096;
 
 }  // namespace
 
-DiskProber::DiskProber(uint64_t interval_ms, std::vector<Disk*> disks, FileSystem* fs, Clock* clock,
-                       MetricsRegistry* metrics)
-    : interval_ms_(interval_ms), disks_(std::move(disks)), fs_(fs), clock_(clock) {
+DiskProber::DiskProber(uint64_t interval_ms, uint64_t hang_ms, std::vector<Disk*> disks, FileSystem* fs,
+                       Clock* clock, MetricsRegistry* metrics)
+    : interval_ms_(interval_ms), hang_ms_(hang_ms), disks_(std::move(disks)), fs_(fs), clock_(clock) {
+  for (size_t i = 0; i < disks_.size(); ++i) started_us_.push_back(std::make_unique<std::atomic<uint64_t>>(0));
   probes_ = metrics->GetCounter("strata_chunkserver_disk_probes_total", "Latency probes written to the disks");
 }
 
@@ -41,11 +42,17 @@ Status DiskProber::ProbeOnce(Disk* disk) {
   if (disk->failed()) return disk->CheckHealthy();
   static const std::string kBlock(kProbeBytes, 'p');
   uint64_t start = clock_->NowMicros();
+  std::atomic<uint64_t>* started = nullptr;
+  for (size_t i = 0; i < disks_.size(); ++i) {
+    if (disks_[i] == disk) started = started_us_[i].get();
+  }
+  if (started) started->store(start);
   Status st = [&]() -> Status {
     ASSIGN_OR_RETURN(auto file, fs_->OpenFile(disk->path() + "/probe", OpenMode::kCreate));
     RETURN_IF_ERROR(file->WriteAt(0, kBlock.data(), kBlock.size()));
     return file->Sync();
   }();
+  if (started) started->store(0);
   if (!st.ok()) {
     disk->NoteStatus(st);
     return st;
@@ -53,6 +60,22 @@ Status DiskProber::ProbeOnce(Disk* disk) {
   disk->ObserveWrite(clock_->NowMicros() - start);
   probes_->Add();
   return Status::Ok();
+}
+
+void DiskProber::CheckHung() {
+  uint64_t now = clock_->NowMicros();
+  for (size_t i = 0; i < disks_.size(); ++i) {
+    uint64_t started = started_us_[i]->load();
+    if (!started || now <= started || disks_[i]->failed()) continue;
+    uint64_t age_us = now - started;
+    if (age_us > hang_ms_ * 1000) {
+      disks_[i]->MarkFailed("hung: a 4 KiB write+fdatasync has not finished for " + std::to_string(age_us / 1000) +
+                                " ms",
+                            /*replicas_lost=*/true);
+    } else if (age_us > interval_ms_ * 1000) {
+      disks_[i]->ObserveWrite(age_us);
+    }
+  }
 }
 
 void DiskProber::Loop(Disk* disk) {

@@ -8,6 +8,11 @@
 // faults apply), and records the time as a write of that disk. A probe that
 // fails marks the disk failed like any other I/O error. One thread per disk:
 // a hung disk holds up only its own probes. Failed disks are not probed.
+// CheckHung() (run with each heartbeat) turns a probe that is still running
+// into evidence: past one interval its age is recorded as a write latency
+// (so the master sees the disk slow at once), past `hang_ms` the disk is
+// failed as hung and its replicas are no longer trusted (the master copies
+// them elsewhere).
 //
 // Thread-safety: Start/Stop from one thread. Ownership: the ChunkStore owns
 // it; it borrows the FileSystem, Clock and Disks, which outlive it.
@@ -16,6 +21,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -30,19 +36,25 @@ namespace strata::dfs {
 class DiskProber {
  public:
   // `interval_ms` 0: no probes.
-  DiskProber(uint64_t interval_ms, std::vector<Disk*> disks, FileSystem* fs, Clock* clock, MetricsRegistry* metrics);
+  DiskProber(uint64_t interval_ms, uint64_t hang_ms, std::vector<Disk*> disks, FileSystem* fs, Clock* clock,
+             MetricsRegistry* metrics);
   ~DiskProber();
 
   void Start();
   void Stop();
   // Probes `disk` once now (tests; the threads call it too).
   Status ProbeOnce(Disk* disk);
+  // See above.
+  void CheckHung();
 
  private:
   void Loop(Disk* disk);
 
   const uint64_t interval_ms_;
+  const uint64_t hang_ms_;
   const std::vector<Disk*> disks_;
+  // Per disk (by position in disks_): clock time the running probe started, 0: none.
+  std::vector<std::unique_ptr<std::atomic<uint64_t>>> started_us_;
   FileSystem* const fs_;
   Clock* const clock_;
   std::mutex mu_;
