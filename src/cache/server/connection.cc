@@ -33,6 +33,8 @@ Connection::~Connection() {
 void Connection::Start() {
   asio::error_code ec;
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+  // Replies are written synchronously when the socket takes them (Flush).
+  socket_.non_blocking(true, ec);
   DoRead();
 }
 
@@ -83,19 +85,35 @@ void Connection::Flush() {
     if (closing_) Close();
     return;
   }
+  // The common case: the socket buffer takes the whole batch, so one send
+  // finishes it here, with no asio operation and no completion handler. Only
+  // a short write waits for the socket to drain (async_write, EPOLLOUT).
+  asio::error_code ec;
+  size_t n = socket_.write_some(asio::buffer(out_), ec);
+  if (ec == asio::error::would_block || ec == asio::error::try_again) {
+    n = 0;
+    ec.clear();
+  }
+  if (ec) return Close();
+  core_->metrics().bytes_out->Add(out_.size());
+  if (n == out_.size()) {
+    out_.clear();
+    if (out_.capacity() > kMaxIdleBuffer) std::string().swap(out_);
+    if (closing_) Close();
+    return;
+  }
   writing_ = true;
   writing_buf_.swap(out_);
   out_.clear();
-  core_->metrics().bytes_out->Add(writing_buf_.size());
   auto self = shared_from_this();
-  asio::async_write(socket_, asio::buffer(writing_buf_),
+  asio::async_write(socket_, asio::buffer(writing_buf_.data() + n, writing_buf_.size() - n),
                     [self](const asio::error_code& ec, size_t) { self->OnWrite(ec); });
 }
 
 void Connection::OnWrite(const asio::error_code& ec) {
   writing_ = false;
   writing_buf_.clear();
-  if (writing_buf_.capacity() > (1u << 20)) std::string().swap(writing_buf_);
+  if (writing_buf_.capacity() > kMaxIdleBuffer) std::string().swap(writing_buf_);
   if (ec) return Close();
   Flush();
   DoRead();

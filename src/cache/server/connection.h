@@ -4,7 +4,10 @@
 //
 // Reading is continuous; after each read the protocol handler consumes every
 // complete request and appends replies, which are written in one batch (so a
-// pipeline of 16 commands costs one read and one write). Bounds: unconsumed
+// pipeline of 16 commands costs one read and one write). The batch is written
+// at once with a non-blocking send; only what the socket does not take is
+// left to an asynchronous write (so EPOLLOUT matters only while a client is
+// slow to read). Bounds: unconsumed
 // input is limited (a request larger than the limit closes the connection
 // with an error); reading pauses while more than kMaxPendingOutput bytes of
 // replies wait for a slow reader.
@@ -33,6 +36,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
  public:
   static constexpr size_t kReadChunk = 64 * 1024;
   static constexpr size_t kMaxPendingOutput = 64 << 20;
+  // An output buffer grown larger than this by a big reply is freed once sent.
+  static constexpr size_t kMaxIdleBuffer = 1 << 20;
 
   Connection(asio::ip::tcp::socket socket, CacheCore* core, std::unique_ptr<ProtocolHandler> handler, uint64_t id,
              const std::string& protocol);
