@@ -47,6 +47,9 @@ class Namespace {
   std::string DisplayName() const { return spec_.name.empty() ? std::to_string(spec_.id) : spec_.name; }
   // OK, or ResourceExhausted explaining which limit was hit.
   Status Admit(bool write);
+  // False when the namespace has neither a quota nor an ops/s limit, so
+  // Admit would always succeed (the per-request fast path skips it).
+  bool limited() const { return spec_.quota_bytes > 0 || spec_.ops_per_sec > 0; }
 
  private:
   NamespaceSpec spec_;

@@ -74,7 +74,7 @@ Namespace* MemcacheHandler::Resolve(McRequest& r, std::string_view key, bool wri
   }
   std::string_view user;
   Namespace* ns = core_->namespaces()->ForMemcacheKey(key, &user);
-  Status s = ns->Admit(write);
+  Status s = ns->limited() ? ns->Admit(write) : Status::Ok();
   if (!s.ok()) {
     core_->metrics().rejected_limit->Add();
     r.out->append("SERVER_ERROR " + s.message() + "\r\n");

@@ -8,13 +8,13 @@ namespace strata::cache::resp {
 namespace {
 
 // Opens the hash for reading; nullptr when missing or on error (*failed).
-HashObject* ReadHash(CommandContext& ctx, const std::string& key, bool* failed) {
+HashObject* ReadHash(CommandContext& ctx, std::string_view key, bool* failed) {
   return Open<HashObject>(ctx, key, ValueType::kHash, false, failed);
 }
 
 void HSet(CommandContext& ctx, Args args) {
   if (args.size() % 2 != 0) return WrongArity(ctx, args[0]);
-  std::string key = ctx.Key(args[1]);
+  InternalKey key = ctx.Key(args[1]);
   KeyLock lock(ctx.engine(), key);
   bool failed;
   HashObject* h = Open<HashObject>(ctx, key, ValueType::kHash, true, &failed);
@@ -27,7 +27,7 @@ void HSet(CommandContext& ctx, Args args) {
 }
 
 void HSetNx(CommandContext& ctx, Args args) {
-  std::string key = ctx.Key(args[1]);
+  InternalKey key = ctx.Key(args[1]);
   KeyLock lock(ctx.engine(), key);
   bool failed;
   HashObject* h = Open<HashObject>(ctx, key, ValueType::kHash, true, &failed);
@@ -42,7 +42,7 @@ void HSetNx(CommandContext& ctx, Args args) {
 }
 
 void HGet(CommandContext& ctx, Args args) {
-  std::string key = ctx.Key(args[1]);
+  InternalKey key = ctx.Key(args[1]);
   KeyLock lock(ctx.engine(), key);
   bool failed;
   HashObject* h = ReadHash(ctx, key, &failed);
@@ -53,7 +53,7 @@ void HGet(CommandContext& ctx, Args args) {
 }
 
 void HMGet(CommandContext& ctx, Args args) {
-  std::string key = ctx.Key(args[1]);
+  InternalKey key = ctx.Key(args[1]);
   KeyLock lock(ctx.engine(), key);
   bool failed;
   HashObject* h = ReadHash(ctx, key, &failed);
@@ -67,7 +67,7 @@ void HMGet(CommandContext& ctx, Args args) {
 }
 
 void HDel(CommandContext& ctx, Args args) {
-  std::string key = ctx.Key(args[1]);
+  InternalKey key = ctx.Key(args[1]);
   KeyLock lock(ctx.engine(), key);
   bool failed;
   HashObject* h = ReadHash(ctx, key, &failed);
@@ -79,7 +79,7 @@ void HDel(CommandContext& ctx, Args args) {
 }
 
 void HLen(CommandContext& ctx, Args args) {
-  std::string key = ctx.Key(args[1]);
+  InternalKey key = ctx.Key(args[1]);
   KeyLock lock(ctx.engine(), key);
   bool failed;
   HashObject* h = ReadHash(ctx, key, &failed);
@@ -88,7 +88,7 @@ void HLen(CommandContext& ctx, Args args) {
 }
 
 void HExists(CommandContext& ctx, Args args) {
-  std::string key = ctx.Key(args[1]);
+  InternalKey key = ctx.Key(args[1]);
   KeyLock lock(ctx.engine(), key);
   bool failed;
   HashObject* h = ReadHash(ctx, key, &failed);
@@ -97,7 +97,7 @@ void HExists(CommandContext& ctx, Args args) {
 }
 
 void HStrLen(CommandContext& ctx, Args args) {
-  std::string key = ctx.Key(args[1]);
+  InternalKey key = ctx.Key(args[1]);
   KeyLock lock(ctx.engine(), key);
   bool failed;
   HashObject* h = ReadHash(ctx, key, &failed);
@@ -109,7 +109,7 @@ void HStrLen(CommandContext& ctx, Args args) {
 enum class Part { kKeys, kValues, kBoth };
 
 void HGetAllGeneric(CommandContext& ctx, Args args, Part part) {
-  std::string key = ctx.Key(args[1]);
+  InternalKey key = ctx.Key(args[1]);
   KeyLock lock(ctx.engine(), key);
   bool failed;
   HashObject* h = ReadHash(ctx, key, &failed);
@@ -130,7 +130,7 @@ void HVals(CommandContext& ctx, Args a) { HGetAllGeneric(ctx, a, Part::kValues);
 void HIncrBy(CommandContext& ctx, Args args) {
   int64_t d;
   if (!ParseInt(args[3], &d)) return ctx.w->Error(kNotInteger);
-  std::string key = ctx.Key(args[1]);
+  InternalKey key = ctx.Key(args[1]);
   KeyLock lock(ctx.engine(), key);
   bool failed;
   HashObject* h = Open<HashObject>(ctx, key, ValueType::kHash, true, &failed);
@@ -154,7 +154,7 @@ void HIncrBy(CommandContext& ctx, Args args) {
 void HIncrByFloat(CommandContext& ctx, Args args) {
   double d;
   if (!ParseDouble(args[3], &d)) return ctx.w->Error(kNotFloat);
-  std::string key = ctx.Key(args[1]);
+  InternalKey key = ctx.Key(args[1]);
   KeyLock lock(ctx.engine(), key);
   bool failed;
   HashObject* h = Open<HashObject>(ctx, key, ValueType::kHash, true, &failed);

@@ -22,7 +22,7 @@ std::string_view TypeName(ValueType t) {
 void Del(CommandContext& ctx, Args args) {
   int64_t n = 0;
   for (size_t i = 1; i < args.size(); i++) {
-    std::string key = ctx.Key(args[i]);
+    InternalKey key = ctx.Key(args[i]);
     KeyLock lock(ctx.engine(), key);
     n += ctx.engine()->Erase(key);
   }
@@ -32,7 +32,7 @@ void Del(CommandContext& ctx, Args args) {
 void Exists(CommandContext& ctx, Args args) {
   int64_t n = 0;
   for (size_t i = 1; i < args.size(); i++) {
-    std::string key = ctx.Key(args[i]);
+    InternalKey key = ctx.Key(args[i]);
     KeyLock lock(ctx.engine(), key);
     ItemView v;
     n += ctx.engine()->Find(key, &v);
@@ -57,7 +57,7 @@ void ExpireGeneric(CommandContext& ctx, Args args, bool millis, bool absolute) {
   if (!ExpireAt(ctx, n, millis, absolute, &at)) {
     return ctx.w->Error("ERR invalid expire time in '" + ToLower(args[0]) + "' command");
   }
-  std::string key = ctx.Key(args[1]);
+  InternalKey key = ctx.Key(args[1]);
   KeyLock lock(ctx.engine(), key);
   ItemView v;
   if (!ctx.engine()->Find(key, &v)) return ctx.w->Integer(0);
@@ -80,7 +80,7 @@ void PExpireAt(CommandContext& ctx, Args a) { ExpireGeneric(ctx, a, true, true);
 
 // TTL family: -2 missing, -1 no expiry.
 void TtlGeneric(CommandContext& ctx, Args args, bool millis, bool absolute) {
-  std::string key = ctx.Key(args[1]);
+  InternalKey key = ctx.Key(args[1]);
   KeyLock lock(ctx.engine(), key);
   ItemView v;
   if (!ctx.engine()->Find(key, &v)) return ctx.w->Integer(-2);
@@ -94,7 +94,7 @@ void ExpireTime(CommandContext& ctx, Args a) { TtlGeneric(ctx, a, false, true); 
 void PExpireTime(CommandContext& ctx, Args a) { TtlGeneric(ctx, a, true, true); }
 
 void Persist(CommandContext& ctx, Args args) {
-  std::string key = ctx.Key(args[1]);
+  InternalKey key = ctx.Key(args[1]);
   KeyLock lock(ctx.engine(), key);
   ItemView v;
   if (!ctx.engine()->Find(key, &v) || v.expire_ms == 0) return ctx.w->Integer(0);
@@ -103,7 +103,7 @@ void Persist(CommandContext& ctx, Args args) {
 }
 
 void Type(CommandContext& ctx, Args args) {
-  std::string key = ctx.Key(args[1]);
+  InternalKey key = ctx.Key(args[1]);
   KeyLock lock(ctx.engine(), key);
   ItemView v;
   if (!ctx.engine()->Find(key, &v)) return ctx.w->Simple("none");

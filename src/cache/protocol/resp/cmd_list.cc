@@ -8,12 +8,12 @@
 namespace strata::cache::resp {
 namespace {
 
-ListObject* ReadList(CommandContext& ctx, const std::string& key, bool* failed) {
+ListObject* ReadList(CommandContext& ctx, std::string_view key, bool* failed) {
   return Open<ListObject>(ctx, key, ValueType::kList, false, failed);
 }
 
 void PushGeneric(CommandContext& ctx, Args args, bool left, bool only_existing) {
-  std::string key = ctx.Key(args[1]);
+  InternalKey key = ctx.Key(args[1]);
   KeyLock lock(ctx.engine(), key);
   bool failed;
   ListObject* l = Open<ListObject>(ctx, key, ValueType::kList, !only_existing, &failed);
@@ -35,7 +35,7 @@ void PopGeneric(CommandContext& ctx, Args args, bool left) {
   bool has_count = args.size() == 3;
   if (args.size() > 3) return WrongArity(ctx, args[0]);
   if (has_count && (!ParseInt(args[2], &count) || count < 0)) return ctx.w->Error("ERR value is out of range, must be positive");
-  std::string key = ctx.Key(args[1]);
+  InternalKey key = ctx.Key(args[1]);
   KeyLock lock(ctx.engine(), key);
   bool failed;
   ListObject* l = ReadList(ctx, key, &failed);
@@ -55,7 +55,7 @@ void LPop(CommandContext& ctx, Args a) { PopGeneric(ctx, a, true); }
 void RPop(CommandContext& ctx, Args a) { PopGeneric(ctx, a, false); }
 
 void LLen(CommandContext& ctx, Args args) {
-  std::string key = ctx.Key(args[1]);
+  InternalKey key = ctx.Key(args[1]);
   KeyLock lock(ctx.engine(), key);
   bool failed;
   ListObject* l = ReadList(ctx, key, &failed);
@@ -75,7 +75,7 @@ bool Range(int64_t len, int64_t* start, int64_t* stop) {
 void LRange(CommandContext& ctx, Args args) {
   int64_t start, stop;
   if (!ParseInt(args[2], &start) || !ParseInt(args[3], &stop)) return ctx.w->Error(kNotInteger);
-  std::string key = ctx.Key(args[1]);
+  InternalKey key = ctx.Key(args[1]);
   KeyLock lock(ctx.engine(), key);
   bool failed;
   ListObject* l = ReadList(ctx, key, &failed);
@@ -88,7 +88,7 @@ void LRange(CommandContext& ctx, Args args) {
 void LIndex(CommandContext& ctx, Args args) {
   int64_t idx;
   if (!ParseInt(args[2], &idx)) return ctx.w->Error(kNotInteger);
-  std::string key = ctx.Key(args[1]);
+  InternalKey key = ctx.Key(args[1]);
   KeyLock lock(ctx.engine(), key);
   bool failed;
   ListObject* l = ReadList(ctx, key, &failed);
@@ -102,7 +102,7 @@ void LIndex(CommandContext& ctx, Args args) {
 void LSet(CommandContext& ctx, Args args) {
   int64_t idx;
   if (!ParseInt(args[2], &idx)) return ctx.w->Error(kNotInteger);
-  std::string key = ctx.Key(args[1]);
+  InternalKey key = ctx.Key(args[1]);
   KeyLock lock(ctx.engine(), key);
   bool failed;
   ListObject* l = ReadList(ctx, key, &failed);
@@ -119,7 +119,7 @@ void LSet(CommandContext& ctx, Args args) {
 void LRem(CommandContext& ctx, Args args) {
   int64_t count;
   if (!ParseInt(args[2], &count)) return ctx.w->Error(kNotInteger);
-  std::string key = ctx.Key(args[1]);
+  InternalKey key = ctx.Key(args[1]);
   KeyLock lock(ctx.engine(), key);
   bool failed;
   ListObject* l = ReadList(ctx, key, &failed);
@@ -133,7 +133,7 @@ void LRem(CommandContext& ctx, Args args) {
 void LTrim(CommandContext& ctx, Args args) {
   int64_t start, stop;
   if (!ParseInt(args[2], &start) || !ParseInt(args[3], &stop)) return ctx.w->Error(kNotInteger);
-  std::string key = ctx.Key(args[1]);
+  InternalKey key = ctx.Key(args[1]);
   KeyLock lock(ctx.engine(), key);
   bool failed;
   ListObject* l = ReadList(ctx, key, &failed);
@@ -152,7 +152,7 @@ void LTrim(CommandContext& ctx, Args args) {
 void LInsert(CommandContext& ctx, Args args) {
   bool before = IEquals(args[2], "before");
   if (!before && !IEquals(args[2], "after")) return ctx.w->Error(kSyntaxError);
-  std::string key = ctx.Key(args[1]);
+  InternalKey key = ctx.Key(args[1]);
   KeyLock lock(ctx.engine(), key);
   bool failed;
   ListObject* l = ReadList(ctx, key, &failed);

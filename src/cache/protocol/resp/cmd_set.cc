@@ -7,12 +7,12 @@
 namespace strata::cache::resp {
 namespace {
 
-SetObject* ReadSet(CommandContext& ctx, const std::string& key, bool* failed) {
+SetObject* ReadSet(CommandContext& ctx, std::string_view key, bool* failed) {
   return Open<SetObject>(ctx, key, ValueType::kSet, false, failed);
 }
 
 void SAdd(CommandContext& ctx, Args args) {
-  std::string key = ctx.Key(args[1]);
+  InternalKey key = ctx.Key(args[1]);
   KeyLock lock(ctx.engine(), key);
   bool failed;
   SetObject* s = Open<SetObject>(ctx, key, ValueType::kSet, true, &failed);
@@ -24,7 +24,7 @@ void SAdd(CommandContext& ctx, Args args) {
 }
 
 void SRem(CommandContext& ctx, Args args) {
-  std::string key = ctx.Key(args[1]);
+  InternalKey key = ctx.Key(args[1]);
   KeyLock lock(ctx.engine(), key);
   bool failed;
   SetObject* s = ReadSet(ctx, key, &failed);
@@ -36,7 +36,7 @@ void SRem(CommandContext& ctx, Args args) {
 }
 
 void SMembers(CommandContext& ctx, Args args) {
-  std::string key = ctx.Key(args[1]);
+  InternalKey key = ctx.Key(args[1]);
   KeyLock lock(ctx.engine(), key);
   bool failed;
   SetObject* s = ReadSet(ctx, key, &failed);
@@ -48,7 +48,7 @@ void SMembers(CommandContext& ctx, Args args) {
 }
 
 void SIsMember(CommandContext& ctx, Args args) {
-  std::string key = ctx.Key(args[1]);
+  InternalKey key = ctx.Key(args[1]);
   KeyLock lock(ctx.engine(), key);
   bool failed;
   SetObject* s = ReadSet(ctx, key, &failed);
@@ -57,7 +57,7 @@ void SIsMember(CommandContext& ctx, Args args) {
 }
 
 void SMIsMember(CommandContext& ctx, Args args) {
-  std::string key = ctx.Key(args[1]);
+  InternalKey key = ctx.Key(args[1]);
   KeyLock lock(ctx.engine(), key);
   bool failed;
   SetObject* s = ReadSet(ctx, key, &failed);
@@ -67,7 +67,7 @@ void SMIsMember(CommandContext& ctx, Args args) {
 }
 
 void SCard(CommandContext& ctx, Args args) {
-  std::string key = ctx.Key(args[1]);
+  InternalKey key = ctx.Key(args[1]);
   KeyLock lock(ctx.engine(), key);
   bool failed;
   SetObject* s = ReadSet(ctx, key, &failed);
@@ -86,7 +86,7 @@ void RandomMembers(CommandContext& ctx, Args args, bool pop) {
   if (pop && count < 0) return ctx.w->Error("ERR value is out of range, must be positive");
   // Bound the reply (and the loop) a negative count asks for.
   if (count < -(1 << 20) || count > (1 << 20)) return ctx.w->Error("ERR value is out of range");
-  std::string key = ctx.Key(args[1]);
+  InternalKey key = ctx.Key(args[1]);
   KeyLock lock(ctx.engine(), key);
   bool failed;
   SetObject* s = ReadSet(ctx, key, &failed);

@@ -8,7 +8,7 @@ namespace strata::cache::resp {
 namespace {
 
 // Reads a string value; false (with a reply) on WRONGTYPE.
-bool ReadString(CommandContext& ctx, const std::string& key, ItemView* v, bool* found) {
+bool ReadString(CommandContext& ctx, std::string_view key, ItemView* v, bool* found) {
   Found f = Lookup(ctx, key, ValueType::kString, v);
   *found = f == Found::kYes;
   return f != Found::kWrongType;
@@ -53,7 +53,7 @@ bool ParseSetArgs(CommandContext& ctx, Args args, SetArgs* out) {
 void Set(CommandContext& ctx, Args args) {
   SetArgs o;
   if (!ParseSetArgs(ctx, args, &o)) return;
-  std::string key = ctx.Key(args[1]);
+  InternalKey key = ctx.Key(args[1]);
   KeyLock lock(ctx.engine(), key);
   ItemView v;
   bool exists = ctx.engine()->Find(key, &v);
@@ -76,7 +76,7 @@ void SetWithExpire(CommandContext& ctx, Args args, bool millis) {
   if (n <= 0 || !ExpireAt(ctx, n, millis, false, &at)) {
     return ctx.w->Error("ERR invalid expire time in '" + ToLower(args[0]) + "' command");
   }
-  std::string key = ctx.Key(args[1]);
+  InternalKey key = ctx.Key(args[1]);
   KeyLock lock(ctx.engine(), key);
   if (StoreString(ctx, key, args[3], at)) ctx.w->Ok();
 }
@@ -84,7 +84,7 @@ void SetEx(CommandContext& ctx, Args args) { SetWithExpire(ctx, args, false); }
 void PSetEx(CommandContext& ctx, Args args) { SetWithExpire(ctx, args, true); }
 
 void SetNx(CommandContext& ctx, Args args) {
-  std::string key = ctx.Key(args[1]);
+  InternalKey key = ctx.Key(args[1]);
   KeyLock lock(ctx.engine(), key);
   ItemView v;
   if (ctx.engine()->Find(key, &v)) return ctx.w->Integer(0);
@@ -92,7 +92,7 @@ void SetNx(CommandContext& ctx, Args args) {
 }
 
 void Get(CommandContext& ctx, Args args) {
-  std::string key = ctx.Key(args[1]);
+  InternalKey key = ctx.Key(args[1]);
   KeyLock lock(ctx.engine(), key);
   ItemView v;
   bool found;
@@ -102,7 +102,7 @@ void Get(CommandContext& ctx, Args args) {
 }
 
 void GetSet(CommandContext& ctx, Args args) {
-  std::string key = ctx.Key(args[1]);
+  InternalKey key = ctx.Key(args[1]);
   KeyLock lock(ctx.engine(), key);
   ItemView v;
   bool found;
@@ -114,7 +114,7 @@ void GetSet(CommandContext& ctx, Args args) {
 }
 
 void GetDel(CommandContext& ctx, Args args) {
-  std::string key = ctx.Key(args[1]);
+  InternalKey key = ctx.Key(args[1]);
   KeyLock lock(ctx.engine(), key);
   ItemView v;
   bool found;
@@ -141,7 +141,7 @@ void GetEx(CommandContext& ctx, Args args) {
       return ctx.w->Error(kSyntaxError);
     }
   }
-  std::string key = ctx.Key(args[1]);
+  InternalKey key = ctx.Key(args[1]);
   KeyLock lock(ctx.engine(), key);
   ItemView v;
   bool found;
@@ -154,7 +154,7 @@ void GetEx(CommandContext& ctx, Args args) {
 void MGet(CommandContext& ctx, Args args) {
   ctx.w->Array(args.size() - 1);
   for (size_t i = 1; i < args.size(); i++) {
-    std::string key = ctx.Key(args[i]);
+    InternalKey key = ctx.Key(args[i]);
     KeyLock lock(ctx.engine(), key);
     ItemView v;
     if (ctx.engine()->Find(key, &v) && v.type == ValueType::kString) ctx.w->Bulk(v.value);
@@ -183,7 +183,7 @@ void MSet(CommandContext& ctx, Args args) { MSetGeneric(ctx, args, false); }
 void MSetNx(CommandContext& ctx, Args args) { MSetGeneric(ctx, args, true); }
 
 void Append(CommandContext& ctx, Args args) {
-  std::string key = ctx.Key(args[1]);
+  InternalKey key = ctx.Key(args[1]);
   KeyLock lock(ctx.engine(), key);
   ItemView v;
   bool found;
@@ -197,7 +197,7 @@ void Append(CommandContext& ctx, Args args) {
 }
 
 void StrLen(CommandContext& ctx, Args args) {
-  std::string key = ctx.Key(args[1]);
+  InternalKey key = ctx.Key(args[1]);
   KeyLock lock(ctx.engine(), key);
   ItemView v;
   bool found;
@@ -208,7 +208,7 @@ void StrLen(CommandContext& ctx, Args args) {
 void GetRange(CommandContext& ctx, Args args) {
   int64_t start, end;
   if (!ParseInt(args[2], &start) || !ParseInt(args[3], &end)) return ctx.w->Error(kNotInteger);
-  std::string key = ctx.Key(args[1]);
+  InternalKey key = ctx.Key(args[1]);
   KeyLock lock(ctx.engine(), key);
   ItemView v;
   bool found;
@@ -228,7 +228,7 @@ void SetRange(CommandContext& ctx, Args args) {
   if (static_cast<uint64_t>(offset) + args[3].size() > ctx.core->options().max_value_bytes) {
     return ctx.w->Error("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
   }
-  std::string key = ctx.Key(args[1]);
+  InternalKey key = ctx.Key(args[1]);
   KeyLock lock(ctx.engine(), key);
   ItemView v;
   bool found;
@@ -244,7 +244,7 @@ void SetRange(CommandContext& ctx, Args args) {
 }
 
 void IncrBy(CommandContext& ctx, std::string_view user_key, int64_t delta) {
-  std::string key = ctx.Key(user_key);
+  InternalKey key = ctx.Key(user_key);
   KeyLock lock(ctx.engine(), key);
   ItemView v;
   bool found;
@@ -275,7 +275,7 @@ void DecrByCmd(CommandContext& ctx, Args args) {
 void IncrByFloat(CommandContext& ctx, Args args) {
   double d;
   if (!ParseDouble(args[2], &d)) return ctx.w->Error(kNotFloat);
-  std::string key = ctx.Key(args[1]);
+  InternalKey key = ctx.Key(args[1]);
   KeyLock lock(ctx.engine(), key);
   ItemView v;
   bool found;

@@ -11,7 +11,7 @@ namespace {
 
 using Entry = ZSetObject::Entry;
 
-ZSetObject* ReadZSet(CommandContext& ctx, const std::string& key, bool* failed) {
+ZSetObject* ReadZSet(CommandContext& ctx, std::string_view key, bool* failed) {
   return Open<ZSetObject>(ctx, key, ValueType::kZSet, false, failed);
 }
 
@@ -45,7 +45,7 @@ void ZAdd(CommandContext& ctx, Args args) {
     if (!ParseDouble(args[j], &s)) return ctx.w->Error(kNotFloat);
     scores.push_back(s);
   }
-  std::string key = ctx.Key(args[1]);
+  InternalKey key = ctx.Key(args[1]);
   KeyLock lock(ctx.engine(), key);
   bool failed;
   ZSetObject* z = Open<ZSetObject>(ctx, key, ValueType::kZSet, !f.xx, &failed);
@@ -84,7 +84,7 @@ void ZAdd(CommandContext& ctx, Args args) {
 void ZIncrBy(CommandContext& ctx, Args args) {
   double d;
   if (!ParseDouble(args[2], &d)) return ctx.w->Error(kNotFloat);
-  std::string key = ctx.Key(args[1]);
+  InternalKey key = ctx.Key(args[1]);
   KeyLock lock(ctx.engine(), key);
   bool failed;
   ZSetObject* z = Open<ZSetObject>(ctx, key, ValueType::kZSet, true, &failed);
@@ -101,7 +101,7 @@ void ZIncrBy(CommandContext& ctx, Args args) {
 }
 
 void ZScore(CommandContext& ctx, Args args) {
-  std::string key = ctx.Key(args[1]);
+  InternalKey key = ctx.Key(args[1]);
   KeyLock lock(ctx.engine(), key);
   bool failed;
   ZSetObject* z = ReadZSet(ctx, key, &failed);
@@ -112,7 +112,7 @@ void ZScore(CommandContext& ctx, Args args) {
 }
 
 void ZMScore(CommandContext& ctx, Args args) {
-  std::string key = ctx.Key(args[1]);
+  InternalKey key = ctx.Key(args[1]);
   KeyLock lock(ctx.engine(), key);
   bool failed;
   ZSetObject* z = ReadZSet(ctx, key, &failed);
@@ -126,7 +126,7 @@ void ZMScore(CommandContext& ctx, Args args) {
 }
 
 void ZCard(CommandContext& ctx, Args args) {
-  std::string key = ctx.Key(args[1]);
+  InternalKey key = ctx.Key(args[1]);
   KeyLock lock(ctx.engine(), key);
   bool failed;
   ZSetObject* z = ReadZSet(ctx, key, &failed);
@@ -135,7 +135,7 @@ void ZCard(CommandContext& ctx, Args args) {
 }
 
 void ZRem(CommandContext& ctx, Args args) {
-  std::string key = ctx.Key(args[1]);
+  InternalKey key = ctx.Key(args[1]);
   KeyLock lock(ctx.engine(), key);
   bool failed;
   ZSetObject* z = ReadZSet(ctx, key, &failed);
@@ -149,7 +149,7 @@ void ZRem(CommandContext& ctx, Args args) {
 void RankGeneric(CommandContext& ctx, Args args, bool rev) {
   bool withscore = args.size() == 4 && IEquals(args[3], "withscore");
   if (args.size() == 4 && !withscore) return ctx.w->Error(kSyntaxError);
-  std::string key = ctx.Key(args[1]);
+  InternalKey key = ctx.Key(args[1]);
   KeyLock lock(ctx.engine(), key);
   bool failed;
   ZSetObject* z = ReadZSet(ctx, key, &failed);
@@ -274,7 +274,7 @@ bool Select(CommandContext& ctx, const ZSetObject& z, const RangeSpec& r, std::v
 }
 
 void RunRange(CommandContext& ctx, std::string_view user_key, const RangeSpec& r) {
-  std::string key = ctx.Key(user_key);
+  InternalKey key = ctx.Key(user_key);
   KeyLock lock(ctx.engine(), key);
   bool failed;
   ZSetObject* z = ReadZSet(ctx, key, &failed);
@@ -340,7 +340,7 @@ void CountGeneric(CommandContext& ctx, Args args, By by) {
   r.by = by;
   r.min = args[2];
   r.max = args[3];
-  std::string key = ctx.Key(args[1]);
+  InternalKey key = ctx.Key(args[1]);
   KeyLock lock(ctx.engine(), key);
   bool failed;
   ZSetObject* z = ReadZSet(ctx, key, &failed);
@@ -357,7 +357,7 @@ void PopGeneric(CommandContext& ctx, Args args, bool max) {
   bool has_count = args.size() == 3;
   if (args.size() > 3) return ctx.w->Error(kSyntaxError);
   if (has_count && (!ParseInt(args[2], &count) || count < 0)) return ctx.w->Error("ERR value is out of range, must be positive");
-  std::string key = ctx.Key(args[1]);
+  InternalKey key = ctx.Key(args[1]);
   KeyLock lock(ctx.engine(), key);
   bool failed;
   ZSetObject* z = ReadZSet(ctx, key, &failed);
@@ -385,7 +385,7 @@ void ZRemRangeGeneric(CommandContext& ctx, Args args, By by) {
   r.by = by;
   r.min = args[2];
   r.max = args[3];
-  std::string key = ctx.Key(args[1]);
+  InternalKey key = ctx.Key(args[1]);
   KeyLock lock(ctx.engine(), key);
   bool failed;
   ZSetObject* z = ReadZSet(ctx, key, &failed);

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <string>
 #include <string_view>
@@ -36,6 +37,33 @@ struct Session {
 
 class CommandTable;
 
+// An internal key (namespace byte + user key). Nearly every request builds
+// one, so keys up to kInline bytes live inside the object and cost no heap
+// allocation; longer ones fall back to a std::string.
+class InternalKey {
+ public:
+  static constexpr size_t kInline = 63;
+  InternalKey(uint8_t ns, std::string_view user) : size_(user.size() + 1) {
+    char* p = inline_;
+    if (size_ > kInline) {
+      heap_.resize(size_);
+      p = heap_.data();
+    }
+    p[0] = static_cast<char>(ns);
+    if (!user.empty()) std::memcpy(p + 1, user.data(), user.size());
+  }
+  const char* data() const { return size_ > kInline ? heap_.data() : inline_; }
+  size_t size() const { return size_; }
+  std::string_view view() const { return {data(), size_}; }
+  operator std::string_view() const { return view(); }
+  operator std::string() const { return std::string(view()); }
+
+ private:
+  size_t size_;
+  char inline_[kInline];
+  std::string heap_;
+};
+
 struct CommandContext {
   CacheCore* core;
   Session* session;
@@ -50,13 +78,7 @@ struct CommandContext {
   Engine* engine() const { return ns->engine(); }
   int64_t NowMs() const { return core->NowMs(); }
   // Internal key: namespace byte + user key.
-  std::string Key(std::string_view user) const {
-    std::string k;
-    k.reserve(user.size() + 1);
-    k.push_back(static_cast<char>(ns->id()));
-    k.append(user);
-    return k;
-  }
+  InternalKey Key(std::string_view user) const { return InternalKey(static_cast<uint8_t>(ns->id()), user); }
 };
 
 enum CommandFlags : uint32_t {
@@ -81,15 +103,21 @@ struct CommandSpec {
   Handler handler;
 };
 
+// Lookup runs once per request, so besides the map (for introspection) the
+// table keeps an open-addressing array hashed on the case-folded name: a
+// lookup folds and hashes the name in one pass and compares one or two
+// entries, with no allocation.
 class CommandTable {
  public:
-  void Add(const CommandSpec& spec) { by_name_[std::string(spec.name)] = spec; }
+  void Add(const CommandSpec& spec);
   // Case-insensitive.
   const CommandSpec* Find(std::string_view name) const;
   const std::unordered_map<std::string, CommandSpec>& all() const { return by_name_; }
 
  private:
+  static constexpr size_t kSlots = 1024;  // power of two, kept under half full
   std::unordered_map<std::string, CommandSpec> by_name_;
+  std::vector<CommandSpec> slots_;        // empty name: free slot
 };
 
 // Every command family registers itself here (one file per family).

@@ -84,7 +84,7 @@ static std::unique_ptr<ExternalValue> NewContainer(ValueType type) {
   }
 }
 
-ExternalValue* OpenContainer(CommandContext& ctx, const std::string& key, ValueType type, bool create, bool* failed) {
+ExternalValue* OpenContainer(CommandContext& ctx, std::string_view key, ValueType type, bool create, bool* failed) {
   *failed = false;
   ItemView v;
   Found f = Lookup(ctx, key, type, &v);
@@ -104,7 +104,7 @@ ExternalValue* OpenContainer(CommandContext& ctx, const std::string& key, ValueT
   return v.object;
 }
 
-bool StoreString(CommandContext& ctx, const std::string& key, std::string_view value, int64_t expire_ms,
+bool StoreString(CommandContext& ctx, std::string_view key, std::string_view value, int64_t expire_ms,
                  uint32_t flags) {
   std::string_view pieces[] = {value};
   auto r = ctx.engine()->PutString(key, pieces, flags, expire_ms);

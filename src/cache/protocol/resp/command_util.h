@@ -37,14 +37,14 @@ Found Lookup(CommandContext& ctx, std::string_view key, ValueType type, ItemView
 // Opens the container of `type` at `key`: creates it when missing and
 // `create`; returns nullptr when missing (no reply sent) or on error (reply
 // sent, *failed set).
-ExternalValue* OpenContainer(CommandContext& ctx, const std::string& key, ValueType type, bool create, bool* failed);
+ExternalValue* OpenContainer(CommandContext& ctx, std::string_view key, ValueType type, bool create, bool* failed);
 template <typename T>
-T* Open(CommandContext& ctx, const std::string& key, ValueType type, bool create, bool* failed) {
+T* Open(CommandContext& ctx, std::string_view key, ValueType type, bool create, bool* failed) {
   return static_cast<T*>(OpenContainer(ctx, key, type, create, failed));
 }
 
 // Stores a string, replying the error on failure. Returns success.
-bool StoreString(CommandContext& ctx, const std::string& key, std::string_view value, int64_t expire_ms,
+bool StoreString(CommandContext& ctx, std::string_view key, std::string_view value, int64_t expire_ms,
                  uint32_t flags = 0);
 
 // Converts a relative or absolute expiry to absolute ms; false on overflow.

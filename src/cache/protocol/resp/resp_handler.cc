@@ -4,12 +4,39 @@
 
 namespace strata::cache::resp {
 
+namespace {
+
+constexpr size_t kMaxCommandName = 31;
+
+char LowerAscii(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c; }
+
+// FNV-1a over the name with ASCII letters folded to lower case.
+uint32_t NameHash(std::string_view name) {
+  uint32_t h = 2166136261u;
+  for (char c : name) h = (h ^ static_cast<uint8_t>(LowerAscii(c))) * 16777619u;
+  return h;
+}
+
+}  // namespace
+
+void CommandTable::Add(const CommandSpec& spec) {
+  by_name_[std::string(spec.name)] = spec;
+  if (slots_.empty()) slots_.resize(kSlots);
+  size_t i = NameHash(spec.name) & (kSlots - 1);
+  while (!slots_[i].name.empty() && slots_[i].name != spec.name) i = (i + 1) & (kSlots - 1);
+  slots_[i] = spec;
+}
+
 const CommandSpec* CommandTable::Find(std::string_view name) const {
-  char buf[32];
-  if (name.size() >= sizeof(buf)) return nullptr;
-  for (size_t i = 0; i < name.size(); i++) buf[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(name[i])));
-  auto it = by_name_.find(std::string(buf, name.size()));
-  return it == by_name_.end() ? nullptr : &it->second;
+  if (name.size() > kMaxCommandName || slots_.empty()) return nullptr;
+  for (size_t i = NameHash(name) & (kSlots - 1); !slots_[i].name.empty(); i = (i + 1) & (kSlots - 1)) {
+    std::string_view candidate = slots_[i].name;
+    if (candidate.size() != name.size()) continue;
+    size_t j = 0;
+    while (j < name.size() && LowerAscii(name[j]) == candidate[j]) j++;
+    if (j == name.size()) return &slots_[i];
+  }
+  return nullptr;
 }
 
 CommandTable BuildCommandTable() {
@@ -84,7 +111,7 @@ bool RespHandler::Admit(const CommandSpec& spec, Args args, CommandContext& ctx)
     return false;
   }
   if (spec.flags & (kWrite | kReadOnly)) {
-    Status s = ctx.ns->Admit(spec.flags & kWrite);
+    Status s = ctx.ns->limited() ? ctx.ns->Admit(spec.flags & kWrite) : Status::Ok();
     if (!s.ok()) {
       core_->metrics().rejected_limit->Add();
       ctx.w->Error(s.message().find("quota") != std::string::npos ? "OOM " + s.message() : "ERR " + s.message());

@@ -106,6 +106,55 @@ TEST_F(RespTest, BlockingPopBlocksThenTimesOutOnTheClock) {
   EXPECT_EQ(Run({"BLPOP", "q", "0"}), "*2\r\n$1\r\nq\r\n$1\r\nx\r\n");
 }
 
+TEST(RespParser, NumbersAreReadInOnePass) {
+  ParseLimits l;
+  std::vector<std::string_view> args;
+  // A length line cut anywhere (even between \r and \n) waits for more.
+  for (std::string_view cut : {"*", "*1", "*1\r", "*1\r\n$", "*1\r\n$12", "*1\r\n$12\r"}) {
+    EXPECT_EQ(ParseCommand(cut, l, &args).state, ParseState::kIncomplete) << cut;
+  }
+  EXPECT_EQ(ParseCommand("*1\r\n$2x\r\n", l, &args).state, ParseState::kError);
+  EXPECT_EQ(ParseCommand("*1\r\n$\r\n", l, &args).state, ParseState::kError);
+  EXPECT_EQ(ParseCommand("*1\rX", l, &args).state, ParseState::kError);
+  EXPECT_EQ(ParseCommand("*1234567890123456789\r\n", l, &args).state, ParseState::kError);
+  EXPECT_EQ(ParseCommand("*1\r\n$000000000000000000000000000000000000003\r\nabc\r\n", l, &args).state,
+            ParseState::kError);
+  auto r = ParseCommand("*-1\r\n", l, &args);
+  EXPECT_EQ(r.state, ParseState::kCommand);
+  EXPECT_TRUE(args.empty());
+  r = ParseCommand("*1\r\n$10\r\n0123456789\r\n", l, &args);
+  ASSERT_EQ(r.state, ParseState::kCommand);
+  EXPECT_EQ(args[0], "0123456789");
+}
+
+TEST(CommandTable, FindsCommandsInAnyCase) {
+  CommandTable t = BuildCommandTable();
+  ASSERT_NE(t.Find("get"), nullptr);
+  EXPECT_EQ(t.Find("GET"), t.Find("get"));
+  EXPECT_EQ(t.Find("GeT")->name, "get");
+  EXPECT_EQ(t.Find("zrangebyscore")->name, "zrangebyscore");
+  EXPECT_EQ(t.Find("ZRANGEBYSCORE")->name, "zrangebyscore");
+  EXPECT_EQ(t.Find("nosuchcommand"), nullptr);
+  EXPECT_EQ(t.Find(""), nullptr);
+  EXPECT_EQ(t.Find("g\xc5t"), nullptr);
+  EXPECT_EQ(t.Find(std::string(200, 'a')), nullptr);
+  for (const auto& [name, spec] : t.all()) {
+    const CommandSpec* found = t.Find(name);
+    ASSERT_NE(found, nullptr) << name;
+    EXPECT_EQ(found->handler, spec.handler) << name;
+  }
+}
+
+TEST_F(RespTest, LongKeysAreNotTruncated) {
+  // Keys past InternalKey's inline bytes take the heap path.
+  std::string a(InternalKey::kInline - 1, 'a'), b(InternalKey::kInline, 'b'), c(1000, 'c');
+  for (const std::string& k : {a, b, c}) EXPECT_EQ(Run({"SET", k, "v" + std::to_string(k.size())}), "+OK\r\n");
+  EXPECT_EQ(Run({"GET", b}), "$3\r\nv63\r\n");
+  EXPECT_EQ(Run({"GET", c}), "$5\r\nv1000\r\n");
+  EXPECT_EQ(Run({"GET", std::string(1000, 'c') + "x"}), "$-1\r\n");
+  EXPECT_EQ(Run({"DBSIZE"}), ":3\r\n");
+}
+
 TEST_F(RespTest, SelectIsolatesNamespaces) {
   Run({"SET", "k", "zero"});
   EXPECT_EQ(Run({"SELECT", "1"}), "+OK\r\n");

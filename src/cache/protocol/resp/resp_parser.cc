@@ -6,27 +6,33 @@ namespace strata::cache::resp {
 
 namespace {
 
-// Parses a decimal integer terminated by \r\n starting at in[pos]. Returns
-// false on malformed input; sets *incomplete when more bytes are needed.
-bool ReadNumberLine(std::string_view in, size_t* pos, int64_t* out, bool* incomplete, size_t max_line) {
-  size_t nl = in.find("\r\n", *pos);
-  if (nl == std::string_view::npos) {
-    *incomplete = in.size() - *pos < max_line;
-    return false;
-  }
-  std::string_view digits = in.substr(*pos, nl - *pos);
-  if (digits.empty() || digits.size() > 19) return false;
-  bool neg = digits[0] == '-';
-  if (neg) digits.remove_prefix(1);
-  if (digits.empty()) return false;
+enum class NumberLine { kOk, kIncomplete, kBad };
+
+// Parses a decimal integer terminated by \r\n starting at in[*pos], in one
+// pass over the bytes (this runs twice or more per request). At most 18
+// digits: every legal length is far smaller, and the value cannot overflow.
+// kIncomplete when the line may still be completed by more bytes (shorter
+// than max_line so far).
+NumberLine ReadNumberLine(std::string_view in, size_t* pos, int64_t* out, size_t max_line) {
+  const char* begin = in.data() + *pos;
+  const char* end = in.data() + in.size();
+  const char* p = begin;
+  bool neg = p < end && *p == '-';
+  if (neg) p++;
+  const char* digits = p;
   int64_t v = 0;
-  for (char c : digits) {
-    if (c < '0' || c > '9') return false;
-    v = v * 10 + (c - '0');
+  while (p < end && static_cast<unsigned>(*p - '0') < 10) {
+    if (p - digits == 18) return NumberLine::kBad;
+    v = v * 10 + (*p - '0');
+    p++;
   }
+  if (p == end || (*p == '\r' && p + 1 == end)) {
+    return static_cast<size_t>(end - begin) < max_line ? NumberLine::kIncomplete : NumberLine::kBad;
+  }
+  if (p == digits || p[0] != '\r' || p[1] != '\n') return NumberLine::kBad;
   *out = neg ? -v : v;
-  *pos = nl + 2;
-  return true;
+  *pos = static_cast<size_t>(p + 2 - in.data());
+  return NumberLine::kOk;
 }
 
 ParseResult Error(std::string msg) {
@@ -75,11 +81,9 @@ ParseResult ParseCommand(std::string_view in, const ParseLimits& limits, std::ve
   if (in[0] != '*') return ParseInline(in, limits, args);
   size_t pos = 1;
   int64_t n = 0;
-  bool incomplete = false;
-  if (!ReadNumberLine(in, &pos, &n, &incomplete, limits.max_inline_bytes)) {
-    if (incomplete) return {};
-    return Error("Protocol error: invalid multibulk length");
-  }
+  NumberLine nl = ReadNumberLine(in, &pos, &n, limits.max_inline_bytes);
+  if (nl == NumberLine::kIncomplete) return {};
+  if (nl == NumberLine::kBad) return Error("Protocol error: invalid multibulk length");
   if (n > static_cast<int64_t>(limits.max_args)) return Error("Protocol error: invalid multibulk length");
   if (n <= 0) {
     ParseResult r;
@@ -95,10 +99,9 @@ ParseResult ParseCommand(std::string_view in, const ParseLimits& limits, std::ve
     }
     pos++;
     int64_t len = 0;
-    if (!ReadNumberLine(in, &pos, &len, &incomplete, 32)) {
-      if (incomplete) return {};
-      return Error("Protocol error: invalid bulk length");
-    }
+    nl = ReadNumberLine(in, &pos, &len, 32);
+    if (nl == NumberLine::kIncomplete) return {};
+    if (nl == NumberLine::kBad) return Error("Protocol error: invalid bulk length");
     if (len < 0 || static_cast<uint64_t>(len) > limits.max_bulk_bytes) {
       return Error("Protocol error: invalid bulk length");
     }
