@@ -33,6 +33,7 @@ Status ChunkserverOptions::Load(ConfigNode& n) {
   RETURN_IF_ERROR(n.GetUint("memory_flush_delay_ms_max", &store.memory.flush_delay_ms_max));
   RETURN_IF_ERROR(n.GetBytes("memory_dirty_bytes_max", &store.memory.dirty_bytes_max));
   RETURN_IF_ERROR(n.GetUint("memory_slow_flush_ms", &store.memory.slow_flush_ms));
+  RETURN_IF_ERROR(n.GetUint("memory_flush_batch_ms", &store.memory.flush_batch_ms));
   RETURN_IF_ERROR(n.GetUint("disk_probe_interval_ms", &store.disk_probe_interval_ms));
   RETURN_IF_ERROR(n.GetBool("fault_injection", &fault_injection));
   return n.CheckNoUnknownKeys();
@@ -60,6 +61,9 @@ Status ChunkserverOptions::Validate() const {
   if (store.disk_hang_ms == 0) return bad("disk_hang_ms must be > 0");
   if (store.memory.flush_delay_ms_max == 0) return bad("memory_flush_delay_ms_max must be > 0");
   if (store.memory.slow_flush_ms == 0) return bad("memory_slow_flush_ms must be > 0");
+  if (store.memory.flush_batch_ms >= store.memory.flush_delay_ms_max) {
+    return bad("memory_flush_batch_ms must be < memory_flush_delay_ms_max");
+  }
   if (store.memory.dirty_bytes_max < store.append_bytes_max) {
     return bad("memory_dirty_bytes_max must be >= append_bytes_max");
   }

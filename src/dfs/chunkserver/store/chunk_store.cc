@@ -113,7 +113,15 @@ bool ChunkStore::HasRoom(Disk* disk) {
     (void)Note(disk, space.status());
     return false;
   }
+  disk->set_free_bytes_seen(space->free_bytes);
   return space->free_bytes >= options_.disk_reserve_bytes && space->free_bytes > 0;
+}
+
+// From the free space last measured (each heartbeat, each chunk creation),
+// without a statvfs on the append path.
+bool ChunkStore::HadRoomLastSeen(const Disk* disk) const {
+  uint64_t free = disk->free_bytes_seen();
+  return free >= options_.disk_reserve_bytes && free > 0;
 }
 
 Result<Disk*> ChunkStore::ChooseDisk(uint32_t preferred) {
@@ -185,7 +193,7 @@ Result<uint64_t> ChunkStore::Append(const AppendArgs& args) {
   bool memory = args.durability == WriteDurability::kMemory;
   if (memory) {
     RETURN_IF_ERROR(flusher_->Admit(replica->disk(), args.data.size()));
-    if (!HasRoom(replica->disk())) {
+    if (!HadRoomLastSeen(replica->disk())) {
       return Status::Unavailable("disk " + std::to_string(replica->disk()->index()) +
                                  " refuses memory-durability appends: full (below its reserve)");
     }
@@ -282,6 +290,7 @@ std::vector<DiskReport> ChunkStore::DiskReports(bool drain_latency) {
     rep.path = disk->path();
     auto space = fs_->GetDiskSpace(disk->path());
     if (space.ok()) {
+      disk->set_free_bytes_seen(space->free_bytes);
       rep.capacity_bytes = space->capacity_bytes;
       rep.free_bytes = space->free_bytes;
     } else {

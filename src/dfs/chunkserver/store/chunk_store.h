@@ -116,6 +116,7 @@ class ChunkStore {
   Result<std::shared_ptr<Replica>> Find(uint64_t chunk_id) const;
   Result<Disk*> ChooseDisk(uint32_t preferred);
   bool HasRoom(Disk* disk);
+  bool HadRoomLastSeen(const Disk* disk) const;
   // Marks the disk failed on disk errors; returns `st`.
   Status Note(Disk* disk, Status st);
   // Note() for an operation on a replica: also counts and reports corruption.

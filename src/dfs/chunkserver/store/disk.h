@@ -82,6 +82,10 @@ class Disk {
   // OK, or the failure as an IoError naming the disk.
   Status CheckHealthy() const;
 
+  // Free bytes as last measured (statvfs by the store); UINT64_MAX until then.
+  uint64_t free_bytes_seen() const { return free_bytes_seen_.load(std::memory_order_relaxed); }
+  void set_free_bytes_seen(uint64_t bytes) { free_bytes_seen_.store(bytes, std::memory_order_relaxed); }
+
   void ObserveWrite(uint64_t micros);
   LatencyWindow::Snapshot DrainWindow() { return window_.Drain(); }
   LatencyWindow::Snapshot PeekWindow() { return window_.Peek(); }
@@ -92,6 +96,7 @@ class Disk {
   const std::string chunks_dir_;
   std::atomic<bool> failed_{false};
   std::atomic<bool> readable_{true};
+  std::atomic<uint64_t> free_bytes_seen_{UINT64_MAX};
   mutable std::mutex mu_;
   std::string failure_;  // GUARDED_BY(mu_)
   LatencyWindow window_;

@@ -93,12 +93,15 @@ Status MemoryFlusher::Admit(const Disk* disk, uint64_t bytes) const {
 
 void MemoryFlusher::Enqueue(const std::shared_ptr<Replica>& replica, uint64_t bytes) {
   DiskQueue& q = *queues_.at(replica->disk()->index());
+  bool added;
   {
     std::lock_guard lock(q.mu);
-    q.dirty.emplace(replica.get(), replica);
+    added = q.dirty.emplace(replica.get(), replica).second;
     q.dirty_bytes += bytes;
   }
-  q.cv.notify_one();
+  // A replica already queued will be flushed by the round to come: only a
+  // newly dirty one needs to wake the flusher (which waits on an empty queue).
+  if (added) q.cv.notify_one();
 }
 
 uint64_t MemoryFlusher::DirtyBytes(uint32_t index) const { return queues_.at(index)->dirty_bytes.load(); }
@@ -111,6 +114,10 @@ void MemoryFlusher::FlushLoop(DiskQueue* q) {
       std::unique_lock lock(q->mu);
       q->cv.wait(lock, [&] { return stopping_.load() || !q->dirty.empty(); });
       if (q->dirty.empty()) return;  // stopping, nothing left
+      // Let a burst gather: one fdatasync then covers all of it.
+      if (options_.flush_batch_ms > 0) {
+        q->cv.wait_for(lock, std::chrono::milliseconds(options_.flush_batch_ms), [&] { return stopping_.load(); });
+      }
       for (const auto& [key, r] : q->dirty) batch.push_back(r);
     }
     // Each replica's sync is one write of the disk: timed on its own, both

@@ -3,8 +3,10 @@
 //
 // A memory-mode append is acknowledged once it is in the page cache; the
 // replica is then queued here. One thread per disk syncs the queued replicas
-// of its disk, back to back (appends that arrive during a sync are taken by
-// the next one: a group commit), so a slow or hung disk holds up only itself.
+// of its disk in rounds: a round starts `flush_batch_ms` after the queue
+// stops being empty, so that one fdatasync covers a burst of appends (a
+// group commit), and rounds follow each other while appends keep coming. A
+// slow or hung disk holds up only its own thread.
 //
 // Bounds, per disk:
 //   - Admit() refuses a memory-mode append (Unavailable, with the reason)
@@ -49,6 +51,7 @@ struct MemoryFlusherOptions {
   uint64_t flush_delay_ms_max = 30000;      // acknowledged bytes are synced within this
   uint64_t dirty_bytes_max = 256ull << 20;  // per disk; more unsynced bytes: refuse
   uint64_t slow_flush_ms = 2000;            // a flush slower than this: the disk is slow, refuse
+  uint64_t flush_batch_ms = 2;              // a round waits this long for more appends to cover
 };
 
 class MemoryFlusher {
