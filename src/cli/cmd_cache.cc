@@ -35,6 +35,7 @@ Status ApplyConfigFile(CacheFlags* f, CLI::App* cmd) {
   if (n.Has("port_memcache") && !given("--port-memcache")) { RETURN_IF_ERROR(n.GetInt("port_memcache", &v)); f->opt.port_memcache = static_cast<int>(v); }
   if (n.Has("http_port") && !given("--http-port")) { RETURN_IF_ERROR(n.GetInt("http_port", &v)); f->opt.http_port = static_cast<int>(v); }
   if (n.Has("threads") && !given("--threads")) { RETURN_IF_ERROR(n.GetInt("threads", &v)); f->opt.threads = static_cast<int>(v); }
+  if (n.Has("poll_us") && !given("--poll-us")) { RETURN_IF_ERROR(n.GetInt("poll_us", &v)); f->opt.poll_us = static_cast<uint64_t>(v); }
   if (n.Has("memory") && !given("--memory")) RETURN_IF_ERROR(n.GetString("memory", &f->memory));
   if (n.Has("max_value_size") && !given("--max-value-size")) RETURN_IF_ERROR(n.GetString("max_value_size", &f->max_value));
   if (n.Has("data_dir") && !given("--data-dir")) RETURN_IF_ERROR(n.GetString("data_dir", &f->opt.data_dir));
@@ -97,6 +98,8 @@ void RegisterCacheCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--host", f->opt.host, "address to bind");
   cmd->add_option("--memory", f->memory, "memory limit for the mem engine (e.g. 256M, 4G)");
   cmd->add_option("--threads", f->opt.threads, "worker threads");
+  cmd->add_option("--poll-us", f->opt.poll_us,
+                  "busy-poll this many microseconds after the last request before a worker sleeps (0: never poll)");
   cmd->add_option("--data-dir", f->opt.data_dir, "directory for persist namespaces");
   cmd->add_option("--password", f->opt.password, "password required by AUTH");
   cmd->add_option("--max-value-size", f->max_value, "largest value accepted (e.g. 1M, 64M)");

@@ -33,6 +33,7 @@ struct CacheOptions {
   int http_port = 0;
   uint64_t memory_bytes = 256ull << 20;
   int threads = 2;
+  uint64_t poll_us = 0;              // busy polling before a worker sleeps (worker_loop.h)
   std::string data_dir;              // required by persist namespaces
   std::string password;              // AUTH; empty: no authentication
   uint64_t max_value_bytes = 64ull << 20;

@@ -7,6 +7,7 @@
 #include "cache/protocol/memcache/memcache_handler.h"
 #include "cache/protocol/resp/resp_handler.h"
 #include "cache/server/connection.h"
+#include "cache/server/worker_loop.h"
 
 namespace strata::cache {
 
@@ -73,7 +74,7 @@ Status CacheServer::Start() {
   Accept(resp_acceptor_.get(), true);
   Accept(memcache_acceptor_.get(), false);
   for (auto& ctx : contexts_) {
-    threads_.emplace_back([c = ctx.get()] { c->run(); });
+    threads_.emplace_back([this, c = ctx.get()] { RunWorkerLoop(*c, clock_.get(), options_.poll_us); });
   }
   maintenance_ = std::thread([this] { MaintenanceLoop(); });
   spdlog::info("cache serving resp on {}:{}, memcache on {}:{}, http on {}, memory {} bytes, {} threads, {} shards",
