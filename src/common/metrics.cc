@@ -6,12 +6,36 @@
 
 namespace strata {
 
+size_t metrics_internal::NextStripe() {
+  static std::atomic<size_t> next{0};
+  return next.fetch_add(1, std::memory_order_relaxed) % kStripes;
+}
+
 void Histogram::Observe(uint64_t micros) {
   int idx = micros <= 1 ? 0 : std::bit_width(micros - 1);
   if (idx > kBuckets) idx = kBuckets;
-  buckets_[idx].fetch_add(1, std::memory_order_relaxed);
-  count_.fetch_add(1, std::memory_order_relaxed);
-  sum_.fetch_add(micros, std::memory_order_relaxed);
+  Stripe& s = stripes_[metrics_internal::ThisThreadStripe()];
+  s.buckets[idx].fetch_add(1, std::memory_order_relaxed);
+  s.count.fetch_add(1, std::memory_order_relaxed);
+  s.sum.fetch_add(micros, std::memory_order_relaxed);
+}
+
+uint64_t Histogram::Count() const {
+  uint64_t n = 0;
+  for (const auto& s : stripes_) n += s.count.load(std::memory_order_relaxed);
+  return n;
+}
+
+uint64_t Histogram::SumMicros() const {
+  uint64_t n = 0;
+  for (const auto& s : stripes_) n += s.sum.load(std::memory_order_relaxed);
+  return n;
+}
+
+uint64_t Histogram::BucketCount(int i) const {
+  uint64_t n = 0;
+  for (const auto& s : stripes_) n += s.buckets[i].load(std::memory_order_relaxed);
+  return n;
 }
 
 uint64_t Histogram::QuantileMicros(double q) const {

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+#include <vector>
+
 namespace strata {
 namespace {
 
@@ -33,6 +36,26 @@ TEST(HistogramTest, Quantiles) {
   h.Observe(100000);
   EXPECT_EQ(h.QuantileMicros(0.5), 16u);
   EXPECT_EQ(h.QuantileMicros(1.0), 131072u);
+}
+
+TEST(MetricsTest, StripedUpdatesFromManyThreadsAddUp) {
+  Counter c;
+  Histogram h;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 12; ++t) {  // more threads than stripes: some share one
+    threads.emplace_back([&] {
+      for (int i = 0; i < 10000; ++i) {
+        c.Add(2);
+        h.Observe(5);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(c.Value(), 240000u);
+  EXPECT_EQ(h.Count(), 120000u);
+  EXPECT_EQ(h.SumMicros(), 600000u);
+  EXPECT_EQ(h.BucketCount(3), 120000u);  // 5 us falls in (4, 8]
+  EXPECT_EQ(h.QuantileMicros(0.99), 8u);
 }
 
 }  // namespace
