@@ -6,35 +6,57 @@
 
 namespace strata::cache {
 
-// MurmurHash64A (Austin Appleby, public domain): fast on short keys and good
-// enough spread for both the shard (high bits) and the bucket (low bits).
+namespace {
+
+uint64_t Load64(const char* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+
+uint64_t Load32(const char* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
+// 64x64 -> 128-bit multiply folded to 64 bits: wyhash's mixing step.
+uint64_t Mix(uint64_t a, uint64_t b) {
+  unsigned __int128 r = static_cast<unsigned __int128>(a) * b;
+  return static_cast<uint64_t>(r) ^ static_cast<uint64_t>(r >> 64);
+}
+
+constexpr uint64_t kP0 = 0xa0761d6478bd642full;
+constexpr uint64_t kP1 = 0xe7037ed1a0b428dbull;
+
+}  // namespace
+
+// The structure of wyhash (Wang Yi, public domain): 16 bytes per 128-bit
+// multiply, keys of up to 16 bytes in two overlapping loads. About three
+// times fewer instructions than MurmurHash64A on 17- to 65-byte keys (it runs
+// two or three times per request), and every output bit depends on every
+// input bit, so both the shard (high bits) and the bucket (low bits) spread.
 uint64_t HashKey(std::string_view key) {
-  const uint64_t m = 0xc6a4a7935bd1e995ULL;
-  const int r = 47;
-  uint64_t h = 0x5bd1e995f00dULL ^ (key.size() * m);
   const char* p = key.data();
   size_t n = key.size();
-  while (n >= 8) {
-    uint64_t k;
-    std::memcpy(&k, p, 8);
-    k *= m;
-    k ^= k >> r;
-    k *= m;
-    h ^= k;
-    h *= m;
-    p += 8;
-    n -= 8;
+  uint64_t seed = kP0;
+  uint64_t a = 0, b = 0;
+  if (n <= 16) {
+    if (n >= 4) {
+      size_t mid = (n >> 3) << 2;
+      a = (Load32(p) << 32) | Load32(p + mid);
+      b = (Load32(p + n - 4) << 32) | Load32(p + n - 4 - mid);
+    } else if (n > 0) {
+      a = (static_cast<uint64_t>(static_cast<uint8_t>(p[0])) << 16) |
+          (static_cast<uint64_t>(static_cast<uint8_t>(p[n >> 1])) << 8) | static_cast<uint8_t>(p[n - 1]);
+    }
+  } else {
+    size_t i = n;
+    for (; i > 16; i -= 16, p += 16) seed = Mix(Load64(p) ^ kP1, Load64(p + 8) ^ seed);
+    a = Load64(p + i - 16);
+    b = Load64(p + i - 8);
   }
-  uint64_t tail = 0;
-  std::memcpy(&tail, p, n);
-  if (n) {
-    h ^= tail;
-    h *= m;
-  }
-  h ^= h >> r;
-  h *= m;
-  h ^= h >> r;
-  return h;
+  return Mix(kP1 ^ n, Mix(a ^ kP1, b ^ seed));
 }
 
 HashIndex::HashIndex(PagePool* pool, uint32_t initial_buckets) : pool_(pool), table_(initial_buckets, kNullHandle) {}

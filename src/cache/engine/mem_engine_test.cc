@@ -8,6 +8,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "env/random.h"
 
@@ -20,6 +21,28 @@ std::string Value(Random& rnd, size_t len) {
   std::string v(len, 'x');
   for (size_t i = 0; i < len; i += 7) v[i] = static_cast<char>('a' + rnd.Uniform(26));
   return v;
+}
+
+// Sequential keys of every length the hash has a separate path for must
+// spread evenly over shards (high bits) and buckets (low bits).
+TEST(HashKey, SpreadsSequentialKeysOverShardsAndBuckets) {
+  for (size_t pad : {0, 2, 6, 14, 30, 60}) {
+    std::vector<int> shards(16), buckets(1024);
+    std::set<uint64_t> seen;
+    const int n = 65536;
+    for (int i = 0; i < n; i++) {
+      std::string k = std::to_string(i) + std::string(pad, 'k');
+      uint64_t h = HashKey(k);
+      seen.insert(h);
+      shards[(h >> 40) & 15]++;
+      buckets[h & 1023]++;
+    }
+    EXPECT_EQ(seen.size(), static_cast<size_t>(n)) << pad;
+    for (int c : shards) EXPECT_NEAR(c, n / 16, n / 16 / 10) << pad;
+    for (int c : buckets) EXPECT_NEAR(c, n / 1024, n / 1024 / 2) << pad;
+  }
+  EXPECT_NE(HashKey(""), HashKey(std::string(1, '\0')));
+  EXPECT_NE(HashKey("ab"), HashKey("ba"));
 }
 
 std::unique_ptr<MemEngine> MakeEngine(uint64_t mem, const Clock* clock, int shards = 0) {

@@ -57,7 +57,9 @@ bool MemShard::Find(std::string_view key, uint64_t hash, int64_t now_ms, ItemVie
     counters_.expired_reclaimed.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
-  it->set_active(true);
+  // Only the first read since the LRU last looked writes the item: a hot
+  // item read by every worker keeps its cache line shared, not bounced.
+  if (!it->active()) it->set_active(true);
   out->type = it->type();
   out->flags = it->flags;
   out->cas = it->cas;
