@@ -29,7 +29,10 @@ void PrintStatus(const std::string& master, const nlohmann::json& s) {
     std::cout << "chunkservers:\n";
     for (const auto& cs : s["chunkservers"]) {
       std::cout << "  " << cs.value("id", std::string("?")) << "  " << cs.value("addr", std::string("?")) << "  rack "
-                << cs.value("rack", std::string("?")) << "  " << (cs.value("alive", false) ? "alive" : "DEAD") << "\n";
+                << cs.value("rack", std::string("?")) << "  " << (cs.value("alive", false) ? "alive" : "DEAD");
+      std::string health = cs.value("health", std::string("normal"));
+      if (health != "normal") std::cout << "  " << health << ": " << cs.value("health_reason", std::string(""));
+      std::cout << "\n";
       if (!cs.contains("disks")) continue;
       for (const auto& d : cs["disks"]) {
         std::cout << "    disk " << d.value("index", 0) << "  " << d.value("path", std::string("")) << "  used "
@@ -38,8 +41,15 @@ void PrintStatus(const std::string& master, const nlohmann::json& s) {
                   << "  write p50/p99 " << d.value("write_p50_us", uint64_t{0}) << "/"
                   << d.value("write_p99_us", uint64_t{0}) << " us";
         if (d.value("failed", false)) std::cout << "  FAILED: " << d.value("failure", std::string(""));
+        std::string disk_health = d.value("health", std::string("normal"));
+        if (disk_health != "normal") std::cout << "  " << disk_health << ": " << d.value("slow_reason", std::string(""));
         std::cout << "\n";
       }
+    }
+  }
+  if (s.contains("alerts") && s["alerts"].is_array()) {
+    for (const auto& a : s["alerts"]) {
+      std::cout << "ALERT " << a.value("kind", std::string("")) << ": " << a.value("message", std::string("")) << "\n";
     }
   }
   for (const char* key : {"chunks", "recovery", "files", "directories"}) {
