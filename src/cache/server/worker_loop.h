@@ -10,6 +10,12 @@
 // idle server still sleeps after poll_us. This is the adaptive busy polling
 // of Seastar's reactor and of Linux's SO_BUSY_POLL, bounded in time.
 //
+// Polling only pays when the worker has a core to itself. When the cores are
+// oversubscribed the spinning thread gets preempted: the worker counts its
+// involuntary context switches (getrusage, every kCheckMicros while it
+// polls), and after kPreemptionsMax of them in one period it stops polling
+// for kBackoffMicros, sleeping in epoll_wait as with poll_us == 0.
+//
 // Thread-safety: RunWorkerLoop runs on the worker thread; stop the context
 // (io_context::stop) from any thread to end it.
 // Ownership: borrows the context and the clock.
