@@ -580,18 +580,36 @@ TEST_F(ChunkStoreTest, SealMakesMemoryAppendsDurable) {
   EXPECT_TRUE(store_->Info(1)->sealed);
 }
 
-TEST(DiskProberTest, ProbesMeasureEachDiskAndFailABrokenOne) {
-  char tmpl[] = "/tmp/disk_prober_test.XXXXXX";
-  ASSERT_NE(mkdtemp(tmpl), nullptr);
-  std::string root = tmpl;
-  auto clock = std::make_shared<ManualClock>();
-  auto fault = std::make_shared<FaultInjectingFileSystem>(NewPosixFileSystem(), clock, 7);
-  MetricsRegistry metrics;
-  Disk slow(0, root + "/d0", &metrics), broken(1, root + "/d1", &metrics), fine(2, root + "/d2", &metrics);
-  for (const auto* d : {&slow, &broken, &fine}) std::filesystem::create_directories(d->path());
-  fault->SetFault(slow.path() + "/", DiskFault{.latency_ms = 40});
-  fault->SetFault(broken.path() + "/", DiskFault{.error_rate = 1.0});
-  DiskProber prober(0, 30000, {&slow, &broken, &fine}, fault.get(), clock.get(), &metrics);
+// Disks in a scratch directory on a fault-injecting file system and a
+// manual clock, for the prober.
+class DiskProberTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/disk_prober_test.XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    root_ = tmpl;
+  }
+  void TearDown() override { std::filesystem::remove_all(root_); }
+  // A disk `index` at <root>/d<index>, its directory created.
+  std::unique_ptr<Disk> MakeDisk(uint32_t index) {
+    auto d = std::make_unique<Disk>(index, root_ + "/d" + std::to_string(index), &metrics_);
+    std::filesystem::create_directories(d->path());
+    return d;
+  }
+
+  std::string root_;
+  std::shared_ptr<ManualClock> clock_ = std::make_shared<ManualClock>();
+  std::shared_ptr<FaultInjectingFileSystem> fault_ =
+      std::make_shared<FaultInjectingFileSystem>(NewPosixFileSystem(), clock_, 7);
+  MetricsRegistry metrics_;
+};
+
+TEST_F(DiskProberTest, ProbesMeasureEachDiskAndFailABrokenOne) {
+  auto slow_disk = MakeDisk(0), broken_disk = MakeDisk(1), fine_disk = MakeDisk(2);
+  Disk &slow = *slow_disk, &broken = *broken_disk, &fine = *fine_disk;
+  fault_->SetFault(slow.path() + "/", DiskFault{.latency_ms = 40});
+  fault_->SetFault(broken.path() + "/", DiskFault{.error_rate = 1.0});
+  DiskProber prober(0, 30000, {&slow, &broken, &fine}, fault_.get(), clock_.get(), &metrics_);
   ASSERT_TRUE(prober.ProbeOnce(&slow).ok());
   ASSERT_TRUE(prober.ProbeOnce(&fine).ok());
   EXPECT_EQ(prober.ProbeOnce(&broken).code(), StatusCode::kIoError);
@@ -603,36 +621,28 @@ TEST(DiskProberTest, ProbesMeasureEachDiskAndFailABrokenOne) {
   EXPECT_LT(f.p99_us, 40'000u);
   EXPECT_TRUE(broken.failed());
   EXPECT_FALSE(slow.failed());
-  std::filesystem::remove_all(root);
 }
 
-TEST(DiskProberTest, AProbeThatHangsMakesTheDiskSlowThenFailed) {
-  char tmpl[] = "/tmp/disk_prober_test.XXXXXX";
-  ASSERT_NE(mkdtemp(tmpl), nullptr);
-  std::string root = tmpl;
-  auto clock = std::make_shared<ManualClock>();
-  auto fault = std::make_shared<FaultInjectingFileSystem>(NewPosixFileSystem(), clock, 7);
-  MetricsRegistry metrics;
-  Disk hung(0, root + "/d0", &metrics);
-  std::filesystem::create_directories(hung.path());
-  DiskProber prober(1000, 30000, {&hung}, fault.get(), clock.get(), &metrics);
-  fault->SetFault(hung.path() + "/", DiskFault{.frozen = true});
+TEST_F(DiskProberTest, AProbeThatHangsMakesTheDiskSlowThenFailed) {
+  auto hung_disk = MakeDisk(0);
+  Disk& hung = *hung_disk;
+  DiskProber prober(1000, 30000, {&hung}, fault_.get(), clock_.get(), &metrics_);
+  fault_->SetFault(hung.path() + "/", DiskFault{.frozen = true});
   std::thread probe([&] { (void)prober.ProbeOnce(&hung); });
   ASSERT_TRUE(Eventually([&] {  // the probe is under way (blocked on the frozen disk)
-    clock->Advance(100'000);
+    clock_->Advance(100'000);
     prober.CheckHung();
     return hung.PeekWindow().ops > 0;
   }));
   EXPECT_FALSE(hung.failed());
   EXPECT_GE(hung.PeekWindow().p99_us, 1'000'000u);  // its age so far counts as a write
-  clock->Advance(31'000'000);
+  clock_->Advance(31'000'000);
   prober.CheckHung();
   EXPECT_TRUE(hung.failed());
   EXPECT_FALSE(hung.readable());
   EXPECT_NE(hung.failure().find("hung"), std::string::npos) << hung.failure();
-  fault->ClearFault(hung.path() + "/");
+  fault_->ClearFault(hung.path() + "/");
   probe.join();
-  std::filesystem::remove_all(root);
 }
 
 }  // namespace
