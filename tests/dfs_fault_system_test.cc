@@ -25,33 +25,8 @@ namespace fs = std::filesystem;
 
 class DfsFaultSystemTest : public ::testing::Test {
  protected:
-  std::string Tmp(const std::string& name) {
-    std::string dir = fs::temp_directory_path().string() + "/strata_faulttest_" + std::to_string(::getpid());
-    fs::create_directories(dir);
-    return dir + "/" + name;
-  }
-  void TearDown() override {
-    fs::remove_all(fs::temp_directory_path().string() + "/strata_faulttest_" + std::to_string(::getpid()));
-  }
-  // The disk entry of chunkserver `server` in the master's status.
-  static nlohmann::json DiskStatus(const TestCluster& c, const std::string& server, int disk) {
-    auto status = c.ClusterStatusJson();
-    if (status.is_null() || status.is_discarded()) return nullptr;
-    for (const auto& cs : status["chunkservers"]) {
-      if (cs["id"] != server) continue;
-      for (const auto& d : cs["disks"]) {
-        if (d["index"] == disk) return d;
-      }
-    }
-    return nullptr;
-  }
-  static std::string ChunkPath(const TestCluster& c, const nlohmann::json& replica, uint64_t chunk_id) {
-    int idx = c.chunkserver_index(replica["server_id"].get<std::string>());
-    std::string disk = c.info()["chunkservers"][idx]["disks"][replica["disk"].get<int>()].get<std::string>();
-    char hex[17];
-    std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(chunk_id));
-    return disk + "/chunks/" + hex + ".chunk";
-  }
+  std::string Tmp(const std::string& name) { return scratch_.Path(name); }
+  ScratchDir scratch_{"strata_faulttest"};
 };
 
 // `memory` durability: acknowledged appends survive the SIGKILL of a
@@ -119,10 +94,10 @@ TEST_F(DfsFaultSystemTest, FrozenDiskMissesTheFlushDeadlineAndIsReplaced) {
   ASSERT_EQ(freeze.exit_code, 0) << freeze.err;
   feed(1 << 20);  // acknowledged from memory; the hung disk cannot flush it
   EXPECT_TRUE(WaitFor([&] {
-    auto d = DiskStatus(c, server, disk);
+    auto d = c.DiskStatus(server, disk);
     return !d.is_null() && d["failed"] == true &&
            d["failure"].get<std::string>().find("flush deadline") != std::string::npos;
-  }, 30s)) << DiskStatus(c, server, disk).dump(1);
+  }, 30s)) << c.DiskStatus(server, disk).dump(1);
   feed(8 << 20);
   pipe.close();
   ASSERT_EQ(WaitExit(put), 0) << "put failed when a disk froze";
@@ -152,7 +127,7 @@ TEST_F(DfsFaultSystemTest, ScrubberFindsCorruptionNobodyReads) {
   const auto& chunk = st["chunk_list"][0];
   ASSERT_TRUE(chunk["sealed"].get<bool>());
   uint64_t chunk_id = chunk["chunk_id"].get<uint64_t>();
-  std::string path = ChunkPath(c, chunk["replicas"][2], chunk_id);
+  std::string path = c.ReplicaChunkPath(chunk["replicas"][2], chunk_id);
   // Chunk byte k is byte 4096 + 4 MiB + k of the .chunk file (docs/chunk_format.md).
   const std::streamoff kFlipAt = 4096 + (4 << 20) + 123456;
   char original = 0;
@@ -278,12 +253,12 @@ TEST_F(DfsFaultSystemTest, SlowDiskIsFoundIsolatedAndTakenOffline) {
   std::string health;
   std::set<std::string> seen;
   EXPECT_TRUE(WaitFor([&] {
-    auto d = DiskStatus(c, server, disk);
+    auto d = c.DiskStatus(server, disk);
     if (d.is_null()) return false;
     health = d.value("health", std::string());
     seen.insert(health);
     return health == "offline";
-  }, 60s)) << "last health " << health << " " << DiskStatus(c, server, disk).dump(1);
+  }, 60s)) << "last health " << health << " " << c.DiskStatus(server, disk).dump(1);
   auto found_after = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
   EXPECT_TRUE(seen.count("read_only") || seen.count("offline"));
   // Every chunk of the file is back to 3 replicas, none on the slow disk.

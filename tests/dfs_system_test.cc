@@ -26,14 +26,8 @@ namespace fs = std::filesystem;
 
 class DfsSystemTest : public ::testing::Test {
  protected:
-  std::string Tmp(const std::string& name) {
-    std::string dir = fs::temp_directory_path().string() + "/strata_systest_" + std::to_string(::getpid());
-    fs::create_directories(dir);
-    return dir + "/" + name;
-  }
-  void TearDown() override {
-    fs::remove_all(fs::temp_directory_path().string() + "/strata_systest_" + std::to_string(::getpid()));
-  }
+  std::string Tmp(const std::string& name) { return scratch_.Path(name); }
+  ScratchDir scratch_{"strata_systest"};
 
   // Every chunk of `path` has `want` replicas, on distinct racks, none on `dead`.
   static bool FullyReplicated(const TestCluster& c, const std::string& path, size_t want,
@@ -159,14 +153,9 @@ TEST_F(DfsSystemTest, CorruptReplicaIsDetectedAndReplaced) {
   // Corrupt every replica a reader would try first, except the last: the
   // reader starts at replica (chunk_id % 3).
   const auto& bad = chunk["replicas"][chunk_id % 3];
-  std::string bad_server = bad["server_id"].get<std::string>();
-  int idx = c.chunkserver_index(bad_server);
-  std::string disk = c.info()["chunkservers"][idx]["disks"][bad["disk"].get<int>()].get<std::string>();
-  char hex[17];
-  std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(chunk_id));
   // Chunk byte k is byte 4096 + 4 MiB + k of <hex>.chunk (docs/chunk_format.md);
   // flip a data byte, not a checksum.
-  std::string data_path = disk + "/chunks/" + hex + ".chunk";
+  std::string data_path = c.ReplicaChunkPath(bad, chunk_id);
   ASSERT_TRUE(fs::exists(data_path)) << data_path;
   const std::streamoff kFlipAt = 4096 + (4 << 20) + 5000;
   char original = 0;
@@ -274,15 +263,8 @@ TEST_F(DfsSystemTest, UnwritableDiskIsMarkedFailedAndAvoided) {
   EXPECT_TRUE(FilesEqual(src, dst));
   // The disk shows as failed in cluster status, and holds no chunk of the file.
   EXPECT_TRUE(WaitFor([&] {
-    auto status = c.ClusterStatusJson();
-    if (status.is_null()) return false;
-    for (const auto& cs : status["chunkservers"]) {
-      if (cs["id"] != "cs1") continue;
-      for (const auto& d : cs["disks"]) {
-        if (d["index"] == 0 && d["failed"] == true) return true;
-      }
-    }
-    return false;
+    auto d = c.DiskStatus("cs1", 0);
+    return !d.is_null() && d["failed"] == true;
   }, 30s)) << c.ClusterStatusJson().dump(1);
   // The master's chunk map converges (through replica reports) to 3 replicas
   // per chunk with none on the failed disk.
@@ -335,15 +317,8 @@ TEST_F(DfsSystemTest, FullDiskIsMarkedFailedAndWritesGoElsewhere) {
   EXPECT_TRUE(FilesEqual(src, dst));
   // The full disk shows as failed, and the file has 3 replicas elsewhere.
   EXPECT_TRUE(WaitFor([&] {
-    auto status = c.ClusterStatusJson();
-    if (status.is_null() || status.is_discarded()) return false;
-    for (const auto& cs : status["chunkservers"]) {
-      if (cs["id"] != "cs1") continue;
-      for (const auto& d : cs["disks"]) {
-        if (d["index"] == 0 && d["failed"] == true) return true;
-      }
-    }
-    return false;
+    auto d = c.DiskStatus("cs1", 0);
+    return !d.is_null() && d["failed"] == true;
   }, 30s)) << c.ClusterStatusJson().dump(1);
   EXPECT_TRUE(WaitFor([&] { return FullyReplicated(c, "/fills", 3); }, 60s)) << c.StatJson("/fills").dump(1);
 }

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -166,6 +167,19 @@ TestCluster::~TestCluster() {
   if (!::testing::Test::HasFailure()) std::filesystem::remove_all(std::filesystem::path(dir_).parent_path());
 }
 
+ScratchDir::ScratchDir(const std::string& prefix)
+    : dir_(std::filesystem::temp_directory_path().string() + "/" + prefix + "_" + std::to_string(::getpid())) {}
+
+ScratchDir::~ScratchDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
+}
+
+std::string ScratchDir::Path(const std::string& name) const {
+  std::filesystem::create_directories(dir_);
+  return dir_ + "/" + name;
+}
+
 bool ChunksFullyReplicated(const nlohmann::json& stat, size_t want,
                            const std::function<bool(const nlohmann::json& replica)>& excluded) {
   if (stat.is_null() || stat.is_discarded() || !stat.contains("chunk_list")) return false;
@@ -203,6 +217,26 @@ nlohmann::json TestCluster::ClusterStatusJson() const {
   auto r = Cli({"cluster", "status", "--json"});
   if (r.exit_code != 0) return nullptr;
   return nlohmann::json::parse(r.out, nullptr, false);
+}
+
+nlohmann::json TestCluster::DiskStatus(const std::string& server, int disk) const {
+  auto status = ClusterStatusJson();
+  if (status.is_null() || status.is_discarded()) return nullptr;
+  for (const auto& cs : status["chunkservers"]) {
+    if (cs["id"] != server) continue;
+    for (const auto& d : cs["disks"]) {
+      if (d["index"] == disk) return d;
+    }
+  }
+  return nullptr;
+}
+
+std::string TestCluster::ReplicaChunkPath(const nlohmann::json& replica, uint64_t chunk_id) const {
+  int idx = chunkserver_index(replica["server_id"].get<std::string>());
+  std::string disk = info_["chunkservers"][idx]["disks"][replica["disk"].get<int>()].get<std::string>();
+  char hex[17];
+  std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(chunk_id));
+  return disk + "/chunks/" + hex + ".chunk";
 }
 
 void TestCluster::Kill(pid_t pid, int sig) {

@@ -45,6 +45,19 @@ bool WaitFor(const std::function<bool()>& cond, std::chrono::milliseconds timeou
 void WriteRandomFile(const std::string& path, uint64_t bytes, uint64_t seed);
 bool FilesEqual(const std::string& a, const std::string& b);
 
+// A scratch directory for one test's local files: $TMPDIR/<prefix>_<pid>,
+// created on first use and removed with everything in it on destruction.
+class ScratchDir {
+ public:
+  explicit ScratchDir(const std::string& prefix);
+  ~ScratchDir();
+  // <dir>/<name> (the directory exists).
+  std::string Path(const std::string& name) const;
+
+ private:
+  std::string dir_;
+};
+
 // True when every chunk in `stat` (from `fs stat --json`) has `want`
 // replicas on `want` distinct racks, none of them `excluded`.
 bool ChunksFullyReplicated(const nlohmann::json& stat, size_t want,
@@ -76,6 +89,10 @@ class TestCluster {
   // `strata fs stat --json PATH`, parsed.
   nlohmann::json StatJson(const std::string& path) const;
   nlohmann::json ClusterStatusJson() const;
+  // The master's status entry of disk `disk` of chunkserver `server`, or null.
+  nlohmann::json DiskStatus(const std::string& server, int disk) const;
+  // The .chunk file of `replica` (an object of `fs stat --json`) of `chunk_id`.
+  std::string ReplicaChunkPath(const nlohmann::json& replica, uint64_t chunk_id) const;
 
   // SIGKILLs a role and waits until it is gone.
   void Kill(pid_t pid, int sig = 9);
