@@ -168,6 +168,15 @@ class ChunkserverTest : public ::testing::Test {
     EXPECT_EQ(resp.data_crc(), Crc32c(data));
     return data;
   }
+  // The first `length` bytes of the replica, read 1 MiB at a time.
+  Result<std::string> ReadPrefix(Chunkserver* cs, uint64_t id, uint64_t length) {
+    std::string out;
+    for (uint64_t off = 0; off < length; off += 1 << 20) {
+      ASSIGN_OR_RETURN(std::string piece, Read(cs, id, off, 1 << 20));
+      out += piece;
+    }
+    return out;
+  }
   Status Seal(Chunkserver* cs, uint64_t id, uint64_t epoch, uint64_t length) {
     SealRequest req;
     req.set_chunk_id(id);
@@ -257,13 +266,9 @@ TEST_F(ChunkserverTest, ReplicateCopiesASealedChunkWithSourceFailover) {
   ASSERT_TRUE(info.ok());
   EXPECT_TRUE(info->sealed());
   EXPECT_EQ(info->length(), data.size());
-  std::string copy;
-  for (uint64_t off = 0; off < data.size(); off += 1 << 20) {
-    auto piece = Read(b, 9, off, 1 << 20);
-    ASSERT_TRUE(piece.ok());
-    copy += *piece;
-  }
-  EXPECT_EQ(copy, data);
+  auto copy = ReadPrefix(b, 9, data.size());
+  ASSERT_TRUE(copy.ok()) << copy.status().ToString();
+  EXPECT_EQ(*copy, data);
   // Again: already there, nothing to do.
   EXPECT_TRUE(Replicate(b, 9, data.size(), {a->addr()}).ok());
   // A corrupt replica already here is replaced by a fresh copy.
@@ -291,13 +296,9 @@ TEST_F(ChunkserverTest, ReplicateResumesAPartialCopy) {
   ASSERT_TRUE(Create(b, 9, 1, 1).ok());
   ASSERT_TRUE(Append(b, 9, 1, 0, data.substr(0, (1 << 20) + 3)).ok());
   ASSERT_TRUE(Replicate(b, 9, data.size(), {a->addr()}).ok());
-  std::string copy;
-  for (uint64_t off = 0; off < data.size(); off += 1 << 20) {
-    auto piece = Read(b, 9, off, 1 << 20);
-    ASSERT_TRUE(piece.ok());
-    copy += *piece;
-  }
-  EXPECT_EQ(copy, data);
+  auto copy = ReadPrefix(b, 9, data.size());
+  ASSERT_TRUE(copy.ok()) << copy.status().ToString();
+  EXPECT_EQ(*copy, data);
   EXPECT_EQ(b->metrics()->GetCounter("strata_chunkserver_replication_bytes_total", "")->Value(),
             data.size() - (1 << 20) - 3);
 }
