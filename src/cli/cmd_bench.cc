@@ -7,6 +7,7 @@
 
 #include "cli/admin_options.h"
 #include "cli/commands.h"
+#include "common/malloc_tuning.h"
 #include "common/config.h"
 #include "dfs/client/file_writer.h"
 #include "env/random.h"
@@ -80,6 +81,7 @@ void RegisterBenchCommand(CLI::App& app, int* exit_code) {
   append->add_option("--durability", args->durability, "sync or memory");
   append->add_option("--replication", args->replication, "Replicas");
   append->callback([=] {
+    KeepLargeBuffersInHeap();
     Status st = RunAppendBench(*args);
     *exit_code = st.ok() ? 0 : ReportError(st);
   });

@@ -14,6 +14,7 @@
 
 #include "cli/commands.h"
 #include "common/logging.h"
+#include "common/malloc_tuning.h"
 #include "dfs/chunkserver/service/chunkserver.h"
 #include "env/posix/posix_file_system.h"
 
@@ -77,6 +78,7 @@ Status ParseFlags(ChunkserverArgs& args) {
 }
 
 int RunChunkserver(ChunkserverArgs& args) {
+  KeepLargeBuffersInHeap();  // appends and copies arrive as buffers of up to several MiB
   if (Status flags = ParseFlags(args); !flags.ok()) {
     std::cerr << "strata chunkserver: " << flags.message() << "\n";
     return kExitUsage;

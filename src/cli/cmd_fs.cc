@@ -9,6 +9,7 @@
 
 #include "cli/admin_options.h"
 #include "cli/commands.h"
+#include "common/malloc_tuning.h"
 #include "cli/progress_bar.h"
 #include "common/config.h"
 #include "dfs/client/file_reader.h"
@@ -30,6 +31,7 @@ struct FsArgs {
 
 // Runs `fn` with a connected client and turns its Status into an exit code.
 int WithClient(const FsArgs& a, const std::function<Status(dfs::DfsClient&)>& fn) {
+  KeepLargeBuffersInHeap();  // put/get move chunk-sized buffers
   auto client = ConnectDfs(a.admin);
   if (!client.ok()) return ReportError(client.status());
   Status st = fn(**client);
