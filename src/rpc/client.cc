@@ -53,12 +53,12 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
 
   bool broken() const { return broken_.load(); }
 
-  void Call(uint32_t method, std::string meta, std::string bulk, uint32_t timeout_ms,
+  void Call(uint32_t method, std::shared_ptr<const FrameBody> body, uint32_t timeout_ms,
             std::shared_ptr<Promise> promise) {
-    asio::post(socket_.get_executor(), [self = shared_from_this(), method, meta = std::move(meta),
-                                        bulk = std::move(bulk), timeout_ms, promise]() mutable {
-      self->StartCall(method, std::move(meta), std::move(bulk), timeout_ms, std::move(promise));
-    });
+    asio::post(socket_.get_executor(),
+               [self = shared_from_this(), method, body = std::move(body), timeout_ms, promise]() mutable {
+                 self->StartCall(method, std::move(body), timeout_ms, std::move(promise));
+               });
   }
 
   void Close() {
@@ -71,7 +71,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
     std::unique_ptr<asio::steady_timer> timer;
   };
 
-  void StartCall(uint32_t method, std::string meta, std::string bulk, uint32_t timeout_ms,
+  void StartCall(uint32_t method, std::shared_ptr<const FrameBody> body, uint32_t timeout_ms,
                  std::shared_ptr<Promise> promise) {
     if (broken_) {
       promise->set_value(Status::Unavailable("connection to " + endpoint_ + " is broken"));
@@ -93,7 +93,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
     h.method = method;
     h.timeout_ms = timeout_ms;
     h.request_id = id;
-    outq_.push_back(MakeOutFrame(h, std::move(meta), std::move(bulk)));
+    outq_.push_back(MakeOutFrame(h, std::move(body)));
     if (!started_) {
       started_ = true;
       asio::co_spawn(socket_.get_executor(), ConnectAndRead(shared_from_this()), asio::detached);
@@ -270,15 +270,30 @@ RpcClient::~RpcClient() = default;
 std::future<Result<RpcReply>> RpcClient::CallAsync(const std::string& endpoint, uint32_t method, std::string meta,
                                                    std::string bulk, uint32_t timeout_ms,
                                                    std::function<void()> on_done) {
+  if (meta.size() > impl_->options_.limits.max_meta_bytes || bulk.size() > impl_->options_.limits.max_bulk_bytes) {
+    // Refused before the CRC is computed over a body that will not be sent.
+    std::promise<Result<RpcReply>> refused;
+    refused.set_value(Status::InvalidArgument("rpc request too large for one frame"));
+    if (on_done) on_done();
+    return refused.get_future();
+  }
+  return CallAsync(endpoint, method, MakeFrameBody(std::move(meta), std::move(bulk)), timeout_ms,
+                   std::move(on_done));
+}
+
+std::future<Result<RpcReply>> RpcClient::CallAsync(const std::string& endpoint, uint32_t method,
+                                                   std::shared_ptr<const FrameBody> body, uint32_t timeout_ms,
+                                                   std::function<void()> on_done) {
   auto promise = std::make_shared<Promise>();
   promise->on_done = std::move(on_done);
   auto future = promise->get_future();
   if (timeout_ms == 0) timeout_ms = impl_->options_.default_timeout_ms;
-  if (meta.size() > impl_->options_.limits.max_meta_bytes || bulk.size() > impl_->options_.limits.max_bulk_bytes) {
+  if (body->meta.size() > impl_->options_.limits.max_meta_bytes ||
+      body->bulk.size() > impl_->options_.limits.max_bulk_bytes) {
     promise->set_value(Status::InvalidArgument("rpc request too large for one frame"));
     return future;
   }
-  impl_->Pick(endpoint)->Call(method, std::move(meta), std::move(bulk), timeout_ms, std::move(promise));
+  impl_->Pick(endpoint)->Call(method, std::move(body), timeout_ms, std::move(promise));
   return future;
 }
 

@@ -19,6 +19,7 @@
 #include <google/protobuf/message.h>
 
 #include "common/result.h"
+#include "rpc/frame.h"
 #include "rpc/server.h"
 
 namespace strata::rpc {
@@ -43,6 +44,12 @@ class RpcClient {
   // e.g. wake a thread that waits for several calls.
   std::future<Result<RpcReply>> CallAsync(const std::string& endpoint, uint32_t method, std::string meta,
                                           std::string bulk, uint32_t timeout_ms = 0,
+                                          std::function<void()> on_done = {});
+
+  // The same with a body built once by MakeFrameBody() (rpc/frame.h) and
+  // shared, e.g. one request sent to several servers.
+  std::future<Result<RpcReply>> CallAsync(const std::string& endpoint, uint32_t method,
+                                          std::shared_ptr<const FrameBody> body, uint32_t timeout_ms = 0,
                                           std::function<void()> on_done = {});
 
   Result<RpcReply> Call(const std::string& endpoint, uint32_t method, std::string meta, std::string bulk,

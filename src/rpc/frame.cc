@@ -69,4 +69,12 @@ uint32_t BodyCrc(std::string_view meta, std::string_view bulk) {
   return Crc32cExtend(Crc32c(meta), bulk.data(), bulk.size());
 }
 
+std::shared_ptr<const FrameBody> MakeFrameBody(std::string meta, std::string bulk) {
+  auto body = std::make_shared<FrameBody>();
+  body->crc = BodyCrc(meta, bulk);
+  body->meta = std::move(meta);
+  body->bulk = std::move(bulk);
+  return body;
+}
+
 }  // namespace strata::rpc

@@ -24,6 +24,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -62,5 +63,16 @@ Result<FrameHeader> DecodeFrameHeader(const char* in, const FrameLimits& limits)
 
 // CRC32C of the body (meta then bulk).
 uint32_t BodyCrc(std::string_view meta, std::string_view bulk);
+
+// A frame body (meta and bulk) with its CRC, built once and shared by the
+// frames that carry it, e.g. one append sent to every replica: neither copied
+// nor checksummed again per frame. Immutable once built.
+struct FrameBody {
+  std::string meta;
+  std::string bulk;
+  uint32_t crc = 0;  // BodyCrc(meta, bulk)
+};
+
+std::shared_ptr<const FrameBody> MakeFrameBody(std::string meta, std::string bulk);
 
 }  // namespace strata::rpc

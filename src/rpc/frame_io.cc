@@ -4,15 +4,18 @@
 
 namespace strata::rpc {
 
-OutFrame MakeOutFrame(FrameHeader h, std::string meta, std::string bulk) {
+OutFrame MakeOutFrame(FrameHeader h, std::shared_ptr<const FrameBody> body) {
   OutFrame out;
-  h.meta_len = static_cast<uint32_t>(meta.size());
-  h.bulk_len = static_cast<uint32_t>(bulk.size());
-  h.body_crc = BodyCrc(meta, bulk);
+  h.meta_len = static_cast<uint32_t>(body->meta.size());
+  h.bulk_len = static_cast<uint32_t>(body->bulk.size());
+  h.body_crc = body->crc;
   EncodeFrameHeader(h, out.header);
-  out.meta = std::move(meta);
-  out.bulk = std::move(bulk);
+  out.body = std::move(body);
   return out;
+}
+
+OutFrame MakeOutFrame(FrameHeader h, std::string meta, std::string bulk) {
+  return MakeOutFrame(h, MakeFrameBody(std::move(meta), std::move(bulk)));
 }
 
 asio::awaitable<Result<Frame>> ReadFrame(asio::ip::tcp::socket& socket, const FrameLimits& limits) {
@@ -36,8 +39,8 @@ asio::awaitable<Result<Frame>> ReadFrame(asio::ip::tcp::socket& socket, const Fr
 }
 
 asio::awaitable<Status> WriteFrame(asio::ip::tcp::socket& socket, const OutFrame& frame) {
-  std::array<asio::const_buffer, 3> bufs{asio::buffer(frame.header, kFrameHeaderSize), asio::buffer(frame.meta),
-                                         asio::buffer(frame.bulk)};
+  std::array<asio::const_buffer, 3> bufs{asio::buffer(frame.header, kFrameHeaderSize),
+                                         asio::buffer(frame.body->meta), asio::buffer(frame.body->bulk)};
   asio::error_code ec;
   co_await asio::async_write(socket, bufs, asio::redirect_error(asio::use_awaitable, ec));
   if (ec) co_return Status::Unavailable("write failed: " + ec.message());

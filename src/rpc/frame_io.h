@@ -6,6 +6,7 @@
 #pragma once
 
 #include <asio.hpp>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -19,15 +20,15 @@ struct Frame {
   std::string bulk;
 };
 
-// An encoded frame ready to send: the header bytes plus the body strings,
-// written with one gather write (the bulk payload is not copied).
+// An encoded frame ready to send: the header bytes plus the body, written
+// with one gather write (the bulk payload is not copied).
 struct OutFrame {
   char header[kFrameHeaderSize];
-  std::string meta;
-  std::string bulk;
+  std::shared_ptr<const FrameBody> body;
 };
 
 OutFrame MakeOutFrame(FrameHeader h, std::string meta, std::string bulk);
+OutFrame MakeOutFrame(FrameHeader h, std::shared_ptr<const FrameBody> body);
 
 // Reads one complete frame. Returns ProtocolError for malformed input,
 // Unavailable when the peer closed or the socket failed.

@@ -76,7 +76,7 @@ void FileWriter::ReplyCounter::WaitPast(uint64_t seen, std::chrono::microseconds
 void FileWriter::Pump(Replica& r) {
   if (r.failed || r.inflight || r.queue.empty()) return;
   const auto& next = r.queue.front();
-  r.inflight = client_->rpc().CallAsync(r.location.addr(), CHUNKSERVER_APPEND, next->meta, next->data,
+  r.inflight = client_->rpc().CallAsync(r.location.addr(), CHUNKSERVER_APPEND, next->body,
                                         client_->options().rpc_timeout_ms,
                                         [replies = replies_] { replies->Notify(); });
   r.sent_us = NowMicros();
@@ -187,8 +187,7 @@ Status FileWriter::WritePiece(std::string_view piece, bool* written) {
   req.set_durability(durability_);
   auto pending = std::make_shared<PendingAppend>();
   pending->end = chunk_len_ + piece.size();
-  pending->meta = req.SerializeAsString();
-  pending->data = std::string(piece);
+  pending->body = rpc::MakeFrameBody(req.SerializeAsString(), std::string(piece));
   for (auto& r : replicas_) {
     r.queue.push_back(pending);
     Pump(r);

@@ -33,6 +33,7 @@
 
 #include "common/result.h"
 #include "master.pb.h"
+#include "rpc/frame.h"
 #include "rpc/server.h"
 
 namespace strata::dfs {
@@ -65,9 +66,10 @@ class FileWriter {
   // One append waiting for, or travelling to, one replica. Shared by the
   // replicas' queues; freed when the last replica has it.
   struct PendingAppend {
-    uint64_t end = 0;   // chunk offset after this append
-    std::string meta;   // serialized AppendRequest
-    std::string data;
+    uint64_t end = 0;  // chunk offset after this append
+    // The serialized AppendRequest and the data, checksummed once and sent
+    // as they are to every replica.
+    std::shared_ptr<const rpc::FrameBody> body;
   };
   // Each replica receives the appends in order, one at a time: its next
   // append is sent as soon as it answers the previous one, so a slow replica
