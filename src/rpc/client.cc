@@ -1,6 +1,9 @@
 #include "rpc/client.h"
 
 #include <asio.hpp>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
 #include <atomic>
 #include <deque>
 #include <map>
@@ -44,21 +47,65 @@ struct Promise {
   std::future<Result<RpcReply>> get_future() { return promise.get_future(); }
 };
 
-// One TCP connection to one endpoint, multiplexing calls by request id. All
-// state is touched only on the connection's strand.
+// One TCP connection to one endpoint, multiplexing calls by request id.
+//
+// A call is sent from the caller's thread when the connection is idle (no
+// queued frames), so a request costs no thread hop; otherwise it is queued
+// for the write loop on the connection's strand. Replies are read on the
+// strand. One timer per connection, armed at the earliest deadline, fails
+// the calls whose deadline passed.
 class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
  public:
+  using Clock = std::chrono::steady_clock;
+
   ClientConnection(asio::io_context& io, std::string endpoint, const RpcClientOptions& options)
-      : socket_(asio::make_strand(io)), endpoint_(std::move(endpoint)), options_(options) {}
+      : socket_(asio::make_strand(io)), timer_(socket_.get_executor()), endpoint_(std::move(endpoint)),
+        options_(options) {}
 
   bool broken() const { return broken_.load(); }
 
+  // Any thread.
   void Call(uint32_t method, std::shared_ptr<const FrameBody> body, uint32_t timeout_ms,
             std::shared_ptr<Promise> promise) {
-    asio::post(socket_.get_executor(),
-               [self = shared_from_this(), method, body = std::move(body), timeout_ms, promise]() mutable {
-                 self->StartCall(method, std::move(body), timeout_ms, std::move(promise));
-               });
+    std::unique_lock lock(mu_);
+    if (broken_) {
+      lock.unlock();
+      promise->set_value(Status::Unavailable("connection to " + endpoint_ + " is broken"));
+      return;
+    }
+    const uint64_t id = next_id_++;
+    const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+    pending_[id] = Pending{std::move(promise), deadline, timeout_ms};
+    if (deadline < armed_until_) {
+      armed_until_ = deadline;
+      asio::post(socket_.get_executor(), [self = shared_from_this()] { self->ArmTimer(); });
+    }
+    FrameHeader h;
+    h.method = method;
+    h.timeout_ms = timeout_ms;
+    h.request_id = id;
+    OutFrame frame = MakeOutFrame(h, std::move(body));
+    if (!started_) {
+      started_ = true;
+      outq_.push_back(std::move(frame));
+      lock.unlock();  // co_spawn may run the coroutine inline, which takes mu_
+      asio::co_spawn(socket_.get_executor(), ConnectAndRead(shared_from_this()), asio::detached);
+      return;
+    }
+    if (connected_ && !writing_ && outq_.empty()) {
+      if (!SendFrameNow(socket_.native_handle(), frame)) {
+        lock.unlock();
+        asio::post(socket_.get_executor(), [self = shared_from_this(), e = errno] {
+          self->Fail(Status::Unavailable("send to " + self->endpoint_ + " failed: " + std::strerror(e)));
+        });
+        return;
+      }
+      if (frame.sent == frame.size()) return;
+    }
+    outq_.push_back(std::move(frame));
+    const bool start = ClaimWriterLocked();
+    lock.unlock();
+    if (start) StartWriter();
   }
 
   void Close() {
@@ -68,39 +115,57 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
  private:
   struct Pending {
     std::shared_ptr<Promise> promise;
-    std::unique_ptr<asio::steady_timer> timer;
+    Clock::time_point deadline;
+    uint32_t timeout_ms = 0;
   };
 
-  void StartCall(uint32_t method, std::shared_ptr<const FrameBody> body, uint32_t timeout_ms,
-                 std::shared_ptr<Promise> promise) {
-    if (broken_) {
-      promise->set_value(Status::Unavailable("connection to " + endpoint_ + " is broken"));
-      return;
+  // REQUIRES: mu_ held. True when the caller must start the write loop
+  // (with StartWriter(), after releasing mu_: co_spawn may run the loop
+  // inline, and the loop takes mu_).
+  bool ClaimWriterLocked() {
+    if (!connected_ || writing_ || outq_.empty()) return false;
+    writing_ = true;
+    return true;
+  }
+  void StartWriter() { asio::co_spawn(socket_.get_executor(), WriteLoop(shared_from_this()), asio::detached); }
+
+  // On the strand: (re)arms the timer at the earliest deadline.
+  void ArmTimer() {
+    Clock::time_point at;
+    {
+      std::lock_guard lock(mu_);
+      if (armed_until_ == Clock::time_point::max()) return;
+      at = armed_until_;
     }
-    uint64_t id = next_id_++;
-    auto timer = std::make_unique<asio::steady_timer>(socket_.get_executor());
-    timer->expires_after(std::chrono::milliseconds(timeout_ms));
-    timer->async_wait([self = shared_from_this(), id, timeout_ms](const asio::error_code& ec) {
-      if (ec) return;  // cancelled: the reply came
-      auto it = self->pending_.find(id);
-      if (it == self->pending_.end()) return;
-      it->second.promise->set_value(Status::DeadlineExceeded("rpc to " + self->endpoint_ + " timed out after " +
-                                                             std::to_string(timeout_ms) + " ms"));
-      self->pending_.erase(it);
+    timer_.expires_at(at);
+    timer_.async_wait([self = shared_from_this()](const asio::error_code& ec) {
+      if (!ec) self->ExpireCalls();
     });
-    pending_[id] = Pending{std::move(promise), std::move(timer)};
-    FrameHeader h;
-    h.method = method;
-    h.timeout_ms = timeout_ms;
-    h.request_id = id;
-    outq_.push_back(MakeOutFrame(h, std::move(body)));
-    if (!started_) {
-      started_ = true;
-      asio::co_spawn(socket_.get_executor(), ConnectAndRead(shared_from_this()), asio::detached);
-    } else if (connected_ && !writing_) {
-      writing_ = true;
-      asio::co_spawn(socket_.get_executor(), WriteLoop(shared_from_this()), asio::detached);
+  }
+
+  // On the strand: fails the calls whose deadline passed.
+  void ExpireCalls() {
+    std::vector<std::pair<std::shared_ptr<Promise>, uint32_t>> expired;
+    {
+      std::lock_guard lock(mu_);
+      const auto now = Clock::now();
+      auto next = Clock::time_point::max();
+      for (auto it = pending_.begin(); it != pending_.end();) {
+        if (it->second.deadline <= now) {
+          expired.emplace_back(std::move(it->second.promise), it->second.timeout_ms);
+          it = pending_.erase(it);
+        } else {
+          next = std::min(next, it->second.deadline);
+          ++it;
+        }
+      }
+      armed_until_ = next;
     }
+    for (auto& [promise, timeout_ms] : expired) {
+      promise->set_value(Status::DeadlineExceeded("rpc to " + endpoint_ + " timed out after " +
+                                                  std::to_string(timeout_ms) + " ms"));
+    }
+    ArmTimer();
   }
 
   static asio::awaitable<void> ConnectAndRead(std::shared_ptr<ClientConnection> self) {
@@ -123,8 +188,10 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
     }
     asio::steady_timer connect_timer(self->socket_.get_executor());
     connect_timer.expires_after(std::chrono::milliseconds(self->options_.connect_timeout_ms));
-    connect_timer.async_wait([self](const asio::error_code& e) {
-      if (!e && !self->connected_) {
+    bool connect_timed_out = false;
+    connect_timer.async_wait([self, &connect_timed_out](const asio::error_code& e) {
+      if (!e) {
+        connect_timed_out = true;
         asio::error_code ignored;
         self->socket_.close(ignored);
       }
@@ -132,16 +199,19 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
     co_await self->socket_.async_connect(asio::ip::tcp::endpoint(address, hp->second),
                                          asio::redirect_error(asio::use_awaitable, ec));
     connect_timer.cancel();
-    if (ec) {
-      self->Fail(Status::Unavailable("cannot connect to " + self->endpoint_ + ": " + ec.message()));
+    if (ec || connect_timed_out) {
+      self->Fail(Status::Unavailable("cannot connect to " + self->endpoint_ + ": " +
+                                     (connect_timed_out ? std::string("timed out") : ec.message())));
       co_return;
     }
     self->socket_.set_option(asio::ip::tcp::no_delay(true), ec);
-    self->connected_ = true;
-    if (!self->outq_.empty() && !self->writing_) {
-      self->writing_ = true;
-      asio::co_spawn(self->socket_.get_executor(), WriteLoop(self), asio::detached);
+    bool start = false;
+    {
+      std::lock_guard lock(self->mu_);
+      self->connected_ = true;
+      start = self->ClaimWriterLocked();
     }
+    if (start) self->StartWriter();
     while (!self->broken_) {
       auto frame = co_await ReadFrame(self->socket_, self->options_.limits);
       if (!frame.ok()) {
@@ -156,22 +226,36 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   }
 
   static asio::awaitable<void> WriteLoop(std::shared_ptr<ClientConnection> self) {
-    while (!self->outq_.empty() && !self->broken_) {
-      OutFrame frame = std::move(self->outq_.front());
-      self->outq_.pop_front();
+    for (;;) {
+      OutFrame frame;
+      {
+        std::lock_guard lock(self->mu_);
+        if (self->outq_.empty() || self->broken_) {
+          self->writing_ = false;
+          co_return;
+        }
+        frame = std::move(self->outq_.front());
+        self->outq_.pop_front();
+      }
       Status st = co_await WriteFrame(self->socket_, frame);
       if (!st.ok()) {
         self->Fail(Status::Unavailable("send to " + self->endpoint_ + " failed: " + st.message()));
-        break;
+        std::lock_guard lock(self->mu_);
+        self->writing_ = false;
+        co_return;
       }
     }
-    self->writing_ = false;
   }
 
   void Complete(Frame frame) {
-    auto it = pending_.find(frame.header.request_id);
-    if (it == pending_.end()) return;  // timed out already
-    it->second.timer->cancel();
+    std::shared_ptr<Promise> promise;
+    {
+      std::lock_guard lock(mu_);
+      auto it = pending_.find(frame.header.request_id);
+      if (it == pending_.end()) return;  // timed out already
+      promise = std::move(it->second.promise);
+      pending_.erase(it);
+    }
     RpcReply reply;
     auto code = static_cast<StatusCode>(frame.header.status);
     if (code != StatusCode::kOk) {
@@ -180,32 +264,40 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
       reply.meta = std::move(frame.meta);
       reply.bulk = std::move(frame.bulk);
     }
-    it->second.promise->set_value(std::move(reply));
-    pending_.erase(it);
+    promise->set_value(std::move(reply));
   }
 
+  // On the strand.
   void Fail(const Status& why) {
-    broken_ = true;
-    asio::error_code ec;
-    socket_.close(ec);
-    for (auto& [id, p] : pending_) {
-      p.timer->cancel();
-      p.promise->set_value(why);
+    std::map<uint64_t, Pending> failed;
+    {
+      // Under mu_, so that no caller sends on the descriptor being closed.
+      std::lock_guard lock(mu_);
+      broken_ = true;
+      asio::error_code ec;
+      socket_.close(ec);
+      failed.swap(pending_);
+      outq_.clear();
+      armed_until_ = Clock::time_point::max();
     }
-    pending_.clear();
-    outq_.clear();
+    timer_.cancel();
+    for (auto& [id, p] : failed) p.promise->set_value(why);
   }
 
   asio::ip::tcp::socket socket_;
+  asio::steady_timer timer_;  // on the strand
   std::string endpoint_;
   RpcClientOptions options_;
-  std::map<uint64_t, Pending> pending_;
-  std::deque<OutFrame> outq_;
-  uint64_t next_id_ = 1;
-  bool started_ = false;
-  bool connected_ = false;
-  bool writing_ = false;
   std::atomic<bool> broken_{false};
+
+  std::mutex mu_;
+  std::map<uint64_t, Pending> pending_;                         // GUARDED_BY(mu_)
+  std::deque<OutFrame> outq_;                                   // GUARDED_BY(mu_)
+  Clock::time_point armed_until_ = Clock::time_point::max();    // GUARDED_BY(mu_)
+  uint64_t next_id_ = 1;                                        // GUARDED_BY(mu_)
+  bool started_ = false;                                        // GUARDED_BY(mu_)
+  bool connected_ = false;                                      // GUARDED_BY(mu_)
+  bool writing_ = false;                                        // GUARDED_BY(mu_)
 };
 
 }  // namespace

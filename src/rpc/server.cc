@@ -63,6 +63,25 @@ class RpcServer::Impl {
       });
     }
 
+    // On the strand (a request served inline): sends the reply right away
+    // when nothing is queued before it, without a hop through the queue.
+    void ReplyOnStrand(OutFrame frame) {
+      pending_--;
+      if (closed_) return;
+      if (!writing_ && outq_.empty()) {
+        if (!SendFrameNow(socket_.native_handle(), frame)) {
+          CloseOnStrand();
+          return;
+        }
+        if (frame.sent == frame.size()) return;
+      }
+      outq_.push_back(std::move(frame));
+      if (!writing_) {
+        writing_ = true;
+        asio::co_spawn(socket_.get_executor(), WriteLoop(shared_from_this()), asio::detached);
+      }
+    }
+
     void Close() {
       asio::post(socket_.get_executor(), [self = shared_from_this()] { self->CloseOnStrand(); });
     }
@@ -126,19 +145,24 @@ class RpcServer::Impl {
       req->bulk = std::move(frame.bulk);
       req->peer = peer_;
       const Method* method = server_->FindMethod(req->method);
-      auto serve = [self = shared_from_this(), req, method, reply_header]() mutable {
+      auto serve = [self = shared_from_this(), req, method, reply_header](bool on_strand) mutable {
         RpcReply reply = self->server_->Run(method, *req);
         reply_header.status = static_cast<uint16_t>(reply.status.code());
         if (!reply.status.ok()) {
           reply.meta = reply.status.message();
           reply.bulk.clear();
         }
-        self->SendReply(MakeOutFrame(reply_header, std::move(reply.meta), std::move(reply.bulk)));
+        OutFrame frame = MakeOutFrame(reply_header, std::move(reply.meta), std::move(reply.bulk));
+        if (on_strand) {
+          self->ReplyOnStrand(std::move(frame));
+        } else {
+          self->SendReply(std::move(frame));
+        }
       };
       if (method && method->run_inline && method->run_inline(*req)) {
-        serve();
+        serve(/*on_strand=*/true);
       } else {
-        asio::post(server_->workers_, std::move(serve));
+        asio::post(server_->workers_, [serve = std::move(serve)]() mutable { serve(/*on_strand=*/false); });
       }
     }
 
