@@ -1,8 +1,11 @@
 #include "dfs/chunkserver/service/chunkserver_options.h"
 
 #include <set>
+#include <thread>
 
 namespace strata::dfs {
+
+int DefaultRpcIoThreads() { return std::thread::hardware_concurrency() <= 2 ? 1 : 2; }
 
 Status ChunkserverOptions::LoadFile(const std::string& path) {
   ASSIGN_OR_RETURN(YAML::Node root, LoadYamlFile(path));

@@ -17,6 +17,9 @@
 //   disk_reserve_bytes           64M    no new chunks on a disk with less free
 //   rpc_worker_threads           16
 //   rpc_io_threads               2      read requests; run small memory appends
+//                                       (1 on a machine with 2 cores or fewer,
+//                                       where a second one mostly costs thread
+//                                       switches)
 //   scrub_bytes_per_sec_max      8M     background re-verification; 0: off
 //   scrub_pass_pause_ms          300000 between scrubber passes
 //   memory_flush_delay_ms_max    30000  memory-durability appends are synced
@@ -54,6 +57,9 @@ struct ReplicatorOptions {
   uint32_t rpc_timeout_ms = 10000;
 };
 
+// The default of rpc_io_threads for this machine.
+int DefaultRpcIoThreads();
+
 struct ChunkserverOptions {
   std::string id;
   std::string master;  // host:port; empty: run without a master (tests)
@@ -68,7 +74,7 @@ struct ChunkserverOptions {
   uint32_t full_report_every = 30;
   uint32_t master_rpc_timeout_ms = 5000;
   int rpc_worker_threads = 16;
-  int rpc_io_threads = 2;
+  int rpc_io_threads = DefaultRpcIoThreads();
   bool fault_injection = false;  // disks run on a FaultInjectingFileSystem
 
   // Reads the `chunkserver:` section of a YAML file; unknown keys in it are
