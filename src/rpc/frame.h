@@ -20,7 +20,7 @@
 // A frame whose magic, version, header CRC or lengths are wrong is a protocol
 // error: the receiver logs the reason and closes that connection only.
 //
-// Thread-safety: pure functions over values.
+// Thread-safety: pure functions over values (SendFrameNow: see there).
 #pragma once
 
 #include <cstdint>
@@ -74,5 +74,23 @@ struct FrameBody {
 };
 
 std::shared_ptr<const FrameBody> MakeFrameBody(std::string meta, std::string bulk);
+
+// An encoded frame ready to send: the header bytes plus the body, written
+// with one gather write (the bulk payload is not copied).
+struct OutFrame {
+  char header[kFrameHeaderSize];
+  std::shared_ptr<const FrameBody> body;
+  size_t sent = 0;  // bytes already written by a non-blocking send
+  size_t size() const { return kFrameHeaderSize + body->meta.size() + body->bulk.size(); }
+};
+
+OutFrame MakeOutFrame(FrameHeader h, std::string meta, std::string bulk);
+OutFrame MakeOutFrame(FrameHeader h, std::shared_ptr<const FrameBody> body);
+
+// Sends as much of the rest of `frame` as the socket `fd` takes now, without
+// blocking, and advances `frame.sent`. False on a socket error (errno set);
+// a full socket buffer is not an error. The caller makes sure nothing else
+// writes to the socket meanwhile.
+bool SendFrameNow(int fd, OutFrame& frame);
 
 }  // namespace strata::rpc

@@ -55,51 +55,47 @@ void FileWriter::DropReplica(Replica& r, const Status& why) {
                r.location.server_id(), r.location.addr(), why.ToString());
 }
 
-void FileWriter::ReplyCounter::Notify() {
-  {
-    std::lock_guard lock(mu);
-    ++count;
-  }
-  cv.notify_all();
-}
-
-uint64_t FileWriter::ReplyCounter::Count() {
-  std::lock_guard lock(mu);
-  return count;
-}
-
-void FileWriter::ReplyCounter::WaitPast(uint64_t seen, std::chrono::microseconds max) {
-  std::unique_lock lock(mu);
-  cv.wait_for(lock, max, [&] { return count != seen; });
+Result<rpc::DirectChannel*> FileWriter::ChannelTo(const std::string& addr) {
+  auto& channel = channels_[addr];
+  if (channel && !channel->broken().ok()) channel.reset();  // lost: connect again
+  if (!channel) channel = std::make_unique<rpc::DirectChannel>(addr);
+  RETURN_IF_ERROR(channel->Connect(client_->options().rpc_timeout_ms));
+  return channel.get();
 }
 
 void FileWriter::Pump(Replica& r) {
-  if (r.failed || r.inflight || r.queue.empty()) return;
-  const auto& next = r.queue.front();
-  r.inflight = client_->rpc().CallAsync(r.location.addr(), CHUNKSERVER_APPEND, next->body,
-                                        client_->options().rpc_timeout_ms,
-                                        [replies = replies_] { replies->Notify(); });
+  if (r.failed || r.inflight_id || r.queue.empty()) return;
+  auto id = r.channel->Send(CHUNKSERVER_APPEND, r.queue.front()->body, client_->options().rpc_timeout_ms);
+  if (!id.ok()) {
+    DropReplica(r, id.status());
+    return;
+  }
+  r.inflight_id = *id;
   r.sent_us = NowMicros();
 }
 
-void FileWriter::Poll(Replica& r, uint64_t wait_us) {
+void FileWriter::Collect(Replica& r) {
   if (r.failed) return;
-  if (r.inflight) {
-    if (r.inflight->wait_for(std::chrono::microseconds(wait_us)) == std::future_status::ready) {
-      auto reply = r.inflight->get();
-      r.inflight.reset();
-      Status st = ReplyStatus(reply);
-      if (!st.ok()) {
-        DropReplica(r, st);
-        return;
-      }
-      r.acked_end = r.queue.front()->end;
-      r.queue.pop_front();
-      Pump(r);
+  std::vector<rpc::DirectChannel::Arrived> arrived;
+  Status st = r.channel->Pump(&arrived);
+  if (!st.ok()) {
+    DropReplica(r, st);
+    return;
+  }
+  for (auto& a : arrived) {
+    if (r.failed || a.request_id != r.inflight_id) continue;  // e.g. the answer to an earlier chunk's append
+    r.inflight_id = 0;
+    if (!a.reply.status.ok()) {
+      DropReplica(r, a.reply.status);
+      return;
     }
+    r.acked_end = r.queue.front()->end;
+    r.queue.pop_front();
+    Pump(r);
   }
   const uint64_t lag_us = uint64_t{client_->options().replica_lag_ms_max} * 1000;
-  if (r.inflight && NowMicros() - r.sent_us > lag_us) {
+  if (r.failed) return;
+  if (r.inflight_id && NowMicros() - r.sent_us > lag_us) {
     DropReplica(r, Status::DeadlineExceeded("replica has not answered an append for " +
                                             std::to_string(lag_us / 1000) + " ms"));
   } else if (chunk_len_ > r.acked_end + kReplicaLagBytesMax) {
@@ -108,17 +104,33 @@ void FileWriter::Poll(Replica& r, uint64_t wait_us) {
   }
 }
 
+void FileWriter::Progress(uint64_t wait_us) {
+  if (wait_us > 0) {
+    std::vector<rpc::DirectChannel*> waiting;
+    for (auto& r : replicas_) {
+      if (!r.failed && r.inflight_id) waiting.push_back(r.channel);
+    }
+    rpc::DirectChannel::WaitAny(waiting, wait_us);
+  }
+  for (auto& r : replicas_) Collect(r);
+}
+
 void FileWriter::Drain() {
   const auto deadline = std::chrono::steady_clock::now() +
                         std::chrono::milliseconds(client_->options().replica_lag_ms_max);
-  for (auto& r : replicas_) {
-    while (!r.failed && !r.queue.empty()) {
-      if (std::chrono::steady_clock::now() > deadline) {
-        DropReplica(r, Status::DeadlineExceeded("replica did not catch up before the chunk was sealed"));
-        break;
+  for (;;) {
+    bool pending = false;
+    for (auto& r : replicas_) pending |= !r.failed && !r.queue.empty();
+    if (!pending) return;
+    if (std::chrono::steady_clock::now() > deadline) {
+      for (auto& r : replicas_) {
+        if (!r.failed && !r.queue.empty()) {
+          DropReplica(r, Status::DeadlineExceeded("replica did not catch up before the chunk was sealed"));
+        }
       }
-      Poll(r, 1000);
+      return;
     }
+    Progress(1000);
   }
 }
 
@@ -159,6 +171,11 @@ Status FileWriter::EnsureChunk() {
       auto reply = creates[i].get();
       Status cst = ReplyStatus(reply);
       if (cst.ok()) {
+        auto channel = ChannelTo(replicas_[i].location.addr());
+        cst = channel.status();
+        if (channel.ok()) replicas_[i].channel = *channel;
+      }
+      if (cst.ok()) {
         ok++;
       } else {
         DropReplica(replicas_[i], cst);
@@ -175,7 +192,7 @@ Status FileWriter::EnsureChunk() {
 
 Status FileWriter::WritePiece(std::string_view piece, bool* written) {
   *written = false;
-  for (auto& r : replicas_) Poll(r, 0);
+  Progress(0);
   size_t healthy = std::count_if(replicas_.begin(), replicas_.end(), [](const Replica& r) { return !r.failed; });
   if (healthy < replicas_.size()) return SealCurrent(/*early=*/true);
 
@@ -198,9 +215,7 @@ Status FileWriter::WritePiece(std::string_view piece, bool* written) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(client_->options().rpc_timeout_ms + 1000);
   for (;;) {
     size_t acked = 0, failed = 0;
-    const uint64_t seen = replies_->Count();  // before polling: no reply is missed
     for (auto& r : replicas_) {
-      Poll(r, 0);
       if (r.failed) {
         failed++;
       } else if (r.acked_end >= pending->end) {
@@ -215,7 +230,7 @@ Status FileWriter::WritePiece(std::string_view piece, bool* written) {
     }
     if (std::chrono::steady_clock::now() > deadline) return Status::DeadlineExceeded("append to " + path_);
     // Sleep until a reply comes; wake now and then to check the lag bounds.
-    replies_->WaitPast(seen, std::chrono::milliseconds(10));
+    Progress(10'000);
   }
   chunk_len_ = pending->end;
   file_size_ += piece.size();

@@ -20,11 +20,9 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <deque>
-#include <future>
+#include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -33,6 +31,7 @@
 
 #include "common/result.h"
 #include "master.pb.h"
+#include "rpc/direct_channel.h"
 #include "rpc/frame.h"
 #include "rpc/server.h"
 
@@ -76,38 +75,30 @@ class FileWriter {
   // chases the others instead of holding up the writer.
   struct Replica {
     ReplicaLocation location;
+    rpc::DirectChannel* channel = nullptr;  // owned by channels_
     bool failed = false;
     uint64_t acked_end = 0;  // bytes of the chunk this replica acknowledged
     std::deque<std::shared_ptr<const PendingAppend>> queue;  // front is in flight
-    std::optional<std::future<Result<rpc::RpcReply>>> inflight;
-    uint64_t sent_us = 0;    // when the in-flight append was sent
+    uint64_t inflight_id = 0;  // request id of the front append; 0: none sent
+    uint64_t sent_us = 0;      // when the in-flight append was sent
   };
 
   Status EnsureChunk();
   Status WritePiece(std::string_view piece, bool* written);
+  // The connection to `addr`, connected, reused across chunks.
+  Result<rpc::DirectChannel*> ChannelTo(const std::string& addr);
   // Sends the replica's next queued append if none is in flight.
   void Pump(Replica& r);
-  // Collects a finished append (waiting up to `wait_us`) and sends the next;
-  // drops the replica on an error or when it lags past the bounds.
-  void Poll(Replica& r, uint64_t wait_us);
+  // Sleeps up to `wait_us` until a replica answers, then collects every
+  // answer, sends the next appends and drops the replicas that failed or lag
+  // past the bounds.
+  void Progress(uint64_t wait_us);
+  void Collect(Replica& r);
   // Waits (bounded by replica_lag_ms_max) until every healthy replica has
   // every queued append; drops the ones that do not.
   void Drain();
   Status SealCurrent(bool early);
   void DropReplica(Replica& r, const Status& why);
-
-  // Counts finished appends, so that the writer sleeps until one finishes
-  // instead of polling. Shared with the RPC callbacks, which may outlive
-  // the writer.
-  struct ReplyCounter {
-    std::mutex mu;
-    std::condition_variable cv;
-    uint64_t count = 0;  // GUARDED_BY(mu)
-    void Notify();
-    uint64_t Count();
-    // Returns once the count differs from `seen`, or after `max`.
-    void WaitPast(uint64_t seen, std::chrono::microseconds max);
-  };
 
   DfsClient* client_;
   std::string path_;
@@ -122,7 +113,9 @@ class FileWriter {
   uint64_t chunk_len_ = 0;          // bytes acknowledged in it
   std::vector<Replica> replicas_;
   std::set<std::string> exclude_;   // servers that failed for this writer
-  std::shared_ptr<ReplyCounter> replies_ = std::make_shared<ReplyCounter>();
+  // One connection per chunkserver, driven by the writer's thread: a reply
+  // wakes the writer directly (see rpc/direct_channel.h).
+  std::map<std::string, std::unique_ptr<rpc::DirectChannel>> channels_;
   FileWriterStats stats_;
 };
 
