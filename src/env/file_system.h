@@ -28,6 +28,10 @@ class File {
   virtual Result<size_t> ReadAt(uint64_t offset, void* buf, size_t n) = 0;
   // Writes all `n` bytes at `offset`.
   virtual Status WriteAt(uint64_t offset, const void* buf, size_t n) = 0;
+  // Advice: the cached pages of [offset, offset + n) will not be needed
+  // soon (POSIX_FADV_DONTNEED), so their memory can be reused at once. Only
+  // for data already made durable by Sync(): dirty pages are not dropped.
+  virtual void DropCache(uint64_t offset, uint64_t n) {}
   // Makes everything written so far durable (fdatasync).
   virtual Status Sync() = 0;
   virtual Status Truncate(uint64_t size) = 0;

@@ -19,6 +19,7 @@ class FaultFile final : public File {
     fs_->NoteWrite(path(), offset + n);
     return Status::Ok();
   }
+  void DropCache(uint64_t offset, uint64_t n) override { target_->DropCache(offset, n); }
   Status Sync() override {
     RETURN_IF_ERROR(fs_->BeforeIo(path(), FaultInjectingFileSystem::IoKind::kDeviceSync, false, "fdatasync"));
     // Only what was written before the sync began is sure to be durable.

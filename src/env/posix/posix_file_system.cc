@@ -45,6 +45,10 @@ class PosixFile final : public File {
     return Status::Ok();
   }
 
+  void DropCache(uint64_t offset, uint64_t n) override {
+    (void)::posix_fadvise(fd_, static_cast<off_t>(offset), static_cast<off_t>(n), POSIX_FADV_DONTNEED);
+  }
+
   Status Sync() override {
     if (::fdatasync(fd_) != 0) return Status::FromErrno(errno, "fdatasync " + path_);
     return Status::Ok();

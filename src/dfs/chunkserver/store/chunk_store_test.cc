@@ -1,6 +1,11 @@
 #include "dfs/chunkserver/store/chunk_store.h"
 
 #include <gtest/gtest.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/mman.h>
+#include <sys/vfs.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -116,6 +121,39 @@ TEST_F(ChunkStoreTest, AppendsAndReadsAcrossBlocks) {
   EXPECT_EQ(store_->Read(1, all.size() + 1, 1, &part).code(), StatusCode::kOutOfRange);
   Reopen();
   EXPECT_EQ(ReadAll(1), all);
+}
+
+// Data made durable leaves the page cache (drop-behind), so that the next
+// appends reuse its pages; the partial last block stays for the next append.
+TEST_F(ChunkStoreTest, SyncedDataIsDroppedFromThePageCache) {
+  ASSERT_EQ(*store_->Create(1, 1, 0), 0u);
+  std::string all;
+  for (int i = 0; i < 5; ++i) {
+    std::string piece = Bytes(512 * 1024 + 100, 100 + i);
+    ASSERT_TRUE(store_->Append(Args(1, 1, all.size(), piece)).ok());
+    all += piece;
+  }
+  std::string path = DataPath(disk0_, 1);
+  if (!std::filesystem::exists(path)) path = DataPath(disk1_, 1);
+  struct statfs fs {};
+  ASSERT_EQ(::statfs(path.c_str(), &fs), 0);
+  if (fs.f_type == TMPFS_MAGIC) GTEST_SKIP() << "tmpfs keeps its pages: nothing to drop";
+  int fd = ::open(path.c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  const size_t file_size = kDataOffset + all.size();
+  void* map = ::mmap(nullptr, file_size, PROT_READ, MAP_SHARED, fd, 0);
+  ASSERT_NE(map, MAP_FAILED);
+  std::vector<unsigned char> resident((file_size + 4095) / 4096);
+  ASSERT_EQ(::mincore(map, file_size, resident.data()), 0);
+  // Dropped in steps of at least 1 MiB: after 2.5 MiB, the first 2 MiB.
+  const size_t first = kDataOffset / 4096, last = resident.size() - 1;  // data blocks; last is partial
+  size_t cached = 0;
+  for (size_t b = first; b < first + 512; ++b) cached += resident[b] & 1;
+  EXPECT_EQ(cached, 0u) << "of the first 512 blocks";
+  EXPECT_EQ(resident[last] & 1, 1) << "the partial last block stays cached";
+  ::munmap(map, file_size);
+  ::close(fd);
+  EXPECT_EQ(ReadAll(1), all);  // read back from the disk
 }
 
 // Readers running beside a writer see a prefix of what was written, never a

@@ -154,6 +154,7 @@ Result<uint64_t> Replica::FlushHoldingFlushLock() {
     durable_length_ = target;
     durable_slot_ = slot;
     unsynced_since_us_ = 0;
+    DropDurableCacheLocked();
     if (length_ > target) {
       // Appends made during the sync left the slots alone: record them in
       // the other slot now (so a process crash keeps them), unsynced.
@@ -170,12 +171,22 @@ Result<uint64_t> Replica::FlushHoldingFlushLock() {
   return made_durable;
 }
 
+void Replica::DropDurableCacheLocked() {
+  constexpr uint64_t kDropBytesMin = 1 << 20;
+  const uint64_t upto = durable_length_ / kChunkBlockSize * kChunkBlockSize;
+  if (cache_dropped_ > upto) cache_dropped_ = upto;  // shortened by a seal
+  if (!file_ || upto - cache_dropped_ < kDropBytesMin) return;
+  file_->DropCache(kDataOffset + cache_dropped_, upto - cache_dropped_);
+  cache_dropped_ = upto;
+}
+
 Status Replica::SyncLocked() {
   if (durable_length_ >= length_) return Status::Ok();
   RETURN_IF_ERROR(file_->Sync());
   durable_length_ = length_;
   durable_slot_ = active_slot_;
   unsynced_since_us_ = 0;
+  DropDurableCacheLocked();
   PublishLocked();
   return Status::Ok();
 }
@@ -225,6 +236,7 @@ Status Replica::WriteAtEnd(std::string_view data, bool sync) {
     durable_length_ = new_length;
     durable_slot_ = next;
     unsynced_since_us_ = 0;
+    DropDurableCacheLocked();
   } else if (unsynced_since_us_ == 0) {
     unsynced_since_us_ = start_us;
   }

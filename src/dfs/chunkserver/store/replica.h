@@ -115,6 +115,11 @@ class Replica {
   Result<uint64_t> FlushHoldingFlushLock();
   // REQUIRES: flush_mu_ and mu_ (exclusively) held, the replica unsealed.
   Status SyncLocked();
+  // After a sync: advises the whole blocks of durable data not yet dropped
+  // out of the page cache, once there is at least 1 MiB of them. The
+  // partial last block stays cached: the next append completes it.
+  // REQUIRES: mu_ held.
+  void DropDurableCacheLocked();
   Status TruncateLocked(uint64_t length);
   Status ReadLocked(uint64_t offset, uint64_t length, std::string* out);
   // Reads chunk bytes [offset, end) and checks them against the CRC table,
@@ -146,6 +151,10 @@ class Replica {
   int durable_slot_ = 1;           // GUARDED_BY(mu_); never overwritten while it is the durable one
   bool slot_frozen_ = false;       // GUARDED_BY(mu_); a flush is syncing: appends leave the slots
   uint64_t unsynced_since_us_ = 0; // GUARDED_BY(mu_); see ReplicaState
+  // Drop-behind: durable data below this chunk offset was advised out of
+  // the page cache, so that new appends reuse those pages instead of taking
+  // fresh ones (see DropDurableCacheLocked).
+  uint64_t cache_dropped_ = 0;     // GUARDED_BY(mu_)
 };
 
 // CRC entries (little-endian u32 each) for `data` appended at `offset` to a
