@@ -78,13 +78,15 @@ Status DirectChannel::Connect(uint32_t timeout_ms) {
   return Status::Ok();
 }
 
-Result<uint64_t> DirectChannel::Send(uint32_t method, std::shared_ptr<const FrameBody> body, uint32_t timeout_ms) {
+Result<uint64_t> DirectChannel::Send(uint32_t method, std::shared_ptr<const FrameBody> body, uint32_t timeout_ms,
+                                     bool ordered) {
   if (!broken_.ok()) return broken_;
   if (fd_ < 0) return Status::FailedPrecondition("channel to " + endpoint_ + " is not connected");
   if (body->meta.size() > limits_.max_meta_bytes || body->bulk.size() > limits_.max_bulk_bytes) {
     return Status::InvalidArgument("rpc request too large for one frame");
   }
   FrameHeader h;
+  h.flags = ordered ? kFlagOrdered : 0;
   h.method = method;
   h.timeout_ms = timeout_ms;
   h.request_id = next_id_++;

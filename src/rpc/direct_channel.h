@@ -38,8 +38,10 @@ class DirectChannel {
   Status Connect(uint32_t timeout_ms);
 
   // Sends a request (as much as the socket takes now; Pump() sends the
-  // rest) and returns its request id.
-  Result<uint64_t> Send(uint32_t method, std::shared_ptr<const FrameBody> body, uint32_t timeout_ms);
+  // rest) and returns its request id. `ordered`: the server runs it after
+  // the earlier ordered requests of this channel (kFlagOrdered).
+  Result<uint64_t> Send(uint32_t method, std::shared_ptr<const FrameBody> body, uint32_t timeout_ms,
+                        bool ordered = false);
 
   // One reply that arrived, by request id.
   struct Arrived {

@@ -4,6 +4,8 @@
 
 #include <chrono>
 #include <map>
+#include <mutex>
+#include <thread>
 
 #include "chunkserver.pb.h"
 #include "common/metrics.h"
@@ -17,6 +19,7 @@ using namespace std::chrono_literals;
 constexpr uint32_t kEcho = 1;        // on the workers
 constexpr uint32_t kInlineEcho = 2;  // on the I/O thread
 constexpr uint32_t kFail = 3;
+constexpr uint32_t kRecord = 4;  // notes the order it ran in; odd ids inline
 
 class DirectChannelTest : public ::testing::Test {
  protected:
@@ -35,6 +38,16 @@ class DirectChannelTest : public ::testing::Test {
         kFail, "fail", [](const dfs::ChunkInfoRequest&, std::string&, dfs::ChunkInfoResponse*, std::string*) {
           return Status::Corruption("block 3 checksum mismatch");
         });
+    server_->RegisterTyped<dfs::ChunkInfoRequest, dfs::ChunkInfoResponse>(
+        kRecord, "record",
+        [this](const dfs::ChunkInfoRequest& req, std::string&, dfs::ChunkInfoResponse*, std::string*) {
+          // Later requests take less time: run in parallel, they would finish first.
+          std::this_thread::sleep_for(std::chrono::microseconds(2000 - 30 * req.chunk_id()));
+          std::lock_guard lock(mu_);
+          ran_.push_back(req.chunk_id());
+          return Status::Ok();
+        },
+        [](const dfs::ChunkInfoRequest& req, const std::string&) { return req.chunk_id() % 2 == 1; });
     ASSERT_TRUE(server_->Start().ok());
     endpoint_ = "127.0.0.1:" + std::to_string(server_->port());
   }
@@ -68,6 +81,8 @@ class DirectChannelTest : public ::testing::Test {
   MetricsRegistry metrics_;
   std::unique_ptr<RpcServer> server_;
   std::string endpoint_;
+  std::mutex mu_;
+  std::vector<uint64_t> ran_;  // GUARDED_BY(mu_)
 };
 
 TEST_F(DirectChannelTest, RepliesArriveByRequestIdOnSeveralChannels) {
@@ -112,6 +127,21 @@ TEST_F(DirectChannelTest, LargeFramesArriveWhole) {
   ASSERT_TRUE(error.ok()) << error.ToString();
   ASSERT_EQ(got.size(), 3u);
   for (auto& [id, reply] : got) EXPECT_TRUE(reply.bulk == reversed) << "request " << id;
+}
+
+// Ordered requests of a channel run one at a time in the order sent, whether
+// inline on the I/O thread or on the workers (sent unordered, the pooled
+// ones overtake each other and the inline ones).
+TEST_F(DirectChannelTest, OrderedRequestsRunInOrder) {
+  DirectChannel c(endpoint_);
+  ASSERT_TRUE(c.Connect(2000).ok());
+  for (uint64_t i = 1; i <= 40; ++i) ASSERT_TRUE(c.Send(kRecord, Request(i, ""), 10000, /*ordered=*/true).ok());
+  Status error;
+  ASSERT_EQ(Collect({&c}, 40, &error).size(), 40u) << error.ToString();
+  std::vector<uint64_t> expected(40);
+  for (uint64_t i = 0; i < 40; ++i) expected[i] = i + 1;
+  std::lock_guard lock(mu_);
+  EXPECT_EQ(ran_, expected);
 }
 
 TEST_F(DirectChannelTest, RefusedOrLostConnectionBreaksTheChannel) {

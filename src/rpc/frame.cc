@@ -57,7 +57,8 @@ Result<FrameHeader> DecodeFrameHeader(const char* in, const FrameLimits& limits)
   h.meta_len = Get<uint32_t>(in, 24);
   h.bulk_len = Get<uint32_t>(in, 28);
   h.body_crc = Get<uint32_t>(in, 32);
-  if (h.flags & ~kFlagReply) return Status::ProtocolError("unknown frame flags");
+  if (h.flags & ~(kFlagReply | kFlagOrdered)) return Status::ProtocolError("unknown frame flags");
+  if ((h.flags & kFlagReply) && (h.flags & kFlagOrdered)) return Status::ProtocolError("ordered flag on a reply");
   if (h.meta_len > limits.max_meta_bytes) {
     return Status::ProtocolError("frame message of " + std::to_string(h.meta_len) + " bytes exceeds the limit of " +
                                  std::to_string(limits.max_meta_bytes));

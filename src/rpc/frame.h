@@ -7,7 +7,7 @@
 //
 //   0  u32 magic 'STRP' (0x50525453 little-endian)
 //   4  u8  version (1)
-//   5  u8  flags (bit 0: reply)
+//   5  u8  flags (bit 0: reply; bit 1: ordered request, see docs/rpc.md)
 //   6  u16 status code (replies; StatusCode values)
 //   8  u32 method id
 //  12  u32 timeout_ms (requests: the caller's remaining deadline; 0 = none)
@@ -36,6 +36,10 @@ inline constexpr uint32_t kFrameMagic = 0x50525453;  // "STRP"
 inline constexpr uint8_t kFrameVersion = 1;
 inline constexpr size_t kFrameHeaderSize = 40;
 inline constexpr uint8_t kFlagReply = 1;
+// A request that the server runs only after every earlier ordered request of
+// the same connection finished (e.g. appends to one replica, several in
+// flight): ordered requests of a connection run one at a time, in order.
+inline constexpr uint8_t kFlagOrdered = 2;
 
 struct FrameHeader {
   uint8_t flags = 0;
@@ -47,6 +51,7 @@ struct FrameHeader {
   uint32_t bulk_len = 0;
   uint32_t body_crc = 0;
   bool is_reply() const { return flags & kFlagReply; }
+  bool is_ordered() const { return flags & kFlagOrdered; }
 };
 
 struct FrameLimits {

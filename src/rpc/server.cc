@@ -3,6 +3,7 @@
 #include <asio.hpp>
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -159,10 +160,54 @@ class RpcServer::Impl {
           self->SendReply(std::move(frame));
         }
       };
-      if (method && method->run_inline && method->run_inline(*req)) {
+      const bool run_inline = method && method->run_inline && method->run_inline(*req);
+      if (frame.header.is_ordered()) {
+        RunOrdered(std::move(serve), run_inline);
+      } else if (run_inline) {
         serve(/*on_strand=*/true);
       } else {
         asio::post(server_->workers_, [serve = std::move(serve)]() mutable { serve(/*on_strand=*/false); });
+      }
+    }
+
+    // On the strand: runs `serve` after every earlier ordered request of
+    // this connection finished; inline when it may and none is waiting.
+    void RunOrdered(std::function<void(bool)> serve, bool run_inline) {
+      {
+        std::lock_guard lock(ordered_mu_);
+        if (ordered_busy_ || !ordered_.empty() || !run_inline) {
+          ordered_.push_back(std::move(serve));
+          if (!ordered_busy_) {
+            ordered_busy_ = true;
+            asio::post(server_->workers_, [self = shared_from_this()] { self->DrainOrdered(); });
+          }
+          return;
+        }
+        ordered_busy_ = true;
+      }
+      serve(/*on_strand=*/true);
+      std::lock_guard lock(ordered_mu_);
+      ordered_busy_ = false;
+      if (!ordered_.empty()) {
+        ordered_busy_ = true;
+        asio::post(server_->workers_, [self = shared_from_this()] { self->DrainOrdered(); });
+      }
+    }
+
+    // On a worker: runs the queued ordered requests one after another.
+    void DrainOrdered() {
+      for (;;) {
+        std::function<void(bool)> serve;
+        {
+          std::lock_guard lock(ordered_mu_);
+          if (ordered_.empty()) {
+            ordered_busy_ = false;
+            return;
+          }
+          serve = std::move(ordered_.front());
+          ordered_.pop_front();
+        }
+        serve(/*on_strand=*/false);
       }
     }
 
@@ -182,6 +227,10 @@ class RpcServer::Impl {
     bool writing_ = false;
     bool closed_ = false;
     uint32_t pending_ = 0;  // touched only on the strand
+    // Ordered requests (kFlagOrdered) waiting to run, and whether one runs.
+    std::mutex ordered_mu_;
+    std::deque<std::function<void(bool)>> ordered_;  // GUARDED_BY(ordered_mu_)
+    bool ordered_busy_ = false;                      // GUARDED_BY(ordered_mu_)
   };
 
   const Method* FindMethod(uint32_t method) const {
