@@ -140,6 +140,39 @@ TEST_F(DfsSystemTest, ChunkserverKilledMidPutThenReReplicated) {
   EXPECT_EQ(status["chunks"]["under_replicated"].get<int>(), 0) << status.dump(1);
 }
 
+// With a window, appends run ahead of their acknowledgement. With
+// --min-copies 3, killing a replica holder leaves what was in flight without
+// a quorum: the writer seals the chunk at the acknowledged length (possibly
+// nothing, and the empty chunk leaves the file) and writes the rest again in
+// a new chunk; nothing is lost or duplicated.
+TEST_F(DfsSystemTest, WindowedPutThatLosesItsQuorumRewritesTheRestElsewhere) {
+  TestCluster c;
+  ASSERT_FALSE(c.info().is_null());
+  std::string src = Tmp("src"), dst = Tmp("dst");
+  WriteRandomFile(src, 64ull << 20, 5);
+  pid_t put = StartStrata({"fs", "put", "--append-size", "128K", "--window", "2M", "--min-copies", "3", src,
+                           "/windowed", "--master", c.master()},
+                          Tmp("put.log"));
+  std::string victim;
+  ASSERT_TRUE(WaitFor([&] {
+    auto st = c.StatJson("/windowed");
+    if (st.is_null() || st.is_discarded() || st["chunk_list"].empty()) return false;
+    victim = st["chunk_list"].back()["replicas"][0]["server_id"].get<std::string>();
+    return true;
+  }, 30s));
+  int idx = c.chunkserver_index(victim);
+  ASSERT_GE(idx, 0);
+  c.Kill(c.chunkserver_pid(idx), SIGKILL);
+  ASSERT_EQ(WaitExit(put), 0) << "put failed after a chunkserver was killed";
+  auto get = c.Cli({"fs", "get", "/windowed", dst});
+  ASSERT_EQ(get.exit_code, 0) << get.err;
+  EXPECT_TRUE(FilesEqual(src, dst));
+  // The writer saw the replica go (and so resealed with appends in flight).
+  std::ifstream log(Tmp("put.log"));
+  std::string text((std::istreambuf_iterator<char>(log)), {});
+  EXPECT_NE(text.find("dropping replica on " + victim), std::string::npos) << text;
+}
+
 TEST_F(DfsSystemTest, CorruptReplicaIsDetectedAndReplaced) {
   TestCluster c;
   ASSERT_FALSE(c.info().is_null());

@@ -27,6 +27,7 @@ struct FsArgs {
   uint32_t replication = 0, min_copies = 0;
   std::string chunk_size, durability = "sync";
   std::string append_size = "4M";
+  std::string window = "16M";
 };
 
 // Runs `fn` with a connected client and turns its Status into an exit code.
@@ -53,11 +54,12 @@ Status Put(dfs::DfsClient& c, const FsArgs& a) {
   ASSIGN_OR_RETURN(co.durability, ParseDurability(a.durability));
   ASSIGN_OR_RETURN(uint64_t piece_bytes, ParseByteSize(a.append_size));
   if (piece_bytes == 0 || piece_bytes > (64u << 20)) return Status::InvalidArgument("--append-size must be 1..64M");
+  ASSIGN_OR_RETURN(uint64_t window, ParseByteSize(a.window));
   RETURN_IF_ERROR(c.Create(a.path2, co).status());
   ASSIGN_OR_RETURN(auto writer, c.OpenWriter(a.path2));
+  writer->SetWindow(window);
   ProgressBar bar("put " + a.path2, total);
   std::string buf(piece_bytes, '\0');
-  uint64_t done = 0;
   for (;;) {
     size_t filled = 0;
     while (filled < buf.size()) {  // fill a whole piece (pipes return less)
@@ -69,8 +71,7 @@ Status Put(dfs::DfsClient& c, const FsArgs& a) {
     }
     if (filled == 0) break;
     RETURN_IF_ERROR(writer->Append(std::string_view(buf.data(), filled)));
-    done += filled;
-    bar.Update(done);
+    bar.Update(writer->size());  // acknowledged bytes
     if (filled < buf.size()) break;
   }
   if (fd != STDIN_FILENO) ::close(fd);
@@ -193,6 +194,8 @@ void RegisterFsCommand(CLI::App& app, int* exit_code) {
   put->add_option("--chunk-size", args->chunk_size, "Chunk size, e.g. 64M (default: the master's)");
   put->add_option("--durability", args->durability, "sync (fdatasync before ack) or memory");
   put->add_option("--append-size", args->append_size, "Bytes per append (default 4M)");
+  put->add_option("--window", args->window,
+                  "Bytes sent ahead of their acknowledgement (default 16M; 0: one append at a time)");
   put->add_flag("-f,--overwrite", args->overwrite, "Replace an existing file");
   put->callback([=] { *exit_code = WithClient(*args, [&](dfs::DfsClient& c) { return Put(c, *args); }); });
 

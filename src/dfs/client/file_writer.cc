@@ -15,6 +15,8 @@ namespace {
 constexpr int kAllocateAttemptsMax = 8;
 // A replica this many bytes behind the acknowledged length is dropped.
 constexpr uint64_t kReplicaLagBytesMax = 32u << 20;
+// Appends in flight to one replica when the writer has a window.
+constexpr size_t kInflightPerReplicaMax = 4;
 
 uint64_t NowMicros() {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
@@ -49,10 +51,17 @@ void FileWriter::DropReplica(Replica& r, const Status& why) {
   if (r.failed) return;
   r.failed = true;
   r.queue.clear();
+  r.sent = 0;
+  r.inflight_ids.clear();
+  r.answered.clear();
   exclude_.insert(r.location.server_id());
   stats_.replicas_dropped++;
   spdlog::warn("dfs: {} chunk {}: dropping replica on {} ({}): {}", path_, chunk_ ? chunk_->chunk_id() : 0,
                r.location.server_id(), r.location.addr(), why.ToString());
+}
+
+bool FileWriter::AnyReplicaFailed() const {
+  return std::any_of(replicas_.begin(), replicas_.end(), [](const Replica& r) { return r.failed; });
 }
 
 Result<rpc::DirectChannel*> FileWriter::ChannelTo(const std::string& addr) {
@@ -64,14 +73,18 @@ Result<rpc::DirectChannel*> FileWriter::ChannelTo(const std::string& addr) {
 }
 
 void FileWriter::Pump(Replica& r) {
-  if (r.failed || r.inflight_id || r.queue.empty()) return;
-  auto id = r.channel->Send(CHUNKSERVER_APPEND, r.queue.front()->body, client_->options().rpc_timeout_ms);
-  if (!id.ok()) {
-    DropReplica(r, id.status());
-    return;
+  const size_t inflight_max = window_ > 0 ? kInflightPerReplicaMax : 1;
+  while (!r.failed && r.sent < r.queue.size() && r.sent < inflight_max) {
+    auto id = r.channel->Send(CHUNKSERVER_APPEND, r.queue[r.sent]->body, client_->options().rpc_timeout_ms,
+                              /*ordered=*/true);
+    if (!id.ok()) {
+      DropReplica(r, id.status());
+      return;
+    }
+    if (r.sent == 0) r.progress_us = NowMicros();
+    r.inflight_ids.push_back(*id);
+    r.sent++;
   }
-  r.inflight_id = *id;
-  r.sent_us = NowMicros();
 }
 
 void FileWriter::Collect(Replica& r) {
@@ -83,19 +96,26 @@ void FileWriter::Collect(Replica& r) {
     return;
   }
   for (auto& a : arrived) {
-    if (r.failed || a.request_id != r.inflight_id) continue;  // e.g. the answer to an earlier chunk's append
-    r.inflight_id = 0;
+    // Not one of ours: e.g. the answer to an earlier chunk's append.
+    if (std::find(r.inflight_ids.begin(), r.inflight_ids.end(), a.request_id) == r.inflight_ids.end()) continue;
     if (!a.reply.status.ok()) {
       DropReplica(r, a.reply.status);
       return;
     }
+    r.answered.insert(a.request_id);
+  }
+  // Answers may come out of order; the replica holds a prefix.
+  while (!r.inflight_ids.empty() && r.answered.erase(r.inflight_ids.front())) {
+    r.inflight_ids.pop_front();
     r.acked_end = r.queue.front()->end;
     r.queue.pop_front();
-    Pump(r);
+    r.sent--;
+    r.progress_us = NowMicros();
   }
-  const uint64_t lag_us = uint64_t{client_->options().replica_lag_ms_max} * 1000;
+  Pump(r);
   if (r.failed) return;
-  if (r.inflight_id && NowMicros() - r.sent_us > lag_us) {
+  const uint64_t lag_us = uint64_t{client_->options().replica_lag_ms_max} * 1000;
+  if (r.sent > 0 && NowMicros() - r.progress_us > lag_us) {
     DropReplica(r, Status::DeadlineExceeded("replica has not answered an append for " +
                                             std::to_string(lag_us / 1000) + " ms"));
   } else if (chunk_len_ > r.acked_end + kReplicaLagBytesMax) {
@@ -108,11 +128,29 @@ void FileWriter::Progress(uint64_t wait_us) {
   if (wait_us > 0) {
     std::vector<rpc::DirectChannel*> waiting;
     for (auto& r : replicas_) {
-      if (!r.failed && r.inflight_id) waiting.push_back(r.channel);
+      if (!r.failed && r.sent > 0) waiting.push_back(r.channel);
     }
     rpc::DirectChannel::WaitAny(waiting, wait_us);
   }
   for (auto& r : replicas_) Collect(r);
+  UpdateAcks();
+}
+
+void FileWriter::UpdateAcks() {
+  const size_t need = std::min<size_t>(min_copies_, replicas_.size());
+  while (!unacked_.empty()) {
+    const auto& front = unacked_.front();
+    size_t acked = std::count_if(replicas_.begin(), replicas_.end(),
+                                 [&](const Replica& r) { return !r.failed && r.acked_end >= front->end; });
+    if (acked < need) return;
+    const uint64_t bytes = front->end - chunk_len_;
+    chunk_len_ = front->end;
+    file_size_ += bytes;
+    unacked_bytes_ -= bytes;
+    stats_.appends++;
+    if (on_ack_) on_ack_(bytes, NowMicros() - front->submitted_us);
+    unacked_.pop_front();
+  }
 }
 
 void FileWriter::Drain() {
@@ -153,6 +191,7 @@ Status FileWriter::EnsureChunk() {
     RETURN_IF_ERROR(st.WithContext("allocate chunk for " + path_));
     chunk_ = resp.chunk();
     chunk_len_ = 0;
+    sent_len_ = 0;
     replicas_.clear();
     stats_.chunks_allocated++;
     // Create the replica files on every chunkserver in parallel.
@@ -190,53 +229,81 @@ Status FileWriter::EnsureChunk() {
   return last.WithContext("allocate chunk for " + path_);
 }
 
-Status FileWriter::WritePiece(std::string_view piece, bool* written) {
-  *written = false;
-  Progress(0);
-  size_t healthy = std::count_if(replicas_.begin(), replicas_.end(), [](const Replica& r) { return !r.failed; });
-  if (healthy < replicas_.size()) return SealCurrent(/*early=*/true);
-
+void FileWriter::Queue(std::string_view piece, uint64_t submitted_us) {
   AppendRequest req;
   req.set_chunk_id(chunk_->chunk_id());
   req.set_epoch(chunk_->epoch());
-  req.set_offset(chunk_len_);
+  req.set_offset(sent_len_);
   req.set_data_crc(Crc32c(piece.data(), piece.size()));
   req.set_durability(durability_);
   auto pending = std::make_shared<PendingAppend>();
-  pending->end = chunk_len_ + piece.size();
+  pending->end = sent_len_ + piece.size();
   pending->body = rpc::MakeFrameBody(req.SerializeAsString(), std::string(piece));
+  pending->submitted_us = submitted_us;
+  sent_len_ = pending->end;
+  unacked_.push_back(pending);
+  unacked_bytes_ += piece.size();
   for (auto& r : replicas_) {
+    if (r.failed) continue;
     r.queue.push_back(pending);
     Pump(r);
   }
-  // Wait for a quorum of acknowledgements; the others chase.
-  const size_t total = replicas_.size();
-  const size_t need = std::min<size_t>(min_copies_, total);
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(client_->options().rpc_timeout_ms + 1000);
+}
+
+Status FileWriter::WaitAcked(uint64_t limit) {
+  const uint64_t stall_us = (uint64_t{client_->options().rpc_timeout_ms} + 1000) * 1000;
+  uint64_t last_progress_us = NowMicros();
+  uint64_t last_unacked = unacked_bytes_;
+  Progress(0);
   for (;;) {
-    size_t acked = 0, failed = 0;
-    for (auto& r : replicas_) {
-      if (r.failed) {
-        failed++;
-      } else if (r.acked_end >= pending->end) {
-        acked++;
-      }
+    if (unacked_bytes_ <= limit) return Status::Ok();
+    const size_t healthy = std::count_if(replicas_.begin(), replicas_.end(), [](const Replica& r) { return !r.failed; });
+    if (healthy < std::min<size_t>(min_copies_, replicas_.size())) {
+      // What is not acknowledged cannot reach a quorum in this chunk: seal
+      // what was and write the rest again in a new chunk.
+      RETURN_IF_ERROR(Reseal());
+      continue;
     }
-    if (acked >= need) break;
-    if (total - failed < need) {
-      // The append cannot reach a quorum in this chunk: seal what was
-      // acknowledged before it and retry in a new chunk.
-      return SealCurrent(/*early=*/true);
+    if (unacked_bytes_ != last_unacked) {
+      last_unacked = unacked_bytes_;
+      last_progress_us = NowMicros();
+    } else if (NowMicros() - last_progress_us > stall_us) {
+      return Status::DeadlineExceeded("append to " + path_);
     }
-    if (std::chrono::steady_clock::now() > deadline) return Status::DeadlineExceeded("append to " + path_);
     // Sleep until a reply comes; wake now and then to check the lag bounds.
     Progress(10'000);
   }
-  chunk_len_ = pending->end;
-  file_size_ += piece.size();
-  stats_.appends++;
-  *written = true;
+}
+
+Status FileWriter::Reseal() {
+  Drain();
+  UpdateAcks();
+  std::vector<std::pair<std::string, uint64_t>> replay;  // data, submitted_us
+  for (const auto& p : unacked_) replay.emplace_back(p->body->bulk, p->submitted_us);
+  unacked_.clear();
+  unacked_bytes_ = 0;
+  RETURN_IF_ERROR(SealCurrent(/*early=*/true));
+  // Everything queued fitted in one chunk, so it fits in the new one.
+  for (const auto& [data, submitted_us] : replay) {
+    RETURN_IF_ERROR(EnsureChunk());
+    Queue(data, submitted_us);
+  }
   return Status::Ok();
+}
+
+Status FileWriter::EnsureRoom() {
+  for (;;) {
+    if (chunk_ && AnyReplicaFailed()) {
+      RETURN_IF_ERROR(Reseal());
+      continue;
+    }
+    if (chunk_ && sent_len_ == chunk_size_) {
+      RETURN_IF_ERROR(WaitAcked(0));
+      if (chunk_ && chunk_len_ == chunk_size_) RETURN_IF_ERROR(SealCurrent(/*early=*/false));
+      continue;
+    }
+    return EnsureChunk();
+  }
 }
 
 Status FileWriter::SealCurrent(bool early) {
@@ -273,22 +340,25 @@ Status FileWriter::SealCurrent(bool early) {
 
 Status FileWriter::Append(std::string_view data) {
   if (closed_) return Status::FailedPrecondition("writer for " + path_ + " is closed");
+  const uint64_t submitted_us = NowMicros();
   while (!data.empty()) {
-    RETURN_IF_ERROR(EnsureChunk());
-    size_t room = static_cast<size_t>(chunk_size_ - chunk_len_);
-    std::string_view piece = data.substr(0, std::min(room, data.size()));
-    bool written = false;
-    RETURN_IF_ERROR(WritePiece(piece, &written));
-    if (!written) continue;  // chunk was sealed early; retry in a new one
+    RETURN_IF_ERROR(EnsureRoom());
+    std::string_view piece = data.substr(0, std::min<uint64_t>(chunk_size_ - sent_len_, data.size()));
+    Queue(piece, submitted_us);
     data.remove_prefix(piece.size());
-    if (chunk_len_ == chunk_size_) RETURN_IF_ERROR(SealCurrent(/*early=*/false));
   }
-  return Status::Ok();
+  return WaitAcked(window_);
+}
+
+Status FileWriter::Flush() {
+  if (closed_) return Status::FailedPrecondition("writer for " + path_ + " is closed");
+  return WaitAcked(0);
 }
 
 Status FileWriter::Close() {
   if (closed_) return Status::Ok();
   closed_ = true;
+  RETURN_IF_ERROR(WaitAcked(0));
   RETURN_IF_ERROR(SealCurrent(/*early=*/false));
   CloseWriteRequest req;
   req.set_path(path_);

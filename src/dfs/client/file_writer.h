@@ -1,9 +1,20 @@
 // FileWriter: the single writer of one dfs file, using the chasing write.
 //
 // Each append is queued for every replica of the current chunk, at the
-// offset the writer expects; each replica gets its appends in order, one in
-// flight at a time, and the append is acknowledged once `min_copies`
-// replicas have it durable (per the file's durability mode). The others
+// offset the writer expects; each replica gets its appends in order, and the
+// append is acknowledged once `min_copies` replicas have it durable (per the
+// file's durability mode).
+//
+// By default Append() returns once its data is acknowledged, and each
+// replica has one append in flight. With a window (SetWindow), Append()
+// returns once its data is queued and at most `window` bytes are not yet
+// acknowledged; each replica then has up to 4 appends in flight
+// (kInflightPerReplicaMax) (ordered requests: the chunkserver applies them in order), so
+// the transfer of one overlaps the disk write of the one before. Flush()
+// waits for everything; an error found meanwhile is returned by the next
+// call, and nothing after the acknowledged length is ever reported written.
+//
+// The other replicas
 // chase: they may fall behind by a bounded number of bytes and leave an
 // append unanswered for at most `replica_lag_ms_max`. A replica that fails,
 // or lags beyond that, makes the writer seal
@@ -21,6 +32,7 @@
 
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -53,41 +65,66 @@ class FileWriter {
   FileWriter(const FileWriter&) = delete;
   FileWriter& operator=(const FileWriter&) = delete;
 
-  // Appends `data` to the end of the file; returns once it is acknowledged.
+  // Appends `data` to the end of the file; returns once it is acknowledged
+  // (or, with a window, once at most `window` bytes are unacknowledged).
   Status Append(std::string_view data);
+  // Returns once everything appended is acknowledged.
+  Status Flush();
+  // Bytes that may be appended but not yet acknowledged; 0 (the default):
+  // each Append waits for its own acknowledgement.
+  void SetWindow(uint64_t bytes) { window_ = bytes; }
+  // Called as each append is acknowledged, with its size and the time from
+  // Append() to its acknowledgement.
+  void OnAcknowledged(std::function<void(uint64_t bytes, uint64_t latency_us)> sink) { on_ack_ = std::move(sink); }
   // Seals the last chunk and ends this writer's ownership of the file.
   Status Close();
 
+  // Bytes acknowledged.
   uint64_t size() const { return file_size_; }
   const FileWriterStats& stats() const { return stats_; }
 
  private:
-  // One append waiting for, or travelling to, one replica. Shared by the
+  // One append waiting for, or travelling to, the replicas. Shared by the
   // replicas' queues; freed when the last replica has it.
   struct PendingAppend {
     uint64_t end = 0;  // chunk offset after this append
     // The serialized AppendRequest and the data, checksummed once and sent
     // as they are to every replica.
     std::shared_ptr<const rpc::FrameBody> body;
+    uint64_t submitted_us = 0;  // when Append() took it
   };
-  // Each replica receives the appends in order, one at a time: its next
-  // append is sent as soon as it answers the previous one, so a slow replica
-  // chases the others instead of holding up the writer.
+  // Each replica receives the appends in order: its next ones are sent as
+  // soon as it has room in flight, so a slow replica chases the others
+  // instead of holding up the writer.
   struct Replica {
     ReplicaLocation location;
     rpc::DirectChannel* channel = nullptr;  // owned by channels_
     bool failed = false;
     uint64_t acked_end = 0;  // bytes of the chunk this replica acknowledged
-    std::deque<std::shared_ptr<const PendingAppend>> queue;  // front is in flight
-    uint64_t inflight_id = 0;  // request id of the front append; 0: none sent
-    uint64_t sent_us = 0;      // when the in-flight append was sent
+    std::deque<std::shared_ptr<const PendingAppend>> queue;  // not yet acknowledged here, oldest first
+    size_t sent = 0;                   // the first `sent` of `queue` are in flight
+    std::deque<uint64_t> inflight_ids; // their request ids, oldest first
+    std::set<uint64_t> answered;       // in-flight ids answered before an older one
+    uint64_t progress_us = 0;          // when it last sent into an idle pipe or answered
   };
 
+  // A chunk with room for at least one more byte, the current one unless it
+  // is full or lost a replica.
+  Status EnsureRoom();
   Status EnsureChunk();
-  Status WritePiece(std::string_view piece, bool* written);
+  // Queues `piece` at the end of the current chunk for every replica.
+  void Queue(std::string_view piece, uint64_t submitted_us);
+  // Waits until at most `limit` bytes are unacknowledged, moving them to a
+  // new chunk when the current one cannot reach a quorum any more.
+  Status WaitAcked(uint64_t limit);
+  // Moves the acknowledged appends from unacked_ to the file.
+  void UpdateAcks();
+  // Seals the current chunk at the acknowledged length and queues what was
+  // not acknowledged in it again, in a new chunk.
+  Status Reseal();
   // The connection to `addr`, connected, reused across chunks.
   Result<rpc::DirectChannel*> ChannelTo(const std::string& addr);
-  // Sends the replica's next queued append if none is in flight.
+  // Sends the replica's queued appends while it has room in flight.
   void Pump(Replica& r);
   // Sleeps up to `wait_us` until a replica answers, then collects every
   // answer, sends the next appends and drops the replicas that failed or lag
@@ -99,6 +136,7 @@ class FileWriter {
   void Drain();
   Status SealCurrent(bool early);
   void DropReplica(Replica& r, const Status& why);
+  bool AnyReplicaFailed() const;
 
   DfsClient* client_;
   std::string path_;
@@ -109,8 +147,15 @@ class FileWriter {
   uint64_t file_size_ = 0;
   bool closed_ = false;
 
+  uint64_t window_ = 0;
+  std::function<void(uint64_t, uint64_t)> on_ack_;
+
   std::optional<ChunkInfo> chunk_;  // the open chunk being written
   uint64_t chunk_len_ = 0;          // bytes acknowledged in it
+  uint64_t sent_len_ = 0;           // bytes queued in it (>= chunk_len_)
+  // Appends queued in the chunk and not yet acknowledged, oldest first.
+  std::deque<std::shared_ptr<const PendingAppend>> unacked_;
+  uint64_t unacked_bytes_ = 0;
   std::vector<Replica> replicas_;
   std::set<std::string> exclude_;   // servers that failed for this writer
   // One connection per chunkserver, driven by the writer's thread: a reply
