@@ -149,12 +149,13 @@ Result<uint64_t> Replica::FlushHoldingFlushLock() {
   slot_frozen_ = false;
   Status st = synced;
   uint64_t made_durable = 0;
+  CacheRange drop;
   if (st.ok() && !removed_) {
     made_durable = target - durable_length_;
     durable_length_ = target;
     durable_slot_ = slot;
     unsynced_since_us_ = 0;
-    DropDurableCacheLocked();
+    drop = TakeDurableCacheToDropLocked();
     if (length_ > target) {
       // Appends made during the sync left the slots alone: record them in
       // the other slot now (so a process crash keeps them), unsynced.
@@ -167,17 +168,27 @@ Result<uint64_t> Replica::FlushHoldingFlushLock() {
     }
   }
   PublishLocked();
+  lock.unlock();
+  // Outside the lock: appends served inline on the I/O threads do not wait
+  // for the page cache walk.
+  if (drop.bytes) file->DropCache(drop.offset, drop.bytes);
   RETURN_IF_ERROR(st);
   return made_durable;
 }
 
-void Replica::DropDurableCacheLocked() {
+Replica::CacheRange Replica::TakeDurableCacheToDropLocked() {
   constexpr uint64_t kDropBytesMin = 1 << 20;
   const uint64_t upto = durable_length_ / kChunkBlockSize * kChunkBlockSize;
   if (cache_dropped_ > upto) cache_dropped_ = upto;  // shortened by a seal
-  if (!file_ || upto - cache_dropped_ < kDropBytesMin) return;
-  file_->DropCache(kDataOffset + cache_dropped_, upto - cache_dropped_);
+  if (upto - cache_dropped_ < kDropBytesMin) return {};
+  CacheRange range{kDataOffset + cache_dropped_, upto - cache_dropped_};
   cache_dropped_ = upto;
+  return range;
+}
+
+void Replica::DropDurableCacheLocked() {
+  CacheRange range = TakeDurableCacheToDropLocked();
+  if (range.bytes && file_) file_->DropCache(range.offset, range.bytes);
 }
 
 Status Replica::SyncLocked() {

@@ -120,6 +120,12 @@ class Replica {
   // partial last block stays cached: the next append completes it.
   // REQUIRES: mu_ held.
   void DropDurableCacheLocked();
+  // The same, for a caller that drops the range itself after unlocking.
+  struct CacheRange {
+    uint64_t offset = 0;  // file offset
+    uint64_t bytes = 0;   // 0: nothing to drop
+  };
+  CacheRange TakeDurableCacheToDropLocked();
   Status TruncateLocked(uint64_t length);
   Status ReadLocked(uint64_t offset, uint64_t length, std::string* out);
   // Reads chunk bytes [offset, end) and checks them against the CRC table,
