@@ -188,20 +188,24 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
     }
     asio::steady_timer connect_timer(self->socket_.get_executor());
     connect_timer.expires_after(std::chrono::milliseconds(self->options_.connect_timeout_ms));
-    bool connect_timed_out = false;
-    connect_timer.async_wait([self, &connect_timed_out](const asio::error_code& e) {
-      if (!e) {
-        connect_timed_out = true;
-        asio::error_code ignored;
-        self->socket_.close(ignored);
-      }
+    // The handler may run after this coroutine ended (an expired timer
+    // cannot be cancelled): it owns what it touches, and closes the socket
+    // only while the connection is not up, under mu_ like every close.
+    auto timed_out = std::make_shared<bool>(false);
+    connect_timer.async_wait([self, timed_out](const asio::error_code& e) {
+      if (e) return;
+      std::lock_guard lock(self->mu_);
+      if (self->connected_ || self->broken_) return;
+      *timed_out = true;
+      asio::error_code ignored;
+      self->socket_.close(ignored);
     });
     co_await self->socket_.async_connect(asio::ip::tcp::endpoint(address, hp->second),
                                          asio::redirect_error(asio::use_awaitable, ec));
     connect_timer.cancel();
-    if (ec || connect_timed_out) {
+    if (ec || *timed_out) {
       self->Fail(Status::Unavailable("cannot connect to " + self->endpoint_ + ": " +
-                                     (connect_timed_out ? std::string("timed out") : ec.message())));
+                                     (*timed_out ? std::string("timed out") : ec.message())));
       co_return;
     }
     self->socket_.set_option(asio::ip::tcp::no_delay(true), ec);

@@ -340,6 +340,11 @@ Status FileWriter::SealCurrent(bool early) {
 
 Status FileWriter::Append(std::string_view data) {
   if (closed_) return Status::FailedPrecondition("writer for " + path_ + " is closed");
+  if (!failed_.ok()) return failed_;
+  return Sticky(AppendQueued(data));
+}
+
+Status FileWriter::AppendQueued(std::string_view data) {
   const uint64_t submitted_us = NowMicros();
   while (!data.empty()) {
     RETURN_IF_ERROR(EnsureRoom());
@@ -350,16 +355,27 @@ Status FileWriter::Append(std::string_view data) {
   return WaitAcked(window_);
 }
 
+Status FileWriter::Sticky(Status st) {
+  if (!st.ok() && failed_.ok()) {
+    failed_ = Status(st.code(), "writer for " + path_ + " failed: " + st.message() +
+                                    "; the file holds what was acknowledged (" + std::to_string(file_size_) +
+                                    " bytes)");
+  }
+  return st;
+}
+
 Status FileWriter::Flush() {
   if (closed_) return Status::FailedPrecondition("writer for " + path_ + " is closed");
-  return WaitAcked(0);
+  if (!failed_.ok()) return failed_;
+  return Sticky(WaitAcked(0));
 }
 
 Status FileWriter::Close() {
   if (closed_) return Status::Ok();
   closed_ = true;
-  RETURN_IF_ERROR(WaitAcked(0));
-  RETURN_IF_ERROR(SealCurrent(/*early=*/false));
+  if (!failed_.ok()) return failed_;
+  RETURN_IF_ERROR(Sticky(WaitAcked(0)));
+  RETURN_IF_ERROR(Sticky(SealCurrent(/*early=*/false)));
   CloseWriteRequest req;
   req.set_path(path_);
   req.set_writer_epoch(writer_epoch_);

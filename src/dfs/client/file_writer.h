@@ -67,6 +67,8 @@ class FileWriter {
 
   // Appends `data` to the end of the file; returns once it is acknowledged
   // (or, with a window, once at most `window` bytes are unacknowledged).
+  // After any error the writer is failed: every later call returns that
+  // error, and the file keeps exactly the acknowledged bytes (size()).
   Status Append(std::string_view data);
   // Returns once everything appended is acknowledged.
   Status Flush();
@@ -110,6 +112,10 @@ class FileWriter {
 
   // A chunk with room for at least one more byte, the current one unless it
   // is full or lost a replica.
+  Status AppendQueued(std::string_view data);
+  // Records the first error: a call that failed may have left appends
+  // queued or dropped, so nothing more may be written by this writer.
+  Status Sticky(Status st);
   Status EnsureRoom();
   Status EnsureChunk();
   // Queues `piece` at the end of the current chunk for every replica.
@@ -148,6 +154,7 @@ class FileWriter {
   bool closed_ = false;
 
   uint64_t window_ = 0;
+  Status failed_;  // the first error of Append/Flush/Close (see Sticky)
   std::function<void(uint64_t, uint64_t)> on_ack_;
 
   std::optional<ChunkInfo> chunk_;  // the open chunk being written
