@@ -60,7 +60,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
 
   ClientConnection(asio::io_context& io, std::string endpoint, const RpcClientOptions& options)
       : socket_(asio::make_strand(io)), timer_(socket_.get_executor()), endpoint_(std::move(endpoint)),
-        options_(options) {}
+        options_(options), reader_(options.limits) {}
 
   bool broken() const { return broken_.load(); }
 
@@ -217,7 +217,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
     }
     if (start) self->StartWriter();
     while (!self->broken_) {
-      auto frame = co_await ReadFrame(self->socket_, self->options_.limits);
+      auto frame = co_await self->reader_.Read(self->socket_);
       if (!frame.ok()) {
         if (frame.status().code() == StatusCode::kProtocolError) {
           spdlog::warn("rpc: bad reply from {}: {}", self->endpoint_, frame.status().message());
@@ -292,6 +292,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   asio::steady_timer timer_;  // on the strand
   std::string endpoint_;
   RpcClientOptions options_;
+  FrameReader reader_;  // used by ConnectAndRead only
   std::atomic<bool> broken_{false};
 
   std::mutex mu_;

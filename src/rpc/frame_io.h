@@ -20,9 +20,27 @@ struct Frame {
   std::string bulk;
 };
 
-// Reads one complete frame. Returns ProtocolError for malformed input,
-// Unavailable when the peer closed or the socket failed.
-asio::awaitable<Result<Frame>> ReadFrame(asio::ip::tcp::socket& socket, const FrameLimits& limits);
+// Reads the frames of one connection through a small buffer, so that a
+// frame (and often the next one) arrives with one recv; large bodies are
+// read straight into the frame. One per connection, used by one coroutine.
+class FrameReader {
+ public:
+  explicit FrameReader(FrameLimits limits) : limits_(limits) {}
+
+  // Reads one complete frame. Returns ProtocolError for malformed input,
+  // Unavailable when the peer closed or the socket failed.
+  asio::awaitable<Result<Frame>> Read(asio::ip::tcp::socket& socket);
+
+ private:
+  static constexpr size_t kBufferBytes = 64 * 1024;
+  // Reads at least `want` more bytes into the buffer.
+  asio::awaitable<asio::error_code> Fill(asio::ip::tcp::socket& socket, size_t want);
+
+  FrameLimits limits_;
+  std::unique_ptr<char[]> buf_ = std::make_unique<char[]>(kBufferBytes);
+  size_t begin_ = 0;  // unread bytes are [begin_, end_)
+  size_t end_ = 0;
+};
 
 // Writes the rest of one frame (from byte `frame.sent`); Unavailable on
 // socket failure.

@@ -278,5 +278,55 @@ TEST_F(RpcTest, LargeFramesSentInPiecesArriveWhole) {
   }
 }
 
+// Frames that share a segment, and a frame cut anywhere (even inside its
+// header), are read whole: the server answers each one.
+TEST_F(RpcTest, FramesSplitAndJoinedAnyhowAreEachAnswered) {
+  auto frame = [](uint64_t id, const std::string& bulk) {
+    ChunkInfoRequest req;
+    req.set_chunk_id(id);
+    std::string meta = req.SerializeAsString();
+    FrameHeader h;
+    h.method = kEcho;
+    h.request_id = id;
+    h.meta_len = static_cast<uint32_t>(meta.size());
+    h.bulk_len = static_cast<uint32_t>(bulk.size());
+    h.body_crc = BodyCrc(meta, bulk);
+    char header[kFrameHeaderSize];
+    EncodeFrameHeader(h, header);
+    return std::string(header, kFrameHeaderSize) + meta + bulk;
+  };
+  const std::string first = frame(1, "a");
+  std::string bytes = first + frame(2, std::string(100000, 'b')) + frame(3, "ccc");
+  asio::io_context io;
+  asio::ip::tcp::socket s(io);
+  s.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<uint16_t>(server_->port())));
+  s.set_option(asio::ip::tcp::no_delay(true));
+  // Frame 1 and 20 bytes of frame 2's header in one write, then the rest in
+  // pieces of odd sizes.
+  size_t at = 0;
+  for (size_t piece : {first.size() + 20, size_t{7}, size_t{50000}, size_t{3}}) {
+    piece = std::min(piece, bytes.size() - at);
+    asio::write(s, asio::buffer(bytes.data() + at, piece));
+    at += piece;
+  }
+  asio::write(s, asio::buffer(bytes.data() + at, bytes.size() - at));
+  std::set<uint64_t> answered;
+  for (int i = 0; i < 3; ++i) {
+    char header[kFrameHeaderSize];
+    asio::read(s, asio::buffer(header));
+    auto h = DecodeFrameHeader(header, FrameLimits{});
+    ASSERT_TRUE(h.ok()) << h.status().ToString();
+    EXPECT_EQ(h->status, 0) << "request " << h->request_id;
+    std::string body(h->meta_len + h->bulk_len, '\0');
+    asio::read(s, asio::buffer(body));
+    ChunkInfoResponse resp;
+    ASSERT_TRUE(resp.ParseFromString(body.substr(0, h->meta_len)));
+    const uint64_t bulk_len = h->request_id == 1 ? 1 : h->request_id == 2 ? 100000 : 3;
+    EXPECT_EQ(resp.length(), h->request_id + bulk_len);
+    answered.insert(h->request_id);
+  }
+  EXPECT_EQ(answered, (std::set<uint64_t>{1, 2, 3}));
+}
+
 }  // namespace
 }  // namespace strata::rpc

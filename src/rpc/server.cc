@@ -40,7 +40,8 @@ class RpcServer::Impl {
 
   class Connection : public std::enable_shared_from_this<Connection> {
    public:
-    Connection(Impl* server, asio::ip::tcp::socket socket) : server_(server), socket_(std::move(socket)) {
+    Connection(Impl* server, asio::ip::tcp::socket socket)
+        : server_(server), socket_(std::move(socket)), reader_(server->options_.limits) {
       asio::error_code ec;
       auto ep = socket_.remote_endpoint(ec);
       peer_ = ec ? "?" : ep.address().to_string() + ":" + std::to_string(ep.port());
@@ -95,7 +96,7 @@ class RpcServer::Impl {
    private:
     static asio::awaitable<void> ReadLoop(std::shared_ptr<Connection> self) {
       while (!self->closed_) {
-        auto frame = co_await ReadFrame(self->socket_, self->server_->options_.limits);
+        auto frame = co_await self->reader_.Read(self->socket_);
         if (!frame.ok()) {
           if (frame.status().code() == StatusCode::kProtocolError) {
             self->server_->protocol_errors_->Add();
@@ -222,6 +223,7 @@ class RpcServer::Impl {
 
     Impl* server_;
     asio::ip::tcp::socket socket_;
+    FrameReader reader_;  // used by ReadLoop only
     std::string peer_;
     std::deque<OutFrame> outq_;
     bool writing_ = false;
