@@ -1,6 +1,7 @@
 #include "rpc/server.h"
 
 #include <asio.hpp>
+#include <atomic>
 #include <chrono>
 #include <deque>
 #include <functional>
@@ -52,36 +53,27 @@ class RpcServer::Impl {
       asio::co_spawn(socket_.get_executor(), ReadLoop(shared_from_this()), asio::detached);
     }
 
-    // Any thread: queue a reply on the connection's strand.
-    void SendReply(OutFrame frame) {
-      asio::post(socket_.get_executor(), [self = shared_from_this(), frame = std::move(frame)]() mutable {
-        self->pending_--;
-        if (self->closed_) return;
-        self->outq_.push_back(std::move(frame));
-        if (!self->writing_) {
-          self->writing_ = true;
-          asio::co_spawn(self->socket_.get_executor(), WriteLoop(self), asio::detached);
-        }
-      });
-    }
-
-    // On the strand (a request served inline): sends the reply right away
-    // when nothing is queued before it, without a hop through the queue.
-    void ReplyOnStrand(OutFrame frame) {
+    // Any thread (a worker, or the strand for a request served inline):
+    // sends the reply at once when nothing is queued before it, without a
+    // hop to the I/O thread; otherwise the write loop sends it after the
+    // others.
+    void Reply(OutFrame frame) {
       pending_--;
-      if (closed_) return;
+      std::unique_lock lock(send_mu_);
+      if (send_closed_) return;
       if (!writing_ && outq_.empty()) {
         if (!SendFrameNow(socket_.native_handle(), frame)) {
-          CloseOnStrand();
+          lock.unlock();
+          Close();
           return;
         }
         if (frame.sent == frame.size()) return;
       }
       outq_.push_back(std::move(frame));
-      if (!writing_) {
-        writing_ = true;
-        asio::co_spawn(socket_.get_executor(), WriteLoop(shared_from_this()), asio::detached);
-      }
+      if (writing_) return;
+      writing_ = true;
+      lock.unlock();  // co_spawn may run the loop inline, which takes send_mu_
+      asio::co_spawn(socket_.get_executor(), WriteLoop(shared_from_this()), asio::detached);
     }
 
     void Close() {
@@ -115,16 +107,25 @@ class RpcServer::Impl {
     }
 
     static asio::awaitable<void> WriteLoop(std::shared_ptr<Connection> self) {
-      while (!self->outq_.empty() && !self->closed_) {
-        OutFrame frame = std::move(self->outq_.front());
-        self->outq_.pop_front();
+      for (;;) {
+        OutFrame frame;
+        {
+          std::lock_guard lock(self->send_mu_);
+          if (self->outq_.empty() || self->send_closed_) {
+            self->writing_ = false;
+            co_return;
+          }
+          frame = std::move(self->outq_.front());
+          self->outq_.pop_front();
+        }
         Status st = co_await WriteFrame(self->socket_, frame);
         if (!st.ok()) {
           self->CloseOnStrand();
-          break;
+          std::lock_guard lock(self->send_mu_);
+          self->writing_ = false;
+          co_return;
         }
       }
-      self->writing_ = false;
     }
 
     void Dispatch(Frame frame) {
@@ -135,7 +136,7 @@ class RpcServer::Impl {
       if (pending_ >= server_->options_.max_pending_per_connection) {
         pending_++;
         reply_header.status = static_cast<uint16_t>(StatusCode::kResourceExhausted);
-        SendReply(MakeOutFrame(reply_header, "too many requests in flight on this connection", ""));
+        Reply(MakeOutFrame(reply_header, "too many requests in flight on this connection", ""));
         return;
       }
       pending_++;
@@ -147,33 +148,28 @@ class RpcServer::Impl {
       req->bulk = std::move(frame.bulk);
       req->peer = peer_;
       const Method* method = server_->FindMethod(req->method);
-      auto serve = [self = shared_from_this(), req, method, reply_header](bool on_strand) mutable {
+      auto serve = [self = shared_from_this(), req, method, reply_header]() mutable {
         RpcReply reply = self->server_->Run(method, *req);
         reply_header.status = static_cast<uint16_t>(reply.status.code());
         if (!reply.status.ok()) {
           reply.meta = reply.status.message();
           reply.bulk.clear();
         }
-        OutFrame frame = MakeOutFrame(reply_header, std::move(reply.meta), std::move(reply.bulk));
-        if (on_strand) {
-          self->ReplyOnStrand(std::move(frame));
-        } else {
-          self->SendReply(std::move(frame));
-        }
+        self->Reply(MakeOutFrame(reply_header, std::move(reply.meta), std::move(reply.bulk)));
       };
       const bool run_inline = method && method->run_inline && method->run_inline(*req);
       if (frame.header.is_ordered()) {
         RunOrdered(std::move(serve), run_inline);
       } else if (run_inline) {
-        serve(/*on_strand=*/true);
+        serve();
       } else {
-        asio::post(server_->workers_, [serve = std::move(serve)]() mutable { serve(/*on_strand=*/false); });
+        asio::post(server_->workers_, [serve = std::move(serve)]() mutable { serve(); });
       }
     }
 
     // On the strand: runs `serve` after every earlier ordered request of
     // this connection finished; inline when it may and none is waiting.
-    void RunOrdered(std::function<void(bool)> serve, bool run_inline) {
+    void RunOrdered(std::function<void()> serve, bool run_inline) {
       {
         std::lock_guard lock(ordered_mu_);
         if (ordered_busy_ || !ordered_.empty() || !run_inline) {
@@ -186,7 +182,7 @@ class RpcServer::Impl {
         }
         ordered_busy_ = true;
       }
-      serve(/*on_strand=*/true);
+      serve();
       std::lock_guard lock(ordered_mu_);
       ordered_busy_ = false;
       if (!ordered_.empty()) {
@@ -198,7 +194,7 @@ class RpcServer::Impl {
     // On a worker: runs the queued ordered requests one after another.
     void DrainOrdered() {
       for (;;) {
-        std::function<void(bool)> serve;
+        std::function<void()> serve;
         {
           std::lock_guard lock(ordered_mu_);
           if (ordered_.empty()) {
@@ -208,16 +204,22 @@ class RpcServer::Impl {
           serve = std::move(ordered_.front());
           ordered_.pop_front();
         }
-        serve(/*on_strand=*/false);
+        serve();
       }
     }
 
     void CloseOnStrand() {
       if (closed_) return;
       closed_ = true;
-      asio::error_code ec;
-      socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
-      socket_.close(ec);
+      {
+        // Under send_mu_: no worker is sending on the descriptor being closed.
+        std::lock_guard lock(send_mu_);
+        send_closed_ = true;
+        outq_.clear();
+        asio::error_code ec;
+        socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+        socket_.close(ec);
+      }
       server_->Forget(this);
     }
 
@@ -225,13 +227,17 @@ class RpcServer::Impl {
     asio::ip::tcp::socket socket_;
     FrameReader reader_;  // used by ReadLoop only
     std::string peer_;
-    std::deque<OutFrame> outq_;
-    bool writing_ = false;
-    bool closed_ = false;
-    uint32_t pending_ = 0;  // touched only on the strand
+    bool closed_ = false;  // on the strand
+    std::atomic<uint32_t> pending_{0};  // requests read and not yet answered
+    // Replies: sent directly by the thread that has one when the connection
+    // is idle, else queued for the write loop on the strand.
+    std::mutex send_mu_;
+    std::deque<OutFrame> outq_;   // GUARDED_BY(send_mu_)
+    bool writing_ = false;        // GUARDED_BY(send_mu_); a write loop runs
+    bool send_closed_ = false;    // GUARDED_BY(send_mu_)
     // Ordered requests (kFlagOrdered) waiting to run, and whether one runs.
     std::mutex ordered_mu_;
-    std::deque<std::function<void(bool)>> ordered_;  // GUARDED_BY(ordered_mu_)
+    std::deque<std::function<void()>> ordered_;  // GUARDED_BY(ordered_mu_)
     bool ordered_busy_ = false;                      // GUARDED_BY(ordered_mu_)
   };
 
