@@ -397,6 +397,40 @@ TEST_F(ChunkserverTest, MasterLinkRegistersReportsAndRunsCommands) {
   ASSERT_TRUE(Eventually([&] { return master.registrations() > regs; }));
 }
 
+// Master commands run off the heartbeat thread: a seal stuck on a hung disk
+// does not stop the heartbeats (the master would declare the server dead),
+// and it completes once the disk answers again.
+TEST_F(ChunkserverTest, ASealStuckOnAHungDiskDoesNotStopHeartbeats) {
+  FakeMaster master;
+  ChunkserverOptions o = Options("b", master.addr());
+  o.fault_injection = true;
+  Chunkserver* b = StartServer(o);
+  ASSERT_TRUE(Eventually([&] { return !master.heartbeats().empty(); }));
+  ASSERT_TRUE(Create(b, 1, 1, 0).ok());
+  ASSERT_TRUE(Append(b, 1, 1, 0, Bytes(5000, 7)).ok());
+  auto fault = [&](bool frozen) {
+    DiskFaultRequest req;
+    req.set_disk(0);
+    req.mutable_fault()->set_frozen(frozen);
+    req.set_off(!frozen);
+    DiskFaultResponse resp;
+    return client_.CallTyped(b->addr(), CHUNKSERVER_DISK_FAULT, req, &resp);
+  };
+  ASSERT_TRUE(fault(true).ok());
+  ChunkCommand seal;
+  seal.set_kind(ChunkCommand::SEAL);
+  seal.set_chunk_id(1);
+  seal.set_epoch(1);
+  seal.set_length(5000);
+  master.Send(seal);
+  size_t beats = master.heartbeats().size();
+  EXPECT_TRUE(Eventually([&] { return master.heartbeats().size() >= beats + 6; }))
+      << "heartbeats stopped while a seal waited for the disk";
+  EXPECT_FALSE(b->store()->Info(1)->sealed) << "the seal should still be waiting for the frozen disk";
+  ASSERT_TRUE(fault(false).ok());
+  EXPECT_TRUE(Eventually([&] { return b->store()->Info(1)->sealed; }));
+}
+
 TEST_F(ChunkserverTest, FailedDiskTriggersAFullReportWithoutItsReplicas) {
   FakeMaster master;
   ChunkserverOptions o = Options("b", master.addr());

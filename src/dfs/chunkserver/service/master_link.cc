@@ -27,11 +27,47 @@ MasterLink::MasterLink(const ChunkserverOptions& options, MasterLinkIdentity ide
 
 MasterLink::~MasterLink() { Stop(); }
 
-void MasterLink::Start() { thread_ = std::thread([this] { Loop(); }); }
+void MasterLink::Start() {
+  commands_thread_ = std::thread([this] { CommandLoop(); });
+  thread_ = std::thread([this] { Loop(); });
+}
 
 void MasterLink::Stop() {
   stopping_ = true;
   if (thread_.joinable()) thread_.join();
+  {
+    std::lock_guard lock(commands_mu_);
+    commands_stopping_ = true;
+  }
+  commands_cv_.notify_all();
+  if (commands_thread_.joinable()) commands_thread_.join();
+}
+
+void MasterLink::Enqueue(const ChunkCommand& command) {
+  {
+    std::lock_guard lock(commands_mu_);
+    if (queued_commands_.size() >= kCommandsQueuedMax) {
+      spdlog::warn("master command {} on chunk {} dropped: {} commands are waiting (a disk may hang)",
+                   ChunkCommand::Kind_Name(command.kind()), ChunkIdHex(command.chunk_id()), kCommandsQueuedMax);
+      return;
+    }
+    queued_commands_.push_back(command);
+  }
+  commands_cv_.notify_one();
+}
+
+void MasterLink::CommandLoop() {
+  for (;;) {
+    ChunkCommand command;
+    {
+      std::unique_lock lock(commands_mu_);
+      commands_cv_.wait(lock, [&] { return commands_stopping_ || !queued_commands_.empty(); });
+      if (commands_stopping_) return;
+      command = std::move(queued_commands_.front());
+      queued_commands_.pop_front();
+    }
+    Execute(command);
+  }
 }
 
 // `wake_on_reports`: return early when a bad-replica report is queued, so
@@ -130,7 +166,7 @@ Status MasterLink::Heartbeat() {
     reported_layout_ = layout;
   }
   since_full_report_++;
-  for (const ChunkCommand& c : resp.commands()) Execute(c);
+  for (const ChunkCommand& c : resp.commands()) Enqueue(c);
   if (resp.reregister()) {
     spdlog::info("master {} asks this chunkserver to register again", master_);
     registered_ = false;

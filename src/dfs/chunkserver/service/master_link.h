@@ -3,8 +3,11 @@
 // heartbeat after registering, every `full_report_every`th one and whenever
 // the placement changed behind the master's back — a disk failed, a chunk
 // went to another disk than asked — the full list of trusted replicas), and carry out the ChunkCommands the master returns:
-// REPLICATE is queued on the Replicator (asynchronous, within its limits),
-// DELETE and SEAL run at once on the store.
+// they run in order on a thread of their own, so that a seal or delete that
+// waits for a slow or hung disk never holds up the heartbeats (the master
+// would take this server for dead): REPLICATE is queued on the Replicator
+// (asynchronous, within its limits), DELETE and SEAL run on the store. At
+// most kCommandsQueuedMax wait; the master sends again what is still due.
 //
 // Replicas found corrupt (by reads, copies or the scrubber) are queued with
 // ReportCorruption() and sent as MASTER_REPORT_BAD_REPLICA after the next
@@ -15,13 +18,16 @@
 // and after any failed heartbeat (a master that was unreachable may have
 // restarted). Registration is retried with a bounded backoff.
 //
-// Thread-safety: Start/Stop from one thread; the loop runs on its own thread.
+// Thread-safety: Start/Stop from one thread; the loop and the commands run
+// on threads of their own.
 // Ownership: borrows the store, replicator and RPC client, which must outlive
 // it; Stop() before destroying them.
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <memory>
@@ -67,15 +73,19 @@ class MasterLink {
   Status Register();
   Status Heartbeat();
   void Execute(const ChunkCommand& command);
+  // Queues a command for the command thread (Heartbeat does this).
+  void Enqueue(const ChunkCommand& command);
   Status SendCorruptionReports();
 
  private:
   void Loop();
+  void CommandLoop();
   void SleepMillis(uint64_t ms, bool wake_on_reports = false);
   void FillDisks(google::protobuf::RepeatedPtrField<DiskStat>* out);
 
   static constexpr uint64_t kRegisterBackoffMsMax = 5000;
   static constexpr size_t kCorruptionReportsQueuedMax = 1024;
+  static constexpr size_t kCommandsQueuedMax = 4096;
   const std::string master_;
   const uint32_t rpc_timeout_ms_;
   const uint32_t full_report_every_;
@@ -94,6 +104,11 @@ class MasterLink {
   std::map<uint64_t, std::string> corruption_reports_;  // GUARDED_BY(reports_mu_); chunk id -> reason
   std::atomic<bool> reports_pending_{false};  // wakes the loop between heartbeats
   std::thread thread_;
+  std::mutex commands_mu_;
+  std::condition_variable commands_cv_;
+  std::deque<ChunkCommand> queued_commands_;  // GUARDED_BY(commands_mu_)
+  bool commands_stopping_ = false;            // GUARDED_BY(commands_mu_)
+  std::thread commands_thread_;
   Counter* heartbeat_failures_;
   Counter* commands_;
   Counter* reports_sent_;
