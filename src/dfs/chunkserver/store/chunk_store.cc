@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <set>
+#include <tuple>
 
 #include "common/crc32c.h"
 #include "common/logging.h"
@@ -81,8 +82,16 @@ Status ChunkStore::LoadOne(Disk* disk, const std::string& name) {
   std::lock_guard lock(mu_);
   auto [it, inserted] = replicas_.emplace(*id, *replica);
   if (!inserted) {
-    spdlog::error("chunk {} found on disks {} and {}; keeping the first", ChunkIdHex(*id),
-                  it->second->disk()->index(), disk->index());
+    // The same chunk on two disks: e.g. copied to a second disk while the
+    // first was failed, which then came back. Serve the newer copy; the other
+    // stays on its disk, unserved, for inspection.
+    ReplicaState held = it->second->State(), found = (*replica)->State();
+    auto rank = [](const ReplicaState& r) { return std::make_tuple(r.epoch, r.sealed, r.length); };
+    const bool take_found = rank(found) > rank(held);
+    spdlog::error("chunk {} found on disks {} (epoch {}, {}, {} bytes) and {} (epoch {}, {}, {} bytes); serving disk {}",
+                  ChunkIdHex(*id), held.disk, held.epoch, held.sealed ? "sealed" : "open", held.length, found.disk,
+                  found.epoch, found.sealed ? "sealed" : "open", found.length, take_found ? found.disk : held.disk);
+    if (take_found) it->second = *replica;
   }
   return Status::Ok();
 }

@@ -156,6 +156,41 @@ TEST_F(ChunkStoreTest, SyncedDataIsDroppedFromThePageCache) {
   EXPECT_EQ(ReadAll(1), all);  // read back from the disk
 }
 
+// A chunk found on two disks (copied to the second while the first was
+// failed, then the first came back): the newer copy is served, whichever
+// disk is read first.
+TEST_F(ChunkStoreTest, DuplicateReplicaOnTwoDisksServesTheNewerCopy) {
+  std::string first = Bytes(5000, 31), more = Bytes(3000, 32);
+  ASSERT_TRUE(store_->Create(7, 1, 0).ok());
+  ASSERT_TRUE(store_->Append(Args(7, 1, 0, first)).ok());
+  auto info = store_->Info(7);
+  ASSERT_TRUE(info.ok());
+  const std::string dir0 = (info->disk == 0 ? disk0_ : disk1_) + "/chunks";
+  const std::string dir1 = (info->disk == 0 ? disk1_ : disk0_) + "/chunks";
+  const ChunkPaths old_paths = PathsForChunk(dir0, 7), new_paths = PathsForChunk(dir1, 7);
+  store_.reset();  // stale copy: epoch 1, open, 5000 bytes
+  const std::string stale = root_ + "/stale";
+  std::filesystem::create_directories(stale);
+  std::filesystem::copy_file(old_paths.chunk, stale + "/c");
+  std::filesystem::copy_file(old_paths.meta, stale + "/m");
+  Reopen();
+  ASSERT_TRUE(store_->Append(Args(7, 1, 5000, more)).ok());
+  ASSERT_TRUE(store_->Seal(7, 2, 8000).ok());
+  store_.reset();  // newer copy moves to the other disk; the stale one comes back
+  std::filesystem::create_directories(dir1);
+  std::filesystem::rename(old_paths.chunk, new_paths.chunk);
+  std::filesystem::rename(old_paths.meta, new_paths.meta);
+  std::filesystem::copy_file(stale + "/c", old_paths.chunk);
+  std::filesystem::copy_file(stale + "/m", old_paths.meta);
+  Reopen();
+  info = store_->Info(7);
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->epoch, 2u);
+  EXPECT_TRUE(info->sealed);
+  EXPECT_EQ(info->length, 8000u);
+  EXPECT_EQ(ReadAll(7), first + more);
+}
+
 // Readers running beside a writer see a prefix of what was written, never a
 // CRC error from a half-applied append.
 TEST_F(ChunkStoreTest, ReadsDuringAppendsSeeConsistentPrefixes) {
