@@ -14,6 +14,7 @@
 #include "common/crc32c.h"
 #include "env/posix/posix_file_system.h"
 #include "env/random.h"
+#include "env/testing/temp_dir.h"
 #include "master.pb.h"
 
 namespace strata::dfs {
@@ -111,15 +112,8 @@ class FakeMaster {
 
 class ChunkserverTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/chunkserver_test.XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    root_ = tmpl;
-  }
-  void TearDown() override {
-    servers_.clear();
-    std::filesystem::remove_all(root_);
-  }
+  void SetUp() override { ASSERT_FALSE(root_.empty()); }
+  void TearDown() override { servers_.clear(); }
   ChunkserverOptions Options(const std::string& id, const std::string& master = "") {
     ChunkserverOptions o;
     o.id = id;
@@ -214,7 +208,8 @@ class ChunkserverTest : public ::testing::Test {
     return Status::Ok();
   }
 
-  std::string root_;
+  TempDir dir_{"chunkserver_test"};
+  std::string root_ = dir_.path();
   rpc::RpcClient client_;
   std::vector<std::unique_ptr<Chunkserver>> servers_;
 };

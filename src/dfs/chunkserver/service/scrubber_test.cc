@@ -8,14 +8,15 @@
 #include "common/crc32c.h"
 #include "env/posix/posix_file_system.h"
 #include "env/random.h"
+#include "env/testing/temp_dir.h"
 
 namespace strata::dfs {
 namespace {
 
 TEST(Scrubber, FindsCorruptionInSealedReplicasAtABoundedRate) {
-  char tmpl[] = "/tmp/scrubber_test.XXXXXX";
-  ASSERT_NE(mkdtemp(tmpl), nullptr);
-  std::string root = tmpl;
+  TempDir dir("scrubber_test");
+  ASSERT_FALSE(dir.path().empty());
+  const std::string& root = dir.path();
   auto clock = std::make_shared<ManualClock>();
   MetricsRegistry metrics;
   ChunkStoreOptions opt;
@@ -50,7 +51,6 @@ TEST(Scrubber, FindsCorruptionInSealedReplicasAtABoundedRate) {
   EXPECT_EQ(reported, std::vector<uint64_t>{2});
   // 3 MiB of chunk 1 and 2 MiB of chunk 2 at 1 MiB/s, the first second free.
   EXPECT_GE(clock->NowMicros() - start, 3'500'000u);
-  std::filesystem::remove_all(root);
 }
 
 }  // namespace

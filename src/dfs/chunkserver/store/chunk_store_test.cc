@@ -19,6 +19,7 @@
 #include "env/fault/fault_file_system.h"
 #include "env/posix/posix_file_system.h"
 #include "env/random.h"
+#include "env/testing/temp_dir.h"
 
 namespace strata::dfs {
 namespace {
@@ -43,19 +44,14 @@ AppendArgs Args(uint64_t id, uint64_t epoch, uint64_t offset, const std::string&
 class ChunkStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/chunk_store_test.XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    root_ = tmpl;
+    ASSERT_FALSE(root_.empty());
     disk0_ = root_ + "/d0";
     disk1_ = root_ + "/d1";
     clock_ = std::make_shared<ManualClock>();
     fault_ = std::make_shared<FaultInjectingFileSystem>(NewPosixFileSystem(), clock_, 42);
     Reopen();
   }
-  void TearDown() override {
-    store_.reset();
-    std::filesystem::remove_all(root_);
-  }
+  void TearDown() override { store_.reset(); }
   void Reopen() {
     store_.reset();
     ChunkStoreOptions opt;
@@ -78,7 +74,8 @@ class ChunkStoreTest : public ::testing::Test {
   std::string DataPath(const std::string& disk, uint64_t id) { return PathsForChunk(disk + "/chunks", id).chunk; }
   uint64_t Counter(const std::string& name) { return metrics_.GetCounter(name, "")->Value(); }
 
-  std::string root_, disk0_, disk1_;
+  TempDir dir_{"chunk_store_test"};
+  std::string root_ = dir_.path(), disk0_, disk1_;
   std::shared_ptr<ManualClock> clock_;
   std::shared_ptr<FaultInjectingFileSystem> fault_;
   MetricsRegistry metrics_;
@@ -657,12 +654,7 @@ TEST_F(ChunkStoreTest, SealMakesMemoryAppendsDurable) {
 // manual clock, for the prober.
 class DiskProberTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/disk_prober_test.XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    root_ = tmpl;
-  }
-  void TearDown() override { std::filesystem::remove_all(root_); }
+  void SetUp() override { ASSERT_FALSE(root_.empty()); }
   // A disk `index` at <root>/d<index>, its directory created.
   std::unique_ptr<Disk> MakeDisk(uint32_t index) {
     auto d = std::make_unique<Disk>(index, root_ + "/d" + std::to_string(index), &metrics_);
@@ -670,7 +662,8 @@ class DiskProberTest : public ::testing::Test {
     return d;
   }
 
-  std::string root_;
+  TempDir dir_{"disk_prober_test"};
+  std::string root_ = dir_.path();
   std::shared_ptr<ManualClock> clock_ = std::make_shared<ManualClock>();
   std::shared_ptr<FaultInjectingFileSystem> fault_ =
       std::make_shared<FaultInjectingFileSystem>(NewPosixFileSystem(), clock_, 7);
