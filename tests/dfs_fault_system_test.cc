@@ -39,14 +39,8 @@ TEST_F(DfsFaultSystemTest, MemoryModeAppendsSurviveAChunkserverKill) {
   pid_t put = StartStrata({"fs", "put", "--durability", "memory", "--append-size", "64K", src, "/mem",
                            "--master", c.master()},
                           Tmp("put.log"));
-  std::string victim;
-  ASSERT_TRUE(WaitFor([&] {
-    auto st = c.StatJson("/mem");
-    if (st.is_null() || st.is_discarded() || st["chunk_list"].empty()) return false;
-    victim = st["chunk_list"].back()["replicas"][1]["server_id"].get<std::string>();
-    return true;
-  }, 30s));
-  c.Kill(c.chunkserver_pid(c.chunkserver_index(victim)), SIGKILL);
+  std::string victim = c.KillHolderOfNewestChunk("/mem", 1);
+  ASSERT_FALSE(victim.empty());
   ASSERT_EQ(WaitExit(put), 0) << "put failed after a chunkserver was killed";
   auto st = c.StatJson("/mem");
   EXPECT_EQ(st["durability"], "memory") << st.dump(1);

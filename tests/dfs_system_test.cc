@@ -105,16 +105,8 @@ TEST_F(DfsSystemTest, ChunkserverKilledMidPutThenReReplicated) {
   // Small appends so the put is still running when the chunkserver dies.
   pid_t put = StartStrata({"fs", "put", "--append-size", "256K", src, "/victim", "--master", c.master()}, Tmp("put.log"));
   // Wait until the file has a chunk, then kill a server holding its newest chunk.
-  std::string victim;
-  ASSERT_TRUE(WaitFor([&] {
-    auto st = c.StatJson("/victim");
-    if (st.is_null() || st.is_discarded() || st["chunk_list"].empty()) return false;
-    victim = st["chunk_list"].back()["replicas"][0]["server_id"].get<std::string>();
-    return true;
-  }, 30s));
-  int idx = c.chunkserver_index(victim);
-  ASSERT_GE(idx, 0);
-  c.Kill(c.chunkserver_pid(idx), SIGKILL);
+  std::string victim = c.KillHolderOfNewestChunk("/victim", 0);
+  ASSERT_FALSE(victim.empty());
   ASSERT_EQ(WaitExit(put), 0) << "put failed after a chunkserver was killed";
   auto get = c.Cli({"fs", "get", "/victim", dst});
   ASSERT_EQ(get.exit_code, 0) << get.err;
@@ -153,16 +145,8 @@ TEST_F(DfsSystemTest, WindowedPutThatLosesItsQuorumRewritesTheRestElsewhere) {
   pid_t put = StartStrata({"fs", "put", "--append-size", "128K", "--window", "2M", "--min-copies", "3", src,
                            "/windowed", "--master", c.master()},
                           Tmp("put.log"));
-  std::string victim;
-  ASSERT_TRUE(WaitFor([&] {
-    auto st = c.StatJson("/windowed");
-    if (st.is_null() || st.is_discarded() || st["chunk_list"].empty()) return false;
-    victim = st["chunk_list"].back()["replicas"][0]["server_id"].get<std::string>();
-    return true;
-  }, 30s));
-  int idx = c.chunkserver_index(victim);
-  ASSERT_GE(idx, 0);
-  c.Kill(c.chunkserver_pid(idx), SIGKILL);
+  std::string victim = c.KillHolderOfNewestChunk("/windowed", 0);
+  ASSERT_FALSE(victim.empty());
   ASSERT_EQ(WaitExit(put), 0) << "put failed after a chunkserver was killed";
   auto get = c.Cli({"fs", "get", "/windowed", dst});
   ASSERT_EQ(get.exit_code, 0) << get.err;

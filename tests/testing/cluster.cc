@@ -246,6 +246,25 @@ void TestCluster::Kill(pid_t pid, int sig) {
   }
 }
 
+std::string TestCluster::KillHolderOfNewestChunk(const std::string& path, size_t replica) {
+  std::string victim;
+  bool found = WaitFor([&] {
+    auto st = StatJson(path);
+    if (st.is_null() || st.is_discarded() || st["chunk_list"].empty()) return false;
+    const auto& replicas = st["chunk_list"].back()["replicas"];
+    if (replicas.size() <= replica) return false;
+    victim = replicas[replica]["server_id"].get<std::string>();
+    return true;
+  }, std::chrono::seconds(30));
+  int idx = found ? chunkserver_index(victim) : -1;
+  if (idx < 0) {
+    ADD_FAILURE() << "no chunk of " << path << " with a replica " << replica << " on a known server";
+    return "";
+  }
+  Kill(chunkserver_pid(idx), SIGKILL);
+  return victim;
+}
+
 std::vector<std::string> TestCluster::CommandLine(pid_t pid) {
   std::string raw = ReadWhole("/proc/" + std::to_string(pid) + "/cmdline");
   std::vector<std::string> argv;

@@ -96,6 +96,10 @@ class TestCluster {
 
   // SIGKILLs a role and waits until it is gone.
   void Kill(pid_t pid, int sig = 9);
+  // Waits (up to 30 s) until `path` has a chunk, then SIGKILLs the server
+  // holding replica `replica` of its newest chunk, e.g. mid-put. Returns that
+  // server's id; empty (and the test failed) when there was none.
+  std::string KillHolderOfNewestChunk(const std::string& path, size_t replica);
   // Restarts the master with the same command line (after Kill).
   void RestartMaster();
   void RestartChunkserver(int i);
