@@ -67,45 +67,43 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   // Any thread.
   void Call(uint32_t method, std::shared_ptr<const FrameBody> body, uint32_t timeout_ms,
             std::shared_ptr<Promise> promise) {
-    std::unique_lock lock(mu_);
-    if (broken_) {
-      lock.unlock();
+    uint64_t id = 0;
+    bool connect = false;
+    {
+      std::lock_guard lock(mu_);
+      if (!broken_) {
+        id = next_id_++;
+        const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+        pending_[id] = Pending{std::move(promise), deadline, timeout_ms};
+        if (deadline < armed_until_) {
+          armed_until_ = deadline;
+          asio::post(socket_.get_executor(), [self = shared_from_this()] { self->ArmTimer(); });
+        }
+        connect = !started_;
+        started_ = true;
+      }
+    }
+    if (id == 0) {
       promise->set_value(Status::Unavailable("connection to " + endpoint_ + " is broken"));
       return;
-    }
-    const uint64_t id = next_id_++;
-    const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
-    pending_[id] = Pending{std::move(promise), deadline, timeout_ms};
-    if (deadline < armed_until_) {
-      armed_until_ = deadline;
-      asio::post(socket_.get_executor(), [self = shared_from_this()] { self->ArmTimer(); });
     }
     FrameHeader h;
     h.method = method;
     h.timeout_ms = timeout_ms;
     h.request_id = id;
-    OutFrame frame = MakeOutFrame(h, std::move(body));
-    if (!started_) {
-      started_ = true;
-      outq_.push_back(std::move(frame));
-      lock.unlock();  // co_spawn may run the coroutine inline, which takes mu_
-      asio::co_spawn(socket_.get_executor(), ConnectAndRead(shared_from_this()), asio::detached);
-      return;
-    }
-    if (connected_ && !writing_ && outq_.empty()) {
-      if (!SendFrameNow(socket_.native_handle(), frame)) {
-        lock.unlock();
+    switch (sendq_.Send(MakeOutFrame(h, std::move(body)))) {
+      case FrameSendQueue::Sent::kStartWriter:
+        StartWriter();
+        break;
+      case FrameSendQueue::Sent::kFailed:
         asio::post(socket_.get_executor(), [self = shared_from_this(), e = errno] {
           self->Fail(Status::Unavailable("send to " + self->endpoint_ + " failed: " + std::strerror(e)));
         });
-        return;
-      }
-      if (frame.sent == frame.size()) return;
+        break;
+      default:  // written, waiting for the write loop or the connection, or closed (Fail answers it)
+        break;
     }
-    outq_.push_back(std::move(frame));
-    const bool start = ClaimWriterLocked();
-    lock.unlock();
-    if (start) StartWriter();
+    if (connect) asio::co_spawn(socket_.get_executor(), ConnectAndRead(shared_from_this()), asio::detached);
   }
 
   void Close() {
@@ -119,14 +117,6 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
     uint32_t timeout_ms = 0;
   };
 
-  // REQUIRES: mu_ held. True when the caller must start the write loop
-  // (with StartWriter(), after releasing mu_: co_spawn may run the loop
-  // inline, and the loop takes mu_).
-  bool ClaimWriterLocked() {
-    if (!connected_ || writing_ || outq_.empty()) return false;
-    writing_ = true;
-    return true;
-  }
   void StartWriter() { asio::co_spawn(socket_.get_executor(), WriteLoop(shared_from_this()), asio::detached); }
 
   // On the strand: (re)arms the timer at the earliest deadline.
@@ -190,12 +180,11 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
     connect_timer.expires_after(std::chrono::milliseconds(self->options_.connect_timeout_ms));
     // The handler may run after this coroutine ended (an expired timer
     // cannot be cancelled): it owns what it touches, and closes the socket
-    // only while the connection is not up, under mu_ like every close.
+    // only while the connection is not up (nothing is sent on it before
+    // sendq_ is opened). It runs on the strand, like this coroutine.
     auto timed_out = std::make_shared<bool>(false);
     connect_timer.async_wait([self, timed_out](const asio::error_code& e) {
-      if (e) return;
-      std::lock_guard lock(self->mu_);
-      if (self->connected_ || self->broken_) return;
+      if (e || self->connected_ || self->broken_) return;
       *timed_out = true;
       asio::error_code ignored;
       self->socket_.close(ignored);
@@ -209,13 +198,8 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
       co_return;
     }
     self->socket_.set_option(asio::ip::tcp::no_delay(true), ec);
-    bool start = false;
-    {
-      std::lock_guard lock(self->mu_);
-      self->connected_ = true;
-      start = self->ClaimWriterLocked();
-    }
-    if (start) self->StartWriter();
+    self->connected_ = true;
+    if (self->sendq_.Open(self->socket_.native_handle())) self->StartWriter();
     while (!self->broken_) {
       auto frame = co_await self->reader_.Read(self->socket_);
       if (!frame.ok()) {
@@ -230,25 +214,8 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   }
 
   static asio::awaitable<void> WriteLoop(std::shared_ptr<ClientConnection> self) {
-    for (;;) {
-      OutFrame frame;
-      {
-        std::lock_guard lock(self->mu_);
-        if (self->outq_.empty() || self->broken_) {
-          self->writing_ = false;
-          co_return;
-        }
-        frame = std::move(self->outq_.front());
-        self->outq_.pop_front();
-      }
-      Status st = co_await WriteFrame(self->socket_, frame);
-      if (!st.ok()) {
-        self->Fail(Status::Unavailable("send to " + self->endpoint_ + " failed: " + st.message()));
-        std::lock_guard lock(self->mu_);
-        self->writing_ = false;
-        co_return;
-      }
-    }
+    Status st = co_await DrainSendQueue(self->socket_, self->sendq_);
+    if (!st.ok()) self->Fail(Status::Unavailable("send to " + self->endpoint_ + " failed: " + st.message()));
   }
 
   void Complete(Frame frame) {
@@ -275,15 +242,17 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   void Fail(const Status& why) {
     std::map<uint64_t, Pending> failed;
     {
-      // Under mu_, so that no caller sends on the descriptor being closed.
       std::lock_guard lock(mu_);
       broken_ = true;
-      asio::error_code ec;
-      socket_.close(ec);
       failed.swap(pending_);
-      outq_.clear();
       armed_until_ = Clock::time_point::max();
     }
+    // Under the queue's lock, so that no caller sends on the descriptor
+    // being closed.
+    sendq_.Close([this] {
+      asio::error_code ec;
+      socket_.close(ec);
+    });
     timer_.cancel();
     for (auto& [id, p] : failed) p.promise->set_value(why);
   }
@@ -293,16 +262,15 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   std::string endpoint_;
   RpcClientOptions options_;
   FrameReader reader_;  // used by ConnectAndRead only
+  FrameSendQueue sendq_;
+  bool connected_ = false;  // on the strand
   std::atomic<bool> broken_{false};
 
   std::mutex mu_;
   std::map<uint64_t, Pending> pending_;                         // GUARDED_BY(mu_)
-  std::deque<OutFrame> outq_;                                   // GUARDED_BY(mu_)
   Clock::time_point armed_until_ = Clock::time_point::max();    // GUARDED_BY(mu_)
   uint64_t next_id_ = 1;                                        // GUARDED_BY(mu_)
   bool started_ = false;                                        // GUARDED_BY(mu_)
-  bool connected_ = false;                                      // GUARDED_BY(mu_)
-  bool writing_ = false;                                        // GUARDED_BY(mu_)
 };
 
 }  // namespace

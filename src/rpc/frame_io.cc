@@ -87,4 +87,61 @@ asio::awaitable<Status> WriteFrame(asio::ip::tcp::socket& socket, const OutFrame
   co_return Status::Ok();
 }
 
+FrameSendQueue::Sent FrameSendQueue::Send(OutFrame frame) {
+  std::lock_guard lock(mu_);
+  if (closed_) return Sent::kClosed;
+  if (fd_ >= 0 && !writing_ && queue_.empty()) {
+    if (!SendFrameNow(fd_, frame)) return Sent::kFailed;
+    if (frame.sent == frame.size()) return Sent::kDone;
+  }
+  queue_.push_back(std::move(frame));
+  if (fd_ < 0 || writing_) return Sent::kQueued;
+  writing_ = true;
+  return Sent::kStartWriter;
+}
+
+bool FrameSendQueue::Open(int fd) {
+  std::lock_guard lock(mu_);
+  if (closed_) return false;
+  fd_ = fd;
+  if (writing_ || queue_.empty()) return false;
+  writing_ = true;
+  return true;
+}
+
+void FrameSendQueue::Close(const std::function<void()>& close) {
+  std::lock_guard lock(mu_);
+  closed_ = true;
+  fd_ = -1;
+  queue_.clear();
+  close();
+}
+
+std::optional<OutFrame> FrameSendQueue::NextForWriter() {
+  std::lock_guard lock(mu_);
+  if (queue_.empty() || closed_) {
+    writing_ = false;
+    return std::nullopt;
+  }
+  OutFrame frame = std::move(queue_.front());
+  queue_.pop_front();
+  return frame;
+}
+
+void FrameSendQueue::WriterFailed() {
+  std::lock_guard lock(mu_);
+  writing_ = false;
+}
+
+asio::awaitable<Status> DrainSendQueue(asio::ip::tcp::socket& socket, FrameSendQueue& queue) {
+  while (auto frame = queue.NextForWriter()) {
+    Status st = co_await WriteFrame(socket, *frame);
+    if (!st.ok()) {
+      queue.WriterFailed();
+      co_return st;
+    }
+  }
+  co_return Status::Ok();
+}
+
 }  // namespace strata::rpc

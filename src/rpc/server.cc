@@ -47,6 +47,7 @@ class RpcServer::Impl {
       auto ep = socket_.remote_endpoint(ec);
       peer_ = ec ? "?" : ep.address().to_string() + ":" + std::to_string(ep.port());
       socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+      sendq_.Open(socket_.native_handle());
     }
 
     void Start() {
@@ -59,21 +60,16 @@ class RpcServer::Impl {
     // others.
     void Reply(OutFrame frame) {
       pending_--;
-      std::unique_lock lock(send_mu_);
-      if (send_closed_) return;
-      if (!writing_ && outq_.empty()) {
-        if (!SendFrameNow(socket_.native_handle(), frame)) {
-          lock.unlock();
+      switch (sendq_.Send(std::move(frame))) {
+        case FrameSendQueue::Sent::kStartWriter:
+          asio::co_spawn(socket_.get_executor(), WriteLoop(shared_from_this()), asio::detached);
+          break;
+        case FrameSendQueue::Sent::kFailed:
           Close();
-          return;
-        }
-        if (frame.sent == frame.size()) return;
+          break;
+        default:
+          break;
       }
-      outq_.push_back(std::move(frame));
-      if (writing_) return;
-      writing_ = true;
-      lock.unlock();  // co_spawn may run the loop inline, which takes send_mu_
-      asio::co_spawn(socket_.get_executor(), WriteLoop(shared_from_this()), asio::detached);
     }
 
     void Close() {
@@ -107,25 +103,8 @@ class RpcServer::Impl {
     }
 
     static asio::awaitable<void> WriteLoop(std::shared_ptr<Connection> self) {
-      for (;;) {
-        OutFrame frame;
-        {
-          std::lock_guard lock(self->send_mu_);
-          if (self->outq_.empty() || self->send_closed_) {
-            self->writing_ = false;
-            co_return;
-          }
-          frame = std::move(self->outq_.front());
-          self->outq_.pop_front();
-        }
-        Status st = co_await WriteFrame(self->socket_, frame);
-        if (!st.ok()) {
-          self->CloseOnStrand();
-          std::lock_guard lock(self->send_mu_);
-          self->writing_ = false;
-          co_return;
-        }
-      }
+      Status st = co_await DrainSendQueue(self->socket_, self->sendq_);
+      if (!st.ok()) self->CloseOnStrand();
     }
 
     void Dispatch(Frame frame) {
@@ -211,15 +190,11 @@ class RpcServer::Impl {
     void CloseOnStrand() {
       if (closed_) return;
       closed_ = true;
-      {
-        // Under send_mu_: no worker is sending on the descriptor being closed.
-        std::lock_guard lock(send_mu_);
-        send_closed_ = true;
-        outq_.clear();
+      sendq_.Close([this] {
         asio::error_code ec;
         socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
         socket_.close(ec);
-      }
+      });
       server_->Forget(this);
     }
 
@@ -229,12 +204,9 @@ class RpcServer::Impl {
     std::string peer_;
     bool closed_ = false;  // on the strand
     std::atomic<uint32_t> pending_{0};  // requests read and not yet answered
-    // Replies: sent directly by the thread that has one when the connection
-    // is idle, else queued for the write loop on the strand.
-    std::mutex send_mu_;
-    std::deque<OutFrame> outq_;   // GUARDED_BY(send_mu_)
-    bool writing_ = false;        // GUARDED_BY(send_mu_); a write loop runs
-    bool send_closed_ = false;    // GUARDED_BY(send_mu_)
+    // Replies: sent by the thread that has one when the connection is idle,
+    // else queued for the write loop on the strand.
+    FrameSendQueue sendq_;
     // Ordered requests (kFlagOrdered) waiting to run, and whether one runs.
     std::mutex ordered_mu_;
     std::deque<std::function<void()>> ordered_;  // GUARDED_BY(ordered_mu_)
