@@ -6,6 +6,23 @@
 #include "common/crc32c.h"
 
 namespace strata::dfs {
+namespace {
+
+// Sync appends up to this size write zeros ahead of themselves, in steps of
+// kPreallocateStep (see Replica::PreallocateLocked). Larger appends carry
+// enough data per sync that the journal commit matters little, and writing
+// zeros first would double their disk traffic.
+constexpr uint64_t kPreallocateAppendMax = 32 << 10;
+constexpr uint64_t kPreallocateStep = 1 << 20;
+
+// Zeros to write from (zero-initialised static storage: only read, so it
+// costs no memory of its own).
+const char* ZeroBytes() {
+  static const char zeros[kPreallocateStep] = {};
+  return zeros;
+}
+
+}  // namespace
 
 uint32_t ComputeCrcEntries(uint64_t offset, uint32_t tail_crc, std::string_view data, std::string* entries) {
   uint32_t crc = tail_crc;
@@ -228,7 +245,9 @@ Status Replica::WriteAtEnd(std::string_view data, bool sync) {
   }
   uint64_t start_us = clock_->NowMicros();
   uint64_t new_length = length_ + data.size();
+  if (sync && data.size() <= kPreallocateAppendMax && new_length > file_end_) PreallocateLocked(new_length);
   RETURN_IF_ERROR(file_->WriteAt(kDataOffset + length_, data.data(), data.size()));
+  file_end_ = std::max(file_end_, new_length);
   std::string entries;
   uint32_t new_tail = ComputeCrcEntries(length_, tail_crc_, data, &entries);
   uint64_t completed = new_length / kChunkBlockSize - length_ / kChunkBlockSize;
@@ -259,6 +278,30 @@ Status Replica::WriteAtEnd(std::string_view data, bool sync) {
   }
   PublishLocked();
   return Status::Ok();
+}
+
+void Replica::PreallocateLocked(uint64_t new_length) {
+  if (preallocate_failed_) return;
+  uint64_t target = std::min(new_length / kPreallocateStep * kPreallocateStep + kPreallocateStep, kChunkLengthMax);
+  if (target <= file_end_) return;
+  // CRC entries of blocks from the one holding file_end_ on: none of them is
+  // complete yet (file_end_ >= length_), so none has an entry to lose.
+  uint64_t first_entry = file_end_ / kChunkBlockSize;
+  uint64_t entries_end = (target + kChunkBlockSize - 1) / kChunkBlockSize;
+  Status st = file_->WriteAt(kCrcTableOffset + first_entry * kCrcEntrySize, ZeroBytes(),
+                             (entries_end - first_entry) * kCrcEntrySize);
+  for (uint64_t at = file_end_; st.ok() && at < target;) {
+    uint64_t n = std::min(target - at, kPreallocateStep);
+    st = file_->WriteAt(kDataOffset + at, ZeroBytes(), n);
+    at += n;
+  }
+  if (!st.ok()) {
+    // Only an optimisation: the append goes on and meets the disk's state
+    // itself. Zeros that did land are past the length, trimmed like any.
+    preallocate_failed_ = true;
+    return;
+  }
+  file_end_ = target;
 }
 
 Status Replica::Read(uint64_t offset, uint64_t length, std::string* out) {
@@ -339,7 +382,8 @@ Result<uint64_t> Replica::Seal(uint64_t epoch, uint64_t length) {
   if (length > length_) {
     return Status::OutOfRange(where + ": replica is shorter, length=" + std::to_string(length_));
   }
-  if (length < length_) RETURN_IF_ERROR(TruncateLocked(length));
+  // Shorter, or zeros written ahead: the sealed file holds the data only.
+  if (length < length_ || file_end_ > length) RETURN_IF_ERROR(TruncateLocked(length));
   RETURN_IF_ERROR(SyncLocked());  // memory-mode appends become durable before the seal
   RETURN_IF_ERROR(WriteMeta(ChunkMeta{chunk_id_, std::max(epoch, epoch_), true, length}));
   epoch_ = std::max(epoch, epoch_);
@@ -366,6 +410,7 @@ Status Replica::TruncateLocked(uint64_t length) {
   RETURN_IF_ERROR(file_->Truncate(kDataOffset + length));
   RETURN_IF_ERROR(file_->Sync());
   length_ = length;
+  file_end_ = length;
   unsynced_since_us_ = 0;
   tail_crc_ = new_tail;
   PublishLocked();

@@ -111,6 +111,15 @@ class Replica {
   Status CheckLive() const;
   Status CheckRetry(uint64_t offset, std::string_view data);
   Status WriteAtEnd(std::string_view data, bool sync);
+  // Before a small sync append that would grow the file: writes zeros over
+  // the next 1 MiB of data and the CRC entries that will cover it. The sync
+  // of this append allocates those blocks once; the appends after it
+  // overwrite allocated blocks, and their fdatasync need not commit the
+  // file system's journal (no size or block change) - the difference
+  // between a local write+fdatasync into a new file and into an existing
+  // one. Zeros past the length are trimmed by a seal and by recovery.
+  // REQUIRES: mu_ held exclusively.
+  void PreallocateLocked(uint64_t new_length);
   // REQUIRES: flush_mu_ held.
   Result<uint64_t> FlushHoldingFlushLock();
   // REQUIRES: flush_mu_ and mu_ (exclusively) held, the replica unsealed.
@@ -161,6 +170,10 @@ class Replica {
   // the page cache, so that new appends reuse those pages instead of taking
   // fresh ones (see DropDurableCacheLocked).
   uint64_t cache_dropped_ = 0;     // GUARDED_BY(mu_)
+  // Data bytes the .chunk file holds past kDataOffset: length_, plus the
+  // zeros written ahead for small sync appends (see PreallocateLocked).
+  uint64_t file_end_ = 0;          // GUARDED_BY(mu_)
+  bool preallocate_failed_ = false;  // GUARDED_BY(mu_); stop trying (e.g. disk full)
 };
 
 // CRC entries (little-endian u32 each) for `data` appended at `offset` to a

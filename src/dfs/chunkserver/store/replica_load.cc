@@ -103,6 +103,7 @@ Status Replica::RecoverTail(const std::vector<TailSlot>& slots) {
                  disk_->index(), length_, data_size);
     RETURN_IF_ERROR(file_->Truncate(kDataOffset + length_));
   }
+  file_end_ = length_;
   return WriteBothSlots(length_, tail_crc_);  // syncs the file: all of it is durable now
 }
 
