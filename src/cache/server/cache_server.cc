@@ -1,13 +1,20 @@
 #include "cache/server/cache_server.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
 #include <unistd.h>
+
+#include <cstring>
 
 #include <spdlog/spdlog.h>
 
 #include "cache/protocol/memcache/memcache_handler.h"
 #include "cache/protocol/resp/resp_handler.h"
 #include "cache/server/connection.h"
-#include "cache/server/worker_loop.h"
 
 namespace strata::cache {
 
@@ -21,42 +28,71 @@ CacheServer::CacheServer(const CacheOptions& options, std::shared_ptr<Clock> clo
 
 CacheServer::~CacheServer() { Stop(); }
 
-Result<int> CacheServer::Listen(std::unique_ptr<asio::ip::tcp::acceptor>* acceptor, int port) {
-  asio::error_code ec;
-  auto addr = asio::ip::make_address(options_.host, ec);
-  if (ec) return Status::InvalidArgument("bad --host " + options_.host + ": " + ec.message());
-  asio::ip::tcp::endpoint ep(addr, static_cast<uint16_t>(port));
-  auto a = std::make_unique<asio::ip::tcp::acceptor>(*contexts_[0]);
-  a->open(ep.protocol(), ec);
-  if (!ec) a->set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
-  if (!ec) a->bind(ep, ec);
-  if (!ec) a->listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) return Status::Unavailable("listen on " + options_.host + ":" + std::to_string(port) + ": " + ec.message());
-  int bound = a->local_endpoint().port();
-  *acceptor = std::move(a);
-  return bound;
+CacheServer::Listener::~Listener() { ::close(fd_); }
+
+// Accepts everything pending (the socket is level-triggered and
+// non-blocking), then waits for the next report.
+void CacheServer::Listener::OnEvents(uint32_t) {
+  for (;;) {
+    int fd = ::accept4(fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0) {
+      server_->Adopt(fd, resp_);
+      continue;
+    }
+    if (errno == EINTR || errno == ECONNABORTED) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) spdlog::warn("accept failed: {}", std::strerror(errno));
+    return;  // EMFILE and the like: the connection stays queued for the next round
+  }
 }
 
-void CacheServer::Accept(asio::ip::tcp::acceptor* acceptor, bool resp) {
-  auto& ctx = *contexts_[next_worker_.fetch_add(1) % contexts_.size()];
-  acceptor->async_accept(ctx, [this, acceptor, resp](const asio::error_code& ec, asio::ip::tcp::socket socket) {
-    if (ec == asio::error::operation_aborted || stopping_) return;
-    if (!ec) {
-      if (core_->clients()->size() >= options_.max_connections) {
-        asio::error_code ignored;
-        socket.close(ignored);
-      } else {
-        uint64_t id = core_->NextClientId();
-        std::unique_ptr<ProtocolHandler> h;
-        if (resp) h = std::make_unique<resp::RespHandler>(core_.get(), &table_, id);
-        else h = std::make_unique<memcache::MemcacheHandler>(core_.get(), id);
-        std::make_shared<Connection>(std::move(socket), core_.get(), std::move(h), id, resp ? "resp" : "memcache")->Start();
-      }
-    } else {
-      spdlog::warn("accept failed: {}", ec.message());
-    }
-    Accept(acceptor, resp);
-  });
+Result<int> CacheServer::Listen(int port, bool resp, std::unique_ptr<Listener>* listener) {
+  std::string where = options_.host + ":" + std::to_string(port);
+  addrinfo hints{};
+  hints.ai_flags = AI_NUMERICHOST | AI_PASSIVE;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  int rc = ::getaddrinfo(options_.host.c_str(), std::to_string(port).c_str(), &hints, &found);
+  if (rc != 0) return Status::InvalidArgument("bad --host " + options_.host + ": " + ::gai_strerror(rc));
+  std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> owned(found, ::freeaddrinfo);
+  int fd = ::socket(found->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Status::FromErrno(errno, "socket for " + where);
+  auto l = std::make_unique<Listener>(this, fd, resp);  // closes fd from here on
+  int one = 1;
+  (void)::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (::bind(fd, found->ai_addr, found->ai_addrlen) != 0 || ::listen(fd, SOMAXCONN) != 0) {
+    return Status::Unavailable("listen on " + where + ": " + std::strerror(errno));
+  }
+  sockaddr_storage bound{};
+  socklen_t len = sizeof bound;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len) != 0) {
+    return Status::FromErrno(errno, "getsockname for " + where);
+  }
+  int bound_port = bound.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port)
+                                               : ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  RETURN_IF_ERROR(workers_[0]->loop.Add(fd, EPOLLIN, l.get()));
+  *listener = std::move(l);
+  return bound_port;
+}
+
+// Runs on worker 0's thread (the listeners' loop).
+void CacheServer::Adopt(int fd, bool resp) {
+  if (stopping_ || core_->clients()->size() >= options_.max_connections) {
+    ::close(fd);
+    return;
+  }
+  uint64_t id = core_->NextClientId();
+  std::unique_ptr<ProtocolHandler> h;
+  if (resp) h = std::make_unique<resp::RespHandler>(core_.get(), &table_, id);
+  else h = std::make_unique<memcache::MemcacheHandler>(core_.get(), id);
+  Worker* w = workers_[next_worker_.fetch_add(1) % workers_.size()].get();
+  auto conn = std::make_unique<Connection>(fd, &w->conns, core_.get(), std::move(h), id, resp ? "resp" : "memcache");
+  if (w == workers_[0].get()) {
+    w->conns.Start(std::move(conn));
+    return;
+  }
+  // std::function needs a copyable closure: carry the connection in a shared_ptr.
+  auto carried = std::make_shared<std::unique_ptr<Connection>>(std::move(conn));
+  w->loop.Post([w, carried] { w->conns.Start(std::move(*carried)); });
 }
 
 Status CacheServer::Start() {
@@ -64,17 +100,15 @@ Status CacheServer::Start() {
   core_ = std::make_unique<CacheCore>(options_, clock_.get(), &metrics_);
   RETURN_IF_ERROR(core_->Open());
   for (int i = 0; i < options_.threads; i++) {
-    contexts_.push_back(std::make_unique<asio::io_context>(1));
-    guards_.push_back(asio::make_work_guard(*contexts_.back()));
+    workers_.push_back(std::make_unique<Worker>(clock_.get(), options_.poll_us));
+    RETURN_IF_ERROR(workers_.back()->loop.Open());
   }
-  ASSIGN_OR_RETURN(resp_port_, Listen(&resp_acceptor_, options_.port_resp));
-  ASSIGN_OR_RETURN(memcache_port_, Listen(&memcache_acceptor_, options_.port_memcache));
+  ASSIGN_OR_RETURN(resp_port_, Listen(options_.port_resp, true, &resp_listener_));
+  ASSIGN_OR_RETURN(memcache_port_, Listen(options_.port_memcache, false, &memcache_listener_));
   admin_ = std::make_unique<AdminHttpServer>(&metrics_, [this] { return StatusJson(); });
   ASSIGN_OR_RETURN(http_port_, admin_->Start(options_.host, options_.http_port));
-  Accept(resp_acceptor_.get(), true);
-  Accept(memcache_acceptor_.get(), false);
-  for (auto& ctx : contexts_) {
-    threads_.emplace_back([this, c = ctx.get()] { RunWorkerLoop(*c, clock_.get(), options_.poll_us); });
+  for (auto& w : workers_) {
+    w->thread = std::thread([loop = &w->loop] { loop->Run(); });
   }
   maintenance_ = std::thread([this] { MaintenanceLoop(); });
   spdlog::info("cache serving resp on {}:{}, memcache on {}:{}, http on {}, memory {} bytes, {} threads, {} shards",
@@ -87,19 +121,16 @@ void CacheServer::Stop() {
   if (stopping_.exchange(true)) return;
   if (maintenance_.joinable()) maintenance_.join();
   if (admin_) admin_->Stop();
-  for (auto* a : {resp_acceptor_.get(), memcache_acceptor_.get()}) {
-    if (!a) continue;
-    asio::error_code ec;
-    a->close(ec);
+  for (auto& w : workers_) w->loop.Stop();
+  for (auto& w : workers_) {
+    if (w->thread.joinable()) w->thread.join();
   }
-  for (auto& ctx : contexts_) ctx->stop();
-  for (auto& t : threads_) t.join();
-  threads_.clear();
-  // Connections die with their contexts, before the core they point to.
-  resp_acceptor_.reset();
-  memcache_acceptor_.reset();
-  guards_.clear();
-  contexts_.clear();
+  // Connections go before the core they point to, loops after every
+  // connection (a wake-up may still post to any loop until all are gone).
+  resp_listener_.reset();
+  memcache_listener_.reset();
+  for (auto& w : workers_) w->conns.Clear();
+  workers_.clear();
   core_.reset();
 }
 

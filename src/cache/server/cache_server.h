@@ -1,6 +1,6 @@
 // CacheServer: the `strata cache` role — binds the RESP and memcached ports,
-// runs N worker threads (one asio io_context each: run to completion, no
-// work handed between threads), a maintenance thread (engine ticks, delayed
+// runs N worker threads (one EventLoop each: run to completion, no work
+// handed between threads), a maintenance thread (engine ticks, delayed
 // flushes, gauges) and the admin HTTP endpoint (/metrics, /status).
 //
 // New connections are accepted on worker 0 and assigned round-robin to the
@@ -16,10 +16,10 @@
 #include <thread>
 #include <vector>
 
-#include <asio.hpp>
-
 #include "cache/protocol/resp/command.h"
 #include "cache/server/cache_core.h"
+#include "cache/server/connection.h"
+#include "cache/server/event_loop.h"
 #include "common/admin_http.h"
 #include "common/metrics.h"
 
@@ -40,8 +40,31 @@ class CacheServer {
   nlohmann::json StatusJson();
 
  private:
-  Result<int> Listen(std::unique_ptr<asio::ip::tcp::acceptor>* acceptor, int port);
-  void Accept(asio::ip::tcp::acceptor* acceptor, bool resp);
+  // One worker thread: its loop and the connections living on it.
+  struct Worker {
+    explicit Worker(const Clock* clock, uint64_t poll_us) : loop(clock, poll_us), conns(&loop) {}
+    EventLoop loop;
+    ConnectionSet conns;
+    std::thread thread;
+  };
+  // A listening socket, on worker 0's loop.
+  class Listener final : public EventLoop::Handler {
+   public:
+    Listener(CacheServer* server, int fd, bool resp) : server_(server), fd_(fd), resp_(resp) {}
+    ~Listener() override;
+    void OnEvents(uint32_t events) override;
+    int fd() const { return fd_; }
+
+   private:
+    CacheServer* const server_;
+    const int fd_;
+    const bool resp_;
+  };
+
+  // Binds options_.host:port; returns the listener and its bound port.
+  Result<int> Listen(int port, bool resp, std::unique_ptr<Listener>* listener);
+  // Hands a new client socket to the next worker (round-robin).
+  void Adopt(int fd, bool resp);
   void MaintenanceLoop();
   void UpdateGauges();
 
@@ -50,11 +73,9 @@ class CacheServer {
   MetricsRegistry metrics_;
   std::unique_ptr<CacheCore> core_;
   resp::CommandTable table_;
-  std::vector<std::unique_ptr<asio::io_context>> contexts_;
-  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards_;
-  std::vector<std::thread> threads_;
-  std::unique_ptr<asio::ip::tcp::acceptor> resp_acceptor_;
-  std::unique_ptr<asio::ip::tcp::acceptor> memcache_acceptor_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::unique_ptr<Listener> resp_listener_;
+  std::unique_ptr<Listener> memcache_listener_;
   std::unique_ptr<AdminHttpServer> admin_;
   std::thread maintenance_;
   std::atomic<bool> stopping_{false};
