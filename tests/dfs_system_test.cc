@@ -130,6 +130,14 @@ TEST_F(DfsSystemTest, ChunkserverKilledMidPutThenReReplicated) {
   auto status = c.ClusterStatusJson();
   ASSERT_FALSE(status.is_null());
   EXPECT_EQ(status["chunks"]["under_replicated"].get<int>(), 0) << status.dump(1);
+  // The same, as a person reads it.
+  auto text = c.Cli({"cluster", "status"});
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find(victim + "  "), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("DEAD"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("under-replicated 0,"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("recovery: "), std::string::npos) << text.out;
+  EXPECT_EQ(text.out.find(" 0 done (0 B)"), std::string::npos) << text.out;  // the copies were counted
 }
 
 // With a window, appends run ahead of their acknowledgement. With

@@ -7,6 +7,51 @@
 namespace strata::cli {
 namespace {
 
+uint64_t U64(const nlohmann::json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_number() ? it->get<uint64_t>() : 0;
+}
+
+// "chunks: 12 (11 sealed, 1 open), 40.0 MiB sealed; under-replicated 2
+// (1 replica left: 1, 2 replicas left: 1), lost 0, awaiting deletion 0"
+void PrintChunks(const nlohmann::json& c) {
+  std::cout << "chunks: " << U64(c, "total") << " (" << U64(c, "sealed") << " sealed, " << U64(c, "open")
+            << " open), " << HumanBytes(U64(c, "sealed_bytes")) << " sealed; under-replicated "
+            << U64(c, "under_replicated");
+  auto left = c.find("under_replicated_by_replicas_left");
+  if (U64(c, "under_replicated") > 0 && left != c.end() && left->is_object()) {
+    std::string sep = " (";
+    for (const auto& [replicas, count] : left->items()) {
+      if (!count.is_number() || count.get<uint64_t>() == 0) continue;
+      std::cout << sep << replicas << (replicas == "1" ? " replica" : " replicas") << " left: " << count.get<uint64_t>();
+      sep = ", ";
+    }
+    if (sep != " (") std::cout << ")";
+  }
+  std::cout << ", lost " << U64(c, "lost") << ", awaiting deletion " << U64(c, "gc_pending") << "\n";
+}
+
+// "recovery: 3 copying (12.0 MiB), 5 queued; 40 done (160.0 MiB), 0 failed;
+// copy budget now 24.0 MiB/s of 100.0 MiB/s, 1 of 2 copies per server" (the
+// budget shrinks while foreground latency suffers), "paused ..." and the alert.
+void PrintRecovery(const nlohmann::json& r) {
+  std::cout << "recovery: ";
+  if (U64(r, "in_flight") == 0 && U64(r, "queued") == 0) {
+    std::cout << "idle";
+  } else {
+    std::cout << U64(r, "in_flight") << " copying (" << HumanBytes(U64(r, "in_flight_bytes")) << "), "
+              << U64(r, "queued") << " queued";
+  }
+  std::cout << "; " << U64(r, "done") << " done (" << HumanBytes(U64(r, "done_bytes")) << "), " << U64(r, "failed")
+            << " failed; copy budget now " << HumanBytes(U64(r, "bytes_per_sec")) << "/s of "
+            << HumanBytes(U64(r, "bytes_per_sec_max")) << "/s, " << U64(r, "copies_per_server") << " of "
+            << U64(r, "copies_per_server_max") << " copies per server";
+  if (r.value("paused", false)) std::cout << "; paused for " << U64(r, "paused_remaining_ms") / 1000 << " s more";
+  std::cout << "\n";
+  std::string alert = r.value("alert", std::string());
+  if (!alert.empty()) std::cout << "ALERT recovery: " << alert << "\n";
+}
+
 void PrintStatus(const std::string& master, const nlohmann::json& s) {
   std::cout << "master: " << master << "  (up " << s.value("uptime_s", uint64_t{0}) << " s)\n";
   if (s.contains("totals")) {
@@ -52,8 +97,11 @@ void PrintStatus(const std::string& master, const nlohmann::json& s) {
       std::cout << "ALERT " << a.value("kind", std::string("")) << ": " << a.value("message", std::string("")) << "\n";
     }
   }
-  for (const char* key : {"chunks", "recovery", "files", "directories"}) {
-    if (s.contains(key)) std::cout << key << ": " << s[key].dump() << "\n";
+  if (s.contains("chunks") && s["chunks"].is_object()) PrintChunks(s["chunks"]);
+  if (s.contains("recovery") && s["recovery"].is_object()) PrintRecovery(s["recovery"]);
+  if (s.contains("files") || s.contains("directories")) {
+    std::cout << "namespace: " << s.value("files", uint64_t{0}) << " files, " << s.value("directories", uint64_t{0})
+              << " directories\n";
   }
 }
 
