@@ -10,7 +10,7 @@ namespace {
 
 // Sync appends up to this size write zeros ahead of themselves, in steps of
 // kPreallocateStep (see Replica::PreallocateLocked). Larger appends carry
-// enough data per sync that the journal commit matters little, and writing
+// enough data per sync that the metadata update matters little, and writing
 // zeros first would double their disk traffic.
 constexpr uint64_t kPreallocateAppendMax = 32 << 10;
 constexpr uint64_t kPreallocateStep = 1 << 20;

@@ -114,8 +114,8 @@ class Replica {
   // Before a small sync append that would grow the file: writes zeros over
   // the next 1 MiB of data and the CRC entries that will cover it. The sync
   // of this append allocates those blocks once; the appends after it
-  // overwrite allocated blocks, and their fdatasync need not commit the
-  // file system's journal (no size or block change) - the difference
+  // overwrite allocated blocks, and their fdatasync writes no metadata (no
+  // size or block change: no journal commit, no inode write) - the difference
   // between a local write+fdatasync into a new file and into an existing
   // one. Zeros past the length are trimmed by a seal and by recovery.
   // REQUIRES: mu_ held exclusively.
