@@ -92,6 +92,17 @@ TEST_F(DfsSystemTest, NamespaceOperationsAndErrors) {
   EXPECT_NE(c.Cli({"fs", "put", Tmp("no-such-local-file"), "/z"}).exit_code, 0);
   EXPECT_NE(c.Cli({"fs", "rm", "/a"}).exit_code, 0);  // not empty without -r
   EXPECT_EQ(c.Cli({"fs", "rm", "-r", "/a"}).exit_code, 0);
+  // An address that is not the master: a clear error, and nothing changes
+  // on the server that was named.
+  std::string cs_addr = c.info()["chunkservers"][0]["addr"].get<std::string>();
+  auto wrong = RunStrata({"fs", "mkdir", "/zz", "--master", cs_addr});
+  EXPECT_NE(wrong.exit_code, 0);
+  EXPECT_NE(wrong.err.find("is not a Strata master"), std::string::npos) << wrong.err;
+  EXPECT_NE(c.Cli({"fs", "stat", "/zz"}).exit_code, 0);
+  std::string http_addr = c.info()["chunkservers"][0]["http"].get<std::string>();  // not Strata RPC at all
+  auto not_rpc = RunStrata({"fs", "ls", "/", "--master", http_addr});
+  EXPECT_NE(not_rpc.exit_code, 0);
+  EXPECT_NE(not_rpc.err.find("is not a Strata master"), std::string::npos) << not_rpc.err;
   auto ls = c.Cli({"fs", "ls", "--json", "/"});
   ASSERT_EQ(ls.exit_code, 0);
   EXPECT_EQ(nlohmann::json::parse(ls.out).size(), 0u) << ls.out;

@@ -14,6 +14,20 @@ DfsClient::DfsClient(DfsClientOptions options)
 
 DfsClient::~DfsClient() = default;
 
+// An answer that shows the address is not a master: a Strata server of
+// another kind refuses the master's method ids (no two services share one),
+// and anything else fails to send a Strata frame at all.
+Status DfsClient::NotAMaster(const Status& st) const {
+  const std::string& m = st.message();
+  if (st.code() == StatusCode::kNotSupported && m.find("unknown rpc method") != std::string::npos) {
+    return Status::InvalidArgument(options_.master + " is not a Strata master (it is another Strata server: " + m + ")");
+  }
+  if (st.code() == StatusCode::kUnavailable && m.find("bad frame magic") != std::string::npos) {
+    return Status::InvalidArgument(options_.master + " is not a Strata master (it does not speak Strata RPC: " + m + ")");
+  }
+  return Status::Ok();
+}
+
 Status DfsClient::CallMaster(MasterMethod method, const google::protobuf::Message& req,
                              google::protobuf::Message* resp) {
   uint32_t budget_ms = master_reached_ ? options_.master_retry_ms_max : options_.master_first_contact_ms_max;
@@ -21,6 +35,7 @@ Status DfsClient::CallMaster(MasterMethod method, const google::protobuf::Messag
   auto backoff = std::chrono::milliseconds(50);
   for (;;) {
     Status st = rpc_.CallTyped(options_.master, method, req, resp);
+    if (Status wrong = NotAMaster(st); !wrong.ok()) return wrong;
     if (st.ok() || !st.retryable()) {
       // Any answer, even an error, proves the address is a live master.
       if (st.ok() || st.code() != StatusCode::kUnavailable) master_reached_ = true;

@@ -61,6 +61,8 @@ class DfsClient {
 
   // Calls a master method, retrying transient failures (see above).
   Status CallMaster(MasterMethod method, const google::protobuf::Message& req, google::protobuf::Message* resp);
+  // InvalidArgument when `st` shows that options_.master is not a master.
+  Status NotAMaster(const Status& st) const;
 
   rpc::RpcClient& rpc() { return rpc_; }
   const DfsClientOptions& options() const { return options_; }

@@ -13,6 +13,7 @@ template <typename Req, typename Resp>
 using Fn = std::function<Status(const Req&, std::string&, Resp*, std::string*)>;
 
 Status HandleCreate(ChunkStore* store, const CreateChunkRequest& req, CreateChunkResponse* resp) {
+  if (req.chunk_id() == 0) return Status::InvalidArgument("chunk id 0 is not a chunk (ids start at 1)");
   ASSIGN_OR_RETURN(uint32_t disk, store->Create(req.chunk_id(), req.epoch(), req.disk()));
   resp->set_disk(disk);
   return Status::Ok();

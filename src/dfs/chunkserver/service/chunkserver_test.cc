@@ -214,6 +214,31 @@ class ChunkserverTest : public ::testing::Test {
   std::vector<std::unique_ptr<Chunkserver>> servers_;
 };
 
+// A client that takes a chunkserver for the master: every master request is
+// refused as an unknown method (no id is shared between the services), and
+// nothing is created, deleted or misread.
+TEST_F(ChunkserverTest, MasterRequestsAreRefusedAndChangeNothing) {
+  Chunkserver* cs = StartServer(Options("a"));
+  ASSERT_TRUE(Create(cs, 7, 1).ok());
+  MkdirRequest mkdir;
+  mkdir.set_path("/zz");
+  MkdirResponse mkdir_resp;
+  Status st = client_.CallTyped(cs->addr(), MASTER_MKDIR, mkdir, &mkdir_resp);
+  EXPECT_EQ(st.code(), StatusCode::kNotSupported) << st.ToString();
+  EXPECT_NE(st.message().find("unknown rpc method"), std::string::npos) << st.ToString();
+  RenameRequest rename;
+  rename.set_from("/a");
+  rename.set_to("/b");
+  RenameResponse rename_resp;
+  EXPECT_EQ(client_.CallTyped(cs->addr(), MASTER_RENAME, rename, &rename_resp).code(), StatusCode::kNotSupported);
+  auto replicas = cs->store()->ListReplicas();
+  ASSERT_EQ(replicas.size(), 1u);
+  EXPECT_EQ(replicas[0].chunk_id, 7u);
+  // Chunk id 0 is never allocated: a request for it is refused.
+  EXPECT_EQ(Create(cs, 0, 1).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(cs->store()->ListReplicas().size(), 1u);
+}
+
 TEST_F(ChunkserverTest, AppendReadSealOverRpc) {
   Chunkserver* cs = StartServer(Options("a"));
   ASSERT_TRUE(Create(cs, 7, 1, 1).ok());
