@@ -22,14 +22,11 @@ struct CacheFlags {
   std::vector<std::string> namespaces;
 };
 
-// Reads the YAML config (same names as the flags, with underscores); flags
-// given on the command line win.
-Status ApplyConfigFile(CacheFlags* f, CLI::App* cmd) {
-  ASSIGN_OR_RETURN(YAML::Node root, LoadYamlFile(f->config));
-  ConfigNode n(root, f->config);
+// Reads the settings of one config mapping (same names as the flags, with
+// underscores); flags given on the command line win.
+Status ApplyConfig(ConfigNode& n, CacheFlags* f, CLI::App* cmd) {
   auto given = [&](const char* flag) { return cmd->count(flag) > 0; };
   int64_t v;
-  std::string s;
   if (n.Has("host") && !given("--host")) RETURN_IF_ERROR(n.GetString("host", &f->opt.host));
   if (n.Has("port_resp") && !given("--port-resp")) { RETURN_IF_ERROR(n.GetInt("port_resp", &v)); f->opt.port_resp = static_cast<int>(v); }
   if (n.Has("port_memcache") && !given("--port-memcache")) { RETURN_IF_ERROR(n.GetInt("port_memcache", &v)); f->opt.port_memcache = static_cast<int>(v); }
@@ -41,10 +38,29 @@ Status ApplyConfigFile(CacheFlags* f, CLI::App* cmd) {
   if (n.Has("data_dir") && !given("--data-dir")) RETURN_IF_ERROR(n.GetString("data_dir", &f->opt.data_dir));
   if (n.Has("password") && !given("--password")) RETURN_IF_ERROR(n.GetString("password", &f->opt.password));
   if (n.Has("namespaces")) {
-    for (const auto& spec : root["namespaces"]) f->namespaces.push_back(spec.as<std::string>());
-    n.GetString("namespaces", &s).ok();  // mark as seen; the list was read above
+    const YAML::Node specs = n.node()["namespaces"];
+    if (!specs.IsSequence()) return Status::InvalidArgument(n.where() + ": key 'namespaces': expected a list");
+    for (const auto& spec : specs) {
+      if (!spec.IsScalar()) return Status::InvalidArgument(n.where() + ": key 'namespaces': expected a list of specs");
+      f->namespaces.push_back(spec.as<std::string>());
+    }
+    std::string unused;
+    (void)n.GetString("namespaces", &unused);  // marks the key as seen; the list was read above
   }
   return n.CheckNoUnknownKeys();
+}
+
+// The settings sit either at the top level of the file or under a `cache:`
+// section, the form `strata up` writes (as for master: and chunkserver:).
+Status ApplyConfigFile(CacheFlags* f, CLI::App* cmd) {
+  ASSIGN_OR_RETURN(YAML::Node root, LoadYamlFile(f->config));
+  if (!root.IsNull() && !root.IsMap()) return Status::InvalidArgument("config file " + f->config + ": expected a mapping");
+  ConfigNode top(root, f->config);
+  if (!top.Has("cache")) return ApplyConfig(top, f, cmd);
+  if (root["cache"].IsNull()) root["cache"] = YAML::Node(YAML::NodeType::Map);  // an empty section
+  ASSIGN_OR_RETURN(ConfigNode section, top.Child("cache"));
+  RETURN_IF_ERROR(top.CheckNoUnknownKeys());  // nothing beside the section
+  return ApplyConfig(section, f, cmd);
 }
 
 Status Prepare(CacheFlags* f, CLI::App* cmd) {

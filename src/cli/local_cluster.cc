@@ -40,6 +40,19 @@ bool IsStrataProcess(pid_t pid) {
   return argv0.find("strata") != std::string::npos;
 }
 
+// The last non-empty line of `path` (bounded), which for a role that exited
+// at startup is the reason it gave.
+std::string LastLine(const std::string& path) {
+  constexpr size_t kLineBytesMax = 512;
+  std::ifstream in(path);
+  std::string line, last;
+  while (std::getline(in, line)) {
+    if (line.find_first_not_of(" \t\r") != std::string::npos) last = line;
+  }
+  if (last.size() > kLineBytesMax) last = last.substr(0, kLineBytesMax) + "...";
+  return last;
+}
+
 std::vector<pid_t> PidsIn(const nlohmann::json& doc) {
   std::vector<pid_t> pids;
   auto add = [&](const nlohmann::json& j) {
@@ -147,17 +160,23 @@ Result<pid_t> LocalCluster::Launch(const std::string& name, std::vector<std::str
   so.new_session = detach;
   ASSIGN_OR_RETURN(pid_t pid, SpawnProcess(args, so));
   pids_.push_back(pid);
+  roles_.push_back(name);
   return pid;
+}
+
+Status LocalCluster::ExitedAtStartup(const std::string& name) const {
+  std::string role = name.starts_with("cs") ? "chunkserver " + name : name;
+  std::string log = dir_ + "/logs/" + name + ".log";
+  std::string reason = LastLine(log);
+  return Status::Unavailable("the " + role + " exited during startup" + (reason.empty() ? "" : ": " + reason) +
+                             "; see " + log);
 }
 
 Status LocalCluster::WaitReady() {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(config_.ready_timeout_ms);
   auto check_alive = [&]() -> Status {
-    for (pid_t pid : pids_) {
-      if (!ProcessAlive(pid)) {
-        return Status::Unavailable("a role exited during startup (pid " + std::to_string(pid) + "); see " + dir_ +
-                                   "/logs/");
-      }
+    for (size_t i = 0; i < pids_.size(); ++i) {
+      if (!ProcessAlive(pids_[i])) return ExitedAtStartup(roles_[i]);
     }
     return Status::Ok();
   };
@@ -227,7 +246,7 @@ Status LocalCluster::Start(bool detach) {
   // Chunkservers register at once: let the master listen first.
   auto master_deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(config_.ready_timeout_ms);
   while (!PortAcceptsConnections(h, master_port)) {
-    if (!ProcessAlive(master_pid)) return Status::Unavailable("the master exited at startup; see " + dir_ + "/logs/master.log");
+    if (!ProcessAlive(master_pid)) return ExitedAtStartup("master");
     if (std::chrono::steady_clock::now() > master_deadline) return Status::DeadlineExceeded("the master did not start listening");
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }

@@ -63,6 +63,9 @@ class LocalCluster {
   Result<int> Port(const std::string& key);
   Result<pid_t> Launch(const std::string& name, std::vector<std::string> args, bool detach);
   Status WaitReady();
+  // Unavailable naming role `name` (as given to Launch) and quoting the last
+  // line of its log.
+  Status ExitedAtStartup(const std::string& name) const;
   Status WriteClusterFile();
 
   std::string dir_;
@@ -71,6 +74,7 @@ class LocalCluster {
   nlohmann::json previous_;  // the last cluster.json, to keep the same ports
   nlohmann::json doc_;
   std::vector<pid_t> pids_;
+  std::vector<std::string> roles_;  // the name each of pids_ was launched as
 };
 
 }  // namespace strata::cli

@@ -28,14 +28,15 @@ std::string ReadWhole(const std::string& path) {
 
 // Cluster shape and timings for tests: small chunks, fast failure detection.
 // The test config; the master: and chunkserver: sections take the
-// TestClusterConfig lines right after their own.
+// TestClusterConfig lines right after their own. No cache server unless
+// TestClusterConfig has cache: lines.
 std::string TestConfig(const TestClusterConfig& c) {
   return "chunkservers: 6\n"
          "racks: 3\n"
          "disks_per_chunkserver: 2\n"
          "ready_timeout_ms: 30000\n"
-         "cache:\n"
-         "  enabled: false\n"
+         "cache:\n" +
+         (c.cache_yaml.empty() ? std::string("  enabled: false\n") : c.cache_yaml) +
          "master:\n"
          "  default_chunk_size: 4M\n"
          "  chunkserver_dead_after_ms: 3000\n"
@@ -132,7 +133,7 @@ bool FilesEqual(const std::string& a, const std::string& b) {
   }
 }
 
-TestCluster::TestCluster(const std::string& extra_yaml) : TestCluster(TestClusterConfig{extra_yaml, "", ""}) {}
+TestCluster::TestCluster(const std::string& extra_yaml) : TestCluster(TestClusterConfig{.extra_yaml = extra_yaml}) {}
 
 TestCluster::TestCluster(const TestClusterConfig& cluster_config) {
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();

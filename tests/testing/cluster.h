@@ -67,6 +67,7 @@ struct TestClusterConfig {
   std::string extra_yaml;        // appended at the top level (e.g. "chunkservers: 4\n")
   std::string master_yaml;       // lines of the master: section, indented by two spaces
   std::string chunkserver_yaml;  // lines of the chunkserver: section, likewise
+  std::string cache_yaml;        // lines of the cache: section, likewise; empty: no cache server
 };
 
 class TestCluster {

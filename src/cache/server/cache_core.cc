@@ -1,5 +1,7 @@
 #include "cache/server/cache_core.h"
 
+#include <filesystem>
+
 #include "cache/engine/persist_engine.h"
 
 namespace strata::cache {
@@ -49,6 +51,10 @@ Status CacheCore::Open() {
   ASSIGN_OR_RETURN(mem_, MemEngine::Create(mo, clock_));
   if (NeedsPersist(options_.namespaces)) {
     if (options_.data_dir.empty()) return Status::InvalidArgument("persist namespaces need --data-dir");
+    // As the master does: a fresh --data-dir (e.g. DIR/cache of `strata up`) is created.
+    std::error_code ec;
+    std::filesystem::create_directories(options_.data_dir, ec);
+    if (ec) return Status::IoError("create data dir " + options_.data_dir + ": " + ec.message());
     ASSIGN_OR_RETURN(auto p, PersistEngine::Open(options_.data_dir + "/persist", clock_));
     persist_ = std::move(p);
   }
