@@ -1,6 +1,8 @@
 // System tests of the dfs: a real cluster from `strata up`, driven by the
 // `strata` CLI, with processes killed by SIGKILL and bytes corrupted on disk.
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -106,6 +108,63 @@ TEST_F(DfsSystemTest, NamespaceOperationsAndErrors) {
   auto ls = c.Cli({"fs", "ls", "--json", "/"});
   ASSERT_EQ(ls.exit_code, 0);
   EXPECT_EQ(nlohmann::json::parse(ls.out).size(), 0u) << ls.out;
+}
+
+// A put is all or nothing: a failed or interrupted one leaves no partial
+// file and leaves the file it was to replace as it was.
+TEST_F(DfsSystemTest, FailedOrInterruptedPutChangesNothing) {
+  TestCluster c;
+  ASSERT_FALSE(c.info().is_null());
+  std::string src = Tmp("src");
+  WriteRandomFile(src, 100000, 4);
+  ASSERT_EQ(c.Cli({"fs", "mkdir", "/d"}).exit_code, 0);
+  ASSERT_EQ(c.Cli({"fs", "put", src, "/d/keep"}).exit_code, 0);
+  auto entries = [&] {
+    auto ls = c.Cli({"fs", "ls", "--json", "/d"});
+    std::vector<std::string> names;
+    for (const auto& e : nlohmann::json::parse(ls.out)) names.push_back(e["path"].get<std::string>());
+    return names;
+  };
+  auto unchanged = [&] {
+    auto cat = c.Cli({"fs", "cat", "/d/keep"});
+    std::ifstream in(src, std::ios::binary);
+    return cat.exit_code == 0 && cat.out == std::string((std::istreambuf_iterator<char>(in)), {});
+  };
+  // A local directory, a replica count the cluster cannot place, an existing
+  // target without -f: clear errors, nothing created or replaced.
+  auto dir = c.Cli({"fs", "put", "-f", fs::temp_directory_path().string(), "/d/keep"});
+  EXPECT_NE(dir.exit_code, 0);
+  EXPECT_NE(dir.err.find("is a directory"), std::string::npos) << dir.err;
+  EXPECT_NE(c.Cli({"fs", "put", "--replication", "7", src, "/d/r7"}).exit_code, 0);
+  auto exists = c.Cli({"fs", "put", src, "/d/keep"});
+  EXPECT_NE(exists.err.find("use -f"), std::string::npos) << exists.err;
+  EXPECT_TRUE(unchanged());
+  EXPECT_EQ(entries(), (std::vector<std::string>{"/d/keep"}));
+  // An overwrite interrupted half way (SIGINT while it reads a pipe).
+  std::string fifo = Tmp("fifo");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  pid_t put = StartStrata({"fs", "put", "-f", fifo, "/d/keep", "--master", c.master()}, Tmp("put.log"));
+  int w = ::open(fifo.c_str(), O_WRONLY);
+  ASSERT_GE(w, 0);
+  std::string piece(1 << 20, 'x');
+  ASSERT_EQ(::write(w, piece.data(), piece.size()), static_cast<ssize_t>(piece.size()));
+  ::kill(put, SIGINT);
+  EXPECT_NE(WaitExit(put), 0);
+  ::close(w);
+  EXPECT_TRUE(unchanged());
+  EXPECT_EQ(entries(), (std::vector<std::string>{"/d/keep"}));
+  // mv: never replaces without -f; into a directory like mv(1).
+  std::string src2 = Tmp("src2");
+  WriteRandomFile(src2, 5000, 9);
+  ASSERT_EQ(c.Cli({"fs", "put", src2, "/d/other"}).exit_code, 0);
+  EXPECT_NE(c.Cli({"fs", "mv", "/d/other", "/d/keep"}).exit_code, 0);
+  EXPECT_TRUE(unchanged());
+  ASSERT_EQ(c.Cli({"fs", "mkdir", "/e"}).exit_code, 0);
+  EXPECT_EQ(c.Cli({"fs", "mv", "/d/other", "/e"}).exit_code, 0);
+  EXPECT_EQ(c.Cli({"fs", "stat", "/e/other"}).exit_code, 0);
+  EXPECT_EQ(c.Cli({"fs", "mv", "-f", "/e/other", "/d/keep"}).exit_code, 0);
+  EXPECT_FALSE(unchanged());  // now src2's bytes
+  EXPECT_NE(c.Cli({"fs", "stat", "/e/other"}).exit_code, 0);
 }
 
 TEST_F(DfsSystemTest, ChunkserverKilledMidPutThenReReplicated) {

@@ -1,8 +1,12 @@
 // strata fs: mkdir, put, get, cat, ls, stat, rm, mv against the dfs.
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <cstdio>
 #include <ctime>
 #include <iostream>
 #include <vector>
@@ -14,6 +18,7 @@
 #include "common/config.h"
 #include "dfs/client/file_reader.h"
 #include "dfs/client/file_writer.h"
+#include "env/random.h"
 
 namespace strata::cli {
 namespace {
@@ -39,15 +44,92 @@ int WithClient(const FsArgs& a, const std::function<Status(dfs::DfsClient&)>& fn
   return st.ok() ? 0 : ReportError(st);
 }
 
+// Set by SIGINT/SIGTERM while a put runs: the put stops and removes what it
+// wrote (a second signal kills at once: the handler resets itself).
+std::atomic<bool> put_interrupted{false};
+extern "C" void OnPutSignal(int) { put_interrupted = true; }
+
+class PutSignalGuard {
+ public:
+  PutSignalGuard() {
+    struct sigaction sa {};
+    sa.sa_handler = OnPutSignal;
+    sa.sa_flags = SA_RESETHAND;  // no SA_RESTART: a blocked read returns EINTR
+    sigemptyset(&sa.sa_mask);
+    ::sigaction(SIGINT, &sa, &old_int_);
+    ::sigaction(SIGTERM, &sa, &old_term_);
+  }
+  ~PutSignalGuard() {
+    ::sigaction(SIGINT, &old_int_, nullptr);
+    ::sigaction(SIGTERM, &old_term_, nullptr);
+  }
+
+ private:
+  struct sigaction old_int_ {}, old_term_ {};
+};
+
+// Reads up to `size` bytes, fewer only at the end of the input. Waits for a
+// pipe in slices, so that an interrupt is noticed even when the signal went
+// to another thread.
+Result<size_t> ReadPiece(int fd, bool regular, char* buf, size_t size, const std::string& name) {
+  size_t filled = 0;
+  while (filled < size) {
+    if (put_interrupted) return Status::Aborted("interrupted");
+    if (!regular) {
+      pollfd p{fd, POLLIN, 0};
+      int r = ::poll(&p, 1, 200);
+      if (r == 0 || (r < 0 && errno == EINTR)) continue;
+    }
+    ssize_t n = ::read(fd, buf + filled, size - filled);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Status::FromErrno(errno, "read " + name);
+    if (n == 0) break;
+    filled += static_cast<size_t>(n);
+  }
+  return filled;
+}
+
+// Copies `fd` into the new file `remote` (which it creates).
+Status WriteNewFile(dfs::DfsClient& c, const FsArgs& a, int fd, bool regular, uint64_t total,
+                    const std::string& remote, const dfs::CreateOptions& co, uint64_t piece_bytes,
+                    uint64_t window) {
+  RETURN_IF_ERROR(c.Create(remote, co).status());
+  ASSIGN_OR_RETURN(auto writer, c.OpenWriter(remote));
+  writer->SetWindow(window);
+  ProgressBar bar("put " + a.path2, total);
+  std::string buf(piece_bytes, '\0');
+  for (;;) {
+    ASSIGN_OR_RETURN(size_t filled, ReadPiece(fd, regular, buf.data(), buf.size(), a.path));
+    if (filled == 0) break;
+    RETURN_IF_ERROR(writer->Append(std::string_view(buf.data(), filled)));
+    bar.Update(writer->size());  // acknowledged bytes
+    if (filled < buf.size()) break;
+  }
+  RETURN_IF_ERROR(writer->Close());
+  if (put_interrupted) return Status::Aborted("interrupted");
+  bar.Update(writer->size());
+  bar.Finish();
+  return Status::Ok();
+}
+
+// The name a put writes under before it renames the file into place: hidden,
+// in the same directory, unique.
+std::string TemporaryName(const std::string& remote) {
+  size_t slash = remote.find_last_of('/');
+  std::string dir = remote.substr(0, slash + 1), name = remote.substr(slash + 1);
+  char suffix[24];
+  std::snprintf(suffix, sizeof suffix, ".put-%08x", static_cast<unsigned>(Random(RandomSeedFromOs()).Next64()));
+  return dir + "." + name.substr(0, 200) + suffix;
+}
+
+// A put is all or nothing: the data goes to a temporary file that is
+// renamed over `remote` only once it is complete and closed, so a failed or
+// interrupted put leaves no partial file and never harms the file it was
+// to replace; without -f, an existing file is never replaced.
 Status Put(dfs::DfsClient& c, const FsArgs& a) {
-  int fd = a.path == "-" ? STDIN_FILENO : ::open(a.path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Status::FromErrno(errno, "open " + a.path);
-  struct stat st {};
-  uint64_t total = (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) ? static_cast<uint64_t>(st.st_size) : 0;
   dfs::CreateOptions co;
   co.replication = a.replication;
   co.min_copies = a.min_copies;
-  co.overwrite = a.overwrite;
   if (!a.chunk_size.empty()) {
     ASSIGN_OR_RETURN(co.chunk_size, ParseByteSize(a.chunk_size));
   }
@@ -55,29 +137,51 @@ Status Put(dfs::DfsClient& c, const FsArgs& a) {
   ASSIGN_OR_RETURN(uint64_t piece_bytes, ParseByteSize(a.append_size));
   if (piece_bytes == 0 || piece_bytes > (64u << 20)) return Status::InvalidArgument("--append-size must be 1..64M");
   ASSIGN_OR_RETURN(uint64_t window, ParseByteSize(a.window));
-  RETURN_IF_ERROR(c.Create(a.path2, co).status());
-  ASSIGN_OR_RETURN(auto writer, c.OpenWriter(a.path2));
-  writer->SetWindow(window);
-  ProgressBar bar("put " + a.path2, total);
-  std::string buf(piece_bytes, '\0');
-  for (;;) {
-    size_t filled = 0;
-    while (filled < buf.size()) {  // fill a whole piece (pipes return less)
-      ssize_t n = ::read(fd, buf.data() + filled, buf.size() - filled);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return Status::FromErrno(errno, "read " + a.path);
-      if (n == 0) break;
-      filled += static_cast<size_t>(n);
-    }
-    if (filled == 0) break;
-    RETURN_IF_ERROR(writer->Append(std::string_view(buf.data(), filled)));
-    bar.Update(writer->size());  // acknowledged bytes
-    if (filled < buf.size()) break;
+  if (a.path2.empty() || a.path2.back() == '/') return Status::InvalidArgument("remote path must name a file: " + a.path2);
+  int fd = a.path == "-" ? STDIN_FILENO : ::open(a.path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::FromErrno(errno, "open " + a.path);
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+    ::close(fd);
+    return Status::InvalidArgument(a.path + " is a directory");
+  }
+  bool regular = S_ISREG(st.st_mode);
+  uint64_t total = regular ? static_cast<uint64_t>(st.st_size) : 0;
+  auto existing = c.Stat(a.path2);
+  if (existing.ok() && (existing->info().is_dir() || !a.overwrite)) {
+    if (fd != STDIN_FILENO) ::close(fd);
+    return Status::AlreadyExists(a.path2 + (existing->info().is_dir() ? " is a directory" : " exists (use -f to replace it)"));
+  }
+  std::string temp = TemporaryName(a.path2);
+  put_interrupted = false;
+  Status written;
+  {
+    PutSignalGuard guard;
+    written = WriteNewFile(c, a, fd, regular, total, temp, co, piece_bytes, window);
+    if (written.ok()) written = c.Rename(temp, a.path2, a.overwrite);
   }
   if (fd != STDIN_FILENO) ::close(fd);
-  RETURN_IF_ERROR(writer->Close());
-  bar.Finish();
-  return Status::Ok();
+  if (!written.ok()) {
+    Status removed = c.Delete(temp, false);
+    if (!removed.ok() && removed.code() != StatusCode::kNotFound) {
+      std::cerr << "warning: could not remove the partial upload " << temp << ": " << removed.ToString() << "\n";
+    }
+  }
+  return written;
+}
+
+// mv FROM TO: into TO when TO is a directory (or ends in '/'), as mv(1).
+Status Mv(dfs::DfsClient& c, const FsArgs& a) {
+  std::string to = a.path2;
+  auto target = c.Stat(to);
+  bool into = (!to.empty() && to.back() == '/') || (target.ok() && target->info().is_dir());
+  if (into && a.path != "/") {
+    std::string from = a.path;
+    while (from.size() > 1 && from.back() == '/') from.pop_back();
+    while (to.size() > 1 && to.back() == '/') to.pop_back();
+    to += (to == "/" ? "" : "/") + from.substr(from.find_last_of('/') + 1);
+  }
+  return c.Rename(a.path, to, a.overwrite);
 }
 
 Status Get(dfs::DfsClient& c, const std::string& remote, const std::string& local, bool show_progress) {
@@ -229,11 +333,12 @@ void RegisterFsCommand(CLI::App& app, int* exit_code) {
   rm->add_flag("-r,--recursive", args->recursive, "Delete a directory and everything in it");
   rm->callback([=] { *exit_code = WithClient(*args, [&](dfs::DfsClient& c) { return c.Delete(args->path, args->recursive); }); });
 
-  auto* mv = fs->add_subcommand("mv", "Rename a file or directory");
+  auto* mv = fs->add_subcommand("mv", "Rename a file or directory (into TO when TO is a directory)");
   AddAdminOptions(mv, &args->admin);
   mv->add_option("from", args->path)->required();
   mv->add_option("to", args->path2)->required();
-  mv->callback([=] { *exit_code = WithClient(*args, [&](dfs::DfsClient& c) { return c.Rename(args->path, args->path2); }); });
+  mv->add_flag("-f,--overwrite", args->overwrite, "Replace an existing file");
+  mv->callback([=] { *exit_code = WithClient(*args, [&](dfs::DfsClient& c) { return Mv(c, *args); }); });
 }
 
 }  // namespace strata::cli

@@ -42,7 +42,9 @@ Status DfsClient::CallMaster(MasterMethod method, const google::protobuf::Messag
       return st;
     }
     if (std::chrono::steady_clock::now() + backoff > deadline) {
-      return st.WithContext("master " + options_.master + " unreachable");
+      // Either the master could not be reached or it kept answering that it
+      // cannot do this now (e.g. too few chunkservers to place replicas).
+      return st.WithContext("master " + options_.master + ", gave up after " + std::to_string(budget_ms) + " ms");
     }
     std::this_thread::sleep_for(backoff);
     backoff = std::min(backoff * 2, std::chrono::milliseconds(1000));
@@ -86,10 +88,11 @@ Result<std::vector<FileInfo>> DfsClient::List(const std::string& path) {
   return std::vector<FileInfo>(resp.entries().begin(), resp.entries().end());
 }
 
-Status DfsClient::Rename(const std::string& from, const std::string& to) {
+Status DfsClient::Rename(const std::string& from, const std::string& to, bool replace) {
   RenameRequest req;
   req.set_from(from);
   req.set_to(to);
+  req.set_replace(replace);
   RenameResponse resp;
   return CallMaster(MASTER_RENAME, req, &resp);
 }

@@ -50,7 +50,8 @@ class DfsClient {
   Result<FileInfo> Create(const std::string& path, const CreateOptions& options);
   Result<StatResponse> Stat(const std::string& path);
   Result<std::vector<FileInfo>> List(const std::string& path);
-  Status Rename(const std::string& from, const std::string& to);
+  // Replaces an existing file at `to` only with `replace`.
+  Status Rename(const std::string& from, const std::string& to, bool replace = false);
   Status Delete(const std::string& path, bool recursive);
   Result<std::string> ClusterStatusJson();
 

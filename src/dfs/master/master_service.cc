@@ -160,7 +160,7 @@ Status MasterService::List(const ListRequest& req, ListResponse* resp) {
 
 Status MasterService::Rename(const RenameRequest& req, RenameResponse*) {
   std::lock_guard lock(mu_);
-  RETURN_IF_ERROR(ns_.Rename(req.from(), req.to()));
+  RETURN_IF_ERROR(ns_.Rename(req.from(), req.to(), req.replace()));
   ForgetRetired();
   return Status::Ok();
 }

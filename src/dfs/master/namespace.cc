@@ -179,7 +179,7 @@ bool Namespace::IsAncestor(uint64_t ancestor, uint64_t inode) const {
   return false;
 }
 
-Status Namespace::Rename(std::string_view from, std::string_view to) {
+Status Namespace::Rename(std::string_view from, std::string_view to, bool replace) {
   ASSIGN_OR_RETURN(Parent src_parent, ResolveParent(from));
   ASSIGN_OR_RETURN(uint64_t src, Lookup(from));
   ASSIGN_OR_RETURN(Parent dst, ResolveParent(to));
@@ -193,7 +193,7 @@ Status Namespace::Rename(std::string_view from, std::string_view to) {
   if (existing != children.end()) {
     if (existing->second == src) return Status::Ok();
     const InodeRecord* old = catalog_->FindInode(existing->second);
-    if (old->is_dir() || rec.is_dir()) return Status::AlreadyExists(std::string(to) + " exists");
+    if (old->is_dir() || rec.is_dir() || !replace) return Status::AlreadyExists(std::string(to) + " exists");
     RetireChunks(*catalog_, {old->chunks().begin(), old->chunks().end()}, &m);
     m.DeleteInode(old->inode());
   }

@@ -48,9 +48,9 @@ class Namespace {
 
   Status Mkdir(std::string_view path, bool parents);
   Result<InodeRecord> Create(const CreateArgs& args);
-  // Files replace files; nothing replaces a directory; a directory cannot
-  // move under itself.
-  Status Rename(std::string_view from, std::string_view to);
+  // A file replaces a file only with `replace` (else AlreadyExists); nothing
+  // replaces a directory; a directory cannot move under itself.
+  Status Rename(std::string_view from, std::string_view to, bool replace);
   Status Delete(std::string_view path, bool recursive);
 
   Result<InodeRecord> OpenWrite(std::string_view path);

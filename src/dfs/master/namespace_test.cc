@@ -83,19 +83,21 @@ TEST_F(NamespaceTest, CreateDefaultsAndValidation) {
 TEST_F(NamespaceTest, RenameFilesAndDirectories) {
   ASSERT_TRUE(ns_->Mkdir("/a/b", true).ok());
   ASSERT_TRUE(CreateFile("/a/b/f").ok());
-  ASSERT_TRUE(ns_->Rename("/a/b/f", "/a/g").ok());
+  ASSERT_TRUE(ns_->Rename("/a/b/f", "/a/g", false).ok());
   EXPECT_EQ(Names("/a"), (std::vector<std::string>{"b", "g"}));
-  ASSERT_TRUE(ns_->Rename("/a", "/c").ok());
+  ASSERT_TRUE(ns_->Rename("/a", "/c", false).ok());
   EXPECT_TRUE(ns_->Stat("/c/b").ok());
   EXPECT_EQ(ns_->PathOf(*ns_->Lookup("/c/g")), "/c/g");
-  EXPECT_EQ(Code(ns_->Rename("/c", "/c/b/c")), StatusCode::kInvalidArgument);
-  EXPECT_EQ(Code(ns_->Rename("/c", "/c")), StatusCode::kOk);
-  EXPECT_EQ(Code(ns_->Rename("/nope", "/x")), StatusCode::kNotFound);
-  EXPECT_EQ(Code(ns_->Rename("/", "/x")), StatusCode::kInvalidArgument);
-  // A file replaces a file; nothing replaces a directory.
+  EXPECT_EQ(Code(ns_->Rename("/c", "/c/b/c", false)), StatusCode::kInvalidArgument);
+  EXPECT_EQ(Code(ns_->Rename("/c", "/c", false)), StatusCode::kOk);
+  EXPECT_EQ(Code(ns_->Rename("/nope", "/x", false)), StatusCode::kNotFound);
+  EXPECT_EQ(Code(ns_->Rename("/", "/x", false)), StatusCode::kInvalidArgument);
+  // A file replaces a file only when asked to; nothing replaces a directory.
   ASSERT_TRUE(CreateFile("/h").ok());
-  EXPECT_TRUE(ns_->Rename("/h", "/c/g").ok());
-  EXPECT_EQ(Code(ns_->Rename("/c/g", "/c/b")), StatusCode::kAlreadyExists);
+  EXPECT_EQ(Code(ns_->Rename("/h", "/c/g", false)), StatusCode::kAlreadyExists);
+  EXPECT_EQ(catalog_->file_count(), 2u);
+  EXPECT_TRUE(ns_->Rename("/h", "/c/g", true).ok());
+  EXPECT_EQ(Code(ns_->Rename("/c/g", "/c/b", true)), StatusCode::kAlreadyExists);
   EXPECT_EQ(catalog_->file_count(), 1u);
 }
 
@@ -145,7 +147,7 @@ TEST_F(NamespaceTest, WriterEpochsFence) {
 TEST_F(NamespaceTest, ReloadRebuildsEverything) {
   ASSERT_TRUE(ns_->Mkdir("/a/b", true).ok());
   ASSERT_TRUE(CreateFile("/a/b/f").ok());
-  ASSERT_TRUE(ns_->Rename("/a/b", "/z").ok());
+  ASSERT_TRUE(ns_->Rename("/a/b", "/z", false).ok());
   ASSERT_TRUE(ns_->OpenWrite("/z/f").ok());
   Open();
   EXPECT_EQ(Names("/"), (std::vector<std::string>{"a", "z"}));

@@ -88,13 +88,18 @@ Result<std::vector<PlacementChoice>> PlaceReplicas(const std::vector<ServerView>
     out.push_back({ranked[i].server->id, ranked[i].server->rack, ranked[i].disk});
   }
   if (out.size() < req.replicas) {
+    if (req.replicas > servers.size()) {
+      // Not a passing state: waiting will not help until servers are added.
+      return Status::FailedPrecondition(fmt::format("cannot place {} replica(s): the cluster has {} chunkserver(s)",
+                                                    req.replicas, servers.size()));
+    }
     std::set<std::string> eligible_racks;
     for (const auto& r : ranked) eligible_racks.insert(r.server->rack);
     return Status::Unavailable(fmt::format(
-        "cannot place {} replica(s) of {} bytes in distinct racks: {} eligible chunkserver(s) in {} rack(s) "
-        "({} alive-or-known chunkserver(s), {} excluded, {} rack(s) already used)",
-        req.replicas, req.bytes_needed, ranked.size(), eligible_racks.size(), servers.size(),
-        req.exclude_servers.size(), req.avoid_racks.size()));
+        "cannot place {} replica(s) of {} bytes{} now: {} chunkserver(s) in {} rack(s) can take one "
+        "({} known, {} excluded, {} rack(s) already used)",
+        req.replicas, req.bytes_needed, req.allow_rack_reuse ? "" : " in distinct racks", ranked.size(),
+        eligible_racks.size(), servers.size(), req.exclude_servers.size(), req.avoid_racks.size()));
   }
   return out;
 }

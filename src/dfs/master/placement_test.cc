@@ -51,6 +51,13 @@ TEST(PlacementTest, NotEnoughRacksIsUnavailableUnlessFallback) {
   EXPECT_EQ(Ids(PlaceReplicas(s, req)), (std::vector<std::string>{"a1", "b1", "a2"}));
   req.exclude_servers = {"a2"};
   EXPECT_EQ(PlaceReplicas(s, req).status().code(), StatusCode::kUnavailable);
+  // More replicas than the cluster has servers: no retry can help.
+  req = Req();
+  req.replicas = 4;
+  req.allow_rack_reuse = true;
+  auto too_many = PlaceReplicas(s, req);
+  EXPECT_EQ(too_many.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(too_many.status().message().find("has 3 chunkserver"), std::string::npos) << too_many.status().message();
 }
 
 TEST(PlacementTest, BalancesByFreeSpaceThenLoadThenReplicas) {
