@@ -78,7 +78,7 @@ TEST_F(DfsFaultSystemTest, FrozenDiskMissesTheFlushDeadlineAndIsReplaced) {
   std::string server;
   int disk = -1;
   ASSERT_TRUE(WaitFor([&] {
-    auto st = c.StatJson("/frozen");
+    auto st = c.StatJson(c.WrittenPath("/frozen"));
     if (st.is_null() || st.is_discarded() || st["chunk_list"].empty()) return false;
     server = st["chunk_list"].back()["replicas"][0]["server_id"].get<std::string>();
     disk = st["chunk_list"].back()["replicas"][0]["disk"].get<int>();

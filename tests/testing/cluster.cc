@@ -247,10 +247,24 @@ void TestCluster::Kill(pid_t pid, int sig) {
   }
 }
 
+std::string TestCluster::WrittenPath(const std::string& path) const {
+  size_t slash = path.find_last_of('/');
+  std::string dir = slash == 0 ? "/" : path.substr(0, slash);
+  std::string prefix = "." + path.substr(slash + 1) + ".put-";
+  auto ls = Cli({"fs", "ls", "--json", dir});
+  auto entries = nlohmann::json::parse(ls.out, nullptr, false);
+  if (ls.exit_code != 0 || !entries.is_array()) return path;
+  for (const auto& e : entries) {
+    std::string p = e.value("path", std::string());
+    if (p.substr(p.find_last_of('/') + 1).rfind(prefix, 0) == 0) return p;
+  }
+  return path;
+}
+
 std::string TestCluster::KillHolderOfNewestChunk(const std::string& path, size_t replica) {
   std::string victim;
   bool found = WaitFor([&] {
-    auto st = StatJson(path);
+    auto st = StatJson(WrittenPath(path));
     if (st.is_null() || st.is_discarded() || st["chunk_list"].empty()) return false;
     const auto& replicas = st["chunk_list"].back()["replicas"];
     if (replicas.size() <= replica) return false;

@@ -101,6 +101,9 @@ class TestCluster {
   // holding replica `replica` of its newest chunk, e.g. mid-put. Returns that
   // server's id; empty (and the test failed) when there was none.
   std::string KillHolderOfNewestChunk(const std::string& path, size_t replica);
+  // Where a running `fs put` to `path` writes: its hidden temporary file
+  // (renamed to `path` when complete) while there is one, else `path`.
+  std::string WrittenPath(const std::string& path) const;
   // Restarts the master with the same command line (after Kill).
   void RestartMaster();
   void RestartChunkserver(int i);
