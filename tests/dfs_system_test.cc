@@ -167,6 +167,106 @@ TEST_F(DfsSystemTest, FailedOrInterruptedPutChangesNothing) {
   EXPECT_NE(c.Cli({"fs", "stat", "/e/other"}).exit_code, 0);
 }
 
+// A TCP connection to host:port, or -1.
+int ConnectTcp(const std::string& endpoint) {
+  auto colon = endpoint.rfind(':');
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(std::stoi(endpoint.substr(colon + 1))));
+  ::inet_pton(AF_INET, endpoint.substr(0, colon).c_str(), &addr.sin_addr);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// The value of one counter line of a role's /metrics ("name{labels}"), or -1.
+double MetricValue(const std::string& endpoint, const std::string& series) {
+  int fd = ConnectTcp(endpoint);
+  if (fd < 0) return -1;
+  std::string req = "GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n", body;
+  if (::write(fd, req.data(), req.size()) != static_cast<ssize_t>(req.size())) {
+    ::close(fd);
+    return -1;
+  }
+  char buf[65536];
+  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) body.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  size_t at = body.find("\n" + series + " ");
+  return at == std::string::npos ? -1 : std::stod(body.substr(at + series.size() + 2));
+}
+
+// A writer that waits on its input longer than the lease keeps its file: it
+// renews the lease meanwhile.
+TEST_F(DfsSystemTest, AWriterWaitingLongerThanTheLeaseRenewsIt) {
+  TestClusterConfig cfg;
+  cfg.master_yaml = "  writer_lease_ms: 2000\n";
+  TestCluster c(cfg);
+  ASSERT_FALSE(c.info().is_null());
+  std::string fifo = Tmp("fifo");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  pid_t put = StartStrata({"fs", "put", fifo, "/slow", "--master", c.master()}, Tmp("put.log"));
+  int w = ::open(fifo.c_str(), O_WRONLY);
+  ASSERT_GE(w, 0);
+  std::string first(100000, 'a'), second(50000, 'b');
+  ASSERT_EQ(::write(w, first.data(), first.size()), static_cast<ssize_t>(first.size()));
+  // Four renewals (one per third of the lease) span more than the lease.
+  const std::string renewals = "strata_rpc_server_calls_total{method=\"renew_lease\"}";
+  EXPECT_TRUE(WaitFor([&] { return MetricValue(c.info()["master_http"].get<std::string>(), renewals) >= 4; }, 30s));
+  ASSERT_EQ(::write(w, second.data(), second.size()), static_cast<ssize_t>(second.size()));
+  ::close(w);
+  EXPECT_EQ(WaitExit(put), 0);
+  auto cat = c.Cli({"fs", "cat", "/slow"});
+  ASSERT_EQ(cat.exit_code, 0) << cat.err;
+  EXPECT_EQ(cat.out, first + second);
+  EXPECT_EQ(MetricValue(c.info()["master_http"].get<std::string>(), "strata_master_writer_leases_expired_total"), 0);
+}
+
+// A put killed with SIGKILL leaves its hidden temporary file with an open
+// chunk; once the writer's lease runs out the master seals that chunk at
+// the acknowledged length and closes the file, so it can be read and
+// re-replicated like any other.
+TEST_F(DfsSystemTest, AWriterKilledMidPutLosesItsLeaseAndItsChunkIsSealed) {
+  TestClusterConfig cfg;
+  cfg.master_yaml = "  writer_lease_ms: 2000\n";
+  TestCluster c(cfg);
+  ASSERT_FALSE(c.info().is_null());
+  std::string src = Tmp("src");
+  WriteRandomFile(src, 48ull << 20, 5);
+  ASSERT_EQ(c.Cli({"fs", "mkdir", "/w"}).exit_code, 0);
+  pid_t put = StartStrata({"fs", "put", "--append-size", "256K", src, "/w/f", "--master", c.master()}, Tmp("put.log"));
+  std::string temp;
+  ASSERT_TRUE(WaitFor([&] {
+    auto ls = c.Cli({"fs", "ls", "--json", "/w"});
+    auto j = nlohmann::json::parse(ls.out, nullptr, false);
+    if (j.is_discarded() || j.size() != 1 || j[0]["chunks"].get<int>() < 1) return false;
+    temp = j[0]["path"].get<std::string>();
+    return true;
+  }, 30s));
+  ::kill(put, SIGKILL);
+  WaitExit(put);
+  EXPECT_NE(temp.find("/w/.f.put-"), std::string::npos) << temp;
+  EXPECT_NE(c.Cli({"fs", "stat", "/w/f"}).exit_code, 0);  // never renamed into place
+  EXPECT_TRUE(WaitFor([&] {
+    auto st = c.StatJson(temp);
+    if (st.is_null() || st.is_discarded() || st["chunk_list"].empty()) return false;
+    for (const auto& ch : st["chunk_list"]) {
+      if (!ch["sealed"].get<bool>()) return false;
+    }
+    return true;
+  }, 30s)) << c.StatJson(temp).dump(1);
+  // What was acknowledged reads back as a prefix of the source.
+  auto cat = c.Cli({"fs", "cat", temp});
+  ASSERT_EQ(cat.exit_code, 0) << cat.err;
+  std::ifstream in(src, std::ios::binary);
+  std::string expected((std::istreambuf_iterator<char>(in)), {});
+  ASSERT_LE(cat.out.size(), expected.size());
+  EXPECT_EQ(cat.out, expected.substr(0, cat.out.size()));
+  EXPECT_EQ(c.Cli({"fs", "rm", temp}).exit_code, 0);
+}
+
 TEST_F(DfsSystemTest, ChunkserverKilledMidPutThenReReplicated) {
   TestCluster c;
   ASSERT_FALSE(c.info().is_null());
@@ -334,7 +434,7 @@ TEST_F(DfsSystemTest, MasterKilledMidWriteNeverLosesSilently) {
   pid_t put = StartStrata({"fs", "put", "--append-size", "256K", src, "/midwrite", "--master", c.master()},
                           Tmp("put.log"));
   ASSERT_TRUE(WaitFor([&] {
-    auto st = c.StatJson("/midwrite");
+    auto st = c.StatJson(c.WrittenPath("/midwrite"));
     return !st.is_null() && !st.is_discarded() && !st["chunk_list"].empty();
   }, 30s));
   c.Kill(c.info()["master_pid"].get<pid_t>(), SIGKILL);
@@ -429,13 +529,8 @@ TEST_F(DfsSystemTest, FullDiskIsMarkedFailedAndWritesGoElsewhere) {
 
 // Sends `bytes` to host:port and closes.
 void SendGarbage(const std::string& endpoint, const std::string& bytes) {
-  auto colon = endpoint.rfind(':');
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(std::stoi(endpoint.substr(colon + 1))));
-  ::inet_pton(AF_INET, endpoint.substr(0, colon).c_str(), &addr.sin_addr);
-  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  int fd = ConnectTcp(endpoint);
+  ASSERT_GE(fd, 0) << endpoint;
   ASSERT_EQ(::write(fd, bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size()));
   ::close(fd);
 }

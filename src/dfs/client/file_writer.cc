@@ -7,6 +7,7 @@
 #include "common/crc32c.h"
 #include "common/logging.h"
 #include "dfs/client/dfs_client.h"
+#include "dfs/client/lease_renewer.h"
 
 namespace strata::dfs {
 namespace {
@@ -38,7 +39,12 @@ FileWriter::FileWriter(DfsClient* client, std::string path, const OpenWriteRespo
       chunk_size_(opened.info().chunk_size()),
       min_copies_(std::max<uint32_t>(1, opened.info().min_copies())),
       durability_(opened.info().durability()),
-      file_size_(opened.info().size()) {}
+      file_size_(opened.info().size()) {
+  if (opened.lease_ms() > 0) {
+    renewer_ = std::make_unique<LeaseRenewer>(&client_->rpc(), client_->options().master, path_, writer_epoch_,
+                                              std::chrono::milliseconds(std::max<uint64_t>(1, opened.lease_ms() / 3)));
+  }
+}
 
 FileWriter::~FileWriter() {
   if (!closed_) {
@@ -376,6 +382,9 @@ Status FileWriter::Flush() {
 Status FileWriter::Close() {
   if (closed_) return Status::Ok();
   closed_ = true;
+  // Renewals stop with the writer: a writer that failed leaves its open
+  // chunk to the master once the lease runs out.
+  if (renewer_) renewer_->Stop();
   if (!failed_.ok()) return failed_;
   RETURN_IF_ERROR(Sticky(WaitAcked(0)));
   RETURN_IF_ERROR(Sticky(SealCurrent(/*early=*/false)));

@@ -24,7 +24,8 @@
 // for a slow replica beyond that bound.
 //
 // Appends are split at chunk boundaries; a full chunk is sealed and the next
-// one allocated. Close() seals the last chunk and releases the file.
+// one allocated. Close() seals the last chunk and releases the file. While
+// the writer is open, a LeaseRenewer keeps its lease at the master alive.
 //
 // Thread-safety: not thread-safe; one thread drives a writer.
 // Ownership: borrows the DfsClient, which must outlive the writer.
@@ -50,6 +51,7 @@
 namespace strata::dfs {
 
 class DfsClient;
+class LeaseRenewer;
 
 struct FileWriterStats {
   uint64_t chunks_allocated = 0;
@@ -147,6 +149,7 @@ class FileWriter {
   DfsClient* client_;
   std::string path_;
   uint64_t writer_epoch_;
+  std::unique_ptr<LeaseRenewer> renewer_;  // renews the master's lease while open
   uint64_t chunk_size_;
   uint32_t min_copies_;
   Durability durability_;

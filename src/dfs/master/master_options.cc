@@ -14,6 +14,7 @@ Status MasterOptions::Load(ConfigNode& n) {
   RETURN_IF_ERROR(n.GetUint("list_entries_max", &list_entries_max));
   RETURN_IF_ERROR(n.GetUint("heartbeat_interval_ms", &heartbeat_interval_ms));
   RETURN_IF_ERROR(n.GetUint("chunkserver_dead_after_ms", &chunkserver_dead_after_ms));
+  RETURN_IF_ERROR(n.GetUint("writer_lease_ms", &writer_lease_ms));
   RETURN_IF_ERROR(n.GetBytes("disk_free_min", &disk_free_min_bytes));
   RETURN_IF_ERROR(n.GetBool("placement_rack_fallback", &placement_rack_fallback));
   RETURN_IF_ERROR(n.GetUint("recovery_copies_per_server_max", &recovery_copies_per_server_max));
@@ -57,6 +58,7 @@ Status MasterOptions::Validate() const {
   if (default_chunk_size_bytes < chunk_size_min_bytes || default_chunk_size_bytes > chunk_size_max_bytes) {
     return bad("default_chunk_size must be in [chunk_size_min, chunk_size_max]");
   }
+  if (writer_lease_ms < 1000) return bad("writer_lease_ms must be at least 1000");
   if (heartbeat_interval_ms == 0 || chunkserver_dead_after_ms <= heartbeat_interval_ms) {
     return bad("chunkserver_dead_after_ms must exceed heartbeat_interval_ms (> 0)");
   }

@@ -28,6 +28,9 @@ struct MasterOptions {
   // Membership.
   uint64_t heartbeat_interval_ms = 1000;
   uint64_t chunkserver_dead_after_ms = 10000;
+  // Writers: a writer silent for this long (no master call, no renewal) is
+  // presumed gone and its open chunk is sealed.
+  uint64_t writer_lease_ms = 60000;
 
   // Placement.
   uint64_t disk_free_min_bytes = 0;   // kept free beyond the chunk size

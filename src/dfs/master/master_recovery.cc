@@ -225,11 +225,13 @@ void MasterService::ScheduleCopies() {
 }
 
 void MasterService::Tick() {
+  std::vector<std::string> expired;
   std::vector<CopyTask> polled;
   std::vector<ChunkQuery> queries;
   {
     std::lock_guard lock(mu_);
     TickLocked();
+    expired = ExpiredLeasesLocked();
     for (auto& task : recovery_.DuePolls(options_.recovery_poll_interval_ms * 1000)) {
       const ServerState* target = membership_.Find(task.target);
       if (!target) continue;
@@ -237,6 +239,7 @@ void MasterService::Tick() {
       polled.push_back(std::move(task));
     }
   }
+  for (const auto& path : expired) ExpireLease(path);
   if (queries.empty()) return;
   auto answers = stub_->ChunkInfoEach(queries, options_.chunkserver_rpc_timeout_ms);
   std::lock_guard lock(mu_);

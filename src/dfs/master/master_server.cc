@@ -93,6 +93,7 @@ void MasterServer::RegisterMethods() {
   Bind(r, MASTER_ALLOCATE_CHUNK, "allocate_chunk", s, &MasterService::AllocateChunk);
   Bind(r, MASTER_SEAL_CHUNK, "seal_chunk", s, &MasterService::SealChunk);
   Bind(r, MASTER_CLOSE_WRITE, "close_write", s, &MasterService::CloseWrite);
+  Bind(r, MASTER_RENEW_LEASE, "renew_lease", s, &MasterService::RenewLease);
   Bind(r, MASTER_REPORT_BAD_REPLICA, "report_bad_replica", s, &MasterService::ReportBadReplica);
   Bind(r, MASTER_REGISTER, "register", s, &MasterService::Register);
   Bind(r, MASTER_HEARTBEAT, "heartbeat", s, &MasterService::Heartbeat);

@@ -31,6 +31,8 @@ MasterService::MasterService(meta::MetaStore* store, Clock* clock, ChunkserverSt
   m_.copies_started = counter("strata_master_recovery_copies_started_total", "Re-replication copies started");
   m_.copies_done = counter("strata_master_recovery_copies_done_total", "Re-replication copies that landed");
   m_.copies_failed = counter("strata_master_recovery_copies_failed_total", "Copies timed out or aborted");
+  m_.leases_expired = counter("strata_master_writer_leases_expired_total",
+                              "Files taken over because their writer went silent (open chunk sealed)");
   m_.bad_replicas = counter("strata_master_bad_replicas_total", "Replicas reported corrupt by readers");
   m_.servers_died = counter("strata_master_chunkservers_died_total", "Chunkservers declared dead");
   m_.rack_fallbacks = counter("strata_master_placement_rack_fallbacks_total",

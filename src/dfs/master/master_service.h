@@ -15,13 +15,15 @@
 // recovery copies, adapting the recovery limits to foreground latency,
 // scheduling of new copies under flow control (unless a failure storm paused
 // it), polling copy targets, taking slow disks and chunkservers offline,
-// dispatch of garbage-collection deletes, and metrics. The server calls it every
+// dispatch of garbage-collection deletes, expiry of writer leases (sealing
+// the open chunk of a writer that is gone), and metrics. The server calls it every
 // `tick_interval_ms`; tests call it after moving a ManualClock.
 //
 // Thread-safety: thread-safe. Ownership: borrows the store, clock, stub and
 // metrics registry, which must outlive it.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -69,6 +71,7 @@ class MasterService {
   Status AllocateChunk(const AllocateChunkRequest& req, AllocateChunkResponse* resp);
   Status SealChunk(const SealChunkRequest& req, SealChunkResponse* resp);
   Status CloseWrite(const CloseWriteRequest& req, CloseWriteResponse* resp);
+  Status RenewLease(const RenewLeaseRequest& req, RenewLeaseResponse* resp);
   Status ReportBadReplica(const ReportBadReplicaRequest& req, ReportBadReplicaResponse* resp);
   Status Register(const RegisterRequest& req, RegisterResponse* resp);
   Status Heartbeat(const HeartbeatRequest& req, HeartbeatResponse* resp);
@@ -88,6 +91,15 @@ class MasterService {
   };
   Status SealLeftOpenChunk(const std::string& path, uint64_t epoch, std::unique_lock<std::mutex>& lock);
   Status DropEmptyLastChunk(uint64_t inode);
+  // Writer leases: a call of the current writer renews its file's lease.
+  void RenewLeaseLocked(uint64_t inode);
+  // Paths of files with an open chunk whose writer's lease ran out (a file
+  // seen open for the first time, e.g. after a master restart, gets a fresh
+  // lease). REQUIRES: mu_ held.
+  std::vector<std::string> ExpiredLeasesLocked();
+  // Takes over a file whose writer is gone: seals its open chunk (as a new
+  // writer's OPEN_WRITE would) and closes it.
+  void ExpireLease(const std::string& path);
   Result<OpenChunkSeal> DecideSeal(const ChunkRecord& chunk, uint32_t min_copies,
                                    const std::vector<std::string>& addrs,
                                    const std::vector<Result<ChunkInfoResponse>>& answers) const;
@@ -127,6 +139,7 @@ class MasterService {
 
   MasterOptions options_;
   Clock* clock_;
+  std::map<uint64_t, uint64_t> lease_renewed_us_;  // GUARDED_BY(mu_); inode -> clock micros
   ChunkserverStub* stub_;
   MetricsRegistry* metrics_;
 
@@ -156,6 +169,7 @@ class MasterService {
     Counter* copies_started;
     Counter* copies_done;
     Counter* copies_failed;
+    Counter* leases_expired;
     Counter* bad_replicas;
     Counter* servers_died;
     Counter* rack_fallbacks;

@@ -111,6 +111,46 @@ TEST_F(MasterServiceTest, TakeoverWithSilentReplicaKeepsTheLongest) {
   EXPECT_TRUE(resp.chunks(1).sealed());
 }
 
+// A writer that goes silent loses its file once its lease runs out: the
+// open chunk is sealed at the acknowledged length (as a new writer would)
+// and the file closed; a writer that renews keeps it.
+TEST_F(MasterServiceTest, WriterLeaseExpiryClosesAnAbandonedFile) {
+  options_.writer_lease_ms = 5000;
+  Restart(&memory_);
+  AddCluster();
+  const std::vector<std::string> all = {"cs1", "cs2", "cs3", "cs4"};
+  uint64_t gone = OpenFile("/gone");
+  auto c = Allocate("/gone", gone);
+  ASSERT_TRUE(c.ok());
+  for (const auto& r : c->replicas()) stub_.lengths[r.addr()] = 4096;
+  uint64_t live = OpenFile("/live");
+  auto c2 = Allocate("/live", live);
+  ASSERT_TRUE(c2.ok());
+  for (int s = 0; s < 8; ++s) {
+    Pass(1000, all);
+    RenewLeaseRequest renew;
+    renew.set_path("/live");
+    renew.set_writer_epoch(live);
+    RenewLeaseResponse ignored;
+    ASSERT_TRUE(service_->RenewLease(renew, &ignored).ok());
+  }
+  EXPECT_EQ(CounterValue("strata_master_writer_leases_expired_total"), 1u);
+  StatResponse st = StatOf("/gone");
+  ASSERT_EQ(st.chunks_size(), 1);
+  EXPECT_TRUE(st.chunks(0).sealed());
+  EXPECT_EQ(st.chunks(0).length(), 4096u);
+  // The silent writer is fenced; the renewing one still writes.
+  EXPECT_EQ(Allocate("/gone", gone).status().code(), StatusCode::kStaleEpoch);
+  EXPECT_FALSE(StatOf("/live").chunks(0).sealed());
+  EXPECT_TRUE(Seal("/live", live, c2->chunk_id(), 8192).ok());
+  // A stale writer cannot renew.
+  RenewLeaseRequest stale;
+  stale.set_path("/gone");
+  stale.set_writer_epoch(gone);
+  RenewLeaseResponse ignored;
+  EXPECT_EQ(service_->RenewLease(stale, &ignored).code(), StatusCode::kStaleEpoch);
+}
+
 TEST_F(MasterServiceTest, ReconciliationOfReports) {
   AddCluster();
   auto chunks = WriteFile("/f", 1, 4096);

@@ -114,8 +114,10 @@ Status MasterService::OpenWrite(const OpenWriteRequest& req, OpenWriteResponse* 
   ASSIGN_OR_RETURN(InodeRecord file, ns_.OpenWrite(req.path()));
   RETURN_IF_ERROR(SealLeftOpenChunk(req.path(), file.writer_epoch(), lock));
   ASSIGN_OR_RETURN(file, ns_.CheckWriter(req.path(), file.writer_epoch()));
+  RenewLeaseLocked(file.inode());
   *resp->mutable_info() = ToFileInfo(file);
   resp->set_writer_epoch(file.writer_epoch());
+  resp->set_lease_ms(options_.writer_lease_ms);
   for (uint64_t id : file.chunks()) {
     if (const ChunkRecord* c = catalog_.FindChunk(id)) *resp->add_chunks() = ToChunkInfo(*c);
   }
@@ -125,6 +127,7 @@ Status MasterService::OpenWrite(const OpenWriteRequest& req, OpenWriteResponse* 
 Status MasterService::AllocateChunk(const AllocateChunkRequest& req, AllocateChunkResponse* resp) {
   std::lock_guard lock(mu_);
   ASSIGN_OR_RETURN(InodeRecord file, ns_.CheckWriter(req.path(), req.writer_epoch()));
+  RenewLeaseLocked(file.inode());
   const ChunkRecord* last = chunks_.LastChunk(file);
   if (last && !last->sealed() && last->epoch() == file.writer_epoch()) {
     // This writer's chunk is still open: it can only be asking again because
@@ -154,6 +157,7 @@ Status MasterService::AllocateChunk(const AllocateChunkRequest& req, AllocateChu
 Status MasterService::SealChunk(const SealChunkRequest& req, SealChunkResponse* resp) {
   std::lock_guard lock(mu_);
   ASSIGN_OR_RETURN(InodeRecord file, ns_.CheckWriter(req.path(), req.writer_epoch()));
+  RenewLeaseLocked(file.inode());
   const ChunkRecord* c = catalog_.FindChunk(req.chunk_id());
   if (!c && req.length() == 0 && catalog_.gc().count(req.chunk_id())) {
     // A retry of a seal that already dropped this empty chunk.
@@ -187,8 +191,57 @@ Status MasterService::CloseWrite(const CloseWriteRequest& req, CloseWriteRespons
   RETURN_IF_ERROR(SealLeftOpenChunk(req.path(), req.writer_epoch(), lock));
   RETURN_IF_ERROR(ns_.CloseWrite(req.path(), req.writer_epoch()));
   ASSIGN_OR_RETURN(InodeRecord file, ns_.Stat(req.path()));
+  lease_renewed_us_.erase(file.inode());
   *resp->mutable_info() = ToFileInfo(file);
   return Status::Ok();
+}
+
+Status MasterService::RenewLease(const RenewLeaseRequest& req, RenewLeaseResponse*) {
+  std::lock_guard lock(mu_);
+  ASSIGN_OR_RETURN(InodeRecord file, ns_.CheckWriter(req.path(), req.writer_epoch()));
+  RenewLeaseLocked(file.inode());
+  return Status::Ok();
+}
+
+void MasterService::RenewLeaseLocked(uint64_t inode) { lease_renewed_us_[inode] = clock_->NowMicros(); }
+
+std::vector<std::string> MasterService::ExpiredLeasesLocked() {
+  const uint64_t now = clock_->NowMicros();
+  std::set<uint64_t> open_files;
+  for (const auto& [id, c] : catalog_.chunks()) {
+    if (!c.sealed()) open_files.insert(c.inode());
+  }
+  std::vector<std::string> expired;
+  for (auto it = lease_renewed_us_.begin(); it != lease_renewed_us_.end();) {
+    // Closed or deleted meanwhile: nothing to watch.
+    const InodeRecord* f = catalog_.FindInode(it->first);
+    if (!f || (!f->write_open() && !open_files.count(it->first))) {
+      it = lease_renewed_us_.erase(it);
+      continue;
+    }
+    ++it;
+  }
+  for (uint64_t inode : open_files) {
+    auto [it, fresh] = lease_renewed_us_.try_emplace(inode, now);
+    if (!fresh && now - it->second > options_.writer_lease_ms * 1000) expired.push_back(ns_.PathOf(inode));
+  }
+  return expired;
+}
+
+void MasterService::ExpireLease(const std::string& path) {
+  std::unique_lock lock(mu_);
+  auto file = ns_.OpenWrite(path);  // fences the writer that is gone
+  if (!file.ok()) return;
+  Status st = SealLeftOpenChunk(path, file->writer_epoch(), lock);
+  if (st.ok()) st = ns_.CloseWrite(path, file->writer_epoch());
+  if (!st.ok()) {
+    spdlog::warn("master: writer lease of {} expired; taking it over failed: {}", path, st.ToString());
+    return;  // the lease stays expired: the next tick tries again
+  }
+  lease_renewed_us_.erase(file->inode());
+  m_.leases_expired->Add();
+  spdlog::info("master: writer lease of {} expired after {} ms of silence: its open chunk is sealed and the file "
+               "closed", path, options_.writer_lease_ms);
 }
 
 }  // namespace strata::dfs::master

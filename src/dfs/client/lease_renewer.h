@@ -1,0 +1,50 @@
+// LeaseRenewer: keeps a writer's lease on its file alive at the master.
+//
+// The master presumes a writer gone once it has neither called nor renewed
+// for the lease the master granted at OPEN_WRITE (`writer_lease_ms`), and
+// then seals the file's open chunk and closes it. A writer may legitimately
+// be silent towards the master for long (appends go to chunkservers; a put
+// may wait on a slow pipe), so a thread renews every third of the lease
+// until Stop(). A renewal that finds the writer fenced (StaleEpoch) ends the
+// renewals; the writer learns of it on its next call.
+//
+// Thread-safety: Stop() and the destructor may be called from any one
+// thread. Ownership: borrows the RpcClient, which must outlive it.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "rpc/client.h"
+
+namespace strata::dfs {
+
+class LeaseRenewer {
+ public:
+  LeaseRenewer(rpc::RpcClient* rpc, std::string master, std::string path, uint64_t writer_epoch,
+               std::chrono::milliseconds interval);
+  ~LeaseRenewer();
+  LeaseRenewer(const LeaseRenewer&) = delete;
+  LeaseRenewer& operator=(const LeaseRenewer&) = delete;
+
+  void Stop();
+
+ private:
+  void Run();
+
+  rpc::RpcClient* const rpc_;
+  const std::string master_;
+  const std::string path_;
+  const uint64_t writer_epoch_;
+  const std::chrono::milliseconds interval_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;  // GUARDED_BY(mu_)
+  std::thread thread_;
+};
+
+}  // namespace strata::dfs
