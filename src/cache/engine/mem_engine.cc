@@ -88,13 +88,22 @@ uint64_t MemEngine::Scan(uint8_t ns, uint64_t cursor, size_t count,
                          const std::function<void(std::string_view, ValueType)>& fn) {
   uint64_t shard = cursor >> 48;
   uint64_t bucket = cursor & ((1ull << 48) - 1);
-  if (shard >= shards_.size()) return 0;
-  uint64_t next;
-  {
-    std::lock_guard<std::mutex> lock(shards_[shard]->mu());
-    next = shards_[shard]->Scan(ns, bucket, count, NowMs(), fn);
+  // Moves on to the next shards until `count` keys were found, as Redis
+  // returns about COUNT keys per call (a small keyspace in one call).
+  size_t emitted = 0;
+  auto counted = [&](std::string_view k, ValueType t) {
+    emitted++;
+    fn(k, t);
+  };
+  for (; shard < shards_.size(); shard++, bucket = 0) {
+    uint64_t next;
+    {
+      std::lock_guard<std::mutex> lock(shards_[shard]->mu());
+      next = shards_[shard]->Scan(ns, bucket, count - emitted, NowMs(), counted);
+    }
+    if (next != 0) return (shard << 48) | next;  // stopped within this shard
+    if (emitted >= count) break;
   }
-  if (next != 0) return (shard << 48) | next;
   return shard + 1 < shards_.size() ? (shard + 1) << 48 : 0;
 }
 

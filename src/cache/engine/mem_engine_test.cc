@@ -233,5 +233,18 @@ TEST(MemEngine, ScanVisitsEveryKeyOfNamespace) {
   EXPECT_EQ(seen.size(), 5000u);
 }
 
+// COUNT is honoured across shards: a keyspace smaller than COUNT comes back
+// whole in one call, as from Redis.
+TEST(MemEngine, ScanOfASmallKeyspaceTakesOneCall) {
+  ManualClock clock;
+  auto e = MakeEngine(256 << 20, &clock, 8);
+  ASSERT_GT(e->ShardCount(), 1u);
+  for (int i = 0; i < 6; i++) ASSERT_TRUE(Put(e.get(), Key(i), "v").ok());
+  std::set<std::string> seen;
+  uint64_t cursor = e->Scan(0, 0, 100, [&](std::string_view k, ValueType) { seen.emplace(k); });
+  EXPECT_EQ(cursor, 0u);
+  EXPECT_EQ(seen.size(), 6u);
+}
+
 }  // namespace
 }  // namespace strata::cache
