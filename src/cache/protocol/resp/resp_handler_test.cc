@@ -47,6 +47,26 @@ TEST(RespParser, SplitsPipelinesAndWaitsForMore) {
   }
 }
 
+// Inline commands quote and escape as Redis does (sdssplitargs).
+TEST(RespParser, InlineQuotesAndEscapesAsRedis) {
+  ParseLimits l;
+  std::vector<std::string_view> args;
+  auto r = ParseCommand("SET q \"c\\x41\\n\\\"\" 'it\\'s' \"\" plain\r\n", l, &args);
+  ASSERT_EQ(r.state, ParseState::kCommand);
+  ASSERT_EQ(args.size(), 6u);
+  EXPECT_EQ(args[2], "cA\n\"");
+  EXPECT_EQ(args[3], "it's");
+  EXPECT_EQ(args[4], "");
+  EXPECT_EQ(args[5], "plain");
+  EXPECT_EQ(ParseCommand("SET a \"b\"c\r\n", l, &args).state, ParseState::kError);  // quote must end the arg
+  EXPECT_EQ(ParseCommand("SET a \"b\r\n", l, &args).state, ParseState::kError);
+}
+
+TEST_F(RespTest, InlineEscapesStoreTheDecodedBytes) {
+  EXPECT_EQ(Raw("SET q \"c\\x41\\n\"\r\n"), "+OK\r\n");
+  EXPECT_EQ(Run({"STRLEN", "q"}), ":3\r\n");
+}
+
 TEST(RespParser, RejectsHugeAndMalformedLengths) {
   ParseLimits l;
   std::vector<std::string_view> args;

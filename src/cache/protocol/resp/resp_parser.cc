@@ -43,6 +43,8 @@ ParseResult Error(std::string msg) {
 }
 
 ParseResult ParseInline(std::string_view in, const ParseLimits& limits, std::vector<std::string_view>* args) {
+  ParseResult r;  // returned by name: args may point into r.decoded
+  std::deque<std::string>* decoded = &r.decoded;
   size_t nl = in.find('\n');
   if (nl == std::string_view::npos) {
     if (in.size() > limits.max_inline_bytes) return Error("Protocol error: too big inline request");
@@ -55,19 +57,59 @@ ParseResult ParseInline(std::string_view in, const ParseLimits& limits, std::vec
     while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) i++;
     if (i >= line.size()) break;
     if (line[i] == '"' || line[i] == '\'') {
-      // Quoted arguments are taken verbatim (no escape processing).
+      // Quoted as Redis does (sdssplitargs): in double quotes \xHH, \n, \r,
+      // \t, \b, \a and \<any> for that byte; in single quotes only \'.
+      // The closing quote must end the argument.
       char q = line[i++];
-      size_t end = line.find(q, i);
-      if (end == std::string_view::npos) return Error("Protocol error: unbalanced quotes in request");
-      args->push_back(line.substr(i, end - i));
-      i = end + 1;
+      size_t start = i;
+      std::string value;
+      bool escaped = false, closed = false;
+      while (i < line.size()) {
+        char ch = line[i];
+        if (ch == q) {
+          closed = true;
+          i++;
+          break;
+        }
+        if (ch == '\\' && i + 1 < line.size() && (q == '"' || line[i + 1] == '\'')) {
+          if (!escaped) value.assign(line.substr(start, i - start));
+          escaped = true;
+          char e = line[i + 1];
+          auto hex = [](char h) { return h >= '0' && h <= '9' ? h - '0' : (h | 0x20) >= 'a' && (h | 0x20) <= 'f' ? (h | 0x20) - 'a' + 10 : -1; };
+          if (q == '"' && e == 'x' && i + 3 < line.size() && hex(line[i + 2]) >= 0 && hex(line[i + 3]) >= 0) {
+            value.push_back(static_cast<char>(hex(line[i + 2]) * 16 + hex(line[i + 3])));
+            i += 4;
+            continue;
+          }
+          switch (q == '"' ? e : '\0') {
+            case 'n': value.push_back('\n'); break;
+            case 'r': value.push_back('\r'); break;
+            case 't': value.push_back('\t'); break;
+            case 'b': value.push_back('\b'); break;
+            case 'a': value.push_back('\a'); break;
+            default: value.push_back(e);
+          }
+          i += 2;
+          continue;
+        }
+        if (escaped) value.push_back(ch);
+        i++;
+      }
+      if (!closed || (i < line.size() && line[i] != ' ' && line[i] != '\t')) {
+        return Error("Protocol error: unbalanced quotes in request");
+      }
+      if (escaped) {
+        decoded->push_back(std::move(value));
+        args->push_back(decoded->back());
+      } else {
+        args->push_back(line.substr(start, i - 1 - start));
+      }
     } else {
       size_t start = i;
       while (i < line.size() && line[i] != ' ' && line[i] != '\t') i++;
       args->push_back(line.substr(start, i - start));
     }
   }
-  ParseResult r;
   r.state = ParseState::kCommand;
   r.consumed = nl + 1;
   return r;

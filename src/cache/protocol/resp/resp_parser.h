@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,6 +32,9 @@ struct ParseResult {
   ParseState state = ParseState::kIncomplete;
   size_t consumed = 0;        // bytes of the command (or 0)
   std::string error;          // for kError: the text after "-ERR "
+  // Inline arguments with escapes ("a\x41\n"), decoded; args point here, so
+  // they are valid while this result lives (deque: elements never move).
+  std::deque<std::string> decoded;
 };
 
 // Parses one command from the start of `in` into `args` (cleared first).
