@@ -105,6 +105,13 @@ TEST_F(DfsSystemTest, NamespaceOperationsAndErrors) {
   auto not_rpc = RunStrata({"fs", "ls", "/", "--master", http_addr});
   EXPECT_NE(not_rpc.exit_code, 0);
   EXPECT_NE(not_rpc.err.find("is not a Strata master"), std::string::npos) << not_rpc.err;
+  // Names that are not text: refused with the reason, nothing created.
+  auto bad_utf8 = c.Cli({"fs", "mkdir", "/bad\xff\xfeutf"});
+  EXPECT_NE(bad_utf8.exit_code, 0);
+  EXPECT_NE(bad_utf8.err.find("not valid UTF-8"), std::string::npos) << bad_utf8.err;
+  EXPECT_EQ(bad_utf8.err.find("libprotobuf"), std::string::npos) << bad_utf8.err;
+  auto newline = c.Cli({"fs", "mkdir", "/two\nlines"});
+  EXPECT_NE(newline.err.find("control character"), std::string::npos) << newline.err;
   auto ls = c.Cli({"fs", "ls", "--json", "/"});
   ASSERT_EQ(ls.exit_code, 0);
   EXPECT_EQ(nlohmann::json::parse(ls.out).size(), 0u) << ls.out;

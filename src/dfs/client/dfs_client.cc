@@ -1,9 +1,11 @@
 #include "dfs/client/dfs_client.h"
 
 #include <chrono>
+#include <cstdio>
 #include <thread>
 
 #include "common/logging.h"
+#include "common/utf8.h"
 #include "dfs/client/file_reader.h"
 #include "dfs/client/file_writer.h"
 
@@ -13,6 +15,28 @@ DfsClient::DfsClient(DfsClientOptions options)
     : options_(std::move(options)), rpc_(rpc::RpcClientOptions{.default_timeout_ms = options_.rpc_timeout_ms}) {}
 
 DfsClient::~DfsClient() = default;
+
+namespace {
+
+// Paths travel in protobuf string fields, which must hold UTF-8: a path that
+// is not is refused here, with the reason, rather than by the master's parser.
+Status CheckPathBytes(const std::string& path) {
+  if (IsValidUtf8(path)) return Status::Ok();
+  std::string shown;
+  for (unsigned char ch : path.substr(0, 256)) {
+    if (ch >= 0x20 && ch < 0x7f) {
+      shown.push_back(static_cast<char>(ch));
+    } else {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "\\x%02x", ch);
+      shown += hex;
+    }
+  }
+  return Status::InvalidArgument("invalid path '" + shown + "': is not valid UTF-8");
+}
+
+}  // namespace
+
 
 // An answer that shows the address is not a master: a Strata server of
 // another kind refuses the master's method ids (no two services share one),
@@ -52,6 +76,7 @@ Status DfsClient::CallMaster(MasterMethod method, const google::protobuf::Messag
 }
 
 Status DfsClient::Mkdir(const std::string& path, bool parents) {
+  RETURN_IF_ERROR(CheckPathBytes(path));
   MkdirRequest req;
   req.set_path(path);
   req.set_parents(parents);
@@ -60,6 +85,7 @@ Status DfsClient::Mkdir(const std::string& path, bool parents) {
 }
 
 Result<FileInfo> DfsClient::Create(const std::string& path, const CreateOptions& options) {
+  RETURN_IF_ERROR(CheckPathBytes(path));
   CreateRequest req;
   req.set_path(path);
   req.set_replication(options.replication);
@@ -73,6 +99,7 @@ Result<FileInfo> DfsClient::Create(const std::string& path, const CreateOptions&
 }
 
 Result<StatResponse> DfsClient::Stat(const std::string& path) {
+  RETURN_IF_ERROR(CheckPathBytes(path));
   StatRequest req;
   req.set_path(path);
   StatResponse resp;
@@ -81,6 +108,7 @@ Result<StatResponse> DfsClient::Stat(const std::string& path) {
 }
 
 Result<std::vector<FileInfo>> DfsClient::List(const std::string& path) {
+  RETURN_IF_ERROR(CheckPathBytes(path));
   ListRequest req;
   req.set_path(path);
   ListResponse resp;
@@ -89,6 +117,8 @@ Result<std::vector<FileInfo>> DfsClient::List(const std::string& path) {
 }
 
 Status DfsClient::Rename(const std::string& from, const std::string& to, bool replace) {
+  RETURN_IF_ERROR(CheckPathBytes(from));
+  RETURN_IF_ERROR(CheckPathBytes(to));
   RenameRequest req;
   req.set_from(from);
   req.set_to(to);
@@ -98,6 +128,7 @@ Status DfsClient::Rename(const std::string& from, const std::string& to, bool re
 }
 
 Status DfsClient::Delete(const std::string& path, bool recursive) {
+  RETURN_IF_ERROR(CheckPathBytes(path));
   DeleteRequest req;
   req.set_path(path);
   req.set_recursive(recursive);
@@ -113,6 +144,7 @@ Result<std::string> DfsClient::ClusterStatusJson() {
 }
 
 Result<std::unique_ptr<FileWriter>> DfsClient::OpenWriter(const std::string& path) {
+  RETURN_IF_ERROR(CheckPathBytes(path));
   OpenWriteRequest req;
   req.set_path(path);
   OpenWriteResponse resp;
@@ -121,6 +153,7 @@ Result<std::unique_ptr<FileWriter>> DfsClient::OpenWriter(const std::string& pat
 }
 
 Result<std::unique_ptr<FileReader>> DfsClient::OpenReader(const std::string& path) {
+  RETURN_IF_ERROR(CheckPathBytes(path));
   ASSIGN_OR_RETURN(StatResponse st, Stat(path));
   if (st.info().is_dir()) return Status::InvalidArgument(path + " is a directory");
   return std::make_unique<FileReader>(this, std::move(st));

@@ -1,5 +1,7 @@
 #include "dfs/master/path.h"
 
+#include "common/utf8.h"
+
 namespace strata::dfs::master {
 
 Result<std::vector<std::string>> SplitPath(std::string_view path, const PathLimits& limits) {
@@ -9,6 +11,10 @@ Result<std::vector<std::string>> SplitPath(std::string_view path, const PathLimi
   if (path.empty() || path[0] != '/') return bad("must be absolute");
   if (path.size() > limits.path_bytes_max) return bad("longer than " + std::to_string(limits.path_bytes_max) + " bytes");
   if (path.find('\0') != std::string_view::npos) return bad("contains a NUL byte");
+  for (char ch : path) {
+    if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) return bad("contains a control character");
+  }
+  if (!IsValidUtf8(path)) return bad("is not valid UTF-8");
   std::string_view rest = path.substr(1);
   if (rest == "/") return bad("empty component");
   if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);

@@ -37,6 +37,13 @@ TEST(PathTest, RejectsMalformed) {
   EXPECT_TRUE(Bad("/" + std::string(256, 'x')));
   EXPECT_TRUE(Bad("/abcdef", PathLimits{.path_bytes_max = 4, .name_bytes_max = 255}));
   EXPECT_FALSE(Bad("/" + std::string(255, 'x')));
+  // Names are text: no control characters (a newline would split a listing
+  // line), only valid UTF-8 (it travels in protobuf strings).
+  EXPECT_TRUE(Bad("/logs/two\nlines"));
+  EXPECT_TRUE(Bad("/logs/tab\there"));
+  EXPECT_TRUE(Bad("/logs/del\x7f"));
+  EXPECT_TRUE(Bad("/logs/bad\xff\xfeutf"));
+  EXPECT_FALSE(Bad("/logs/caf\xC3\xA9 \xE6\x97\xA5"));
 }
 
 }  // namespace
