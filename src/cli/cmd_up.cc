@@ -30,6 +30,11 @@ void PrintSummary(const nlohmann::json& doc) {
     std::cout << "  cache         redis " << doc["cache"]["resp"].get<std::string>() << "  memcached "
               << doc["cache"]["memcache"].get<std::string>() << "\n";
   }
+  // Admin commands find ./var/cluster.json by themselves; from anywhere
+  // else they need to be told where the master is.
+  char cwd[PATH_MAX];
+  bool found_here = ::getcwd(cwd, sizeof cwd) != nullptr && doc["dir"].get<std::string>() == std::string(cwd) + "/var";
+  if (!found_here) std::cout << "Then: export STRATA_MASTER=" << doc["master"].get<std::string>() << "\n";
   std::cout << "Try: strata fs mkdir /logs && strata fs put FILE /logs/FILE && strata cluster status\n";
 }
 
