@@ -583,6 +583,9 @@ TEST(CliTest, ClearErrorsWithoutACluster) {
   auto r = RunStrata({"fs", "ls", "/", "--master", "127.0.0.1:1"});
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("error:"), std::string::npos);
+  auto unknown = RunStrata({"fs", "nosuch"});
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_NE(unknown.err.find("unknown command 'fs nosuch'"), std::string::npos) << unknown.err;
   auto bad_dir = RunStrata({"cluster", "status", "--dir", "/nonexistent-strata-dir"});
   EXPECT_NE(bad_dir.exit_code, 0);
   EXPECT_NE(bad_dir.err.find("cannot find the master"), std::string::npos) << bad_dir.err;
