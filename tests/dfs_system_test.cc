@@ -105,6 +105,14 @@ TEST_F(DfsSystemTest, NamespaceOperationsAndErrors) {
   auto not_rpc = RunStrata({"fs", "ls", "/", "--master", http_addr});
   EXPECT_NE(not_rpc.exit_code, 0);
   EXPECT_NE(not_rpc.err.find("is not a Strata master"), std::string::npos) << not_rpc.err;
+  // --json everywhere: a result object, errors as an object on stderr.
+  auto made = c.Cli({"fs", "mkdir", "/j", "--json"});
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  EXPECT_EQ(nlohmann::json::parse(made.out)["ok"], true) << made.out;
+  auto missing_json = c.Cli({"fs", "cat", "/nope", "--json"});
+  EXPECT_NE(missing_json.exit_code, 0);
+  EXPECT_EQ(nlohmann::json::parse(missing_json.err)["error"]["code"], "NotFound") << missing_json.err;
+  EXPECT_EQ(c.Cli({"fs", "rm", "/j"}).exit_code, 0);
   // Names that are not text: refused with the reason, nothing created.
   auto bad_utf8 = c.Cli({"fs", "mkdir", "/bad\xff\xfeutf"});
   EXPECT_NE(bad_utf8.exit_code, 0);

@@ -26,6 +26,7 @@ int ReportError(const Status& st) {
 }
 
 nlohmann::json FileInfoToJson(const dfs::FileInfo& info) {
+  if (info.is_dir()) return {{"path", info.path()}, {"type", "dir"}, {"mtime_us", info.mtime_us()}};
   return {
       {"path", info.path()},
       {"type", info.is_dir() ? "dir" : "file"},

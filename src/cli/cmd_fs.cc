@@ -35,13 +35,29 @@ struct FsArgs {
   std::string window = "16M";
 };
 
+// The error as JSON on stderr with --json (the same exit codes).
+int ReportFsError(const FsArgs& a, const Status& st) {
+  if (!a.admin.json) return ReportError(st);
+  nlohmann::json err = {{"error", {{"code", std::string(StatusCodeName(st.code()))}, {"message", st.message()}}}};
+  std::cerr << err.dump() << "\n";
+  return st.code() == StatusCode::kInvalidArgument ? 2 : 1;
+}
+
 // Runs `fn` with a connected client and turns its Status into an exit code.
-int WithClient(const FsArgs& a, const std::function<Status(dfs::DfsClient&)>& fn) {
+// With --json, a command that prints nothing of its own (`action` set)
+// prints {"ok": true, "action": ..., "path": ...} on success.
+int WithClient(const FsArgs& a, const std::function<Status(dfs::DfsClient&)>& fn, const char* action = nullptr) {
   KeepLargeBuffersInHeap();  // put/get move chunk-sized buffers
   auto client = ConnectDfs(a.admin);
-  if (!client.ok()) return ReportError(client.status());
+  if (!client.ok()) return ReportFsError(a, client.status());
   Status st = fn(**client);
-  return st.ok() ? 0 : ReportError(st);
+  if (!st.ok()) return ReportFsError(a, st);
+  if (a.admin.json && action != nullptr) {
+    nlohmann::json out = {{"ok", true}, {"action", action}, {"path", a.path}};
+    if (!a.path2.empty()) out["to"] = a.path2;
+    std::cout << out.dump() << "\n";
+  }
+  return 0;
 }
 
 // Set by SIGINT/SIGTERM while a put runs: the put stops and removes what it
@@ -237,10 +253,14 @@ Status Ls(dfs::DfsClient& c, const FsArgs& a) {
       std::cout << name << "\n";
       continue;
     }
-    char line[256];
-    std::snprintf(line, sizeof(line), "%s %12llu  r%u  %5u chunks  %s  %s", e.is_dir() ? "d" : "-",
-                  static_cast<unsigned long long>(e.size()), e.replication(), e.chunk_count(),
-                  FormatTime(e.mtime_us()).c_str(), name.c_str());
+    char line[512];
+    if (e.is_dir()) {  // no size, replicas or chunks of its own
+      std::snprintf(line, sizeof(line), "d %12s  %2s  %5s %-6s  %s  %s", "-", "-", "-", "", FormatTime(e.mtime_us()).c_str(),
+                    name.c_str());
+    } else {
+      std::snprintf(line, sizeof(line), "- %12llu  r%u  %5u chunks  %s  %s", static_cast<unsigned long long>(e.size()),
+                    e.replication(), e.chunk_count(), FormatTime(e.mtime_us()).c_str(), name.c_str());
+    }
     std::cout << line << "\n";
   }
   return Status::Ok();
@@ -287,7 +307,7 @@ void RegisterFsCommand(CLI::App& app, int* exit_code) {
   AddAdminOptions(mkdir, &args->admin);
   mkdir->add_option("path", args->path)->required();
   mkdir->add_flag("-p,--parents", args->parents, "Create missing parents; no error if it exists");
-  mkdir->callback([=] { *exit_code = WithClient(*args, [&](dfs::DfsClient& c) { return c.Mkdir(args->path, args->parents); }); });
+  mkdir->callback([=] { *exit_code = WithClient(*args, [&](dfs::DfsClient& c) { return c.Mkdir(args->path, args->parents); }, "mkdir"); });
 
   auto* put = fs->add_subcommand("put", "Copy a local file (or - for stdin) into the dfs");
   AddAdminOptions(put, &args->admin);
@@ -301,14 +321,14 @@ void RegisterFsCommand(CLI::App& app, int* exit_code) {
   put->add_option("--window", args->window,
                   "Bytes sent ahead of their acknowledgement (default 16M; 0: one append at a time)");
   put->add_flag("-f,--overwrite", args->overwrite, "Replace an existing file");
-  put->callback([=] { *exit_code = WithClient(*args, [&](dfs::DfsClient& c) { return Put(c, *args); }); });
+  put->callback([=] { *exit_code = WithClient(*args, [&](dfs::DfsClient& c) { return Put(c, *args); }, "put"); });
 
   auto* get = fs->add_subcommand("get", "Copy a dfs file to a local file (or - for stdout)");
   AddAdminOptions(get, &args->admin);
   get->add_option("remote", args->path)->required();
   get->add_option("local", args->path2)->required();
   get->callback([=] {
-    *exit_code = WithClient(*args, [&](dfs::DfsClient& c) { return Get(c, args->path, args->path2, true); });
+    *exit_code = WithClient(*args, [&](dfs::DfsClient& c) { return Get(c, args->path, args->path2, true); }, "get");
   });
 
   auto* cat = fs->add_subcommand("cat", "Write a dfs file to stdout");
@@ -331,14 +351,14 @@ void RegisterFsCommand(CLI::App& app, int* exit_code) {
   AddAdminOptions(rm, &args->admin);
   rm->add_option("path", args->path)->required();
   rm->add_flag("-r,--recursive", args->recursive, "Delete a directory and everything in it");
-  rm->callback([=] { *exit_code = WithClient(*args, [&](dfs::DfsClient& c) { return c.Delete(args->path, args->recursive); }); });
+  rm->callback([=] { *exit_code = WithClient(*args, [&](dfs::DfsClient& c) { return c.Delete(args->path, args->recursive); }, "rm"); });
 
   auto* mv = fs->add_subcommand("mv", "Rename a file or directory (into TO when TO is a directory)");
   AddAdminOptions(mv, &args->admin);
   mv->add_option("from", args->path)->required();
   mv->add_option("to", args->path2)->required();
   mv->add_flag("-f,--overwrite", args->overwrite, "Replace an existing file");
-  mv->callback([=] { *exit_code = WithClient(*args, [&](dfs::DfsClient& c) { return Mv(c, *args); }); });
+  mv->callback([=] { *exit_code = WithClient(*args, [&](dfs::DfsClient& c) { return Mv(c, *args); }, "mv"); });
 }
 
 }  // namespace strata::cli
