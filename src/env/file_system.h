@@ -42,6 +42,7 @@ class File {
 struct DiskSpace {
   uint64_t capacity_bytes = 0;
   uint64_t free_bytes = 0;
+  uint64_t device_id = 0;  // the file system's id (statvfs f_fsid); 0: unknown
 };
 
 enum class OpenMode { kRead, kReadWrite, kCreate /* read-write, created if missing */ };

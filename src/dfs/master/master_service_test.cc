@@ -151,6 +151,34 @@ TEST_F(MasterServiceTest, WriterLeaseExpiryClosesAnAbandonedFile) {
   EXPECT_EQ(service_->RenewLease(stale, &ignored).code(), StatusCode::kStaleEpoch);
 }
 
+// Capacity totals count a file system once per host, however many disk
+// directories on it are reported, and leave out failed disks.
+TEST_F(MasterServiceTest, CapacityCountsEachFileSystemOncePerHost) {
+  auto add = [&](const std::string& id, const std::string& host, std::vector<uint64_t> devices, bool fail_last) {
+    RegisterRequest req;
+    req.set_server_id(id);
+    req.set_addr(host + ":" + id.substr(2));
+    req.set_rack("r" + id);
+    for (uint32_t d = 0; d < devices.size(); ++d) {
+      DiskStat* disk = req.add_disks();
+      disk->set_index(d);
+      disk->set_capacity_bytes(100 * kGiB);
+      disk->set_free_bytes(50 * kGiB);
+      disk->set_device_id(devices[d]);
+      disk->set_failed(fail_last && d + 1 == devices.size());
+    }
+    RegisterResponse resp;
+    ASSERT_TRUE(service_->Register(req, &resp).ok());
+  };
+  add("cs1", "10.0.0.1", {7, 7}, false);     // two directories of one file system
+  add("cs2", "10.0.0.1", {7, 8}, false);     // another server on the same host: 7 again, and 8
+  add("cs3", "10.0.0.2", {7, 9, 10}, true);  // another host: 7 is another disk there; 10 failed
+  auto totals = service_->StatusJson()["totals"];
+  EXPECT_EQ(totals["capacity_bytes"].get<uint64_t>(), 4 * 100 * kGiB) << totals.dump();  // 7, 8 | 7, 9
+  EXPECT_EQ(totals["free_bytes"].get<uint64_t>(), 4 * 50 * kGiB);
+  EXPECT_EQ(totals["failed_disks"].get<uint64_t>(), 1u);
+}
+
 TEST_F(MasterServiceTest, ReconciliationOfReports) {
   AddCluster();
   auto chunks = WriteFile("/f", 1, 4096);

@@ -1,5 +1,8 @@
 // CLUSTER_STATUS and /status: the master's view of the cluster as JSON.
 #include <map>
+#include <set>
+#include <string>
+#include <utility>
 
 #include "dfs/master/master_service.h"
 
@@ -118,17 +121,24 @@ nlohmann::json MasterService::StatusJson() {
   nlohmann::json servers = ServersJson();
   std::map<std::string, std::pair<int, int>> racks;  // rack -> (servers, alive)
   uint64_t capacity = 0, used = 0, free = 0, disks = 0, failed_disks = 0, alive = 0;
+  // A file system is counted once per host however many disk directories
+  // (of one or more chunkservers) it holds, as on a one-machine cluster;
+  // failed disks offer no space.
+  std::set<std::pair<std::string, uint64_t>> file_systems;
   for (const auto& [id, s] : membership_.servers()) {
     auto& r = racks[s.record.rack()];
     r.first++;
     if (s.liveness != Liveness::kAlive) continue;
     r.second++;
     alive++;
+    std::string host = s.record.addr().substr(0, s.record.addr().rfind(':'));
     for (const auto& d : s.disks) {
       disks++;
       failed_disks += d.failed();
-      capacity += d.capacity_bytes();
       used += d.used_bytes();
+      if (d.failed()) continue;
+      if (d.device_id() != 0 && !file_systems.insert({host, d.device_id()}).second) continue;
+      capacity += d.capacity_bytes();
       free += d.free_bytes();
     }
   }

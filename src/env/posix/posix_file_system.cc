@@ -137,6 +137,7 @@ class PosixFileSystem final : public FileSystem {
     DiskSpace s;
     s.capacity_bytes = static_cast<uint64_t>(st.f_blocks) * st.f_frsize;
     s.free_bytes = static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
+    s.device_id = static_cast<uint64_t>(st.f_fsid);
     return s;
   }
 };

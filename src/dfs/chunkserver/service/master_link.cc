@@ -111,6 +111,7 @@ void MasterLink::FillDisks(google::protobuf::RepeatedPtrField<DiskStat>* out) {
     s->set_capacity_bytes(d.capacity_bytes);
     s->set_used_bytes(d.used_bytes);
     s->set_free_bytes(d.free_bytes);
+    s->set_device_id(d.device_id);
     s->set_failed(d.failed);
     s->set_failure(d.failure);
     s->set_write_p50_us(d.write_p50_us);

@@ -302,6 +302,7 @@ std::vector<DiskReport> ChunkStore::DiskReports(bool drain_latency) {
       disk->set_free_bytes_seen(space->free_bytes);
       rep.capacity_bytes = space->capacity_bytes;
       rep.free_bytes = space->free_bytes;
+      rep.device_id = space->device_id;
     } else {
       (void)Note(disk, space.status());
     }

@@ -53,6 +53,7 @@ struct DiskReport {
   std::string path;
   uint64_t capacity_bytes = 0;
   uint64_t free_bytes = 0;
+  uint64_t device_id = 0;  // see DiskSpace
   uint64_t used_bytes = 0;
   bool failed = false;
   std::string failure;
