@@ -230,6 +230,14 @@ std::vector<std::string> MasterService::ExpiredLeasesLocked() {
 
 void MasterService::ExpireLease(const std::string& path) {
   std::unique_lock lock(mu_);
+  // The writer may have renewed since the tick looked.
+  auto current = ns_.Stat(path);
+  if (!current.ok()) return;
+  auto renewed = lease_renewed_us_.find(current->inode());
+  if (renewed == lease_renewed_us_.end() ||
+      clock_->NowMicros() - renewed->second <= options_.writer_lease_ms * 1000) {
+    return;
+  }
   auto file = ns_.OpenWrite(path);  // fences the writer that is gone
   if (!file.ok()) return;
   Status st = SealLeftOpenChunk(path, file->writer_epoch(), lock);
