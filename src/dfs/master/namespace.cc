@@ -26,9 +26,18 @@ Result<uint64_t> Namespace::Walk(const std::vector<std::string>& parts, size_t c
   return cur;
 }
 
+namespace {
+// "/a/b/": a trailing slash names a directory, as in POSIX.
+bool NamesADirectory(std::string_view path) { return path.size() > 1 && path.back() == '/'; }
+}  // namespace
+
 Result<uint64_t> Namespace::Lookup(std::string_view path) const {
   ASSIGN_OR_RETURN(auto parts, SplitPath(path, limits()));
-  return Walk(parts, parts.size());
+  ASSIGN_OR_RETURN(uint64_t inode, Walk(parts, parts.size()));
+  if (NamesADirectory(path) && !catalog_->FindInode(inode)->is_dir()) {
+    return Status::FailedPrecondition(std::string(path) + ": not a directory");
+  }
+  return inode;
 }
 
 Result<Namespace::Parent> Namespace::ResolveParent(std::string_view path) const {
@@ -146,6 +155,7 @@ Status Namespace::ValidateCreate(const CreateArgs& a, InodeRecord* rec) const {
 }
 
 Result<InodeRecord> Namespace::Create(const CreateArgs& args) {
+  if (NamesADirectory(args.path)) return Status::InvalidArgument("a file's path cannot end with '/': " + args.path);
   ASSIGN_OR_RETURN(Parent parent, ResolveParent(args.path));
   InodeRecord rec;
   RETURN_IF_ERROR(ValidateCreate(args, &rec));
@@ -184,6 +194,9 @@ Status Namespace::Rename(std::string_view from, std::string_view to, bool replac
   ASSIGN_OR_RETURN(uint64_t src, Lookup(from));
   ASSIGN_OR_RETURN(Parent dst, ResolveParent(to));
   InodeRecord rec = *catalog_->FindInode(src);
+  if (NamesADirectory(to) && !rec.is_dir()) {
+    return Status::FailedPrecondition(std::string(to) + ": a file cannot be renamed to a directory path");
+  }
   if (rec.is_dir() && IsAncestor(src, dst.dir)) {
     return Status::InvalidArgument("cannot move " + std::string(from) + " under itself (" + std::string(to) + ")");
   }

@@ -99,6 +99,13 @@ TEST_F(NamespaceTest, RenameFilesAndDirectories) {
   EXPECT_TRUE(ns_->Rename("/h", "/c/g", true).ok());
   EXPECT_EQ(Code(ns_->Rename("/c/g", "/c/b", true)), StatusCode::kAlreadyExists);
   EXPECT_EQ(catalog_->file_count(), 1u);
+  // A trailing slash names a directory.
+  EXPECT_TRUE(ns_->Stat("/c/").ok());
+  EXPECT_EQ(Code(ns_->Stat("/c/g/").status()), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Code(ns_->Delete("/c/g/", false)), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Code(ns_->Rename("/c/g", "/c/h/", false)), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Code(CreateFile("/c/new/").status()), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(ns_->Stat("/c/g").ok());
 }
 
 TEST_F(NamespaceTest, DeleteRecursiveRetiresChunks) {
