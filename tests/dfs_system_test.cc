@@ -180,6 +180,14 @@ TEST_F(DfsSystemTest, FailedOrInterruptedPutChangesNothing) {
   EXPECT_EQ(c.Cli({"fs", "mv", "-f", "/e/other", "/d/keep"}).exit_code, 0);
   EXPECT_FALSE(unchanged());  // now src2's bytes
   EXPECT_NE(c.Cli({"fs", "stat", "/e/other"}).exit_code, 0);
+  // put into a directory keeps the local name, like cp; under a file it
+  // fails plainly (nothing was created, nothing to clean up).
+  ASSERT_EQ(c.Cli({"fs", "put", src, "/e"}).exit_code, 0);
+  EXPECT_EQ(c.Cli({"fs", "stat", "/e/" + fs::path(src).filename().string()}).exit_code, 0);
+  auto under_file = c.Cli({"fs", "put", src, "/d/keep/x"});
+  EXPECT_NE(under_file.exit_code, 0);
+  EXPECT_NE(under_file.err.find("not a directory"), std::string::npos) << under_file.err;
+  EXPECT_EQ(under_file.err.find("warning"), std::string::npos) << under_file.err;
 }
 
 // A TCP connection to host:port, or -1.

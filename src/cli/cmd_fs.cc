@@ -105,14 +105,16 @@ Result<size_t> ReadPiece(int fd, bool regular, char* buf, size_t size, const std
   return filled;
 }
 
-// Copies `fd` into the new file `remote` (which it creates).
+// Copies `fd` into the new file `remote` (which it creates; `created` tells
+// whether it did), showing progress as `label`.
 Status WriteNewFile(dfs::DfsClient& c, const FsArgs& a, int fd, bool regular, uint64_t total,
                     const std::string& remote, const dfs::CreateOptions& co, uint64_t piece_bytes,
-                    uint64_t window) {
+                    uint64_t window, const std::string& label, bool* created) {
   RETURN_IF_ERROR(c.Create(remote, co).status());
+  *created = true;
   ASSIGN_OR_RETURN(auto writer, c.OpenWriter(remote));
   writer->SetWindow(window);
-  ProgressBar bar("put " + a.path2, total);
+  ProgressBar bar("put " + label, total);
   std::string buf(piece_bytes, '\0');
   for (;;) {
     ASSIGN_OR_RETURN(size_t filled, ReadPiece(fd, regular, buf.data(), buf.size(), a.path));
@@ -153,7 +155,17 @@ Status Put(dfs::DfsClient& c, const FsArgs& a) {
   ASSIGN_OR_RETURN(uint64_t piece_bytes, ParseByteSize(a.append_size));
   if (piece_bytes == 0 || piece_bytes > (64u << 20)) return Status::InvalidArgument("--append-size must be 1..64M");
   ASSIGN_OR_RETURN(uint64_t window, ParseByteSize(a.window));
-  if (a.path2.empty() || a.path2.back() == '/') return Status::InvalidArgument("remote path must name a file: " + a.path2);
+  // Into a directory (an existing one, or a path ending in '/') under the
+  // local file's name, like cp.
+  std::string target = a.path2;
+  auto existing = c.Stat(target);
+  if ((!target.empty() && target.back() == '/') || (existing.ok() && existing->info().is_dir())) {
+    std::string base = a.path.substr(a.path.find_last_of('/') + 1);
+    if (a.path == "-" || base.empty()) return Status::InvalidArgument("name the remote file: " + a.path2 + " is a directory");
+    while (target.size() > 1 && target.back() == '/') target.pop_back();
+    target += (target == "/" ? "" : "/") + base;
+    existing = c.Stat(target);
+  }
   int fd = a.path == "-" ? STDIN_FILENO : ::open(a.path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Status::FromErrno(errno, "open " + a.path);
   struct stat st {};
@@ -163,21 +175,21 @@ Status Put(dfs::DfsClient& c, const FsArgs& a) {
   }
   bool regular = S_ISREG(st.st_mode);
   uint64_t total = regular ? static_cast<uint64_t>(st.st_size) : 0;
-  auto existing = c.Stat(a.path2);
   if (existing.ok() && (existing->info().is_dir() || !a.overwrite)) {
     if (fd != STDIN_FILENO) ::close(fd);
-    return Status::AlreadyExists(a.path2 + (existing->info().is_dir() ? " is a directory" : " exists (use -f to replace it)"));
+    return Status::AlreadyExists(target + (existing->info().is_dir() ? " is a directory" : " exists (use -f to replace it)"));
   }
-  std::string temp = TemporaryName(a.path2);
+  std::string temp = TemporaryName(target);
   put_interrupted = false;
   Status written;
+  bool created = false;
   {
     PutSignalGuard guard;
-    written = WriteNewFile(c, a, fd, regular, total, temp, co, piece_bytes, window);
-    if (written.ok()) written = c.Rename(temp, a.path2, a.overwrite);
+    written = WriteNewFile(c, a, fd, regular, total, temp, co, piece_bytes, window, target, &created);
+    if (written.ok()) written = c.Rename(temp, target, a.overwrite);
   }
   if (fd != STDIN_FILENO) ::close(fd);
-  if (!written.ok()) {
+  if (!written.ok() && created) {
     Status removed = c.Delete(temp, false);
     if (!removed.ok() && removed.code() != StatusCode::kNotFound) {
       std::cerr << "warning: could not remove the partial upload " << temp << ": " << removed.ToString() << "\n";
