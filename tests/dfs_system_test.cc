@@ -113,6 +113,21 @@ TEST_F(DfsSystemTest, NamespaceOperationsAndErrors) {
   EXPECT_NE(missing_json.exit_code, 0);
   EXPECT_EQ(nlohmann::json::parse(missing_json.err)["error"]["code"], "NotFound") << missing_json.err;
   EXPECT_EQ(c.Cli({"fs", "rm", "/j"}).exit_code, 0);
+  // Several paths: cat concatenates; rm goes on past a failure and reports it.
+  ASSERT_EQ(c.Cli({"fs", "put", src, "/m1"}).exit_code, 0);
+  ASSERT_EQ(c.Cli({"fs", "put", src, "/m2"}).exit_code, 0);
+  auto both = c.Cli({"fs", "cat", "/m1", "/m2"});
+  EXPECT_EQ(both.out, expected + expected);
+  auto rm_some = c.Cli({"fs", "rm", "/m1", "/nope", "/m2"});
+  EXPECT_NE(rm_some.exit_code, 0);
+  EXPECT_NE(rm_some.err.find("/nope"), std::string::npos) << rm_some.err;
+  EXPECT_NE(c.Cli({"fs", "stat", "/m1"}).exit_code, 0);
+  EXPECT_NE(c.Cli({"fs", "stat", "/m2"}).exit_code, 0);
+  // mkdir where a file is: it exists.
+  ASSERT_EQ(c.Cli({"fs", "put", src, "/m3"}).exit_code, 0);
+  auto mkdir_file = c.Cli({"fs", "mkdir", "/m3"});
+  EXPECT_NE(mkdir_file.err.find("exists (a file)"), std::string::npos) << mkdir_file.err;
+  EXPECT_EQ(c.Cli({"fs", "rm", "/m3"}).exit_code, 0);
   // Names that are not text: refused with the reason, nothing created.
   auto bad_utf8 = c.Cli({"fs", "mkdir", "/bad\xff\xfeutf"});
   EXPECT_NE(bad_utf8.exit_code, 0);

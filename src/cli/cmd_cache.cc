@@ -108,20 +108,20 @@ int RunCache(CacheFlags* f, CLI::App* cmd) {
 void RegisterCacheCommand(CLI::App& app, int* exit_code) {
   auto* cmd = app.add_subcommand("cache", "Run a cache server (memcached and Redis protocols)");
   auto f = std::make_shared<CacheFlags>();
-  cmd->add_option("--port-resp", f->opt.port_resp, "Redis (RESP) port; 0 picks a free one");
-  cmd->add_option("--port-memcache", f->opt.port_memcache, "memcached text protocol port; 0 picks a free one");
-  cmd->add_option("--http-port", f->opt.http_port, "admin HTTP port (/metrics, /status)");
-  cmd->add_option("--host", f->opt.host, "address to bind");
-  cmd->add_option("--memory", f->memory, "memory limit for the mem engine (e.g. 256M, 4G)");
-  cmd->add_option("--threads", f->opt.threads, "worker threads");
+  cmd->add_option("--port-resp", f->opt.port_resp, "Redis (RESP) port; 0 picks a free one")->capture_default_str();
+  cmd->add_option("--port-memcache", f->opt.port_memcache, "memcached text protocol port; 0 picks a free one")->capture_default_str();
+  cmd->add_option("--http-port", f->opt.http_port, "admin HTTP port (/metrics, /status)")->capture_default_str();
+  cmd->add_option("--host", f->opt.host, "address to bind")->capture_default_str();
+  cmd->add_option("--memory", f->memory, "memory limit for the mem engine (e.g. 256M, 4G)")->capture_default_str();
+  cmd->add_option("--threads", f->opt.threads, "worker threads")->capture_default_str();
   cmd->add_option("--poll-us", f->opt.poll_us,
-                  "busy-poll this many microseconds after the last request before a worker sleeps (0: never poll)");
+                  "busy-poll this many microseconds after the last request before a worker sleeps (0: never poll)")->capture_default_str();
   cmd->add_option("--data-dir", f->opt.data_dir, "directory for persist namespaces");
   cmd->add_option("--password", f->opt.password, "password required by AUTH");
-  cmd->add_option("--max-value-size", f->max_value, "largest value accepted (e.g. 1M, 64M)");
+  cmd->add_option("--max-value-size", f->max_value, "largest value accepted (e.g. 1M, 64M)")->capture_default_str();
   cmd->add_option("--namespace", f->namespaces, "namespace spec: id=N[,name=S][,engine=mem|persist][,quota=SIZE][,ops=N]");
   cmd->add_option("--config", f->config, "YAML config file (keys as the flags, with underscores)");
-  cmd->add_option("--log-level", f->log_level, "trace, debug, info, warn, error");
+  cmd->add_option("--log-level", f->log_level, "trace, debug, info, warn, error")->capture_default_str();
   cmd->add_option("--log-file", f->log_file, "log file (default: stderr)");
   cmd->callback([f, cmd, exit_code] { *exit_code = RunCache(f.get(), cmd); });
 }

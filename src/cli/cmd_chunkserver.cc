@@ -120,7 +120,7 @@ void RegisterChunkserverCommand(CLI::App& app, int* exit_code) {
   auto args = std::make_shared<ChunkserverArgs>();
   auto& o = args->options;
   auto* cmd = app.add_subcommand("chunkserver", "Run a dfs chunkserver (chunk replicas on local disks)");
-  cmd->add_option("--id", o.id, "Stable id of this chunkserver (required)");
+  cmd->add_option("--id", o.id, "Stable id of this chunkserver (required: here or as id in --config)");
   cmd->add_option("--master", o.master, "Master RPC endpoint HOST:PORT");
   cmd->add_option("--host", o.host, "Address to serve on (default 127.0.0.1)");
   cmd->add_option("--port", args->port, "RPC port (0: any free port)");

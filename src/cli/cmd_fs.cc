@@ -28,6 +28,7 @@ constexpr size_t kTransferPieceBytes = 4u << 20;
 struct FsArgs {
   AdminOptions admin;
   std::string path, path2;
+  std::vector<std::string> paths;  // commands that take several (cat, rm)
   bool parents = false, recursive = false, long_format = false, overwrite = false;
   uint32_t replication = 0, min_copies = 0;
   std::string chunk_size, durability = "sync";
@@ -53,7 +54,9 @@ int WithClient(const FsArgs& a, const std::function<Status(dfs::DfsClient&)>& fn
   Status st = fn(**client);
   if (!st.ok()) return ReportFsError(a, st);
   if (a.admin.json && action != nullptr) {
-    nlohmann::json out = {{"ok", true}, {"action", action}, {"path", a.path}};
+    nlohmann::json out = {{"ok", true}, {"action", action}};
+    if (a.paths.empty()) out["path"] = a.path;
+    else out["paths"] = a.paths;
     if (!a.path2.empty()) out["to"] = a.path2;
     std::cout << out.dump() << "\n";
   }
@@ -343,10 +346,15 @@ void RegisterFsCommand(CLI::App& app, int* exit_code) {
     *exit_code = WithClient(*args, [&](dfs::DfsClient& c) { return Get(c, args->path, args->path2, true); }, "get");
   });
 
-  auto* cat = fs->add_subcommand("cat", "Write a dfs file to stdout");
+  auto* cat = fs->add_subcommand("cat", "Write dfs files to stdout, one after another");
   AddAdminOptions(cat, &args->admin);
-  cat->add_option("path", args->path)->required();
-  cat->callback([=] { *exit_code = WithClient(*args, [&](dfs::DfsClient& c) { return Get(c, args->path, "-", false); }); });
+  cat->add_option("paths", args->paths)->required();
+  cat->callback([=] {
+    *exit_code = WithClient(*args, [&](dfs::DfsClient& c) {
+      for (const auto& p : args->paths) RETURN_IF_ERROR(Get(c, p, "-", false));
+      return Status::Ok();
+    });
+  });
 
   auto* ls = fs->add_subcommand("ls", "List a directory");
   AddAdminOptions(ls, &args->admin);
@@ -359,11 +367,27 @@ void RegisterFsCommand(CLI::App& app, int* exit_code) {
   stat->add_option("path", args->path)->required();
   stat->callback([=] { *exit_code = WithClient(*args, [&](dfs::DfsClient& c) { return Stat(c, *args); }); });
 
-  auto* rm = fs->add_subcommand("rm", "Delete a file or directory");
+  auto* rm = fs->add_subcommand("rm", "Delete files or directories (each one named; the first error is reported)");
   AddAdminOptions(rm, &args->admin);
-  rm->add_option("path", args->path)->required();
+  rm->add_option("paths", args->paths)->required();
   rm->add_flag("-r,--recursive", args->recursive, "Delete a directory and everything in it");
-  rm->callback([=] { *exit_code = WithClient(*args, [&](dfs::DfsClient& c) { return c.Delete(args->path, args->recursive); }, "rm"); });
+  rm->callback([=] {
+    *exit_code = WithClient(*args, [&](dfs::DfsClient& c) {
+      // Like rm(1): goes on past a failure; the first is the command's
+      // error, later ones are printed as they come.
+      Status first;
+      for (const auto& p : args->paths) {
+        Status st = c.Delete(p, args->recursive);
+        if (st.ok()) continue;
+        if (first.ok()) {
+          first = st;
+        } else if (!args->admin.json) {
+          std::cerr << "error: " << st.ToString() << "\n";
+        }
+      }
+      return first;
+    }, "rm");
+  });
 
   auto* mv = fs->add_subcommand("mv", "Rename a file or directory (into TO when TO is a directory)");
   AddAdminOptions(mv, &args->admin);

@@ -106,7 +106,9 @@ Status Namespace::Mkdir(std::string_view path, bool parents) {
     auto it = created ? children.end() : children.find(parts[i]);
     if (it != children.end()) {
       if (!catalog_->FindInode(it->second)->is_dir()) {
-        return Status::FailedPrecondition(JoinPath({parts.begin(), parts.begin() + i + 1}) + " is not a directory");
+        std::string at = JoinPath({parts.begin(), parts.begin() + i + 1});
+        if (last) return Status::AlreadyExists(at + " exists (a file)");
+        return Status::FailedPrecondition(at + " is not a directory");
       }
       if (last && !parents) return Status::AlreadyExists(std::string(path) + " exists");
       cur = it->second;
