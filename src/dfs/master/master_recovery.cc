@@ -35,7 +35,8 @@ std::vector<ServerView> MasterService::ServerViews() const {
     v.load += recovery_.CopiesInvolving(id) + s.copies_in_flight;
     for (const auto& d : s.disks) {
       bool out_of_service = d.failed() || !InService(id, d.index());
-      v.disks.push_back({d.index(), d.capacity_bytes(), d.free_bytes(), out_of_service, per_disk[d.index()]});
+      v.disks.push_back({d.index(), d.capacity_bytes(), d.free_bytes(), out_of_service, per_disk[d.index()],
+                         d.write_p99_us() >= kStalledDiskP99Us});
     }
     views.push_back(std::move(v));
   }

@@ -24,10 +24,13 @@ struct Ranked {
   const ServerView* server;
   uint32_t disk;
   uint64_t headroom;
+  bool stalled;  // its chosen disk is stalled
 };
 
-// Smaller sorts first: more headroom, less load, fewer replicas, lower id.
+// Smaller sorts first: not stalled, more headroom, less load, fewer
+// replicas, lower id.
 bool RankBefore(const Ranked& a, const Ranked& b) {
+  if (a.stalled != b.stalled) return !a.stalled;
   if (a.headroom != b.headroom) return a.headroom > b.headroom;
   if (a.server->load != b.server->load) return a.server->load < b.server->load;
   if (a.server->replicas != b.server->replicas) return a.server->replicas < b.server->replicas;
@@ -46,7 +49,11 @@ std::vector<Ranked> RankServers(const std::vector<ServerView>& servers, const Pl
       free += d.free_bytes;
       capacity += d.capacity_bytes;
     }
-    ranked.push_back({&s, *disk, HeadroomBucket(free, capacity)});
+    bool stalled = false;
+    for (const auto& d : s.disks) {
+      if (d.index == *disk) stalled = d.stalled;
+    }
+    ranked.push_back({&s, *disk, HeadroomBucket(free, capacity), stalled});
   }
   std::sort(ranked.begin(), ranked.end(), RankBefore);
   return ranked;
@@ -63,8 +70,8 @@ Result<uint32_t> ChooseDisk(const ServerView& server, uint64_t bytes_needed, uin
       continue;
     }
     auto key = [](const DiskView* x) {
-      return std::make_tuple(kHeadroomBuckets - HeadroomBucket(x->free_bytes, x->capacity_bytes), x->replicas,
-                             x->index);
+      return std::make_tuple(x->stalled, kHeadroomBuckets - HeadroomBucket(x->free_bytes, x->capacity_bytes),
+                             x->replicas, x->index);
     };
     if (key(&d) < key(best)) best = &d;
   }

@@ -36,7 +36,14 @@ struct DiskView {
   uint64_t free_bytes = 0;
   bool failed = false;
   uint32_t replicas = 0;
+  // Its last reported write p99 reached kStalledDiskP99Us (a hung disk's
+  // running probe counts as a write that long): placed on only when no
+  // other disk will do, long before the fail-slow detector or the hang
+  // timeout takes it out of service.
+  bool stalled = false;
 };
+
+inline constexpr uint64_t kStalledDiskP99Us = 1'000'000;
 
 struct ServerView {
   std::string id;

@@ -60,6 +60,24 @@ TEST(PlacementTest, NotEnoughRacksIsUnavailableUnlessFallback) {
   EXPECT_NE(too_many.status().message().find("has 3 chunkserver"), std::string::npos) << too_many.status().message();
 }
 
+// A disk whose writes stall (a hung disk's probe) is avoided at once, and
+// used only when nothing else will do.
+TEST(PlacementTest, StalledDisksComeLast) {
+  std::vector<ServerView> s = {Server("a1", "A"), Server("b1", "B"), Server("c1", "C", 90 * kGiB),
+                               Server("c2", "C")};
+  EXPECT_EQ(Ids(PlaceReplicas(s, Req())), (std::vector<std::string>{"c1", "a1", "b1"}));  // most headroom first
+  s[2].disks[0].stalled = true;
+  s[2].disks[1].stalled = true;
+  EXPECT_EQ(Ids(PlaceReplicas(s, Req())), (std::vector<std::string>{"a1", "b1", "c2"}));
+  // Within a server, the stalled disk is passed over.
+  s[2].disks[1].stalled = false;
+  EXPECT_EQ(*ChooseDisk(s[2], 1, 0), 1u);
+  // The only server of its rack: still used.
+  s[2].disks[1].stalled = true;
+  s.pop_back();
+  EXPECT_EQ(Ids(PlaceReplicas(s, Req())), (std::vector<std::string>{"a1", "b1", "c1"}));
+}
+
 TEST(PlacementTest, BalancesByFreeSpaceThenLoadThenReplicas) {
   std::vector<ServerView> s = {Server("a1", "A", 10 * kGiB), Server("a2", "A", 90 * kGiB), Server("b1", "B"),
                                Server("c1", "C"), Server("c2", "C")};
