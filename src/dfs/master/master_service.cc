@@ -71,6 +71,7 @@ Status MasterService::Start() {
   RETURN_IF_ERROR(catalog_.Load(clock_->WallMicros()).WithContext("load master metadata"));
   membership_.LoadFromCatalog();
   for (const auto& [id, c] : catalog_.chunks()) RefreshRecovery(id);
+  SeedLeasesLocked();
   UpdateGauges();
   spdlog::info("master: loaded {} files, {} directories, {} chunks, {} chunkservers, {} chunks awaiting GC",
                catalog_.file_count(), catalog_.dir_count(), catalog_.chunks().size(), catalog_.servers().size(),

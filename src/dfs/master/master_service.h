@@ -93,9 +93,13 @@ class MasterService {
   Status DropEmptyLastChunk(uint64_t inode);
   // Writer leases: a call of the current writer renews its file's lease.
   void RenewLeaseLocked(uint64_t inode);
-  // Paths of files with an open chunk whose writer's lease ran out (a file
-  // seen open for the first time, e.g. after a master restart, gets a fresh
-  // lease). REQUIRES: mu_ held.
+  // At start: every file with an open chunk gets a fresh lease (its writer,
+  // if alive, renews from then on). Afterwards only writers' calls add
+  // leases, so the tick looks at the lease table, not at every chunk.
+  // REQUIRES: mu_ held.
+  void SeedLeasesLocked();
+  // Paths of files with an open chunk whose writer's lease ran out; drops
+  // the leases of files closed or deleted. REQUIRES: mu_ held.
   std::vector<std::string> ExpiredLeasesLocked();
   // Takes over a file whose writer is gone: seals its open chunk (as a new
   // writer's OPEN_WRITE would) and closes it.

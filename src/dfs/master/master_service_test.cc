@@ -122,6 +122,7 @@ TEST_F(MasterServiceTest, WriterLeaseExpiryClosesAnAbandonedFile) {
   uint64_t gone = OpenFile("/gone");
   auto c = Allocate("/gone", gone);
   ASSERT_TRUE(c.ok());
+  // Its replicas will tell the master's takeover they hold 4096 bytes.
   for (const auto& r : c->replicas()) stub_.lengths[r.addr()] = 4096;
   uint64_t live = OpenFile("/live");
   auto c2 = Allocate("/live", live);
@@ -149,6 +150,27 @@ TEST_F(MasterServiceTest, WriterLeaseExpiryClosesAnAbandonedFile) {
   stale.set_writer_epoch(gone);
   RenewLeaseResponse ignored;
   EXPECT_EQ(service_->RenewLease(stale, &ignored).code(), StatusCode::kStaleEpoch);
+}
+
+// A file left open across a master restart gets a lease at start, which
+// runs out like any other when no writer renews it.
+TEST_F(MasterServiceTest, AFileLeftOpenAcrossARestartLosesItsLease) {
+  options_.writer_lease_ms = 5000;
+  Restart(&memory_);
+  AddCluster();
+  uint64_t gone = OpenFile("/gone");
+  auto c = Allocate("/gone", gone);
+  ASSERT_TRUE(c.ok());
+  for (const auto& r : c->replicas()) stub_.lengths[r.addr()] = 512;
+  Restart(&memory_);
+  AddCluster();
+  Pass(3000, {"cs1", "cs2", "cs3", "cs4"});
+  EXPECT_FALSE(StatOf("/gone").chunks(0).sealed());  // a fresh lease at start
+  Pass(5000, {"cs1", "cs2", "cs3", "cs4"});
+  StatResponse st = StatOf("/gone");
+  ASSERT_EQ(st.chunks_size(), 1);
+  EXPECT_TRUE(st.chunks(0).sealed());
+  EXPECT_EQ(st.chunks(0).length(), 512u);
 }
 
 // Capacity totals count a file system once per host, however many disk

@@ -205,25 +205,26 @@ Status MasterService::RenewLease(const RenewLeaseRequest& req, RenewLeaseRespons
 
 void MasterService::RenewLeaseLocked(uint64_t inode) { lease_renewed_us_[inode] = clock_->NowMicros(); }
 
+void MasterService::SeedLeasesLocked() {
+  const uint64_t now = clock_->NowMicros();
+  for (const auto& [id, c] : catalog_.chunks()) {
+    if (!c.sealed()) lease_renewed_us_.try_emplace(c.inode(), now);
+  }
+}
+
 std::vector<std::string> MasterService::ExpiredLeasesLocked() {
   const uint64_t now = clock_->NowMicros();
-  std::set<uint64_t> open_files;
-  for (const auto& [id, c] : catalog_.chunks()) {
-    if (!c.sealed()) open_files.insert(c.inode());
-  }
   std::vector<std::string> expired;
   for (auto it = lease_renewed_us_.begin(); it != lease_renewed_us_.end();) {
-    // Closed or deleted meanwhile: nothing to watch.
     const InodeRecord* f = catalog_.FindInode(it->first);
-    if (!f || (!f->write_open() && !open_files.count(it->first))) {
+    const ChunkRecord* last = f ? chunks_.LastChunk(*f) : nullptr;
+    bool open_chunk = last != nullptr && !last->sealed();
+    if (!f || (!f->write_open() && !open_chunk)) {  // closed or deleted: nothing to watch
       it = lease_renewed_us_.erase(it);
       continue;
     }
+    if (open_chunk && now - it->second > options_.writer_lease_ms * 1000) expired.push_back(ns_.PathOf(it->first));
     ++it;
-  }
-  for (uint64_t inode : open_files) {
-    auto [it, fresh] = lease_renewed_us_.try_emplace(inode, now);
-    if (!fresh && now - it->second > options_.writer_lease_ms * 1000) expired.push_back(ns_.PathOf(inode));
   }
   return expired;
 }
