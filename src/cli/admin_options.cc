@@ -20,8 +20,13 @@ Result<std::unique_ptr<dfs::DfsClient>> ConnectDfs(const AdminOptions& opts) {
   return std::make_unique<dfs::DfsClient>(o);
 }
 
-int ReportError(const Status& st) {
-  std::cerr << "error: " << st.ToString() << "\n";
+int ReportError(const Status& st, bool json) {
+  if (json) {
+    nlohmann::json err = {{"error", {{"code", std::string(StatusCodeName(st.code()))}, {"message", st.message()}}}};
+    std::cerr << err.dump() << "\n";
+  } else {
+    std::cerr << "error: " << st.ToString() << "\n";
+  }
   return st.code() == StatusCode::kInvalidArgument ? 2 : 1;
 }
 
@@ -29,7 +34,7 @@ nlohmann::json FileInfoToJson(const dfs::FileInfo& info) {
   if (info.is_dir()) return {{"path", info.path()}, {"type", "dir"}, {"mtime_us", info.mtime_us()}};
   return {
       {"path", info.path()},
-      {"type", info.is_dir() ? "dir" : "file"},
+      {"type", "file"},
       {"size", info.size()},
       {"replication", info.replication()},
       {"min_copies", info.min_copies()},

@@ -26,9 +26,10 @@ void AddAdminOptions(CLI::App* cmd, AdminOptions* opts);
 // Connects a DfsClient to the master found through `opts`.
 Result<std::unique_ptr<dfs::DfsClient>> ConnectDfs(const AdminOptions& opts);
 
-// Prints "error: <status>" to stderr and returns the exit code for it
-// (1 for errors reported by the cluster, 2 for bad usage).
-int ReportError(const Status& st);
+// Prints "error: <status>" to stderr (with `json`, {"error": {"code",
+// "message"}} instead) and returns the exit code for it (1 for errors
+// reported by the cluster, 2 for bad usage).
+int ReportError(const Status& st, bool json = false);
 
 nlohmann::json FileInfoToJson(const dfs::FileInfo& info);
 nlohmann::json ChunkInfoToJson(const dfs::ChunkInfo& chunk);

@@ -116,12 +116,12 @@ void RegisterClusterCommand(CLI::App& app, int* exit_code) {
   status->callback([=] {
     auto client = ConnectDfs(*opts);
     if (!client.ok()) {
-      *exit_code = ReportError(client.status());
+      *exit_code = ReportError(client.status(), opts->json);
       return;
     }
     auto json = (*client)->ClusterStatusJson();
     if (!json.ok()) {
-      *exit_code = ReportError(json.status());
+      *exit_code = ReportError(json.status(), opts->json);
       return;
     }
     auto doc = nlohmann::json::parse(*json, nullptr, false);

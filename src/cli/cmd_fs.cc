@@ -36,23 +36,15 @@ struct FsArgs {
   std::string window = "16M";
 };
 
-// The error as JSON on stderr with --json (the same exit codes).
-int ReportFsError(const FsArgs& a, const Status& st) {
-  if (!a.admin.json) return ReportError(st);
-  nlohmann::json err = {{"error", {{"code", std::string(StatusCodeName(st.code()))}, {"message", st.message()}}}};
-  std::cerr << err.dump() << "\n";
-  return st.code() == StatusCode::kInvalidArgument ? 2 : 1;
-}
-
 // Runs `fn` with a connected client and turns its Status into an exit code.
 // With --json, a command that prints nothing of its own (`action` set)
 // prints {"ok": true, "action": ..., "path": ...} on success.
 int WithClient(const FsArgs& a, const std::function<Status(dfs::DfsClient&)>& fn, const char* action = nullptr) {
   KeepLargeBuffersInHeap();  // put/get move chunk-sized buffers
   auto client = ConnectDfs(a.admin);
-  if (!client.ok()) return ReportFsError(a, client.status());
+  if (!client.ok()) return ReportError(client.status(), a.admin.json);
   Status st = fn(**client);
-  if (!st.ok()) return ReportFsError(a, st);
+  if (!st.ok()) return ReportError(st, a.admin.json);
   if (a.admin.json && action != nullptr) {
     nlohmann::json out = {{"ok", true}, {"action", action}};
     if (a.paths.empty()) out["path"] = a.path;
@@ -133,6 +125,14 @@ Status WriteNewFile(dfs::DfsClient& c, const FsArgs& a, int fd, bool regular, ui
   return Status::Ok();
 }
 
+// Where `path` goes inside directory `dir` ("/d/", "f" or "/x/f" -> "/d/f"),
+// as cp and mv put a file named after a directory.
+std::string IntoDirectory(std::string dir, std::string path) {
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  return dir + (dir == "/" ? "" : "/") + path.substr(path.find_last_of('/') + 1);
+}
+
 // The name a put writes under before it renames the file into place: hidden,
 // in the same directory, unique.
 std::string TemporaryName(const std::string& remote) {
@@ -163,10 +163,10 @@ Status Put(dfs::DfsClient& c, const FsArgs& a) {
   std::string target = a.path2;
   auto existing = c.Stat(target);
   if ((!target.empty() && target.back() == '/') || (existing.ok() && existing->info().is_dir())) {
-    std::string base = a.path.substr(a.path.find_last_of('/') + 1);
-    if (a.path == "-" || base.empty()) return Status::InvalidArgument("name the remote file: " + a.path2 + " is a directory");
-    while (target.size() > 1 && target.back() == '/') target.pop_back();
-    target += (target == "/" ? "" : "/") + base;
+    if (a.path == "-" || a.path.empty() || a.path.back() == '/') {
+      return Status::InvalidArgument("name the remote file: " + a.path2 + " is a directory");
+    }
+    target = IntoDirectory(target, a.path);
     existing = c.Stat(target);
   }
   int fd = a.path == "-" ? STDIN_FILENO : ::open(a.path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -206,12 +206,7 @@ Status Mv(dfs::DfsClient& c, const FsArgs& a) {
   std::string to = a.path2;
   auto target = c.Stat(to);
   bool into = (!to.empty() && to.back() == '/') || (target.ok() && target->info().is_dir());
-  if (into && a.path != "/") {
-    std::string from = a.path;
-    while (from.size() > 1 && from.back() == '/') from.pop_back();
-    while (to.size() > 1 && to.back() == '/') to.pop_back();
-    to += (to == "/" ? "" : "/") + from.substr(from.find_last_of('/') + 1);
-  }
+  if (into && a.path != "/") to = IntoDirectory(to, a.path);
   return c.Rename(a.path, to, a.overwrite);
 }
 
