@@ -11,7 +11,7 @@ PACKAGES=(
   liblz4-dev libzstd-dev libspdlog-dev libfmt-dev libcli11-dev libyaml-cpp-dev
   nlohmann-json3-dev libcpp-httplib-dev libgtest-dev libgmock-dev libbenchmark-dev
   # clients and peers used by tests and benchmarks
-  fio redis-tools redis-server memcached libmemcached-tools curl procps jq netcat-openbsd iproute2
+  fio libnbd-bin nbdkit qemu-utils redis-tools redis-server memcached libmemcached-tools curl procps jq netcat-openbsd iproute2
 )
 
 missing=()
