@@ -1,0 +1,213 @@
+#include "block/server/blockserver.h"
+
+#include "common/crc32c.h"
+#include "common/logging.h"
+
+namespace strata::block {
+
+BlockServer::BlockServer(BlockServerOptions options, std::shared_ptr<Clock> clock)
+    : options_(std::move(options)), clock_(std::move(clock)), heartbeat_interval_ms_(options_.heartbeat_interval_ms) {}
+
+BlockServer::~BlockServer() { Stop(); }
+
+Status BlockServer::Start() {
+  RETURN_IF_ERROR(options_.Validate());
+  reads_ = metrics_.GetCounter("strata_blockserver_reads_total", "Read requests served");
+  writes_ = metrics_.GetCounter("strata_blockserver_writes_total", "Write requests acknowledged");
+  trims_ = metrics_.GetCounter("strata_blockserver_trims_total", "TRIM and WRITE_ZEROES requests acknowledged");
+  read_bytes_ = metrics_.GetCounter("strata_blockserver_read_bytes_total", "Bytes read by clients");
+  write_bytes_ = metrics_.GetCounter("strata_blockserver_write_bytes_total", "Bytes written by clients");
+  refused_ = metrics_.GetCounter("strata_blockserver_requests_refused_total",
+                                 "Requests refused: segment not here, stale epoch, lease expired, failed");
+  read_latency_ = metrics_.GetHistogram("strata_blockserver_read_seconds", "Read latency");
+  write_latency_ = metrics_.GetHistogram("strata_blockserver_write_seconds", "Write latency until durable");
+
+  dfs_ = std::make_unique<dfs::DfsClient>(dfs::DfsClientOptions{.master = options_.master});
+  store_ = NewDfsLogFileStore(dfs_.get());
+  table_ = std::make_unique<SegmentTable>(store_.get(), options_.segment, options_.segment_open_threads,
+                                          options_.reopen_backoff_ms, clock_.get());
+  rpc::RpcClientOptions mo;
+  mo.default_timeout_ms = options_.manager_rpc_timeout_ms;
+  mo.connect_timeout_ms = options_.manager_rpc_timeout_ms;
+  manager_rpc_ = std::make_unique<rpc::RpcClient>(mo);
+
+  rpc::RpcServerOptions ro;
+  ro.host = options_.host;
+  ro.port = options_.port;
+  ro.worker_threads = options_.rpc_worker_threads;
+  rpc_ = std::make_unique<rpc::RpcServer>(ro, &metrics_);
+  RegisterMethods();
+  ASSIGN_OR_RETURN(rpc_port_, rpc_->Start());
+  addr_ = options_.host + ":" + std::to_string(rpc_port_);
+  if (options_.http_port >= 0) {
+    http_ = std::make_unique<AdminHttpServer>(&metrics_, [this] { return StatusJson(); });
+    ASSIGN_OR_RETURN(http_port_, http_->Start(options_.host, options_.http_port));
+  }
+  heartbeater_ = std::thread([this] { HeartbeatLoop(); });
+  collector_ = std::thread([this] { GcLoop(); });
+  spdlog::info("blockserver {}: serving RPC on {}, HTTP on port {}, blockmanager {}, dfs master {}", options_.id,
+               addr_, http_port_, options_.manager, options_.master);
+  return Status::Ok();
+}
+
+void BlockServer::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (heartbeater_.joinable()) heartbeater_.join();
+  if (collector_.joinable()) collector_.join();
+  if (rpc_) rpc_->Stop();
+  if (table_) table_->Stop();
+  if (http_) http_->Stop();
+}
+
+Status BlockServer::RegisterWithManager() {
+  BmRegisterRequest req;
+  req.set_server_id(options_.id);
+  req.set_addr(addr_);
+  if (http_port_ > 0) req.set_http_addr(options_.host + ":" + std::to_string(http_port_));
+  BmRegisterResponse resp;
+  RETURN_IF_ERROR(manager_rpc_->CallTyped(options_.manager, BM_REGISTER, req, &resp));
+  if (resp.heartbeat_interval_ms() > 0) heartbeat_interval_ms_ = resp.heartbeat_interval_ms();
+  spdlog::info("blockserver {}: registered with the blockmanager at {}", options_.id, options_.manager);
+  return Status::Ok();
+}
+
+Status BlockServer::Heartbeat() {
+  BmHeartbeatRequest req;
+  req.set_server_id(options_.id);
+  for (auto& r : table_->Reports()) *req.add_segments() = std::move(r);
+  // The lease runs from the moment the request left, which is no later
+  // than when the blockmanager saw it: the manager's view of when this
+  // server may still be serving always ends after this server's own.
+  uint64_t sent_us = clock_->NowMicros();
+  BmHeartbeatResponse resp;
+  RETURN_IF_ERROR(manager_rpc_->CallTyped(options_.manager, BM_HEARTBEAT, req, &resp));
+  if (resp.reregister()) {
+    registered_ = false;
+    return Status::Unavailable("the blockmanager asked to register again");
+  }
+  table_->ExtendLease(sent_us + resp.lease_ms() * 1000);
+  table_->Apply(std::vector<SegmentAssignment>(resp.segments().begin(), resp.segments().end()));
+  heartbeats_ok_++;
+  return Status::Ok();
+}
+
+void BlockServer::HeartbeatLoop() {
+  uint64_t backoff_ms = 100;
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    lock.unlock();
+    Status st = registered_ ? Status::Ok() : RegisterWithManager();
+    if (st.ok()) {
+      registered_ = true;
+      st = Heartbeat();
+    }
+    if (!st.ok()) {
+      spdlog::warn("blockserver {}: blockmanager {}: {}", options_.id, options_.manager, st.ToString());
+      if (st.code() != StatusCode::kAlreadyExists) registered_ = registered_ && st.code() != StatusCode::kNotFound;
+    }
+    uint64_t wait_ms = st.ok() ? heartbeat_interval_ms_ : std::min<uint64_t>(backoff_ms, heartbeat_interval_ms_);
+    backoff_ms = st.ok() ? 100 : std::min<uint64_t>(backoff_ms * 2, 2000);
+    lock.lock();
+    cv_.wait_for(lock, std::chrono::milliseconds(wait_ms), [&] { return stopping_; });
+  }
+}
+
+void BlockServer::GcLoop() {
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    cv_.wait_for(lock, std::chrono::milliseconds(options_.gc_interval_ms), [&] { return stopping_; });
+    if (stopping_) break;
+    lock.unlock();
+    for (auto& seg : table_->Serving()) {
+      auto did = seg->CollectGarbage();
+      if (!did.ok()) spdlog::warn("blockserver: garbage collection of {}: {}", seg->dir(), did.status().ToString());
+    }
+    lock.lock();
+  }
+}
+
+namespace {
+
+template <typename Req, typename Resp>
+using Handler = std::function<Status(const Req&, std::string& bulk_in, Resp*, std::string* bulk_out)>;
+
+}  // namespace
+
+void BlockServer::RegisterMethods() {
+  auto refused = [this](Status st) {
+    refused_->Add();
+    return st;
+  };
+  rpc_->RegisterTyped<BsReadRequest, BsReadResponse>(
+      BS_READ, "read", [this, refused](const BsReadRequest& req, std::string&, BsReadResponse* resp, std::string* out) {
+        uint64_t start = clock_->NowMicros();
+        auto seg = table_->Find(req.segment());
+        if (!seg.ok()) return refused(seg.status());
+        ASSIGN_OR_RETURN(*out, (*seg)->Read(req.offset(), req.length()));
+        resp->set_data_crc(Crc32c(*out));
+        reads_->Add();
+        read_bytes_->Add(out->size());
+        read_latency_->Observe(clock_->NowMicros() - start);
+        return Status::Ok();
+      });
+  rpc_->RegisterTyped<BsWriteRequest, BsWriteResponse>(
+      BS_WRITE, "write", [this, refused](const BsWriteRequest& req, std::string& data, BsWriteResponse*, std::string*) {
+        uint64_t start = clock_->NowMicros();
+        if (Crc32c(data) != req.data_crc()) return Status::Corruption("write payload checksum mismatch");
+        auto seg = table_->Find(req.segment());
+        if (!seg.ok()) return refused(seg.status());
+        RETURN_IF_ERROR((*seg)->Write(req.offset(), data));
+        writes_->Add();
+        write_bytes_->Add(data.size());
+        write_latency_->Observe(clock_->NowMicros() - start);
+        return Status::Ok();
+      });
+  rpc_->RegisterTyped<BsTrimRequest, BsTrimResponse>(
+      BS_TRIM, "trim", [this, refused](const BsTrimRequest& req, std::string&, BsTrimResponse*, std::string*) {
+        auto seg = table_->Find(req.segment());
+        if (!seg.ok()) return refused(seg.status());
+        RETURN_IF_ERROR((*seg)->Trim(req.offset(), req.length()));
+        trims_->Add();
+        return Status::Ok();
+      });
+  rpc_->RegisterTyped<BsBlockStatusRequest, BsBlockStatusResponse>(
+      BS_BLOCK_STATUS, "block_status",
+      [this, refused](const BsBlockStatusRequest& req, std::string&, BsBlockStatusResponse* resp, std::string*) {
+        auto seg = table_->Find(req.segment());
+        if (!seg.ok()) return refused(seg.status());
+        ASSIGN_OR_RETURN(auto runs, (*seg)->BlockStatus(req.offset(), req.length()));
+        for (const auto& r : runs) {
+          BsExtent* e = resp->add_extents();
+          e->set_length(r.length);
+          e->set_allocated(r.allocated);
+        }
+        return Status::Ok();
+      });
+  rpc_->RegisterTyped<BsStatusRequest, BsStatusResponse>(
+      BS_STATUS, "status", [this](const BsStatusRequest&, std::string&, BsStatusResponse* resp, std::string*) {
+        resp->set_json(StatusJson().dump());
+        return Status::Ok();
+      });
+}
+
+nlohmann::json BlockServer::StatusJson() {
+  nlohmann::json j;
+  j["id"] = options_.id;
+  j["addr"] = addr_;
+  j["lease_valid"] = table_->LeaseValid();
+  j["heartbeats_ok"] = heartbeats_ok_.load();
+  j["segments"] = nlohmann::json::array();
+  for (const auto& r : table_->Reports()) {
+    j["segments"].push_back({{"volume_id", r.volume_id()}, {"index", r.index()}, {"epoch", r.epoch()},
+                             {"state", r.state()}, {"error", r.error()}, {"live_bytes", r.live_bytes()},
+                             {"stored_bytes", r.stored_bytes()}});
+  }
+  return j;
+}
+
+}  // namespace strata::block

@@ -1,0 +1,148 @@
+#include "block/server/memory_log_file_store.h"
+
+namespace strata::block {
+
+class MemoryAppender final : public LogAppender {
+ public:
+  MemoryAppender(MemoryLogFileStore* store, std::shared_ptr<MemoryLogFileStore::File> f, uint64_t epoch)
+      : store_(store), file_(std::move(f)), epoch_(epoch) {}
+  Status Append(std::string_view data) override {
+    if (store_->fail_appends_) return Status::Unavailable("appends fail (injected)");
+    std::lock_guard lock(file_->mu);
+    if (file_->writer_epoch != epoch_) return Status::StaleEpoch("a newer writer owns the file");
+    if (file_->sealed) return Status::FailedPrecondition("file is sealed");
+    file_->data.append(data);
+    store_->bytes_appended_ += data.size();
+    if (store_->land_unacked_.exchange(false)) return Status::Unavailable("append landed, acknowledgement lost (injected)");
+    size_ = file_->data.size();
+    return Status::Ok();
+  }
+  Status Close() override {
+    std::lock_guard lock(file_->mu);
+    if (file_->writer_epoch != epoch_) return Status::StaleEpoch("a newer writer owns the file");
+    file_->sealed = true;
+    return Status::Ok();
+  }
+  uint64_t size() const override { return size_; }
+
+ private:
+  MemoryLogFileStore* store_;
+  std::shared_ptr<MemoryLogFileStore::File> file_;
+  uint64_t epoch_;
+  uint64_t size_ = 0;
+};
+
+namespace {
+
+class MemoryReader final : public LogReader {
+ public:
+  explicit MemoryReader(std::string data) : data_(std::move(data)) {}
+  Status ReadExact(uint64_t offset, char* buf, size_t n) override {
+    if (offset + n > data_.size()) return Status::OutOfRange("read past the end");
+    std::copy_n(data_.data() + offset, n, buf);
+    return Status::Ok();
+  }
+  uint64_t size() const override { return data_.size(); }
+
+ private:
+  std::string data_;  // a sealed file does not change: a copy is the file
+};
+
+std::string Parent(const std::string& path) {
+  auto slash = path.rfind('/');
+  return slash == std::string::npos ? "" : path.substr(0, slash);
+}
+
+}  // namespace
+
+Status MemoryLogFileStore::MakeDirs(const std::string& dir) {
+  std::lock_guard lock(mu_);
+  dirs_[dir] = true;
+  return Status::Ok();
+}
+
+Result<std::vector<LogFileEntry>> MemoryLogFileStore::List(const std::string& dir) {
+  std::lock_guard lock(mu_);
+  if (!dirs_.count(dir)) return Status::NotFound(dir);
+  std::vector<LogFileEntry> out;
+  for (const auto& [path, f] : files_) {
+    if (Parent(path) != dir) continue;
+    std::lock_guard flock(f->mu);
+    out.push_back({path.substr(dir.size() + 1), f->data.size()});
+  }
+  return out;
+}
+
+Result<std::unique_ptr<LogAppender>> MemoryLogFileStore::Create(const std::string& path, dfs::Durability) {
+  std::lock_guard lock(mu_);
+  if (!dirs_.count(Parent(path))) return Status::NotFound("no directory for " + path);
+  if (files_.count(path)) return Status::AlreadyExists(path);
+  auto f = std::make_shared<File>();
+  f->writer_epoch = 1;
+  files_[path] = f;
+  return std::unique_ptr<LogAppender>(std::make_unique<MemoryAppender>(this, f, 1));
+}
+
+Status MemoryLogFileStore::Fence(const std::string& path) {
+  std::lock_guard lock(mu_);
+  auto it = files_.find(path);
+  if (it == files_.end()) return Status::NotFound(path);
+  std::lock_guard flock(it->second->mu);
+  it->second->writer_epoch++;
+  it->second->sealed = true;
+  return Status::Ok();
+}
+
+Result<std::shared_ptr<LogReader>> MemoryLogFileStore::OpenReader(const std::string& path) {
+  std::lock_guard lock(mu_);
+  auto it = files_.find(path);
+  if (it == files_.end()) return Status::NotFound(path);
+  std::lock_guard flock(it->second->mu);
+  return std::shared_ptr<LogReader>(std::make_shared<MemoryReader>(it->second->data));
+}
+
+Status MemoryLogFileStore::Delete(const std::string& path) {
+  std::lock_guard lock(mu_);
+  files_.erase(path);
+  return Status::Ok();
+}
+
+Status MemoryLogFileStore::Rename(const std::string& from, const std::string& to) {
+  std::lock_guard lock(mu_);
+  auto it = files_.find(from);
+  if (it == files_.end()) return Status::NotFound(from);
+  files_[to] = it->second;
+  files_.erase(from);
+  return Status::Ok();
+}
+
+std::string MemoryLogFileStore::Contents(const std::string& path) {
+  std::lock_guard lock(mu_);
+  auto it = files_.find(path);
+  if (it == files_.end()) return "";
+  std::lock_guard flock(it->second->mu);
+  return it->second->data;
+}
+
+void MemoryLogFileStore::AppendRaw(const std::string& path, const std::string& bytes) {
+  std::lock_guard lock(mu_);
+  auto it = files_.find(path);
+  if (it == files_.end()) return;
+  std::lock_guard flock(it->second->mu);
+  it->second->data.append(bytes);
+}
+
+void MemoryLogFileStore::Corrupt(const std::string& path, uint64_t offset, char byte) {
+  std::lock_guard lock(mu_);
+  auto it = files_.find(path);
+  if (it == files_.end()) return;
+  std::lock_guard flock(it->second->mu);
+  if (offset < it->second->data.size()) it->second->data[offset] = byte;
+}
+
+size_t MemoryLogFileStore::file_count() {
+  std::lock_guard lock(mu_);
+  return files_.size();
+}
+
+}  // namespace strata::block

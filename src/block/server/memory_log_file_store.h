@@ -1,0 +1,62 @@
+// MemoryLogFileStore: a LogFileStore in memory for segment tests and the
+// simulation. It behaves as the dfs does where a segment can tell: one
+// writer per file, Fence() fails the earlier writer's appends with
+// StaleEpoch, a rename replaces. Faults on demand: FailAppends() makes
+// every append fail (as a dfs that cannot place data), and an append may be
+// made to land without being acknowledged (LandNextAppendUnacknowledged: the
+// bytes are in the file, the writer gets an error), as after a crash between
+// the replicas' write and the acknowledgement.
+//
+// Thread-safety: thread-safe. Ownership: appenders and readers share the
+// files with the store.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "block/server/log_file_store.h"
+
+namespace strata::block {
+
+class MemoryLogFileStore final : public LogFileStore {
+ public:
+  Status MakeDirs(const std::string& dir) override;
+  Result<std::vector<LogFileEntry>> List(const std::string& dir) override;
+  Result<std::unique_ptr<LogAppender>> Create(const std::string& path, dfs::Durability durability) override;
+  Status Fence(const std::string& path) override;
+  Result<std::shared_ptr<LogReader>> OpenReader(const std::string& path) override;
+  Status Delete(const std::string& path) override;
+  Status Rename(const std::string& from, const std::string& to) override;
+
+  void FailAppends(bool fail) { fail_appends_ = fail; }
+  void LandNextAppendUnacknowledged() { land_unacked_ = true; }
+  // The bytes of `path`; empty when missing.
+  std::string Contents(const std::string& path);
+  // Appends bytes behind every writer's back (a torn append).
+  void AppendRaw(const std::string& path, const std::string& bytes);
+  // Overwrites bytes of a file in place (corruption).
+  void Corrupt(const std::string& path, uint64_t offset, char byte);
+  uint64_t bytes_appended() const { return bytes_appended_; }
+  size_t file_count();
+
+  struct File {
+    std::mutex mu;
+    std::string data;
+    uint64_t writer_epoch = 0;
+    bool sealed = false;
+  };
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, std::shared_ptr<File>> files_;
+  std::map<std::string, bool> dirs_;
+  std::atomic<bool> fail_appends_{false};
+  std::atomic<bool> land_unacked_{false};
+  std::atomic<uint64_t> bytes_appended_{0};
+  friend class MemoryAppender;
+};
+
+}  // namespace strata::block

@@ -1,0 +1,599 @@
+#include "block/server/segment.h"
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+
+#include "block/server/log_record.h"
+#include "common/crc32c.h"
+#include "common/logging.h"
+
+namespace strata::block {
+namespace {
+
+constexpr char kLogPrefix[] = "log-";
+constexpr char kCheckpointPrefix[] = "ckpt-";
+constexpr char kTmpSuffix[] = ".tmp";
+constexpr uint32_t kCheckpointMagic = 0x4b434253;  // "SBCK"
+constexpr uint32_t kCheckpointVersion = 1;
+constexpr size_t kCheckpointHeaderBytes = 4 + 4 + 4 + 4 + 8;  // magic, version, block size, replay_from, next_lsn
+constexpr uint32_t kTrimRecordBlocksMax = 1u << 30;
+
+// "log-0000000042" -> 42; false for any other name.
+bool ParseSeq(const std::string& name, const char* prefix, uint32_t* seq) {
+  size_t plen = std::strlen(prefix);
+  if (name.size() != plen + 10 || name.compare(0, plen, prefix) != 0) return false;
+  uint64_t v = 0;
+  for (size_t i = plen; i < name.size(); ++i) {
+    if (name[i] < '0' || name[i] > '9') return false;
+    v = v * 10 + static_cast<uint64_t>(name[i] - '0');
+  }
+  if (v > UINT32_MAX) return false;
+  *seq = static_cast<uint32_t>(v);
+  return true;
+}
+
+template <typename T>
+void PutRaw(std::string* out, T v) {
+  out->append(reinterpret_cast<const char*>(&v), sizeof v);
+}
+template <typename T>
+T GetRaw(const char* p) {
+  T v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+}  // namespace
+
+Segment::Segment(LogFileStore* store, std::string dir, SegmentOptions options)
+    : store_(store), dir_(std::move(dir)), options_(options), index_(options.block_size) {}
+
+Segment::~Segment() { Close(); }
+
+std::string Segment::PathOf(const std::string& prefix, uint32_t seq) const {
+  char name[32];
+  std::snprintf(name, sizeof name, "%s%010" PRIu32, prefix.c_str(), seq);
+  return dir_ + "/" + name;
+}
+
+Result<std::unique_ptr<Segment>> Segment::Open(LogFileStore* store, std::string dir, SegmentOptions options) {
+  if (options.block_size == 0 || options.size_bytes % options.block_size != 0) {
+    return Status::InvalidArgument("segment size must be a multiple of the block size");
+  }
+  std::unique_ptr<Segment> seg(new Segment(store, std::move(dir), options));
+  RETURN_IF_ERROR(seg->Recover());
+  seg->writer_ = std::thread([s = seg.get()] { s->WriterLoop(); });
+  return seg;
+}
+
+Status Segment::Recover() {
+  RETURN_IF_ERROR(store_->MakeDirs(dir_));
+  ASSIGN_OR_RETURN(auto entries, store_->List(dir_));
+  std::map<uint32_t, uint64_t> logs;
+  std::vector<uint32_t> checkpoints;
+  for (const auto& e : entries) {
+    uint32_t seq = 0;
+    if (ParseSeq(e.name, kLogPrefix, &seq)) {
+      logs[seq] = e.size;
+    } else if (ParseSeq(e.name, kCheckpointPrefix, &seq)) {
+      checkpoints.push_back(seq);
+    } else if (e.name.ends_with(kTmpSuffix)) {
+      RETURN_IF_ERROR(store_->Delete(dir_ + "/" + e.name));  // a checkpoint cut short
+    }
+  }
+  // The newest checkpoint that reads back whole.
+  std::sort(checkpoints.rbegin(), checkpoints.rend());
+  uint32_t replay_from = 0;
+  for (uint32_t seq : checkpoints) {
+    auto reader = store_->OpenReader(PathOf(kCheckpointPrefix, seq));
+    if (!reader.ok()) continue;
+    std::string bytes((*reader)->size(), '\0');
+    if (bytes.size() < kCheckpointHeaderBytes + 4 || !(*reader)->ReadExact(0, bytes.data(), bytes.size()).ok()) {
+      spdlog::warn("segment {}: checkpoint {} is unreadable; trying an older one", dir_, seq);
+      continue;
+    }
+    uint32_t crc = GetRaw<uint32_t>(bytes.data() + bytes.size() - 4);
+    if (Crc32c(bytes.data(), bytes.size() - 4) != crc || GetRaw<uint32_t>(bytes.data()) != kCheckpointMagic ||
+        GetRaw<uint32_t>(bytes.data() + 4) != kCheckpointVersion ||
+        GetRaw<uint32_t>(bytes.data() + 8) != options_.block_size) {
+      spdlog::warn("segment {}: checkpoint {} is corrupt; trying an older one", dir_, seq);
+      continue;
+    }
+    auto index = SegmentIndex::Parse(
+        std::string_view(bytes).substr(kCheckpointHeaderBytes, bytes.size() - kCheckpointHeaderBytes - 4),
+        options_.block_size);
+    if (!index.ok()) {
+      spdlog::warn("segment {}: checkpoint {}: {}", dir_, seq, index.status().ToString());
+      continue;
+    }
+    replay_from = GetRaw<uint32_t>(bytes.data() + 12);
+    next_lsn_ = GetRaw<uint64_t>(bytes.data() + 16);
+    index_ = std::move(*index);
+    last_checkpoint_bytes_ = bytes.size();
+    break;
+  }
+  // Files the checkpoint covers are read as they are; the others are
+  // fenced (the old owner can append no more) and replayed.
+  for (const auto& [seq, size] : logs) {
+    std::string path = PathOf(kLogPrefix, seq);
+    if (seq < replay_from) {
+      if (index_.live_blocks_in(seq) == 0) {
+        RETURN_IF_ERROR(store_->Delete(path));  // dead, its deletion was cut short
+        continue;
+      }
+      ASSIGN_OR_RETURN(auto reader, store_->OpenReader(path));
+      files_[seq] = DataFile{reader->size(), reader};
+      continue;
+    }
+    RETURN_IF_ERROR(store_->Fence(path).WithContext("fence " + path));
+    RETURN_IF_ERROR(Replay(seq, path, size));
+  }
+  for (uint32_t seq : checkpoints) {
+    if (seq != replay_from) RETURN_IF_ERROR(store_->Delete(PathOf(kCheckpointPrefix, seq)));
+  }
+  current_ = logs.empty() ? std::max<uint32_t>(replay_from, 1) : std::max(logs.rbegin()->first + 1, replay_from);
+  return StartNewFile();
+}
+
+Status Segment::Replay(uint32_t seq, const std::string& path, uint64_t) {
+  ASSIGN_OR_RETURN(auto reader, store_->OpenReader(path));
+  std::string bytes(reader->size(), '\0');
+  RETURN_IF_ERROR(reader->ReadExact(0, bytes.data(), bytes.size()));
+  size_t pos = 0;
+  while (pos < bytes.size()) {
+    auto header = ParseLogRecord(std::string_view(bytes).substr(pos));
+    if (!header.ok()) {
+      // The tail of an append the old owner never saw acknowledged.
+      spdlog::info("segment {}: {} ends at {} of {} bytes: {}", dir_, path, pos, bytes.size(),
+                   header.status().ToString());
+      break;
+    }
+    const LogRecordHeader& h = *header;
+    if (h.kind == LogRecordKind::kTrim) {
+      index_.Erase(h.first_block, h.block_count);
+    } else {
+      IndexExtent e;
+      e.count = h.block_count;
+      e.file = seq;
+      e.data_offset = pos + kLogRecordHeaderBytes;
+      if (h.flags & kLogRecordLz4) {
+        e.compressed = true;
+        e.payload_len = h.payload_len;
+        e.record_blocks = h.block_count;
+        e.record_crc = h.raw_crc;
+      }
+      index_.Set(h.first_block, e);
+    }
+    next_lsn_ = std::max(next_lsn_, h.lsn + 1);
+    stats_.replayed_records++;
+    logged_since_checkpoint_ += kLogRecordHeaderBytes + h.payload_len;
+    pos += kLogRecordHeaderBytes + h.payload_len;
+  }
+  files_[seq] = DataFile{bytes.size(), reader};
+  return Status::Ok();
+}
+
+Status Segment::StartNewFile() {
+  std::string path = PathOf(kLogPrefix, current_);
+  ASSIGN_OR_RETURN(appender_, store_->Create(path, options_.durability));
+  std::lock_guard lock(mu_);
+  files_[current_] = DataFile{};
+  buffer_.clear();
+  return Status::Ok();
+}
+
+void Segment::Close() {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (writer_.joinable()) writer_.join();
+  if (appender_) {
+    Status st = appender_->Close();
+    if (!st.ok()) spdlog::warn("segment {}: closing the open data file: {}", dir_, st.ToString());
+    appender_.reset();
+  }
+}
+
+Status Segment::CheckRange(uint64_t offset, uint64_t length) const {
+  uint32_t bs = options_.block_size;
+  if (offset % bs != 0 || length % bs != 0) {
+    return Status::InvalidArgument("offset and length must be multiples of " + std::to_string(bs));
+  }
+  if (offset > options_.size_bytes || length > options_.size_bytes - offset) {
+    return Status::OutOfRange("request beyond the end of the segment");
+  }
+  return Status::Ok();
+}
+
+Status Segment::Submit(std::unique_ptr<Op> op) {
+  std::future<Status> done = op->done.get_future();
+  {
+    std::unique_lock lock(mu_);
+    size_t bytes = op->data.size();
+    cv_.wait(lock, [&] {
+      return stopping_ || !failed_.ok() || queued_bytes_ == 0 || queued_bytes_ + bytes <= options_.queue_bytes_max;
+    });
+    if (!failed_.ok()) return failed_;
+    if (stopping_) return Status::Unavailable("segment " + dir_ + " is closing");
+    queued_bytes_ += bytes;
+    queue_.push_back(std::move(op));
+  }
+  cv_.notify_all();
+  return done.get();
+}
+
+Status Segment::Write(uint64_t offset, std::string_view data) {
+  RETURN_IF_ERROR(CheckRange(offset, data.size()));
+  if (data.empty()) return Status::Ok();
+  auto op = std::make_unique<Op>();
+  op->kind = OpKind::kWrite;
+  op->block = offset / options_.block_size;
+  op->count = data.size() / options_.block_size;
+  op->data.assign(data);
+  return Submit(std::move(op));
+}
+
+Status Segment::Trim(uint64_t offset, uint64_t length) {
+  RETURN_IF_ERROR(CheckRange(offset, length));
+  if (length == 0) return Status::Ok();
+  auto op = std::make_unique<Op>();
+  op->kind = OpKind::kTrim;
+  op->block = offset / options_.block_size;
+  op->count = length / options_.block_size;
+  return Submit(std::move(op));
+}
+
+void Segment::EncodeWrite(uint64_t block, std::string_view blocks) {
+  uint32_t bs = options_.block_size;
+  while (!blocks.empty()) {
+    size_t n = std::min<size_t>(blocks.size(), kLogRecordBlockBytesMax / bs * bs);
+    size_t start = batch_.size();
+    LogRecordHeader h = AppendWriteRecord(next_lsn_++, block, bs, blocks.substr(0, n), options_.compress, &batch_);
+    Encoded enc;
+    enc.block = block;
+    enc.extent.count = h.block_count;
+    enc.extent.file = current_;
+    enc.extent.data_offset = start + kLogRecordHeaderBytes;
+    if (h.flags & kLogRecordLz4) {
+      enc.extent.compressed = true;
+      enc.extent.payload_len = h.payload_len;
+      enc.extent.record_blocks = h.block_count;
+      enc.extent.record_crc = h.raw_crc;
+    }
+    encoded_.push_back(enc);
+    block += h.block_count;
+    blocks.remove_prefix(n);
+  }
+}
+
+void Segment::Encode(Op& op) {
+  uint32_t bs = options_.block_size;
+  switch (op.kind) {
+    case OpKind::kWrite:
+      EncodeWrite(op.block, op.data);
+      break;
+    case OpKind::kTrim: {
+      uint64_t block = op.block, left = op.count;
+      while (left > 0) {
+        uint32_t n = static_cast<uint32_t>(std::min<uint64_t>(left, kTrimRecordBlocksMax));
+        AppendTrimRecord(next_lsn_++, block, n, &batch_);
+        encoded_.push_back(Encoded{true, block, IndexExtent{.count = n}});
+        block += n;
+        left -= n;
+      }
+      break;
+    }
+    case OpKind::kGcWrite: {
+      // Only the writer thread changes the index, so what it reads here is
+      // what every earlier record left: a block written since the GC read
+      // it no longer matches and is skipped.
+      for (const IndexPiece& p : index_.Lookup(op.block, op.count)) {
+        if (!p.written) continue;
+        IndexExtent want = op.expected.Advanced(p.block - op.block, bs);
+        want.count = static_cast<uint32_t>(p.count);
+        if (!(p.extent == want)) continue;
+        EncodeWrite(p.block, std::string_view(op.data).substr((p.block - op.block) * bs, p.count * bs));
+        stats_.gc_bytes_rewritten += p.count * bs;
+      }
+      break;
+    }
+    case OpKind::kCheckpoint:
+      checkpoint_wanted_ = true;
+      break;
+  }
+}
+
+void Segment::FailLocked(const Status& st) {
+  if (failed_.ok()) {
+    failed_ = st;
+    spdlog::error("segment {}: failed: {}", dir_, st.ToString());
+  }
+}
+
+void Segment::WriterLoop() {
+  for (;;) {
+    std::vector<std::unique_ptr<Op>> ops;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (stopping_ || !failed_.ok()) {
+        Status why = failed_.ok() ? Status::Unavailable("segment " + dir_ + " is closing") : failed_;
+        for (auto& op : queue_) op->done.set_value(why);
+        queue_.clear();
+        queued_bytes_ = 0;
+        if (stopping_) return;
+        continue;
+      }
+      uint64_t bytes = 0;
+      while (!queue_.empty() && (ops.empty() || bytes + queue_.front()->data.size() <= options_.append_bytes_max)) {
+        bytes += queue_.front()->data.size();
+        queued_bytes_ -= queue_.front()->data.size();
+        ops.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    cv_.notify_all();
+    batch_.clear();
+    encoded_.clear();
+    for (auto& op : ops) Encode(*op);
+    Status st;
+    if (!batch_.empty() && appender_->size() > 0 && appender_->size() + batch_.size() > options_.data_file_bytes_max) {
+      st = Roll();
+      // Roll() started a new file: the batch's extents name it.
+      for (auto& enc : encoded_) enc.extent.file = current_;
+    }
+    if (st.ok() && checkpoint_wanted_) st = Roll();
+    uint64_t base = appender_ ? appender_->size() : 0;
+    if (st.ok() && !batch_.empty()) st = appender_->Append(batch_);
+    std::lock_guard lock(mu_);
+    if (!st.ok()) {
+      FailLocked(st);
+    } else if (!batch_.empty()) {
+      buffer_.append(batch_);
+      files_[current_].size = buffer_.size();
+      for (Encoded& enc : encoded_) {
+        if (enc.trim) {
+          index_.Erase(enc.block, enc.extent.count);
+        } else {
+          enc.extent.file = current_;
+          enc.extent.data_offset += base;
+          index_.Set(enc.block, enc.extent);
+        }
+      }
+      logged_since_checkpoint_ += batch_.size();
+      stats_.appends++;
+      stats_.requests_written += ops.size();
+    }
+    for (auto& op : ops) op->done.set_value(st);
+  }
+}
+
+Status Segment::Roll() {
+  // Called by the writer thread only.
+  bool has_data = appender_->size() > 0;
+  if (has_data) {
+    RETURN_IF_ERROR(appender_->Close());
+    ASSIGN_OR_RETURN(auto reader, store_->OpenReader(PathOf(kLogPrefix, current_)));
+    {
+      std::lock_guard lock(mu_);
+      files_[current_] = DataFile{reader->size(), reader};
+      current_++;
+    }
+    RETURN_IF_ERROR(StartNewFile());
+  }
+  uint64_t threshold = std::max(options_.checkpoint_bytes_min, 4 * last_checkpoint_bytes_);
+  if (checkpoint_wanted_ || logged_since_checkpoint_ >= threshold) {
+    checkpoint_wanted_ = false;
+    RETURN_IF_ERROR(WriteCheckpoint());
+  }
+  return Status::Ok();
+}
+
+Status Segment::WriteCheckpoint() {
+  // The index covers every file before current_ (the open one is new or
+  // empty when this runs).
+  std::string bytes;
+  PutRaw<uint32_t>(&bytes, kCheckpointMagic);
+  PutRaw<uint32_t>(&bytes, kCheckpointVersion);
+  PutRaw<uint32_t>(&bytes, options_.block_size);
+  PutRaw<uint32_t>(&bytes, current_);
+  PutRaw<uint64_t>(&bytes, next_lsn_);
+  index_.Serialize(&bytes);
+  PutRaw<uint32_t>(&bytes, Crc32c(bytes));
+  std::string final_path = PathOf(kCheckpointPrefix, current_);
+  std::string tmp = final_path + kTmpSuffix;
+  (void)store_->Delete(tmp);
+  {
+    ASSIGN_OR_RETURN(auto out, store_->Create(tmp, dfs::DURABILITY_SYNC));
+    RETURN_IF_ERROR(out->Append(bytes));
+    RETURN_IF_ERROR(out->Close());
+  }
+  RETURN_IF_ERROR(store_->Rename(tmp, final_path));
+  last_checkpoint_bytes_ = bytes.size();
+  logged_since_checkpoint_ = 0;
+  // Older checkpoints and data files with nothing live are garbage now.
+  ASSIGN_OR_RETURN(auto entries, store_->List(dir_));
+  for (const auto& e : entries) {
+    uint32_t seq = 0;
+    if (ParseSeq(e.name, kCheckpointPrefix, &seq) && seq < current_) {
+      RETURN_IF_ERROR(store_->Delete(dir_ + "/" + e.name));
+    }
+  }
+  std::vector<uint32_t> dead;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [seq, f] : files_) {
+      if (seq < current_ && index_.live_blocks_in(seq) == 0) dead.push_back(seq);
+    }
+  }
+  for (uint32_t seq : dead) {
+    RETURN_IF_ERROR(store_->Delete(PathOf(kLogPrefix, seq)));
+    std::lock_guard lock(mu_);
+    files_.erase(seq);
+    stats_.gc_files_collected++;
+  }
+  std::lock_guard lock(mu_);
+  stats_.checkpoints++;
+  return Status::Ok();
+}
+
+Result<std::string> Segment::ReadFromBuffer(const IndexExtent& e) const {
+  uint32_t bs = options_.block_size;
+  if (!e.compressed) {
+    if (e.data_offset + uint64_t{e.count} * bs > buffer_.size()) return Status::Internal("index points past the buffer");
+    return buffer_.substr(e.data_offset, uint64_t{e.count} * bs);
+  }
+  if (e.data_offset + e.payload_len > buffer_.size()) return Status::Internal("index points past the buffer");
+  LogRecordHeader h;
+  h.flags = kLogRecordLz4;
+  h.block_count = e.record_blocks;
+  h.raw_crc = e.record_crc;
+  ASSIGN_OR_RETURN(std::string blocks,
+                   DecodeWritePayload(h, bs, std::string_view(buffer_).substr(e.data_offset, e.payload_len)));
+  return blocks.substr(uint64_t{e.block_delta} * bs, uint64_t{e.count} * bs);
+}
+
+Result<std::string> Segment::ReadFromFile(LogReader* reader, const IndexExtent& e, uint32_t bs) {
+  if (!e.compressed) {
+    std::string out(uint64_t{e.count} * bs, '\0');
+    RETURN_IF_ERROR(reader->ReadExact(e.data_offset, out.data(), out.size()));
+    return out;
+  }
+  std::string payload(e.payload_len, '\0');
+  RETURN_IF_ERROR(reader->ReadExact(e.data_offset, payload.data(), payload.size()));
+  LogRecordHeader h;
+  h.flags = kLogRecordLz4;
+  h.block_count = e.record_blocks;
+  h.raw_crc = e.record_crc;
+  ASSIGN_OR_RETURN(std::string blocks, DecodeWritePayload(h, bs, payload));
+  return blocks.substr(uint64_t{e.block_delta} * bs, uint64_t{e.count} * bs);
+}
+
+Result<std::string> Segment::Read(uint64_t offset, uint64_t length) {
+  RETURN_IF_ERROR(CheckRange(offset, length));
+  uint32_t bs = options_.block_size;
+  // A file read may find its file deleted by a checkpoint that ran after
+  // the lookup (the blocks were rewritten meanwhile): look up again.
+  constexpr int kAttemptsMax = 3;
+  Status last;
+  for (int attempt = 0; attempt < kAttemptsMax; ++attempt) {
+    std::string out(length, '\0');
+    struct FileRead {
+      IndexPiece piece;
+      std::shared_ptr<LogReader> reader;
+    };
+    std::vector<FileRead> reads;
+    {
+      std::lock_guard lock(mu_);
+      if (!failed_.ok()) return failed_;
+      for (const IndexPiece& p : index_.Lookup(offset / bs, length / bs)) {
+        if (!p.written) continue;  // zeros
+        if (p.extent.file == current_) {
+          ASSIGN_OR_RETURN(std::string data, ReadFromBuffer(p.extent));
+          std::memcpy(out.data() + (p.block * bs - offset), data.data(), data.size());
+          continue;
+        }
+        auto it = files_.find(p.extent.file);
+        if (it == files_.end() || !it->second.reader) return Status::Internal("index names a missing data file");
+        reads.push_back({p, it->second.reader});
+      }
+    }
+    last = Status::Ok();
+    for (const FileRead& r : reads) {
+      auto data = ReadFromFile(r.reader.get(), r.piece.extent, bs);
+      if (!data.ok()) {
+        last = data.status();
+        break;
+      }
+      std::memcpy(out.data() + (r.piece.block * bs - offset), data->data(), data->size());
+    }
+    if (last.ok()) return out;
+  }
+  return last.WithContext("segment " + dir_);
+}
+
+Result<std::vector<BlockRun>> Segment::BlockStatus(uint64_t offset, uint64_t length) {
+  RETURN_IF_ERROR(CheckRange(offset, length));
+  uint32_t bs = options_.block_size;
+  std::vector<BlockRun> runs;
+  std::lock_guard lock(mu_);
+  if (!failed_.ok()) return failed_;
+  for (const IndexPiece& p : index_.Lookup(offset / bs, length / bs)) {
+    if (!runs.empty() && runs.back().allocated == p.written) {
+      runs.back().length += p.count * bs;
+    } else {
+      runs.push_back({p.count * bs, p.written});
+    }
+  }
+  return runs;
+}
+
+Result<bool> Segment::CollectGarbage() {
+  uint32_t bs = options_.block_size;
+  uint32_t victim = 0;
+  std::shared_ptr<LogReader> reader;
+  std::vector<std::pair<uint64_t, IndexExtent>> extents;
+  {
+    std::lock_guard lock(mu_);
+    if (!failed_.ok() || stopping_) return false;
+    double best = options_.gc_live_fraction_max;
+    for (const auto& [seq, f] : files_) {
+      if (seq == current_ || !f.reader || f.size == 0) continue;
+      double live = static_cast<double>(index_.live_blocks_in(seq) * bs) / static_cast<double>(f.size);
+      if (live < best) {
+        best = live;
+        victim = seq;
+        reader = f.reader;
+      }
+    }
+    if (!reader) return false;
+    index_.ForEachInFile(victim, [&](uint64_t block, const IndexExtent& e) { extents.emplace_back(block, e); });
+  }
+  // Rewrite the live blocks through the writer thread, a bounded read at a
+  // time; foreground writes queue beside them and are never held longer
+  // than one GC append.
+  for (const auto& [block, e] : extents) {
+    for (uint64_t done = 0; done < e.count;) {
+      uint64_t n = std::min<uint64_t>(e.count - done, std::max<uint64_t>(1, options_.gc_read_bytes_max / bs));
+      IndexExtent part = e.Advanced(done, bs);
+      part.count = static_cast<uint32_t>(n);
+      ASSIGN_OR_RETURN(std::string data, ReadFromFile(reader.get(), part, bs));
+      auto op = std::make_unique<Op>();
+      op->kind = OpKind::kGcWrite;
+      op->block = block + done;
+      op->count = n;
+      op->expected = part;
+      op->data = std::move(data);
+      RETURN_IF_ERROR(Submit(std::move(op)));
+      done += n;
+    }
+  }
+  // A checkpoint that no longer needs the file lets it go.
+  auto op = std::make_unique<Op>();
+  op->kind = OpKind::kCheckpoint;
+  RETURN_IF_ERROR(Submit(std::move(op)));
+  return true;
+}
+
+SegmentStats Segment::stats() const {
+  std::lock_guard lock(mu_);
+  SegmentStats s = stats_;
+  s.live_bytes = index_.live_blocks() * options_.block_size;
+  s.extents = index_.extent_count();
+  s.data_files = files_.size();
+  s.stored_bytes = 0;
+  for (const auto& [seq, f] : files_) s.stored_bytes += f.size;
+  return s;
+}
+
+Status Segment::failure() const {
+  std::lock_guard lock(mu_);
+  return failed_;
+}
+
+}  // namespace strata::block

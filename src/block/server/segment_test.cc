@@ -1,0 +1,296 @@
+#include "block/server/segment.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <thread>
+
+#include "block/server/log_record.h"
+#include "block/server/memory_log_file_store.h"
+
+namespace strata::block {
+namespace {
+
+constexpr uint32_t kBs = 4096;
+constexpr uint64_t kSegmentBytes = 4ull << 20;
+const std::string kDir = "/block/v1/s0";
+
+SegmentOptions SmallOptions() {
+  SegmentOptions o;
+  o.size_bytes = kSegmentBytes;
+  o.data_file_bytes_max = 256 << 10;
+  o.checkpoint_bytes_min = 512 << 10;
+  return o;
+}
+
+std::string Pattern(uint64_t block, uint32_t version, size_t blocks = 1) {
+  std::string s(blocks * kBs, '\0');
+  std::mt19937 rng(static_cast<uint32_t>(block * 1315423911u + version));
+  for (size_t i = 0; i < s.size(); i += 4) {
+    uint32_t v = rng();
+    std::memcpy(&s[i], &v, 4);
+  }
+  return s;
+}
+
+// The expected contents of the segment, block by block.
+class Oracle {
+ public:
+  Oracle() : blocks_(kSegmentBytes / kBs) {}
+  void Write(uint64_t block, const std::string& data) {
+    for (size_t i = 0; i < data.size() / kBs; ++i) blocks_[block + i] = data.substr(i * kBs, kBs);
+  }
+  void Trim(uint64_t block, uint64_t count) {
+    for (uint64_t i = 0; i < count; ++i) blocks_[block + i].clear();
+  }
+  void Check(Segment& seg) const {
+    auto all = seg.Read(0, kSegmentBytes);
+    ASSERT_TRUE(all.ok()) << all.status().ToString();
+    for (size_t b = 0; b < blocks_.size(); ++b) {
+      std::string want = blocks_[b].empty() ? std::string(kBs, '\0') : blocks_[b];
+      ASSERT_EQ(all->compare(b * kBs, kBs, want), 0) << "block " << b;
+    }
+  }
+
+ private:
+  std::vector<std::string> blocks_;
+};
+
+std::unique_ptr<Segment> OpenOrDie(MemoryLogFileStore* store, SegmentOptions o = SmallOptions()) {
+  auto seg = Segment::Open(store, kDir, o);
+  EXPECT_TRUE(seg.ok()) << seg.status().ToString();
+  return seg.ok() ? std::move(*seg) : nullptr;
+}
+
+TEST(SegmentTest, ReadsBackWritesTrimsAndZerosAcrossRollsAndReopens) {
+  MemoryLogFileStore store;
+  Oracle oracle;
+  std::mt19937_64 rng(7);
+  for (int round = 0; round < 3; ++round) {
+    auto seg = OpenOrDie(&store);
+    ASSERT_NE(seg, nullptr);
+    oracle.Check(*seg);
+    for (uint32_t i = 0; i < 300; ++i) {
+      uint64_t block = rng() % (kSegmentBytes / kBs - 8);
+      if (rng() % 6 == 0) {
+        uint64_t n = 1 + rng() % 8;
+        ASSERT_TRUE(seg->Trim(block * kBs, n * kBs).ok());
+        oracle.Trim(block, n);
+      } else {
+        size_t n = 1 + rng() % 8;
+        // Every third write compresses (a repeated byte).
+        std::string data = rng() % 3 == 0 ? std::string(n * kBs, static_cast<char>('a' + i % 26))
+                                          : Pattern(block, round * 1000 + i, n);
+        ASSERT_TRUE(seg->Write(block * kBs, data).ok());
+        oracle.Write(block, data);
+      }
+    }
+    oracle.Check(*seg);
+    EXPECT_GT(seg->stats().data_files, 1u) << "the data files rolled";
+    seg->Close();
+  }
+  auto seg = OpenOrDie(&store);
+  oracle.Check(*seg);
+  EXPECT_GT(seg->stats().checkpoints + seg->stats().replayed_records, 0u);
+}
+
+TEST(SegmentTest, RecoveryReplaysOnlyTheTailAfterACheckpoint) {
+  MemoryLogFileStore store;
+  Oracle oracle;
+  {
+    auto seg = OpenOrDie(&store);
+    for (uint64_t b = 0; b < 400; ++b) {
+      std::string d = Pattern(b, 1);
+      ASSERT_TRUE(seg->Write(b * kBs, d).ok());
+      oracle.Write(b, d);
+    }
+    EXPECT_GE(seg->stats().checkpoints, 1u);
+    // SIGKILL: the segment object is dropped without closing its file.
+    seg.release();  // NOLINT: the writer thread is left idle as a dead process's would be
+  }
+  auto seg = OpenOrDie(&store);
+  oracle.Check(*seg);
+  EXPECT_LT(seg->stats().replayed_records, 400u) << "the checkpoint spared most of the replay";
+}
+
+TEST(SegmentTest, ANewOwnerFencesTheOldOneAndSeesEveryAcknowledgedWrite) {
+  MemoryLogFileStore store;
+  auto old_owner = OpenOrDie(&store);
+  Oracle oracle;
+  for (uint64_t b = 0; b < 20; ++b) {
+    std::string d = Pattern(b, 2);
+    ASSERT_TRUE(old_owner->Write(b * kBs, d).ok());
+    oracle.Write(b, d);
+  }
+  auto new_owner = OpenOrDie(&store);
+  oracle.Check(*new_owner);
+  // The old owner wakes up: nothing it writes is acknowledged or seen.
+  Status st = old_owner->Write(0, Pattern(0, 99));
+  EXPECT_EQ(st.code(), StatusCode::kStaleEpoch) << st.ToString();
+  EXPECT_FALSE(old_owner->failure().ok());
+  oracle.Check(*new_owner);
+  ASSERT_TRUE(new_owner->Write(kBs, Pattern(1, 3)).ok());
+  oracle.Write(1, Pattern(1, 3));
+  new_owner->Close();
+  auto third = OpenOrDie(&store);
+  oracle.Check(*third);
+}
+
+TEST(SegmentTest, AnUnacknowledgedAppendMayLandButNeverTearsTheLog) {
+  MemoryLogFileStore store;
+  Oracle oracle;
+  auto seg = OpenOrDie(&store);
+  ASSERT_TRUE(seg->Write(0, Pattern(0, 1)).ok());
+  oracle.Write(0, Pattern(0, 1));
+  store.LandNextAppendUnacknowledged();
+  EXPECT_FALSE(seg->Write(kBs, Pattern(1, 1)).ok());
+  EXPECT_FALSE(seg->Write(2 * kBs, Pattern(2, 1)).ok()) << "a failed segment refuses writes";
+  seg.reset();
+  auto again = OpenOrDie(&store);
+  auto one = again->Read(kBs, kBs);
+  ASSERT_TRUE(one.ok());
+  // Either outcome is allowed for a write that was not acknowledged.
+  EXPECT_TRUE(*one == Pattern(1, 1) || *one == std::string(kBs, '\0'));
+  oracle.Write(1, *one);
+  oracle.Check(*again);
+}
+
+TEST(SegmentTest, ATornTailStopsTheReplayAtTheLastWholeRecord) {
+  MemoryLogFileStore store;
+  Oracle oracle;
+  {
+    auto seg = OpenOrDie(&store);
+    for (uint64_t b = 0; b < 5; ++b) {
+      ASSERT_TRUE(seg->Write(b * kBs, Pattern(b, 1)).ok());
+      oracle.Write(b, Pattern(b, 1));
+    }
+    seg.release();  // NOLINT: as a killed process
+  }
+  auto list = store.List(kDir);
+  ASSERT_TRUE(list.ok());
+  std::string last_log;
+  for (const auto& e : *list) {
+    if (e.name.starts_with("log-")) last_log = kDir + "/" + e.name;
+  }
+  ASSERT_FALSE(last_log.empty());
+  // Half of a record that overwrites block 0, as a crash in the middle of an
+  // append leaves it.
+  std::string torn;
+  AppendWriteRecord(1000, 0, kBs, Pattern(0, 2), false, &torn);
+  store.AppendRaw(last_log, torn.substr(0, torn.size() / 2));
+  auto seg = OpenOrDie(&store);
+  oracle.Check(*seg);
+  ASSERT_TRUE(seg->Write(6 * kBs, Pattern(6, 1)).ok());
+  oracle.Write(6, Pattern(6, 1));
+  seg->Close();
+  auto again = OpenOrDie(&store);
+  oracle.Check(*again);
+}
+
+TEST(SegmentTest, GarbageCollectionShrinksStoredBytesAndKeepsEveryBlock) {
+  MemoryLogFileStore store;
+  Oracle oracle;
+  SegmentOptions o = SmallOptions();
+  o.compress = false;
+  auto seg = OpenOrDie(&store, o);
+  // One block in four is written once (cold), the others eight times
+  // (hot): the first pass's files end up a quarter live.
+  constexpr uint64_t kBlocks = 256;
+  for (uint32_t pass = 0; pass < 8; ++pass) {
+    for (uint64_t b = 0; b < kBlocks; ++b) {
+      if (pass > 0 && b % 4 == 0) continue;
+      std::string d = Pattern(b, pass);
+      ASSERT_TRUE(seg->Write(b * kBs, d).ok());
+      oracle.Write(b, d);
+    }
+  }
+  uint64_t before = seg->stats().stored_bytes;
+  // Client writes keep coming while GC runs: they always win.
+  std::thread writer([&] {
+    for (uint64_t b = 1; b < kBlocks; b += 4) ASSERT_TRUE(seg->Write(b * kBs, Pattern(b, 100)).ok());
+  });
+  for (int i = 0; i < 20; ++i) {
+    auto did = seg->CollectGarbage();
+    ASSERT_TRUE(did.ok()) << did.status().ToString();
+    if (!*did) break;
+  }
+  writer.join();
+  for (uint64_t b = 1; b < kBlocks; b += 4) oracle.Write(b, Pattern(b, 100));
+  for (int i = 0; i < 20; ++i) {
+    auto did = seg->CollectGarbage();
+    ASSERT_TRUE(did.ok());
+    if (!*did) break;
+  }
+  SegmentStats after = seg->stats();
+  EXPECT_LT(after.stored_bytes + (512 << 10), before) << "before " << before << " after " << after.stored_bytes;
+  // What is left is the live data, record headers and at most the open
+  // file and one file not yet half dead.
+  EXPECT_LE(after.stored_bytes, after.live_bytes * 11 / 10 + 2 * o.data_file_bytes_max);
+  EXPECT_GT(after.gc_bytes_rewritten, 0u);
+  EXPECT_GT(seg->stats().gc_files_collected, 0u);
+  oracle.Check(*seg);
+  seg->Close();
+  auto reopened = OpenOrDie(&store, o);
+  oracle.Check(*reopened);
+}
+
+TEST(SegmentTest, RequestsOutsideTheSegmentOrMisalignedAreRefused) {
+  MemoryLogFileStore store;
+  auto seg = OpenOrDie(&store);
+  EXPECT_EQ(seg->Write(1, std::string(kBs, 'a')).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(seg->Write(0, std::string(100, 'a')).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(seg->Write(kSegmentBytes, std::string(kBs, 'a')).code(), StatusCode::kOutOfRange);
+  EXPECT_EQ(seg->Read(kSegmentBytes - kBs, 2 * kBs).status().code(), StatusCode::kOutOfRange);
+  auto status = seg->BlockStatus(0, kSegmentBytes);
+  ASSERT_TRUE(status.ok());
+  ASSERT_EQ(status->size(), 1u);
+  EXPECT_FALSE((*status)[0].allocated);
+}
+
+TEST(SegmentTest, BlockStatusReportsWrittenAndTrimmedRuns) {
+  MemoryLogFileStore store;
+  auto seg = OpenOrDie(&store);
+  ASSERT_TRUE(seg->Write(8 * kBs, Pattern(8, 1, 4)).ok());
+  ASSERT_TRUE(seg->Trim(9 * kBs, kBs).ok());
+  auto runs = seg->BlockStatus(0, 16 * kBs);
+  ASSERT_TRUE(runs.ok());
+  std::vector<std::pair<uint64_t, bool>> got;
+  for (const auto& r : *runs) got.emplace_back(r.length / kBs, r.allocated);
+  std::vector<std::pair<uint64_t, bool>> want = {{8, false}, {1, true}, {1, false}, {2, true}, {4, false}};
+  EXPECT_EQ(got, want);
+}
+
+TEST(SegmentTest, ConcurrentWritersAreGroupCommitted) {
+  MemoryLogFileStore store;
+  auto seg = OpenOrDie(&store);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (uint64_t i = 0; i < 50; ++i) ASSERT_TRUE(seg->Write((t * 50 + i) * kBs, Pattern(t * 50 + i, 5)).ok());
+    });
+  }
+  for (auto& th : threads) th.join();
+  Oracle oracle;
+  for (uint64_t b = 0; b < 400; ++b) oracle.Write(b, Pattern(b, 5));
+  oracle.Check(*seg);
+  EXPECT_EQ(seg->stats().requests_written, 400u);
+  EXPECT_LE(seg->stats().appends, 400u);
+}
+
+TEST(SegmentTest, AFailingDfsFailsTheSegmentWithAClearError) {
+  MemoryLogFileStore store;
+  auto seg = OpenOrDie(&store);
+  store.FailAppends(true);
+  Status st = seg->Write(0, Pattern(0, 1));
+  EXPECT_EQ(st.code(), StatusCode::kUnavailable);
+  EXPECT_FALSE(seg->Read(0, kBs).ok());
+  store.FailAppends(false);
+  seg.reset();
+  auto again = OpenOrDie(&store);
+  auto data = again->Read(0, kBs);
+  ASSERT_TRUE(data.ok());
+  EXPECT_EQ(*data, std::string(kBs, '\0')) << "the failed write never landed";
+}
+
+}  // namespace
+}  // namespace strata::block
