@@ -13,6 +13,20 @@ void AddAdminOptions(CLI::App* cmd, AdminOptions* opts) {
   cmd->add_flag("--json", opts->json, "Machine-readable JSON output");
 }
 
+void AddBlockAdminOptions(CLI::App* cmd, AdminOptions* opts) {
+  cmd->add_option("--blockmanager", opts->blockmanager,
+                  "Blockmanager address HOST:PORT (default: $STRATA_BLOCKMANAGER or cluster.json)");
+  cmd->add_option("--dir", opts->dir, "Cluster directory whose cluster.json names the blockmanager (default: ./var)");
+  cmd->add_flag("--json", opts->json, "Machine-readable JSON output");
+}
+
+Result<std::unique_ptr<block::manager::BlockManagerClient>> ConnectBlockManager(const AdminOptions& opts) {
+  ASSIGN_OR_RETURN(std::string addr, dfs::LocateBlockManager(opts.blockmanager, opts.dir));
+  block::manager::BlockManagerClientOptions o;
+  o.addr = addr;
+  return std::make_unique<block::manager::BlockManagerClient>(o);
+}
+
 Result<std::unique_ptr<dfs::DfsClient>> ConnectDfs(const AdminOptions& opts) {
   ASSIGN_OR_RETURN(std::string master, dfs::LocateMaster(opts.master, opts.dir));
   dfs::DfsClientOptions o;

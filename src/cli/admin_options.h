@@ -1,5 +1,6 @@
-// Options every admin command shares (--master, --dir, --json) and the small
-// helpers they use to print results. Internal to the `strata` binary.
+// Options every admin command shares (--master or --blockmanager, --dir,
+// --json) and the small helpers they use to print results. Internal to the
+// `strata` binary.
 //
 // Thread-safety: used from main's thread only.
 #pragma once
@@ -9,22 +10,28 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "block/manager/blockmanager_client.h"
 #include "common/status.h"
 #include "dfs/client/dfs_client.h"
 
 namespace strata::cli {
 
 struct AdminOptions {
-  std::string master;  // --master HOST:PORT
-  std::string dir;     // --dir DIR (reads DIR/cluster.json)
-  bool json = false;   // --json
+  std::string master;        // --master HOST:PORT
+  std::string blockmanager;  // --blockmanager HOST:PORT (block commands)
+  std::string dir;           // --dir DIR (reads DIR/cluster.json)
+  bool json = false;         // --json
 };
 
 // Adds --master, --dir and --json to `cmd`, storing into `opts`.
 void AddAdminOptions(CLI::App* cmd, AdminOptions* opts);
+// The same for commands of the block layer: --blockmanager, --dir, --json.
+void AddBlockAdminOptions(CLI::App* cmd, AdminOptions* opts);
 
 // Connects a DfsClient to the master found through `opts`.
 Result<std::unique_ptr<dfs::DfsClient>> ConnectDfs(const AdminOptions& opts);
+// A client of the blockmanager found through `opts`.
+Result<std::unique_ptr<block::manager::BlockManagerClient>> ConnectBlockManager(const AdminOptions& opts);
 
 // Prints "error: <status>" to stderr (with `json`, {"error": {"code",
 // "message"}} instead) and returns the exit code for it (1 for errors

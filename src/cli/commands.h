@@ -22,5 +22,7 @@ void RegisterBenchCommand(CLI::App& app, int* exit_code);
 void RegisterDebugCommand(CLI::App& app, int* exit_code);
 void RegisterChunkserverCommand(CLI::App& app, int* exit_code);
 void RegisterMasterCommand(CLI::App& app, int* exit_code);
+void RegisterBlockManagerCommand(CLI::App& app, int* exit_code);
+void RegisterVolumeCommand(CLI::App& app, int* exit_code);
 
 }  // namespace strata::cli

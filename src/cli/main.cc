@@ -47,6 +47,8 @@ int main(int argc, char** argv) {
   strata::cli::RegisterDebugCommand(app, &exit_code);
   strata::cli::RegisterChunkserverCommand(app, &exit_code);
   strata::cli::RegisterMasterCommand(app, &exit_code);
+  strata::cli::RegisterBlockManagerCommand(app, &exit_code);
+  strata::cli::RegisterVolumeCommand(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
