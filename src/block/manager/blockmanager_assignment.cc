@@ -1,6 +1,8 @@
 // The blockmanager's periodic work: dead blockservers, segment moves and
 // placement, and the dfs deletions of deleted volumes.
 #include <algorithm>
+#include <map>
+#include <utility>
 
 #include <spdlog/spdlog.h>
 
@@ -42,12 +44,23 @@ void BlockManagerService::ReassignLocked() {
     spdlog::error("blockmanager: cannot persist segment assignments: {}", st.ToString());
     return;
   }
+  // One line per (from, to) pair: a dead server may have had thousands.
+  std::map<std::pair<std::string, std::string>, uint64_t> flows;
+  uint64_t restricted = 0;
   for (const SegmentKey& key : moved) {
     const SegmentRecord* s = catalog_.FindSegment(key);
     reports_.erase(key);
-    spdlog::info("blockmanager: segment {}/{} moved from {} to {} at epoch {} ({} tokens left{})", key.first,
-                 key.second, s->last_owner_id(), s->owner_id(), s->epoch(), s->tokens(),
-                 s->tokens() == 0 ? ", restricted to the shared failure domain" : "");
+    flows[{s->last_owner_id(), s->owner_id()}]++;
+    restricted += s->tokens() == 0;
+    spdlog::debug("blockmanager: segment {}/{} moved from {} to {} at epoch {} ({} tokens left)", key.first,
+                  key.second, s->last_owner_id(), s->owner_id(), s->epoch(), s->tokens());
+  }
+  for (const auto& [flow, n] : flows) {
+    spdlog::info("blockmanager: {} segments moved from {} to {}", n, flow.first, flow.second);
+  }
+  if (restricted > 0) {
+    spdlog::warn("blockmanager: {} moved segments are out of failure-domain tokens: restricted to the shared domain",
+                 restricted);
   }
   m_.segment_moves->Add(moved.size());
   if (assigner.domain_changed()) {
