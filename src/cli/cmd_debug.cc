@@ -110,6 +110,7 @@ void RegisterDebugCommand(CLI::App& app, int* exit_code) {
     Status st = RunDiskFault(*a);
     *exit_code = st.ok() ? 0 : ReportError(st);
   });
+  RegisterDebugBlockWriteCommand(debug, exit_code);
 }
 
 }  // namespace strata::cli

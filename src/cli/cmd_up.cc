@@ -26,6 +26,17 @@ void PrintSummary(const nlohmann::json& doc) {
     std::cout << "  chunkserver   " << cs["addr"].get<std::string>() << "  " << cs["id"].get<std::string>() << " "
               << cs["rack"].get<std::string>() << ", " << cs["disks"].size() << " disks\n";
   }
+  if (doc.contains("blockmanager")) {
+    std::cout << "  blockmanager  " << doc["blockmanager"]["addr"].get<std::string>() << "\n";
+    for (const auto& bs : doc["blockservers"]) {
+      std::cout << "  blockserver   " << bs["addr"].get<std::string>() << "  " << bs["id"].get<std::string>() << "\n";
+    }
+    std::cout << "  nbd           " << doc["nbd"]["uri"].get<std::string>() << "VOLUME"
+              << (doc["nbd"].contains("socket") ? "  (also nbd+unix:///VOLUME?socket=" +
+                                                      doc["nbd"]["socket"].get<std::string>() + ")"
+                                                : std::string())
+              << "\n";
+  }
   if (doc.contains("cache")) {
     std::cout << "  cache         redis " << doc["cache"]["resp"].get<std::string>() << "  memcached "
               << doc["cache"]["memcache"].get<std::string>() << "\n";
@@ -36,6 +47,9 @@ void PrintSummary(const nlohmann::json& doc) {
   bool found_here = ::getcwd(cwd, sizeof cwd) != nullptr && doc["dir"].get<std::string>() == std::string(cwd) + "/var";
   if (!found_here) std::cout << "Then: export STRATA_MASTER=" << doc["master"].get<std::string>() << "\n";
   std::cout << "Try: strata fs mkdir /logs && strata fs put FILE /logs/FILE && strata cluster status\n";
+  if (doc.contains("nbd")) {
+    std::cout << "     strata volume create vm1 20G && nbdinfo " << doc["nbd"]["uri"].get<std::string>() << "vm1\n";
+  }
 }
 
 }  // namespace
@@ -47,7 +61,7 @@ void RegisterUpDownCommands(CLI::App& app, int* exit_code) {
     bool detach = false;
   };
   auto args = std::make_shared<UpArgs>();
-  auto* up = app.add_subcommand("up", "Start a local cluster (master, chunkservers, cache) under a directory");
+  auto* up = app.add_subcommand("up", "Start a local cluster (master, chunkservers, block roles, cache) under a directory");
   up->add_option("--dir", args->dir, "Data directory (default: ./var)");
   up->add_option("--config", args->config, "Cluster YAML (shape and per-role settings)");
   up->add_flag("--detach", args->detach, "Return once the cluster is ready; stop it with `strata down`");

@@ -24,5 +24,9 @@ void RegisterChunkserverCommand(CLI::App& app, int* exit_code);
 void RegisterMasterCommand(CLI::App& app, int* exit_code);
 void RegisterBlockManagerCommand(CLI::App& app, int* exit_code);
 void RegisterVolumeCommand(CLI::App& app, int* exit_code);
+void RegisterBlockServerCommand(CLI::App& app, int* exit_code);
+void RegisterNbdCommand(CLI::App& app, int* exit_code);
+// `strata debug block-write`, added under the debug command.
+void RegisterDebugBlockWriteCommand(CLI::App* debug, int* exit_code);
 
 }  // namespace strata::cli

@@ -11,7 +11,9 @@
 #include "common/config.h"
 #include "common/subprocess.h"
 #include "dfs/client/cluster_file.h"
+#include "block.pb.h"
 #include "dfs/client/dfs_client.h"
+#include "rpc/client.h"
 
 namespace strata::cli {
 namespace {
@@ -62,7 +64,11 @@ std::vector<pid_t> PidsIn(const nlohmann::json& doc) {
   if (doc.contains("chunkservers") && doc["chunkservers"].is_array()) {
     for (const auto& cs : doc["chunkservers"]) add(cs);
   }
-  for (const char* role : {"cache"}) {
+  if (doc.contains("blockmanager")) add(doc["blockmanager"]);
+  if (doc.contains("blockservers") && doc["blockservers"].is_array()) {
+    for (const auto& bs : doc["blockservers"]) add(bs);
+  }
+  for (const char* role : {"nbd", "cache"}) {
     if (doc.contains(role)) add(doc[role]);
   }
   return pids;
@@ -99,6 +105,19 @@ Result<LocalClusterConfig> LoadLocalClusterConfig(const std::string& path) {
   YAML::Node cache_rest = YAML::Clone(cache.node());
   for (const char* key : {"enabled", "memory", "threads"}) cache_rest.remove(key);
   c.cache_config = cache_rest;
+  ASSIGN_OR_RETURN(ConfigNode block, node.Child("block"));
+  RETURN_IF_ERROR(block.GetBool("enabled", &c.block));
+  v = c.blockservers;
+  RETURN_IF_ERROR(block.GetInt("blockservers", &v));
+  c.blockservers = static_cast<int>(v);
+  v = c.nbd_port;
+  RETURN_IF_ERROR(block.GetInt("nbd_port", &v));
+  c.nbd_port = static_cast<int>(v);
+  RETURN_IF_ERROR(block.CheckNoUnknownKeys());
+  ASSIGN_OR_RETURN(ConfigNode blockmanager, node.Child("blockmanager"));
+  c.blockmanager_config = blockmanager.node();
+  ASSIGN_OR_RETURN(ConfigNode blockserver, node.Child("blockserver"));
+  c.blockserver_config = blockserver.node();
   ASSIGN_OR_RETURN(ConfigNode master, node.Child("master"));
   c.master_config = master.node();
   ASSIGN_OR_RETURN(ConfigNode chunkserver, node.Child("chunkserver"));
@@ -109,6 +128,8 @@ Result<LocalClusterConfig> LoadLocalClusterConfig(const std::string& path) {
   if (c.disks_per_chunkserver < 1 || c.disks_per_chunkserver > 16) {
     return Status::InvalidArgument(path + ": disks_per_chunkserver must be 1..16");
   }
+  if (c.blockservers < 1 || c.blockservers > 64) return Status::InvalidArgument(path + ": blockservers must be 1..64");
+  if (c.nbd_port < 0 || c.nbd_port > 65535) return Status::InvalidArgument(path + ": nbd_port must be 0..65535");
   return c;
 }
 
@@ -165,7 +186,10 @@ Result<pid_t> LocalCluster::Launch(const std::string& name, std::vector<std::str
 }
 
 Status LocalCluster::ExitedAtStartup(const std::string& name) const {
-  std::string role = name.starts_with("cs") ? "chunkserver " + name : name;
+  std::string role = name.starts_with("cs")   ? "chunkserver " + name
+                     : name.starts_with("bs") ? "blockserver " + name
+                     : name == "nbd"          ? "NBD gateway"
+                                              : name;
   std::string log = dir_ + "/logs/" + name + ".log";
   std::string reason = LastLine(log);
   return Status::Unavailable("the " + role + " exited during startup" + (reason.empty() ? "" : ": " + reason) +
@@ -200,10 +224,95 @@ Status LocalCluster::WaitReady() {
       if (!status.is_discarded() && status.contains("chunkservers")) {
         for (const auto& cs : status["chunkservers"]) alive += cs.value("alive", false) ? 1 : 0;
       }
-      if (alive >= config_.chunkservers) return Status::Ok();
+      if (alive >= config_.chunkservers) {
+        return config_.block ? WaitBlockServers(deadline, check_alive) : Status::Ok();
+      }
     }
     if (std::chrono::steady_clock::now() > deadline) {
       return Status::DeadlineExceeded("chunkservers did not all register with the master; see " + dir_ + "/logs/");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+// The blockmanager, the blockservers and the NBD gateway. They find the dfs
+// through the master and each other through the blockmanager.
+Status LocalCluster::StartBlockRoles(bool detach) {
+  const std::string& h = config_.host;
+  std::string master = doc_["master"].get<std::string>();
+  ASSIGN_OR_RETURN(int bm_port, Port("blockmanager"));
+  ASSIGN_OR_RETURN(int bm_http, Port("blockmanager_http"));
+  RETURN_IF_ERROR(WriteYaml(dir_ + "/blockmanager.yaml", "blockmanager", config_.blockmanager_config));
+  ASSIGN_OR_RETURN(pid_t bm_pid,
+                   Launch("blockmanager",
+                          {"blockmanager", "--host", h, "--port", std::to_string(bm_port), "--http-port",
+                           std::to_string(bm_http), "--data-dir", dir_ + "/blockmanager", "--master", master,
+                           "--config", dir_ + "/blockmanager.yaml"},
+                          detach));
+  std::string manager = Endpoint(h, bm_port);
+  doc_["blockmanager"] = {{"addr", manager}, {"pid", bm_pid}, {"http", Endpoint(h, bm_http)},
+                          {"metrics", "http://" + Endpoint(h, bm_http) + "/metrics"}};
+
+  RETURN_IF_ERROR(WriteYaml(dir_ + "/blockserver.yaml", "blockserver", config_.blockserver_config));
+  doc_["blockservers"] = nlohmann::json::array();
+  for (int i = 0; i < config_.blockservers; ++i) {
+    std::string id = "bs" + std::to_string(i + 1);
+    ASSIGN_OR_RETURN(int port, Port(id));
+    ASSIGN_OR_RETURN(int http, Port(id + "_http"));
+    ASSIGN_OR_RETURN(pid_t pid, Launch(id,
+                                       {"blockserver", "--id", id, "--manager", manager, "--master", master,
+                                        "--host", h, "--port", std::to_string(port), "--http-port",
+                                        std::to_string(http), "--config", dir_ + "/blockserver.yaml"},
+                                       detach));
+    doc_["blockservers"].push_back({{"id", id}, {"addr", Endpoint(h, port)}, {"pid", pid},
+                                    {"http", Endpoint(h, http)}, {"metrics", "http://" + Endpoint(h, http) + "/metrics"}});
+  }
+
+  // The NBD port users type (10809, NBD's own) when it is free.
+  int nbd_port = 0;
+  if (config_.nbd_port != 0 && !PortAcceptsConnections(h, config_.nbd_port)) {
+    nbd_port = config_.nbd_port;
+    doc_["ports"]["nbd"] = nbd_port;
+  } else {
+    ASSIGN_OR_RETURN(nbd_port, Port("nbd"));
+  }
+  ASSIGN_OR_RETURN(int nbd_http, Port("nbd_http"));
+  std::vector<std::string> args = {"nbd", "--manager", manager, "--host", h, "--port", std::to_string(nbd_port),
+                                   "--http-port", std::to_string(nbd_http)};
+  // A unix socket path must fit in sockaddr_un (108 bytes).
+  std::string socket = dir_ + "/nbd.sock";
+  if (socket.size() < 100) {
+    args.push_back("--socket");
+    args.push_back(socket);
+  } else {
+    socket.clear();
+  }
+  ASSIGN_OR_RETURN(pid_t nbd_pid, Launch("nbd", args, detach));
+  doc_["nbd"] = {{"addr", Endpoint(h, nbd_port)}, {"pid", nbd_pid}, {"http", Endpoint(h, nbd_http)},
+                 {"uri", "nbd://" + Endpoint(h, nbd_port) + "/"}, {"metrics", "http://" + Endpoint(h, nbd_http) + "/metrics"}};
+  if (!socket.empty()) doc_["nbd"]["socket"] = socket;
+  return Status::Ok();
+}
+
+// Every blockserver registered with the blockmanager.
+Status LocalCluster::WaitBlockServers(std::chrono::steady_clock::time_point deadline,
+                                      const std::function<Status()>& check_alive) {
+  rpc::RpcClient rpc;
+  std::string manager = doc_["blockmanager"]["addr"].get<std::string>();
+  for (;;) {
+    RETURN_IF_ERROR(check_alive());
+    block::BmStatusRequest req;
+    block::BmStatusResponse resp;
+    if (rpc.CallTyped(manager, block::BM_STATUS, req, &resp, {}, nullptr, 2000).ok()) {
+      auto status = nlohmann::json::parse(resp.json(), nullptr, false);
+      if (!status.is_discarded() && status.contains("totals") &&
+          status["totals"].value("alive", 0) >= config_.blockservers) {
+        return Status::Ok();
+      }
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      return Status::DeadlineExceeded("blockservers did not all register with the blockmanager; see " + dir_ +
+                                      "/logs/");
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
@@ -283,6 +392,8 @@ Status LocalCluster::Start(bool detach) {
                                     {"pid", pid}, {"http", Endpoint(h, http)},
                                     {"metrics", "http://" + Endpoint(h, http) + "/metrics"}});
   }
+
+  if (config_.block) RETURN_IF_ERROR(StartBlockRoles(detach));
 
   // Cache server.
   if (config_.cache) {

@@ -6,18 +6,24 @@
 //   master/             the master's metadata (RocksDB)
 //   cs<N>/disk<K>/      chunkserver N's disk directories
 //   cache/              the cache server's persistent namespaces
+//   blockmanager/       the blockmanager's metadata (RocksDB)
+//   nbd.sock            the NBD gateway's unix socket
 //   logs/<role>.log     each process's log
 //   <role>.yaml         the config handed to each role
 //
 // The cluster shape comes from an optional YAML file (see docs/local_cluster.md):
-// number of chunkservers, racks, disks per chunkserver, and a `master`,
-// `chunkserver` and `cache` section passed through to those roles.
+// number of chunkservers, racks, disks per chunkserver, the block roles
+// (`block:` enabled, blockservers, nbd_port), and a `master`, `chunkserver`,
+// `cache`, `blockmanager` and `blockserver` section passed through to those
+// roles.
 //
 // Thread-safety: not thread-safe; used from main's thread.
 #pragma once
 
 #include <sys/types.h>
 
+#include <chrono>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -37,6 +43,11 @@ struct LocalClusterConfig {
   std::string cache_memory = "256M";
   int cache_threads = 2;
   int ready_timeout_ms = 30000;
+  bool block = true;              // blockmanager, blockservers and the NBD gateway
+  int blockservers = 3;
+  int nbd_port = 10809;           // 0: any free port; taken when free, else any free port
+  YAML::Node blockmanager_config; // written to DIR/blockmanager.yaml
+  YAML::Node blockserver_config;  // written to DIR/blockserver.yaml
   YAML::Node master_config;       // written to DIR/master.yaml
   YAML::Node chunkserver_config;  // written to DIR/chunkserver.yaml
   YAML::Node cache_config;        // extra keys for DIR/cache.yaml
@@ -62,7 +73,10 @@ class LocalCluster {
   Status Prepare();
   Result<int> Port(const std::string& key);
   Result<pid_t> Launch(const std::string& name, std::vector<std::string> args, bool detach);
+  Status StartBlockRoles(bool detach);
   Status WaitReady();
+  Status WaitBlockServers(std::chrono::steady_clock::time_point deadline,
+                          const std::function<Status()>& check_alive);
   // Unavailable naming role `name` (as given to Launch) and quoting the last
   // line of its log.
   Status ExitedAtStartup(const std::string& name) const;

@@ -49,6 +49,8 @@ int main(int argc, char** argv) {
   strata::cli::RegisterMasterCommand(app, &exit_code);
   strata::cli::RegisterBlockManagerCommand(app, &exit_code);
   strata::cli::RegisterVolumeCommand(app, &exit_code);
+  strata::cli::RegisterBlockServerCommand(app, &exit_code);
+  strata::cli::RegisterNbdCommand(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -37,6 +37,12 @@ std::string TestConfig(const TestClusterConfig& c) {
          "ready_timeout_ms: 30000\n"
          "cache:\n" +
          (c.cache_yaml.empty() ? std::string("  enabled: false\n") : c.cache_yaml) +
+         "block:\n  nbd_port: 0\n" + (c.block_yaml.empty() ? std::string("  enabled: false\n") : c.block_yaml) +
+         "blockmanager:\n"
+         "  heartbeat_interval_ms: 200\n"
+         "  lease_ms: 1500\n"
+         "  dead_after_ms: 2500\n" +
+         c.blockmanager_yaml + "blockserver:\n" + "  gc_interval_ms: 500\n" + c.blockserver_yaml +
          "master:\n"
          "  default_chunk_size: 4M\n"
          "  chunkserver_dead_after_ms: 3000\n"
@@ -55,6 +61,12 @@ std::string StrataBinary() {
 }
 
 CommandResult RunStrata(const std::vector<std::string>& args) {
+  std::vector<std::string> full = {StrataBinary()};
+  full.insert(full.end(), args.begin(), args.end());
+  return RunCommand(full);
+}
+
+CommandResult RunCommand(const std::vector<std::string>& full) {
   static std::atomic<int> counter{0};
   std::string base = std::filesystem::temp_directory_path().string() + "/strata_cli_" + std::to_string(::getpid()) +
                      "_" + std::to_string(counter++);
@@ -67,12 +79,11 @@ CommandResult RunStrata(const std::vector<std::string>& args) {
     ::dup2(in, 0);
     ::dup2(out, 1);
     ::dup2(err, 2);
-    std::vector<std::string> full = {StrataBinary()};
-    full.insert(full.end(), args.begin(), args.end());
+    std::vector<std::string> copy = full;
     std::vector<char*> argv;
-    for (auto& a : full) argv.push_back(a.data());
+    for (auto& a : copy) argv.push_back(a.data());
     argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
+    ::execvp(argv[0], argv.data());
     ::_exit(127);
   }
   CommandResult r;

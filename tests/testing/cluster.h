@@ -33,6 +33,9 @@ std::string StrataBinary();
 // Runs `strata args...` to completion (stdin from /dev/null).
 CommandResult RunStrata(const std::vector<std::string>& args);
 
+// Runs any program (found on PATH) to completion, stdin from /dev/null.
+CommandResult RunCommand(const std::vector<std::string>& argv);
+
 // Starts `strata args...` in the background; returns its pid.
 pid_t StartStrata(const std::vector<std::string>& args, const std::string& out_path);
 // Waits for a child started with StartStrata; returns its exit code.
@@ -68,6 +71,10 @@ struct TestClusterConfig {
   std::string master_yaml;       // lines of the master: section, indented by two spaces
   std::string chunkserver_yaml;  // lines of the chunkserver: section, likewise
   std::string cache_yaml;        // lines of the cache: section, likewise; empty: no cache server
+  // Lines of the block: section (e.g. "  enabled: true\n"); empty: no block roles.
+  std::string block_yaml;
+  std::string blockmanager_yaml;  // lines of the blockmanager: section
+  std::string blockserver_yaml;   // lines of the blockserver: section
 };
 
 class TestCluster {
