@@ -101,7 +101,7 @@ class BlockSystemTest : public ::testing::Test {
            r.err.find("failed") == std::string::npos && r.out.find("error") == std::string::npos;
   }
   static CommandResult Fio(const std::string& uri, std::vector<std::string> extra) {
-    std::vector<std::string> argv = {"fio", "--name=verify", "--ioengine=nbd", "--uri=" + uri, "--bs=4k",
+    std::vector<std::string> argv = {"fio", "--name=fiojob", "--ioengine=nbd", "--uri=" + uri, "--bs=4k",
                                      "--verify=crc32c", "--verify_fatal=1", "--do_verify=1"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     return RunCommand(argv);
@@ -182,7 +182,7 @@ TEST_F(BlockSystemTest, FioVerifiesRandomWritesOnOneAndOnFourConnections) {
   Create(c, "vm1", "64M");
   auto one = Fio(Uri(c, "vm1"), {"--rw=randwrite", "--size=16m", "--iodepth=8"});
   EXPECT_EQ(one.exit_code, 0) << one.out << one.err;
-  EXPECT_EQ(one.out.find("verify:"), std::string::npos) << one.out;
+  EXPECT_EQ(one.out.find("verify: bad"), std::string::npos) << one.out;
   auto four = Fio(Uri(c, "vm1"), {"--rw=randwrite", "--size=12m", "--iodepth=4", "--numjobs=4",
                                   "--offset_increment=16m", "--group_reporting"});
   EXPECT_EQ(four.exit_code, 0) << four.out << four.err;
@@ -229,7 +229,7 @@ TEST_F(BlockSystemTest, ABlockServerKilledDuringFioLosesNothingAndItsSegmentsMov
   c.Kill(BlockServerPid(c, victim));
   int code = fio.Wait();
   EXPECT_EQ(code, 0) << fio.Log();
-  EXPECT_EQ(fio.Log().find("verify:"), std::string::npos) << fio.Log();
+  EXPECT_EQ(fio.Log().find("verify: bad"), std::string::npos) << fio.Log();
   auto info = VolumeInfo(c, "vm1");
   ASSERT_FALSE(info.is_null());
   for (const auto& s : info["segments"]) {
@@ -256,7 +256,7 @@ TEST_F(BlockSystemTest, AChunkserverKilledDuringFioLosesNothing) {
   c.Kill(c.chunkserver_pid(1));
   int code = fio.Wait();
   EXPECT_EQ(code, 0) << fio.Log();
-  EXPECT_EQ(fio.Log().find("verify:"), std::string::npos) << fio.Log();
+  EXPECT_EQ(fio.Log().find("verify: bad"), std::string::npos) << fio.Log();
 }
 
 // The expected contents of a volume, one pattern byte per 4 KiB block
@@ -324,7 +324,7 @@ TEST_F(BlockSystemTest, EveryFlushedBlockSurvivesSigkillOfTheWholeCluster) {
       uint64_t len = (1 + rng() % 64) * 4096;
       uint64_t off = (rng() % ((kVolume - len) / 4096)) * 4096;
       int pattern = 1 + static_cast<int>(rng() % 250);
-      std::string op = w % 2 == 0 ? "write -P " : "write -F -P ";  // -F: FUA
+      std::string op = w % 2 == 0 ? "write -P " : "write -f -P ";  // -f: FUA
       cmds.push_back(op + std::to_string(pattern) + " " + std::to_string(off) + " " + std::to_string(len));
       flushed.emplace_back(off, len, pattern);
     }

@@ -9,7 +9,8 @@
 //     was acknowledged only once min_copies replicas held it, so at least
 //     min_copies replicas are at least that long: nothing acknowledged is cut
 //     and min_copies replicas stay valid;
-//   - if only some answered: the largest length (a silent replica may be one
+//   - if only some answered, or some replica's server is not known yet
+//     (right after a master restart): the largest length (a silent replica may be one
 //     that held the acknowledged data; keeping a longer, unacknowledged tail
 //     is harmless, cutting acknowledged bytes is not);
 //   - if none answered: the length the master knows from heartbeats.
@@ -59,7 +60,7 @@ Result<MasterService::OpenChunkSeal> MasterService::DecideSeal(
   std::sort(lengths.begin(), lengths.end(), std::greater<>());
   if (lengths.empty()) {
     seal.length = chunks_.KnownLength(chunk, min_copies);
-  } else if (lengths.size() == answers.size()) {
+  } else if (lengths.size() == answers.size() && answers.size() == static_cast<size_t>(chunk.replicas_size())) {
     seal.length = lengths[std::clamp<size_t>(min_copies, 1, lengths.size()) - 1];
   } else {
     seal.length = lengths.front();
