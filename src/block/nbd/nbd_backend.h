@@ -16,7 +16,10 @@
 //
 // Thread-safety: Backend and Volume implementations are thread-safe.
 // Ownership: the server owns each Volume it opened (one per connection) and
-// borrows the Backend, which must outlive the server.
+// borrows the Backend, which must outlive the server. The server destroys a
+// Volume, on a thread of its own, as soon as the done of each of its
+// operations has been called: a Volume must not use its own members after
+// calling a done.
 #pragma once
 
 #include <cstdint>
