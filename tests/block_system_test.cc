@@ -455,7 +455,7 @@ TEST_F(BlockSystemTest, BadClientsGetClearErrorsAndOthersKeepBeingServed) {
     return fd;
   };
   // Garbage and a truncated handshake.
-  for (const std::string junk : {std::string("GET / HTTP/1.1\r\n\r\n"), std::string("\0\0\0", 3)}) {
+  for (const std::string& junk : {std::string("GET / HTTP/1.1\r\n\r\n"), std::string("\0\0\0", 3)}) {
     int fd = connect_one();
     ASSERT_GE(fd, 0);
     (void)!::write(fd, junk.data(), junk.size());
