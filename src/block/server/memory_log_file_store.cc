@@ -7,6 +7,7 @@ class MemoryAppender final : public LogAppender {
   MemoryAppender(MemoryLogFileStore* store, std::shared_ptr<MemoryLogFileStore::File> f, uint64_t epoch)
       : store_(store), file_(std::move(f)), epoch_(epoch) {}
   Status Append(std::string_view data) override {
+    store_->WaitWhileHeld();
     if (store_->fail_appends_) return Status::Unavailable("appends fail (injected)");
     std::lock_guard lock(file_->mu);
     if (file_->writer_epoch != epoch_) return Status::StaleEpoch("a newer writer owns the file");
@@ -54,6 +55,24 @@ std::string Parent(const std::string& path) {
 }
 
 }  // namespace
+
+void MemoryLogFileStore::HoldAppends(bool hold) {
+  std::lock_guard lock(hold_mu_);
+  hold_ = hold;
+  hold_cv_.notify_all();
+}
+
+size_t MemoryLogFileStore::held_appends() {
+  std::lock_guard lock(hold_mu_);
+  return held_;
+}
+
+void MemoryLogFileStore::WaitWhileHeld() {
+  std::unique_lock lock(hold_mu_);
+  held_++;
+  hold_cv_.wait(lock, [&] { return !hold_; });
+  held_--;
+}
 
 Status MemoryLogFileStore::MakeDirs(const std::string& dir) {
   std::lock_guard lock(mu_);

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -33,6 +34,10 @@ class MemoryLogFileStore final : public LogFileStore {
 
   void FailAppends(bool fail) { fail_appends_ = fail; }
   void LandNextAppendUnacknowledged() { land_unacked_ = true; }
+  // While held, appends wait (as on a slow dfs); held_appends() counts the
+  // appends waiting now.
+  void HoldAppends(bool hold);
+  size_t held_appends();
   // The bytes of `path`; empty when missing.
   std::string Contents(const std::string& path);
   // Appends bytes behind every writer's back (a torn append).
@@ -55,7 +60,12 @@ class MemoryLogFileStore final : public LogFileStore {
   std::map<std::string, bool> dirs_;
   std::atomic<bool> fail_appends_{false};
   std::atomic<bool> land_unacked_{false};
+  std::mutex hold_mu_;
+  std::condition_variable hold_cv_;
+  bool hold_ = false;
+  size_t held_ = 0;
   std::atomic<uint64_t> bytes_appended_{0};
+  void WaitWhileHeld();
   friend class MemoryAppender;
 };
 

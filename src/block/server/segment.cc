@@ -271,6 +271,26 @@ void Segment::EncodeWrite(uint64_t block, std::string_view blocks) {
   }
 }
 
+std::vector<std::pair<uint64_t, uint64_t>> Segment::NotEncodedInBatch(uint64_t block, uint64_t count) const {
+  std::vector<std::pair<uint64_t, uint64_t>> left{{block, count}};
+  for (const Encoded& enc : encoded_) {
+    uint64_t lo = enc.block, hi = enc.block + enc.extent.count;
+    std::vector<std::pair<uint64_t, uint64_t>> next;
+    for (auto [b, n] : left) {
+      uint64_t e = b + n;
+      if (hi <= b || lo >= e) {
+        next.emplace_back(b, n);
+        continue;
+      }
+      if (b < lo) next.emplace_back(b, lo - b);
+      if (hi < e) next.emplace_back(hi, e - hi);
+    }
+    left = std::move(next);
+    if (left.empty()) break;
+  }
+  return left;
+}
+
 void Segment::Encode(Op& op) {
   uint32_t bs = options_.block_size;
   switch (op.kind) {
@@ -297,8 +317,12 @@ void Segment::Encode(Op& op) {
         IndexExtent want = op.expected.Advanced(p.block - op.block, bs);
         want.count = static_cast<uint32_t>(p.count);
         if (!(p.extent == want)) continue;
-        EncodeWrite(p.block, std::string_view(op.data).substr((p.block - op.block) * bs, p.count * bs));
-        stats_.gc_bytes_rewritten += p.count * bs;
+        // The index does not yet hold this batch's own records: a block a
+        // write or trim earlier in the batch covers is newer than the copy.
+        for (auto [block, count] : NotEncodedInBatch(p.block, p.count)) {
+          EncodeWrite(block, std::string_view(op.data).substr((block - op.block) * bs, count * bs));
+          stats_.gc_bytes_rewritten += count * bs;
+        }
       }
       break;
     }
@@ -585,6 +609,7 @@ SegmentStats Segment::stats() const {
   SegmentStats s = stats_;
   s.live_bytes = index_.live_blocks() * options_.block_size;
   s.extents = index_.extent_count();
+  s.queued_requests = queue_.size();
   s.data_files = files_.size();
   s.stored_bytes = 0;
   for (const auto& [seq, f] : files_) s.stored_bytes += f.size;

@@ -83,6 +83,7 @@ struct SegmentStats {
   uint64_t gc_files_collected = 0;
   uint64_t gc_bytes_rewritten = 0;
   uint64_t replayed_records = 0; // at the last Open
+  uint64_t queued_requests = 0;  // waiting for the writer thread now
 };
 
 struct BlockRun {
@@ -151,6 +152,9 @@ class Segment {
   // Encodes `op` into batch_ (appending to encoded_); GC writes keep only
   // the blocks still at their old place.
   void Encode(Op& op);
+  // The parts of [block, block + count) that no record already encoded in
+  // this batch covers.
+  std::vector<std::pair<uint64_t, uint64_t>> NotEncodedInBatch(uint64_t block, uint64_t count) const;
   void EncodeWrite(uint64_t block, std::string_view blocks);
   Status Roll();
   Status WriteCheckpoint();
