@@ -1,12 +1,138 @@
 #include "rpc/frame_io.h"
 
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <array>
+#include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <utility>
 
 namespace strata::rpc {
 
+namespace {
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+FrameMemory::FrameMemory(uint64_t limit_bytes, uint32_t wait_ms, MetricsRegistry* metrics)
+    : limit_bytes_(limit_bytes),
+      wait_ms_(wait_ms),
+      reserved_gauge_(metrics->GetGauge("strata_rpc_frame_bytes_reserved",
+                                        "Bytes of RPC frame bodies reserved against the server's budget")),
+      allocated_gauge_(metrics->GetGauge("strata_rpc_frame_bytes_allocated",
+                                         "Bytes of RPC read buffers and frame bodies held")),
+      waits_(metrics->GetCounter("strata_rpc_frame_memory_waits_total",
+                                 "RPC frames that waited for the server's frame memory")) {}
+
+asio::awaitable<Status> FrameMemory::Reserve(uint64_t bytes, asio::any_io_executor executor) {
+  if (bytes > limit_bytes_) {
+    co_return Status::ResourceExhausted("frame of " + std::to_string(bytes) + " bytes exceeds the server's " +
+                                        std::to_string(limit_bytes_) + "-byte frame memory");
+  }
+  std::shared_ptr<Waiter> waiter;
+  {
+    std::lock_guard lock(mu_);
+    if (waiters_.empty() && reserved_ + bytes <= limit_bytes_) {
+      reserved_ += bytes;
+      reserved_gauge_->Add(static_cast<double>(bytes));
+      co_return Status::Ok();
+    }
+    waiter = std::make_shared<Waiter>(bytes, executor);
+    waiter->timer.expires_after(std::chrono::milliseconds(wait_ms_));
+    waiters_.push_back(waiter);
+  }
+  waits_->Add();
+  // A grant cancels the timer by a handler posted to this strand, which runs
+  // only once this coroutine waits.
+  asio::error_code ec;
+  co_await waiter->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  std::lock_guard lock(mu_);
+  if (waiter->granted) co_return Status::Ok();
+  std::erase(waiters_, waiter);
+  GrantWaitersLocked();  // the ones behind it may fit
+  co_return Status::ResourceExhausted("no frame memory for " + std::to_string(bytes) + " bytes within " +
+                                      std::to_string(wait_ms_) + " ms (server budget " +
+                                      std::to_string(limit_bytes_) + " bytes)");
+}
+
+void FrameMemory::Unreserve(uint64_t bytes) {
+  if (bytes == 0) return;
+  std::lock_guard lock(mu_);
+  reserved_ -= bytes;
+  reserved_gauge_->Add(-static_cast<double>(bytes));
+  GrantWaitersLocked();
+}
+
+void FrameMemory::GrantWaitersLocked() {
+  while (!waiters_.empty() && reserved_ + waiters_.front()->bytes <= limit_bytes_) {
+    std::shared_ptr<Waiter> w = std::move(waiters_.front());
+    waiters_.pop_front();
+    reserved_ += w->bytes;
+    reserved_gauge_->Add(static_cast<double>(w->bytes));
+    w->granted = true;
+    asio::post(w->timer.get_executor(), [w] { w->timer.cancel(); });
+  }
+}
+
+void FrameMemory::Allocated(int64_t delta) { allocated_gauge_->Add(static_cast<double>(delta)); }
+
+FrameMemory::Hold& FrameMemory::Hold::operator=(Hold&& other) noexcept {
+  if (this != &other) {
+    Release();
+    memory_ = std::exchange(other.memory_, nullptr);
+    reserved_ = std::exchange(other.reserved_, 0);
+    allocated_ = std::exchange(other.allocated_, 0);
+  }
+  return *this;
+}
+
+void FrameMemory::Hold::Release() {
+  if (!memory_) return;
+  memory_->Allocated(-static_cast<int64_t>(allocated_));
+  memory_->Unreserve(reserved_);
+  memory_ = nullptr;
+}
+
+void FrameReader::AllocateBuffer() {
+  if (buf_) return;
+  buf_ = std::make_unique<char[]>(kBufferBytes);
+  if (memory_) memory_->Allocated(static_cast<int64_t>(kBufferBytes));
+}
+
+void FrameReader::FreeBuffer() {
+  if (!buf_) return;
+  buf_.reset();
+  begin_ = end_ = 0;
+  if (memory_) memory_->Allocated(-static_cast<int64_t>(kBufferBytes));
+}
+
+asio::awaitable<Status> FrameReader::WaitForBytes(asio::ip::tcp::socket& socket) {
+  if (buf_) {  // a busy connection: the next frame is often there already
+    ssize_t n = ::recv(socket.native_handle(), buf_.get(), kBufferBytes, MSG_DONTWAIT);
+    if (n > 0) {
+      begin_ = 0;
+      end_ = static_cast<size_t>(n);
+      co_return Status::Ok();
+    }
+    if (n == 0) co_return Status::Unavailable("connection closed");
+    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) co_return Status::Unavailable(std::strerror(errno));
+    FreeBuffer();
+  }
+  asio::error_code ec;
+  co_await socket.async_wait(asio::socket_base::wait_read, asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) co_return Status::Unavailable(ec.message());
+  AllocateBuffer();
+  co_return Status::Ok();
+}
+
 asio::awaitable<asio::error_code> FrameReader::Fill(asio::ip::tcp::socket& socket, size_t want) {
+  AllocateBuffer();
   if (begin_ == end_) begin_ = end_ = 0;
   if (kBufferBytes - end_ < want) {  // move the unread bytes to the front
     std::memmove(buf_.get(), buf_.get() + begin_, end_ - begin_);
@@ -22,12 +148,63 @@ asio::awaitable<asio::error_code> FrameReader::Fill(asio::ip::tcp::socket& socke
   co_return ec;
 }
 
+void FrameReader::Grow(std::string& out, size_t size) {
+  const size_t before = out.capacity();
+  if (size > before) out.reserve(size);  // exactly: what is accounted is what is held
+  out.resize(size);
+  const size_t after = out.capacity();
+  if (after != before) {
+    body_allocated_ += after - before;
+    if (memory_) memory_->Allocated(static_cast<int64_t>(after - before));
+  }
+}
+
+void FrameReader::Take(std::string& out, size_t total) {
+  const size_t have = out.size();
+  const size_t n = std::min(total - have, end_ - begin_);
+  if (n == 0) return;
+  Grow(out, have + n);
+  std::memcpy(out.data() + have, buf_.get() + begin_, n);
+  begin_ += n;
+}
+
+asio::awaitable<asio::error_code> FrameReader::ReadPart(asio::ip::tcp::socket& socket, std::string& out,
+                                                         size_t total) {
+  Take(out, total);
+  asio::error_code ec;
+  while (out.size() < total && !ec) {
+    const size_t have = out.size();
+    const size_t rest = total - have;
+    if (rest <= kBufferBytes / 2) {  // small: through the buffer, which may bring the next frame too
+      ec = co_await Fill(socket, rest);
+      if (!ec) Take(out, total);
+      continue;
+    }
+    // Large: straight into the body, in steps that at most double it, so
+    // that memory follows the bytes that arrived.
+    const size_t step = std::min(rest, std::max(have, kBufferBytes));
+    Grow(out, have + step);
+    co_await asio::async_read(socket, asio::buffer(out.data() + have, step),
+                              asio::redirect_error(asio::use_awaitable, ec));
+  }
+  co_return ec;
+}
+
 asio::awaitable<Result<Frame>> FrameReader::Read(asio::ip::tcp::socket& socket) {
+  if (begin_ == end_) {
+    Status st = co_await WaitForBytes(socket);
+    if (!st.ok()) co_return st;
+  }
+  frame_started_ns_.store(NowNs(), std::memory_order_relaxed);
+  // Between frames whatever way this returns.
+  struct Finished {
+    std::atomic<int64_t>& started;
+    ~Finished() { started.store(0, std::memory_order_relaxed); }
+  } finished{frame_started_ns_};
   if (end_ - begin_ < kFrameHeaderSize) {
-    const bool started = end_ > begin_;
     asio::error_code ec = co_await Fill(socket, kFrameHeaderSize - (end_ - begin_));
     if (ec) {
-      if (ec == asio::error::eof && !started && end_ == begin_) co_return Status::Unavailable("connection closed");
+      if (ec == asio::error::eof && end_ == begin_) co_return Status::Unavailable("connection closed");
       co_return Status::Unavailable(ec == asio::error::eof ? "connection lost mid-frame" : ec.message());
     }
   }
@@ -36,36 +213,18 @@ asio::awaitable<Result<Frame>> FrameReader::Read(asio::ip::tcp::socket& socket) 
   begin_ += kFrameHeaderSize;
   Frame frame;
   frame.header = *decoded;
-  frame.meta.resize(frame.header.meta_len);
-  frame.bulk.resize(frame.header.bulk_len);
-  // What arrived with the header, then the rest: through the buffer when
-  // small, straight into the frame when large.
-  auto take = [&](std::string& out, size_t& have) {
-    size_t n = std::min(out.size() - have, end_ - begin_);
-    std::memcpy(out.data() + have, buf_.get() + begin_, n);
-    begin_ += n;
-    have += n;
-  };
-  size_t meta_have = 0, bulk_have = 0;
-  take(frame.meta, meta_have);
-  take(frame.bulk, bulk_have);
-  const size_t rest = (frame.meta.size() - meta_have) + (frame.bulk.size() - bulk_have);
-  if (rest > 0) {
-    asio::error_code ec;
-    if (rest <= kBufferBytes / 2) {
-      ec = co_await Fill(socket, rest);
-      if (!ec) {
-        take(frame.meta, meta_have);
-        take(frame.bulk, bulk_have);
-      }
-    } else {
-      std::array<asio::mutable_buffer, 2> body{
-          asio::buffer(frame.meta.data() + meta_have, frame.meta.size() - meta_have),
-          asio::buffer(frame.bulk.data() + bulk_have, frame.bulk.size() - bulk_have)};
-      co_await asio::async_read(socket, body, asio::redirect_error(asio::use_awaitable, ec));
-    }
-    if (ec) co_return Status::Unavailable("connection lost mid-frame: " + ec.message());
+  const uint64_t declared = uint64_t{frame.header.meta_len} + frame.header.bulk_len;
+  if (memory_ && declared > 0) {
+    Status st = co_await memory_->Reserve(declared, socket.get_executor());
+    if (!st.ok()) co_return st;
   }
+  body_allocated_ = 0;
+  // From here the frame's memory goes back with `frame.hold`, whatever happens.
+  frame.hold = FrameMemory::Hold(memory_, memory_ ? declared : 0, 0);
+  asio::error_code ec = co_await ReadPart(socket, frame.meta, frame.header.meta_len);
+  if (!ec) ec = co_await ReadPart(socket, frame.bulk, frame.header.bulk_len);
+  frame.hold.AddAllocated(body_allocated_);
+  if (ec) co_return Status::Unavailable("connection lost mid-frame: " + ec.message());
   if (BodyCrc(frame.meta, frame.bulk) != frame.header.body_crc) {
     co_return Status::ProtocolError("frame body checksum mismatch");
   }

@@ -9,12 +9,19 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <vector>
 
 #include "common/logging.h"
 #include "rpc/frame_io.h"
 
 namespace strata::rpc {
 namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int64_t NowNs() { return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count(); }
+
+int64_t MsToNs(uint32_t ms) { return int64_t{ms} * 1'000'000; }
 
 struct Method {
   std::string name;
@@ -33,16 +40,26 @@ class RpcServer::Impl {
       : options_(std::move(options)),
         metrics_(metrics),
         acceptor_(io_),
-        workers_(static_cast<size_t>(std::max(1, options_.worker_threads))) {
+        sweep_timer_(io_),
+        workers_(static_cast<size_t>(std::max(1, options_.worker_threads))),
+        memory_(options_.max_frame_bytes_total, options_.frame_timeout_ms, metrics) {
     protocol_errors_ = metrics_->GetCounter("strata_rpc_protocol_errors_total",
                                             "Connections closed because of a malformed frame");
     connections_ = metrics_->GetGauge("strata_rpc_connections", "Open RPC connections");
+    refused_ = metrics_->GetCounter("strata_rpc_connections_refused_total",
+                                    "Connections closed at accept: the limit was reached and none was idle");
+    evicted_ = metrics_->GetCounter("strata_rpc_connections_evicted_total",
+                                    "Idle connections closed to make room for a new one at the limit");
+    closed_idle_ = metrics_->GetCounter("strata_rpc_connections_closed_idle_total",
+                                        "Connections closed after idle_timeout_ms with nothing in flight");
+    frame_timeouts_ = metrics_->GetCounter("strata_rpc_frame_timeouts_total",
+                                           "Connections closed because a frame did not arrive within frame_timeout_ms");
   }
 
   class Connection : public std::enable_shared_from_this<Connection> {
    public:
     Connection(Impl* server, asio::ip::tcp::socket socket)
-        : server_(server), socket_(std::move(socket)), reader_(server->options_.limits) {
+        : server_(server), socket_(std::move(socket)), reader_(server->options_.limits, &server->memory_) {
       asio::error_code ec;
       auto ep = socket_.remote_endpoint(ec);
       peer_ = ec ? "?" : ep.address().to_string() + ":" + std::to_string(ep.port());
@@ -59,6 +76,7 @@ class RpcServer::Impl {
     // hop to the I/O thread; otherwise the write loop sends it after the
     // others.
     void Reply(OutFrame frame) {
+      last_active_ns_.store(NowNs(), std::memory_order_relaxed);
       pending_--;
       switch (sendq_.Send(std::move(frame))) {
         case FrameSendQueue::Sent::kStartWriter:
@@ -73,6 +91,7 @@ class RpcServer::Impl {
     }
 
     void Close() {
+      closing_.store(true);
       asio::post(socket_.get_executor(), [self = shared_from_this()] { self->CloseOnStrand(); });
     }
 
@@ -80,6 +99,13 @@ class RpcServer::Impl {
     void CloseNow() { CloseOnStrand(); }
 
     const std::string& peer() const { return peer_; }
+
+    // Any thread (the acceptor and the sweep ask). Idle: nothing in flight
+    // and no frame started.
+    bool idle() const { return pending_.load() == 0 && reader_.frame_started_ns() == 0; }
+    bool closing() const { return closing_.load(); }
+    int64_t last_active_ns() const { return last_active_ns_.load(std::memory_order_relaxed); }
+    int64_t frame_started_ns() const { return reader_.frame_started_ns(); }
 
    private:
     static asio::awaitable<void> ReadLoop(std::shared_ptr<Connection> self) {
@@ -89,9 +115,12 @@ class RpcServer::Impl {
           if (frame.status().code() == StatusCode::kProtocolError) {
             self->server_->protocol_errors_->Add();
             spdlog::warn("rpc: closing connection from {}: {}", self->peer_, frame.status().message());
+          } else if (frame.status().code() == StatusCode::kResourceExhausted && !self->closed_) {
+            spdlog::warn("rpc: closing connection from {}: {}", self->peer_, frame.status().message());
           }
           break;
         }
+        self->last_active_ns_.store(NowNs(), std::memory_order_relaxed);
         if (frame->header.is_reply()) {
           self->server_->protocol_errors_->Add();
           spdlog::warn("rpc: closing connection from {}: reply frame sent to a server", self->peer_);
@@ -113,6 +142,7 @@ class RpcServer::Impl {
       reply_header.method = frame.header.method;
       reply_header.request_id = frame.header.request_id;
       if (pending_ >= server_->options_.max_pending_per_connection) {
+        frame.hold.Release();
         pending_++;
         reply_header.status = static_cast<uint16_t>(StatusCode::kResourceExhausted);
         Reply(MakeOutFrame(reply_header, "too many requests in flight on this connection", ""));
@@ -127,8 +157,11 @@ class RpcServer::Impl {
       req->bulk = std::move(frame.bulk);
       req->peer = peer_;
       const Method* method = server_->FindMethod(req->method);
-      auto serve = [self = shared_from_this(), req, method, reply_header]() mutable {
+      // The request's frame memory goes back once it was answered.
+      auto hold = std::make_shared<FrameMemory::Hold>(std::move(frame.hold));
+      auto serve = [self = shared_from_this(), req, method, reply_header, hold]() mutable {
         RpcReply reply = self->server_->Run(method, *req);
+        hold->Release();
         reply_header.status = static_cast<uint16_t>(reply.status.code());
         if (!reply.status.ok()) {
           reply.meta = reply.status.message();
@@ -204,6 +237,8 @@ class RpcServer::Impl {
     std::string peer_;
     bool closed_ = false;  // on the strand
     std::atomic<uint32_t> pending_{0};  // requests read and not yet answered
+    std::atomic<int64_t> last_active_ns_{NowNs()};  // a frame read or a reply sent
+    std::atomic<bool> closing_{false};              // Close() was asked
     // Replies: sent by the thread that has one when the connection is idle,
     // else queued for the write loop on the strand.
     FrameSendQueue sendq_;
@@ -252,6 +287,14 @@ class RpcServer::Impl {
   }
 
   Result<int> Start() {
+    const uint64_t frame_max = uint64_t{options_.limits.max_meta_bytes} + options_.limits.max_bulk_bytes;
+    if (options_.max_frame_bytes_total < frame_max) {
+      return Status::InvalidArgument("max_frame_bytes_total (" + std::to_string(options_.max_frame_bytes_total) +
+                                     ") is smaller than one largest frame (" + std::to_string(frame_max) + ")");
+    }
+    if (options_.max_connections == 0 || options_.frame_timeout_ms == 0) {
+      return Status::InvalidArgument("max_connections and frame_timeout_ms must be > 0");
+    }
     asio::error_code ec;
     auto address = asio::ip::make_address(options_.host, ec);
     if (ec) return Status::InvalidArgument("bad listen address '" + options_.host + "'");
@@ -266,6 +309,7 @@ class RpcServer::Impl {
     }
     port_ = acceptor_.local_endpoint().port();
     asio::co_spawn(io_, AcceptLoop(), asio::detached);
+    asio::co_spawn(io_, SweepLoop(), asio::detached);
     for (int i = 0; i < std::max(1, options_.io_threads); ++i) {
       io_threads_.emplace_back([this] { io_.run(); });
     }
@@ -277,6 +321,7 @@ class RpcServer::Impl {
     asio::post(io_, [this] {
       asio::error_code ec;
       acceptor_.close(ec);
+      sweep_timer_.cancel();
     });
     {
       std::lock_guard lock(mu_);
@@ -316,6 +361,13 @@ class RpcServer::Impl {
         spdlog::warn("rpc: accept failed: {}", ec.message());
         continue;
       }
+      if (!MakeRoom()) {
+        refused_->Add();
+        LogRefused(socket);
+        asio::error_code ignored;
+        socket.close(ignored);
+        continue;
+      }
       auto conn = std::make_shared<Connection>(this, std::move(socket));
       {
         std::lock_guard lock(mu_);
@@ -326,13 +378,87 @@ class RpcServer::Impl {
     }
   }
 
+  // Below max_connections: true. At the limit, closes the connection idle
+  // the longest to make room (true), or finds none idle (false: refuse).
+  bool MakeRoom() {
+    std::lock_guard lock(mu_);
+    size_t open = 0;
+    for (auto& [ptr, conn] : conns_) open += !conn->closing();
+    if (open < options_.max_connections) return true;
+    Connection* idlest = nullptr;
+    for (auto& [ptr, conn] : conns_) {
+      if (!conn->closing() && conn->idle() && (!idlest || conn->last_active_ns() < idlest->last_active_ns())) idlest = ptr;
+    }
+    if (!idlest) return false;
+    evicted_->Add();
+    spdlog::info("rpc: {} connections open (the limit): closing the longest idle, from {}", conns_.size(),
+                 idlest->peer());
+    idlest->Close();
+    return true;
+  }
+
+  // At most one line a second: a peer hammering a full server fills no disk.
+  void LogRefused(asio::ip::tcp::socket& socket) {
+    const int64_t now = NowNs();
+    if (now - last_refused_log_ns_ < 1'000'000'000) return;
+    last_refused_log_ns_ = now;
+    asio::error_code ec;
+    auto ep = socket.remote_endpoint(ec);
+    spdlog::warn("rpc: refusing connection from {}: {} connections open (max_connections), none idle; {} refused "
+                 "so far",
+                 ec ? "?" : ep.address().to_string() + ":" + std::to_string(ep.port()), options_.max_connections,
+                 refused_->Value());
+  }
+
+  // Closes the connections idle longer than idle_timeout_ms and those whose
+  // frame did not arrive within frame_timeout_ms, a few times per timeout.
+  asio::awaitable<void> SweepLoop() {
+    uint32_t shortest = options_.frame_timeout_ms;
+    if (options_.idle_timeout_ms > 0) shortest = std::min(shortest, options_.idle_timeout_ms);
+    const auto period = std::chrono::milliseconds(std::clamp<uint32_t>(shortest / 4, 5, 1000));
+    while (!stopped_) {
+      sweep_timer_.expires_after(period);
+      asio::error_code ec;
+      co_await sweep_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      if (ec || stopped_) break;
+      Sweep();
+    }
+  }
+
+  void Sweep() {
+    const int64_t now = NowNs();
+    std::lock_guard lock(mu_);
+    for (auto& [ptr, conn] : conns_) {
+      if (conn->closing()) continue;
+      const int64_t started = conn->frame_started_ns();
+      if (started != 0 && now - started > MsToNs(options_.frame_timeout_ms)) {
+        frame_timeouts_->Add();
+        spdlog::warn("rpc: closing connection from {}: a frame did not arrive whole within {} ms", conn->peer(),
+                     options_.frame_timeout_ms);
+        conn->Close();
+      } else if (options_.idle_timeout_ms > 0 && conn->idle() &&
+                 now - conn->last_active_ns() > MsToNs(options_.idle_timeout_ms)) {
+        closed_idle_->Add();
+        spdlog::debug("rpc: closing connection from {}: idle for {} ms", conn->peer(), options_.idle_timeout_ms);
+        conn->Close();
+      }
+    }
+  }
+
   RpcServerOptions options_;
   MetricsRegistry* metrics_;
   Counter* protocol_errors_;
   Gauge* connections_;
+  Counter* refused_;
+  Counter* evicted_;
+  Counter* closed_idle_;
+  Counter* frame_timeouts_;
+  int64_t last_refused_log_ns_ = 0;  // the accept loop's
   asio::io_context io_;
   asio::ip::tcp::acceptor acceptor_;
+  asio::steady_timer sweep_timer_;
   asio::thread_pool workers_;
+  FrameMemory memory_;  // after io_: its waiters' timers are on io_'s strands
   std::vector<std::thread> io_threads_;
   std::map<uint32_t, Method> methods_;  // written before Start only
   std::mutex mu_;

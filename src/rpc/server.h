@@ -9,6 +9,15 @@
 // connection with a logged reason; everyone else keeps being served. An
 // unknown method gets a NotSupported reply.
 //
+// What peers can cost is bounded (docs/rpc.md, "Limits"): at most
+// max_connections connections (at the limit the longest-idle one is closed
+// to make room, or the newcomer is refused when none is idle); a connection
+// idle for idle_timeout_ms, or whose frame does not arrive whole within
+// frame_timeout_ms, is closed; frame bodies being read or served are
+// reserved against max_frame_bytes_total (a frame that does not fit waits
+// for memory to come back) and allocated only as their bytes arrive; an
+// idle connection holds no read buffer.
+//
 // A method may also name requests that never block (e.g. an append acked
 // from memory): those run inline on the I/O thread that read them, which
 // saves two thread hand-offs per call; they hold up that connection's next
@@ -51,7 +60,11 @@ struct RpcServerOptions {
   int io_threads = 1;
   int worker_threads = 8;
   uint32_t max_pending_per_connection = 256;  // requests in flight per connection
-  FrameLimits limits;
+  uint32_t max_connections = 4096;            // open at once; see above for what happens at the limit
+  uint32_t idle_timeout_ms = 600'000;         // nothing in flight, nothing received: closed (0: never)
+  uint32_t frame_timeout_ms = 60'000;         // first byte to last of one frame, memory wait included
+  uint64_t max_frame_bytes_total = 512ull << 20;  // bodies read or being served, all connections together
+  FrameLimits limits;                         // per frame: over these the connection is closed
 };
 
 class RpcServer {
