@@ -10,7 +10,6 @@ find_package(nlohmann_json REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(GTest REQUIRED)
 pkg_check_modules(ISAL REQUIRED IMPORTED_TARGET libisal)
-pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
 pkg_check_modules(LZ4 REQUIRED IMPORTED_TARGET liblz4)
 
 # asio is header-only (libasio-dev); standalone, no Boost.
