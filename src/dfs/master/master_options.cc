@@ -39,6 +39,10 @@ Status MasterOptions::Load(ConfigNode& n) {
   RETURN_IF_ERROR(n.GetUint("heartbeat_commands_max", &heartbeat_commands_max));
   RETURN_IF_ERROR(n.GetUint("server_command_queue_max", &server_command_queue_max));
   RETURN_IF_ERROR(n.GetUint("chunkserver_rpc_timeout_ms", &chunkserver_rpc_timeout_ms));
+  RETURN_IF_ERROR(n.GetUint("rpc_connections_max", &rpc_connections_max));
+  RETURN_IF_ERROR(n.GetUint("rpc_idle_timeout_ms", &rpc_idle_timeout_ms));
+  RETURN_IF_ERROR(n.GetUint("rpc_frame_timeout_ms", &rpc_frame_timeout_ms));
+  RETURN_IF_ERROR(n.GetBytes("rpc_frame_memory_bytes_max", &rpc_frame_memory_bytes_max));
   RETURN_IF_ERROR(n.GetUint("tick_interval_ms", &tick_interval_ms));
   RETURN_IF_ERROR(n.CheckNoUnknownKeys());
   return Validate();
@@ -46,6 +50,9 @@ Status MasterOptions::Load(ConfigNode& n) {
 
 Status MasterOptions::Validate() const {
   auto bad = [](const std::string& why) { return Status::InvalidArgument("master config: " + why); };
+  if (rpc_connections_max == 0 || rpc_frame_timeout_ms == 0) {
+    return bad("rpc_connections_max and rpc_frame_timeout_ms must be > 0");
+  }
   if (default_replication == 0 || default_replication > replication_max) {
     return bad("default_replication must be in [1, replication_max]");
   }

@@ -65,6 +65,11 @@ struct MasterOptions {
 
   // Calls to chunkservers (sealing a takeover's open chunk).
   uint32_t chunkserver_rpc_timeout_ms = 3000;
+  // The RPC listener's bounds (docs/rpc.md, "Limits").
+  uint32_t rpc_connections_max = 4096;
+  uint32_t rpc_idle_timeout_ms = 600000;
+  uint32_t rpc_frame_timeout_ms = 60000;
+  uint64_t rpc_frame_memory_bytes_max = 512ull << 20;
   uint64_t tick_interval_ms = 200;
 
   // Reads `node`'s keys (a missing key keeps its default) and validates.

@@ -31,6 +31,10 @@ Status MasterServer::Start() {
   rpc::RpcServerOptions rpc_options;
   rpc_options.host = options_.host;
   rpc_options.port = options_.port;
+  rpc_options.max_connections = options_.master.rpc_connections_max;
+  rpc_options.idle_timeout_ms = options_.master.rpc_idle_timeout_ms;
+  rpc_options.frame_timeout_ms = options_.master.rpc_frame_timeout_ms;
+  rpc_options.max_frame_bytes_total = options_.master.rpc_frame_memory_bytes_max;
   rpc_ = std::make_unique<rpc::RpcServer>(rpc_options, &metrics_);
   RegisterMethods();
   ASSIGN_OR_RETURN(rpc_port_, rpc_->Start());

@@ -45,6 +45,10 @@ Status Chunkserver::StartParts(std::shared_ptr<FileSystem> fs, std::shared_ptr<C
   rpc_options.port = options_.port;
   rpc_options.worker_threads = options_.rpc_worker_threads;
   rpc_options.io_threads = options_.rpc_io_threads;
+  rpc_options.max_connections = options_.rpc_connections_max;
+  rpc_options.idle_timeout_ms = options_.rpc_idle_timeout_ms;
+  rpc_options.frame_timeout_ms = options_.rpc_frame_timeout_ms;
+  rpc_options.max_frame_bytes_total = options_.rpc_frame_memory_bytes_max;
   rpc_server_ = std::make_unique<rpc::RpcServer>(rpc_options, &metrics_);
   RegisterChunkService(rpc_server_.get(), store_.get(), replicator_.get());
   fault_control_->Register(rpc_server_.get());

@@ -30,6 +30,10 @@ Status ChunkserverOptions::Load(ConfigNode& n) {
   RETURN_IF_ERROR(n.GetBytes("disk_reserve_bytes", &store.disk_reserve_bytes));
   RETURN_IF_ERROR(n.GetUint("rpc_worker_threads", &rpc_worker_threads));
   RETURN_IF_ERROR(n.GetUint("rpc_io_threads", &rpc_io_threads));
+  RETURN_IF_ERROR(n.GetUint("rpc_connections_max", &rpc_connections_max));
+  RETURN_IF_ERROR(n.GetUint("rpc_idle_timeout_ms", &rpc_idle_timeout_ms));
+  RETURN_IF_ERROR(n.GetUint("rpc_frame_timeout_ms", &rpc_frame_timeout_ms));
+  RETURN_IF_ERROR(n.GetBytes("rpc_frame_memory_bytes_max", &rpc_frame_memory_bytes_max));
   RETURN_IF_ERROR(n.GetUint("disk_hang_ms", &store.disk_hang_ms));
   RETURN_IF_ERROR(n.GetBytes("scrub_bytes_per_sec_max", &scrub.bytes_per_sec_max));
   RETURN_IF_ERROR(n.GetUint("scrub_pass_pause_ms", &scrub.pass_pause_ms));
@@ -61,6 +65,9 @@ Status ChunkserverOptions::Validate() const {
   }
   if (rpc_worker_threads <= 0) return bad("rpc_worker_threads must be > 0");
   if (rpc_io_threads <= 0 || rpc_io_threads > 64) return bad("rpc_io_threads must be in 1..64");
+  if (rpc_connections_max == 0 || rpc_frame_timeout_ms == 0) {
+    return bad("rpc_connections_max and rpc_frame_timeout_ms must be > 0");
+  }
   if (store.disk_hang_ms == 0) return bad("disk_hang_ms must be > 0");
   if (store.memory.flush_delay_ms_max == 0) return bad("memory_flush_delay_ms_max must be > 0");
   if (store.memory.slow_flush_ms == 0) return bad("memory_slow_flush_ms must be > 0");

@@ -20,6 +20,10 @@
 //                                       (1 on a machine with 2 cores or fewer,
 //                                       where a second one mostly costs thread
 //                                       switches)
+//   rpc_connections_max          4096   the RPC listener's bounds (docs/rpc.md,
+//   rpc_idle_timeout_ms          600000 "Limits"): connections, idle time, one
+//   rpc_frame_timeout_ms         60000  frame's arrival, and the memory of the
+//   rpc_frame_memory_bytes_max   512M   frames read or served, all together
 //   scrub_bytes_per_sec_max      8M     background re-verification; 0: off
 //   scrub_pass_pause_ms          300000 between scrubber passes
 //   memory_flush_delay_ms_max    30000  memory-durability appends are synced
@@ -75,6 +79,10 @@ struct ChunkserverOptions {
   uint32_t master_rpc_timeout_ms = 5000;
   int rpc_worker_threads = 16;
   int rpc_io_threads = DefaultRpcIoThreads();
+  uint32_t rpc_connections_max = 4096;
+  uint32_t rpc_idle_timeout_ms = 600000;
+  uint32_t rpc_frame_timeout_ms = 60000;
+  uint64_t rpc_frame_memory_bytes_max = 512ull << 20;
   bool fault_injection = false;  // disks run on a FaultInjectingFileSystem
 
   // Reads the `chunkserver:` section of a YAML file; unknown keys in it are
