@@ -395,6 +395,143 @@ TEST_F(BlockSystemTest, AFrozenBlockServerCannotWriteAnythingAReaderSees) {
   EXPECT_NE(OwnerIndex(c, "vm1", 0), old);
 }
 
+TEST_F(BlockSystemTest, AGatewayKilledMidWriteLosesNothingFlushedAndAReconnectingClientSeesIt) {
+  TestCluster c(BlockConfig());
+  ASSERT_FALSE(c.info().is_null());
+  Create(c, "vm1", "16M");
+  std::string uri = Uri(c, "vm1");
+  ASSERT_TRUE(QemuIoOk(QemuIo(uri, {"write -P 7 0 1M", "write -f -P 8 1M 1M", "flush"})));
+  auto blockserver_writes = [&] {
+    double total = 0;
+    for (const auto& bs : c.info()["blockservers"]) {
+      total += std::max(0.0, Metric(bs["http"].get<std::string>(), "strata_blockserver_writes_total"));
+    }
+    return total;
+  };
+  // A stream of writes in flight when the gateway dies.
+  double before = blockserver_writes();
+  auto bg = SpawnProcess({"/usr/bin/qemu-io", "-f", "raw", "-c", "write -P 9 4M 8M", uri},
+                         SpawnOptions{.log_path = Tmp("bg.log")});
+  ASSERT_TRUE(bg.ok());
+  ASSERT_TRUE(WaitFor([&] { return blockserver_writes() > before; }, 30s));
+  pid_t gateway = c.info()["nbd"]["pid"].get<pid_t>();
+  ASSERT_EQ(::kill(gateway, SIGKILL), 0);
+  ASSERT_TRUE(WaitFor([&] { return !ProcessAlive(gateway); }, 10s));
+  ::kill(*bg, SIGKILL);
+  (void)WaitExit(*bg);
+  // A new gateway on the same port.
+  std::string addr = c.info()["nbd"]["addr"].get<std::string>();
+  std::string host = addr.substr(0, addr.rfind(':')), port = addr.substr(addr.rfind(':') + 1);
+  pid_t again = StartStrata({"nbd", "--manager", Manager(c), "--host", host, "--port", port, "--http-port", "0"},
+                            Tmp("nbd.log"));
+  ASSERT_GT(again, 0);
+  EXPECT_TRUE(WaitFor([&] { return RunCommand({"nbdinfo", "--size", uri}).exit_code == 0; }, 30s));
+  auto check = QemuIo(uri, {"read -P 7 0 1M", "read -P 8 1M 1M", "read -P 0 2M 2M", "read -P 0 12M 4M"});
+  EXPECT_TRUE(QemuIoOk(check)) << check.out << check.err;
+  // The range being written when the gateway died holds, block by block,
+  // either the old zeros or the new pattern, never a torn block.
+  std::string copy = Tmp("copy.img");
+  auto out = RunCommand({"nbdcopy", uri, copy});
+  ASSERT_EQ(out.exit_code, 0) << out.err;
+  std::ifstream in(copy, std::ios::binary);
+  std::string data((std::istreambuf_iterator<char>(in)), {});
+  ASSERT_EQ(data.size(), 16 * kMiB);
+  for (uint64_t b = 4 * kMiB / 4096; b < 12 * kMiB / 4096; ++b) {
+    std::string_view block(data.data() + b * 4096, 4096);
+    bool zeros = block.find_first_not_of('\0') == std::string_view::npos;
+    bool pattern = block.find_first_not_of('\x09') == std::string_view::npos;
+    ASSERT_TRUE(zeros || pattern) << "block " << b << " is torn";
+  }
+  ::kill(again, SIGTERM);
+  EXPECT_EQ(WaitExit(again), 0);
+}
+
+// A port no process listens on now (the kernel's choice for port 0).
+int FreePort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(a);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+TEST_F(BlockSystemTest, UpTakesTheNbdPortItIsGivenAndRefusesABusyOne) {
+  int port = FreePort();
+  ASSERT_GT(port, 0);
+  {
+    TestClusterConfig config = BlockConfig();
+    config.up_args = {"--nbd-port", std::to_string(port)};
+    TestCluster c(config);
+    ASSERT_FALSE(c.info().is_null());
+    EXPECT_EQ(c.info()["nbd"]["addr"], "127.0.0.1:" + std::to_string(port));
+    Create(c, "vm1", "8M");
+    auto size = RunCommand({"nbdinfo", "--size", "nbd://127.0.0.1:" + std::to_string(port) + "/vm1"});
+    EXPECT_EQ(size.exit_code, 0) << size.err;
+    EXPECT_EQ(size.out, "8388608\n");
+    // Another cluster asked for the same port is refused before it starts
+    // anything.
+    std::string config_path = Tmp("second.yaml");
+    {
+      std::ofstream out(config_path);
+      out << "chunkservers: 3\nracks: 1\ndisks_per_chunkserver: 1\ncache:\n  enabled: false\n";
+    }
+    auto second = RunStrata({"up", "--dir", Tmp("second"), "--config", config_path, "--detach", "--nbd-port",
+                             std::to_string(port)});
+    if (second.exit_code == 0) (void)RunStrata({"down", "--dir", Tmp("second")});
+    EXPECT_NE(second.exit_code, 0);
+    EXPECT_NE(second.err.find("port " + std::to_string(port)), std::string::npos) << second.err;
+    EXPECT_NE(second.err.find("in use"), std::string::npos) << second.err;
+    EXPECT_FALSE(fs::exists(Tmp("second") + "/cluster.json"));
+  }
+  auto bad = RunStrata({"up", "--dir", Tmp("third"), "--nbd-port", "70000", "--detach"});
+  EXPECT_EQ(bad.exit_code, 2) << bad.err;
+}
+
+TEST_F(BlockSystemTest, ClusterStatusShowsTheBlockRolesVolumesAndSegmentOwners) {
+  TestCluster c(BlockConfig());
+  ASSERT_FALSE(c.info().is_null());
+  Create(c, "vm1", "16M");
+  ASSERT_TRUE(QemuIoOk(QemuIo(Uri(c, "vm1"), {"write -P 1 0 1M", "flush"})));
+  auto text = RunStrata({"cluster", "status", "--dir", c.dir()});
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("blockmanager: " + Manager(c)), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("3/3 blockservers alive"), std::string::npos) << text.out;
+  for (const auto& bs : c.info()["blockservers"]) {
+    EXPECT_NE(text.out.find(bs["id"].get<std::string>() + "  " + bs["addr"].get<std::string>() + "  alive"),
+              std::string::npos)
+        << text.out;
+  }
+  EXPECT_NE(text.out.find("vm1  16.0 MiB  sync  4 segments"), std::string::npos) << text.out;
+  auto info = VolumeInfo(c, "vm1");
+  ASSERT_FALSE(info.is_null());
+  for (const auto& s : info["segments"]) {
+    std::string line = "vm1/" + std::to_string(s["index"].get<int>()) + "  owner " + s["owner_id"].get<std::string>();
+    EXPECT_NE(text.out.find(line), std::string::npos) << line << "\n" << text.out;
+  }
+  auto json = RunStrata({"cluster", "status", "--dir", c.dir(), "--json"});
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  auto doc = nlohmann::json::parse(json.out, nullptr, false);
+  ASSERT_FALSE(doc.is_discarded()) << json.out;
+  ASSERT_TRUE(doc.contains("block")) << json.out;
+  EXPECT_EQ(doc["block"]["volumes"][0]["name"], "vm1");
+  EXPECT_EQ(doc["block"]["segments"].size(), 4u);
+  EXPECT_TRUE(doc.contains("chunkservers"));
+  // A blockmanager that does not answer is reported, and the exit code says so.
+  ASSERT_EQ(::kill(c.info()["blockmanager"]["pid"].get<pid_t>(), SIGKILL), 0);
+  ASSERT_TRUE(WaitFor([&] { return !ProcessAlive(c.info()["blockmanager"]["pid"].get<pid_t>()); }, 10s));
+  auto down = RunStrata({"cluster", "status", "--dir", c.dir()});
+  EXPECT_EQ(down.exit_code, 1);
+  EXPECT_NE(down.out.find("blockmanager: UNREACHABLE"), std::string::npos) << down.out;
+  EXPECT_NE(down.out.find("chunkservers:"), std::string::npos) << down.out;
+}
+
 TEST_F(BlockSystemTest, GarbageCollectionBringsStoredBytesBackNearTheLiveData) {
   TestCluster c(BlockConfig());
   ASSERT_FALSE(c.info().is_null());

@@ -1,8 +1,12 @@
-// strata cluster status: chunkservers, racks, disks, replication health.
+// strata cluster status: chunkservers, racks, disks, replication health,
+// and the block layer (blockmanager, blockservers, volumes, segment owners)
+// when the cluster has one.
+#include <cstdlib>
 #include <iostream>
 
 #include "cli/admin_options.h"
 #include "cli/commands.h"
+#include "dfs/client/cluster_file.h"
 
 namespace strata::cli {
 namespace {
@@ -105,6 +109,74 @@ void PrintStatus(const std::string& master, const nlohmann::json& s) {
   }
 }
 
+// "blockmanager: ADDR (up 12 s); 3/3 blockservers alive; 2 volumes, 2
+// segments (0 unassigned, 0 restricted), 1 moved", then one line per
+// blockserver, volume and segment.
+void PrintBlockStatus(const nlohmann::json& s) {
+  const nlohmann::json& t = s.contains("totals") ? s["totals"] : nlohmann::json::object();
+  std::cout << "blockmanager: " << s.value("blockmanager", std::string("?")) << "  (up " << U64(s, "uptime_s")
+            << " s); " << U64(t, "alive") << "/" << U64(t, "blockservers") << " blockservers alive; "
+            << U64(t, "volumes") << " volumes, " << U64(t, "segments") << " segments (" << U64(t, "segments_unassigned")
+            << " unassigned, " << U64(t, "segments_restricted") << " restricted), " << U64(t, "segment_moves")
+            << " moved\n";
+  if (s.contains("blockservers") && !s["blockservers"].empty()) {
+    std::cout << "blockservers:\n";
+    for (const auto& b : s["blockservers"]) {
+      std::cout << "  " << b.value("id", std::string("?")) << "  " << b.value("addr", std::string("?")) << "  "
+                << (b.value("alive", false) ? "alive" : b.value("state", std::string("DEAD"))) << "  segments "
+                << U64(b, "segments") << "\n";
+    }
+  }
+  if (s.contains("volumes") && !s["volumes"].empty()) {
+    std::cout << "volumes:\n";
+    for (const auto& v : s["volumes"]) {
+      std::cout << "  " << v.value("name", std::string("?")) << "  " << HumanBytes(U64(v, "size_bytes")) << "  "
+                << v.value("durability", std::string("?")) << "  " << U64(v, "segment_count") << " segments  live "
+                << HumanBytes(U64(v, "live_bytes")) << "  stored " << HumanBytes(U64(v, "stored_bytes")) << "\n";
+    }
+  }
+  if (s.contains("segments") && !s["segments"].empty()) {
+    std::cout << "segments:\n";
+    for (const auto& g : s["segments"]) {
+      std::string owner = g.value("owner", std::string());
+      std::cout << "  " << g.value("volume", std::string("?")) << "/" << U64(g, "index") << "  "
+                << (owner.empty() ? std::string("UNASSIGNED") : "owner " + owner + " " +
+                                                                    g.value("owner_addr", std::string()))
+                << "  epoch " << U64(g, "epoch") << "  " << g.value("state", std::string()) << "  tokens "
+                << U64(g, "tokens") << (g.value("restricted", false) ? "  RESTRICTED" : "") << "\n";
+    }
+    if (U64(t, "segments") > s["segments"].size()) {
+      std::cout << "  (" << U64(t, "segments") - s["segments"].size() << " more segments not listed)\n";
+    }
+  }
+  if (s.contains("pending_deletions") && !s["pending_deletions"].empty()) {
+    std::cout << "volumes awaiting space reclaim: " << s["pending_deletions"].size() << "\n";
+  }
+}
+
+// The blockmanager's status, when the cluster has a block layer: found
+// through --blockmanager, STRATA_BLOCKMANAGER or cluster.json (the latter
+// only when the master was found there too, so that --master of another
+// cluster is not mixed with ./var's blockmanager). A null result: none
+// configured; an error: configured but not answering.
+Result<nlohmann::json> BlockStatus(const AdminOptions& opts) {
+  const char* env = std::getenv("STRATA_BLOCKMANAGER");
+  bool told = !opts.blockmanager.empty() || (env && *env);
+  if (!told && !opts.master.empty()) return nlohmann::json();
+  if (!told && std::getenv("STRATA_MASTER") && *std::getenv("STRATA_MASTER")) return nlohmann::json();
+  auto addr = dfs::LocateBlockManager(opts.blockmanager, opts.dir);
+  if (!addr.ok()) {
+    if (told) return addr.status();
+    return nlohmann::json();  // no cluster.json entry: a cluster without block storage
+  }
+  auto client = ConnectBlockManager(opts);
+  if (!client.ok()) return client.status();
+  ASSIGN_OR_RETURN(std::string json, (*client)->StatusJson());
+  auto doc = nlohmann::json::parse(json, nullptr, false);
+  if (doc.is_discarded()) return Status::Internal("blockmanager " + *addr + " sent a status that is not JSON");
+  return doc;
+}
+
 }  // namespace
 
 void RegisterClusterCommand(CLI::App& app, int* exit_code) {
@@ -113,6 +185,7 @@ void RegisterClusterCommand(CLI::App& app, int* exit_code) {
   auto opts = std::make_shared<AdminOptions>();
   auto* status = cluster->add_subcommand("status", "Chunkservers, racks, disks, under-replicated chunks, recovery");
   AddAdminOptions(status, opts.get());
+  status->add_option("--blockmanager", opts->blockmanager, "Blockmanager HOST:PORT (default: from cluster.json)");
   status->callback([=] {
     auto client = ConnectDfs(*opts);
     if (!client.ok()) {
@@ -125,12 +198,26 @@ void RegisterClusterCommand(CLI::App& app, int* exit_code) {
       return;
     }
     auto doc = nlohmann::json::parse(*json, nullptr, false);
+    auto block = BlockStatus(*opts);
     if (opts->json || doc.is_discarded()) {
+      if (!doc.is_discarded()) {
+        if (!block.ok()) {
+          doc["block"] = {{"error", block.status().ToString()}};
+        } else if (!block->is_null()) {
+          doc["block"] = *block;
+        }
+      }
       std::cout << (doc.is_discarded() ? *json : doc.dump(2)) << "\n";
     } else {
       PrintStatus((*client)->options().master, doc);
+      if (!block.ok()) {
+        std::cout << "blockmanager: UNREACHABLE: " << block.status().ToString() << "\n";
+      } else if (!block->is_null()) {
+        PrintBlockStatus(*block);
+      }
     }
-    *exit_code = 0;
+    // An unreachable blockmanager is a cluster problem the exit code shows.
+    *exit_code = block.ok() ? 0 : 1;
   });
 }
 

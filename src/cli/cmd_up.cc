@@ -59,17 +59,28 @@ void RegisterUpDownCommands(CLI::App& app, int* exit_code) {
     std::string dir = "var";
     std::string config;
     bool detach = false;
+    int nbd_port = -1;
   };
   auto args = std::make_shared<UpArgs>();
   auto* up = app.add_subcommand("up", "Start a local cluster (master, chunkservers, block roles, cache) under a directory");
   up->add_option("--dir", args->dir, "Data directory (default: ./var)");
   up->add_option("--config", args->config, "Cluster YAML (shape and per-role settings)");
+  up->add_option("--nbd-port", args->nbd_port, "Port of the NBD gateway (default 10809 when free; 0: any free port)")
+      ->check(CLI::Range(0, 65535));
   up->add_flag("--detach", args->detach, "Return once the cluster is ready; stop it with `strata down`");
   up->callback([=] {
     auto config = LoadLocalClusterConfig(args->config);
     if (!config.ok()) {
       *exit_code = ReportError(config.status());
       return;
+    }
+    if (args->nbd_port >= 0) {
+      if (!config->block) {
+        *exit_code = ReportError(Status::InvalidArgument("--nbd-port needs the block layer, which the config disables"));
+        return;
+      }
+      config->nbd_port = args->nbd_port;
+      config->nbd_port_required = args->nbd_port != 0;
     }
     LocalCluster cluster(args->dir, *config, SelfPath());
     Status st = cluster.Start(args->detach);

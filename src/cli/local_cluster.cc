@@ -332,6 +332,21 @@ Status LocalCluster::WriteClusterFile() {
 }
 
 Status LocalCluster::Start(bool detach) {
+  if (config_.block && config_.nbd_port_required && config_.nbd_port != 0 &&
+      PortAcceptsConnections(config_.host, config_.nbd_port)) {
+    return Status::FailedPrecondition("cannot start the NBD gateway: port " + std::to_string(config_.nbd_port) +
+                                      " on " + config_.host +
+                                      " is in use by another process (pick another --nbd-port)");
+  }
+  Status st = StartRoles(detach);
+  if (!st.ok()) {
+    // No half-started cluster is left behind.
+    for (pid_t pid : pids_) (void)StopProcess(pid, 2000);
+  }
+  return st;
+}
+
+Status LocalCluster::StartRoles(bool detach) {
   RETURN_IF_ERROR(Prepare());
   const std::string& h = config_.host;
   doc_ = nlohmann::json::object();
@@ -415,12 +430,7 @@ Status LocalCluster::Start(bool detach) {
   }
 
   RETURN_IF_ERROR(WriteClusterFile());
-  Status ready = WaitReady();
-  if (!ready.ok()) {
-    for (pid_t pid : pids_) (void)StopProcess(pid, 2000);
-    return ready;
-  }
-  return Status::Ok();
+  return WaitReady();
 }
 
 Status LocalCluster::Stop(const std::string& dir) {

@@ -46,6 +46,7 @@ struct LocalClusterConfig {
   bool block = true;              // blockmanager, blockservers and the NBD gateway
   int blockservers = 3;
   int nbd_port = 10809;           // 0: any free port; taken when free, else any free port
+  bool nbd_port_required = false; // `strata up --nbd-port`: a busy nbd_port is an error
   YAML::Node blockmanager_config; // written to DIR/blockmanager.yaml
   YAML::Node blockserver_config;  // written to DIR/blockserver.yaml
   YAML::Node master_config;       // written to DIR/master.yaml
@@ -60,7 +61,8 @@ class LocalCluster {
   LocalCluster(std::string dir, LocalClusterConfig config, std::string strata_binary);
 
   // Starts every role and waits until the master sees every chunkserver.
-  // Writes DIR/cluster.json. Fails if a cluster already runs in DIR.
+  // Writes DIR/cluster.json. Fails if a cluster already runs in DIR; on
+  // any failure the roles it started are stopped again.
   Status Start(bool detach);
   // Stops the processes recorded in DIR/cluster.json.
   static Status Stop(const std::string& dir);
@@ -73,6 +75,7 @@ class LocalCluster {
   Status Prepare();
   Result<int> Port(const std::string& key);
   Result<pid_t> Launch(const std::string& name, std::vector<std::string> args, bool detach);
+  Status StartRoles(bool detach);
   Status StartBlockRoles(bool detach);
   Status WaitReady();
   Status WaitBlockServers(std::chrono::steady_clock::time_point deadline,

@@ -157,7 +157,9 @@ TestCluster::TestCluster(const TestClusterConfig& cluster_config) {
     std::ofstream out(config);
     out << TestConfig(cluster_config);
   }
-  auto r = RunStrata({"up", "--dir", dir_ + "/cluster", "--config", config, "--detach"});
+  std::vector<std::string> up = {"up", "--dir", dir_ + "/cluster", "--config", config, "--detach"};
+  up.insert(up.end(), cluster_config.up_args.begin(), cluster_config.up_args.end());
+  auto r = RunStrata(up);
   if (r.exit_code != 0) {
     ADD_FAILURE() << "strata up failed (" << r.exit_code << "): " << r.err << r.out;
     return;

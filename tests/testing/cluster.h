@@ -75,6 +75,7 @@ struct TestClusterConfig {
   std::string block_yaml;
   std::string blockmanager_yaml;  // lines of the blockmanager: section
   std::string blockserver_yaml;   // lines of the blockserver: section
+  std::vector<std::string> up_args;  // extra flags of `strata up` (e.g. {"--nbd-port", "10900"})
 };
 
 class TestCluster {
