@@ -8,7 +8,7 @@
 //
 // Thread-safety: FileSystem methods are thread-safe. A File may be used from
 // several threads for ReadAt; writers must serialise WriteAt/Sync/Truncate.
-// Ownership: OpenFile returns a File the caller owns.
+// Ownership: OpenFile returns a File and LockFile a FileLock the caller owns.
 #pragma once
 
 #include <cstdint>
@@ -39,6 +39,14 @@ class File {
   virtual const std::string& path() const = 0;
 };
 
+// An exclusive lock on a file, held until the FileLock is destroyed or its
+// process ends (however it ends).
+class FileLock {
+ public:
+  virtual ~FileLock() = default;
+  virtual const std::string& path() const = 0;
+};
+
 struct DiskSpace {
   uint64_t capacity_bytes = 0;
   uint64_t free_bytes = 0;
@@ -60,6 +68,11 @@ class FileSystem {
   // fsync of a directory, so that creations and renames in it are durable.
   virtual Status SyncDir(const std::string& path) = 0;
   virtual Result<DiskSpace> GetDiskSpace(const std::string& path) = 0;
+  // Takes an exclusive lock on `path` (created if missing) without waiting,
+  // and writes the caller's pid into the file. A lock held by another
+  // process, or by another FileLock of this one, is FailedPrecondition
+  // ("PATH is locked by pid N").
+  virtual Result<std::unique_ptr<FileLock>> LockFile(const std::string& path) = 0;
 };
 
 // A FileSystem that forwards every call; fault wrappers override what they
@@ -75,6 +88,7 @@ class FileSystemWrapper : public FileSystem {
   bool Exists(const std::string& p) override { return target_->Exists(p); }
   Status SyncDir(const std::string& p) override { return target_->SyncDir(p); }
   Result<DiskSpace> GetDiskSpace(const std::string& p) override { return target_->GetDiskSpace(p); }
+  Result<std::unique_ptr<FileLock>> LockFile(const std::string& p) override { return target_->LockFile(p); }
   FileSystem* target() { return target_.get(); }
 
  protected:

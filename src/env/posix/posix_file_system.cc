@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -65,6 +66,21 @@ class PosixFile final : public File {
     return static_cast<uint64_t>(st.st_size);
   }
 
+  const std::string& path() const override { return path_; }
+
+ private:
+  int fd_;
+  std::string path_;
+};
+
+// flock(2), not fcntl(2): an flock belongs to the open file description, so
+// a second lock attempt from the same process is refused too (an fcntl lock
+// would be granted to it), and closing some other descriptor of the file does
+// not drop it.
+class PosixFileLock final : public FileLock {
+ public:
+  PosixFileLock(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  ~PosixFileLock() override { ::close(fd_); }  // releases the lock
   const std::string& path() const override { return path_; }
 
  private:
@@ -139,6 +155,34 @@ class PosixFileSystem final : public FileSystem {
     s.free_bytes = static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
     s.device_id = static_cast<uint64_t>(st.f_fsid);
     return s;
+  }
+
+  Result<std::unique_ptr<FileLock>> LockFile(const std::string& path) override {
+    int fd;
+    do {
+      fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0) return Status::FromErrno(errno, "open " + path);
+    int rc;
+    do {
+      rc = ::flock(fd, LOCK_EX | LOCK_NB);
+    } while (rc != 0 && errno == EINTR);
+    if (rc != 0) {
+      int err = errno;
+      char holder[32] = {};
+      ssize_t n = ::pread(fd, holder, sizeof(holder) - 1, 0);
+      ::close(fd);
+      if (err != EWOULDBLOCK) return Status::FromErrno(err, "flock " + path);
+      std::string pid(holder, n > 0 ? static_cast<size_t>(n) : 0);
+      while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
+      return Status::FailedPrecondition(path + " is locked by " + (pid.empty() ? "another process" : "pid " + pid));
+    }
+    auto lock = std::make_unique<PosixFileLock>(fd, path);
+    std::string pid = std::to_string(::getpid()) + "\n";
+    if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
+      return Status::FromErrno(errno, "write " + path);
+    }
+    return std::unique_ptr<FileLock>(std::move(lock));
   }
 };
 

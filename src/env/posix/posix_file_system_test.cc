@@ -1,6 +1,7 @@
 #include "env/posix/posix_file_system.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 
@@ -45,6 +46,22 @@ TEST_F(PosixFileSystemTest, MissingFileIsNotFound) {
   auto space = fs_->GetDiskSpace(dir_.string());
   ASSERT_TRUE(space.ok());
   EXPECT_GT(space->capacity_bytes, 0u);
+}
+
+// The lock is exclusive even within one process, names its holder, and is
+// free again once released.
+TEST_F(PosixFileSystemTest, LockFileIsExclusiveAndNamesItsHolder) {
+  std::string path = (dir_ / "LOCK").string();
+  auto first = fs_->LockFile(path);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  auto second = fs_->LockFile(path);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(second.status().message().find("locked by pid " + std::to_string(::getpid())), std::string::npos)
+      << second.status().ToString();
+  first->reset();
+  auto third = fs_->LockFile(path);
+  EXPECT_TRUE(third.ok()) << third.status().ToString();
 }
 
 }  // namespace
