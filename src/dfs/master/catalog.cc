@@ -38,18 +38,22 @@ std::string Catalog::ChunkKey(uint64_t id) { return fmt::format("c/{:016x}", id)
 std::string Catalog::GcKey(uint64_t id) { return fmt::format("g/{:016x}", id); }
 std::string Catalog::ServerKey(const std::string& id) { return "s/" + id; }
 
-Status Catalog::Load(uint64_t now_wall_us) {
+Status Catalog::Load(uint64_t now_wall_us, const std::string& new_cluster_id) {
   for (const char* prefix : {"i/", "c/", "g/", "s/", "n/"}) RETURN_IF_ERROR(LoadPrefix(prefix));
-  if (FindInode(kRootInode)) return Status::Ok();
+  // A cluster from before cluster ids gets one at its next start, as a new one does.
+  if (FindInode(kRootInode) && !counters_.cluster_id().empty()) return Status::Ok();
   Mutation m;
-  InodeRecord root;
-  root.set_inode(kRootInode);
-  root.set_is_dir(true);
-  root.set_mtime_us(now_wall_us);
-  m.PutInode(root);
+  if (!FindInode(kRootInode)) {
+    InodeRecord root;
+    root.set_inode(kRootInode);
+    root.set_is_dir(true);
+    root.set_mtime_us(now_wall_us);
+    m.PutInode(root);
+  }
   CountersRecord c = counters_;
   if (c.next_inode() <= kRootInode) c.set_next_inode(kRootInode + 1);
   if (c.next_chunk_id() == 0) c.set_next_chunk_id(1);
+  if (c.cluster_id().empty()) c.set_cluster_id(new_cluster_id);
   m.PutCounters(c);
   return Commit(m);
 }

@@ -58,8 +58,9 @@ class Catalog {
  public:
   explicit Catalog(meta::MetaStore* store) : store_(store) {}
 
-  // Reads every record; creates the root directory and counters on first use.
-  Status Load(uint64_t now_wall_us);
+  // Reads every record; creates the root directory and counters on first
+  // use, and takes `new_cluster_id` as the cluster id if none is stored yet.
+  Status Load(uint64_t now_wall_us, const std::string& new_cluster_id);
   // Persists `m` atomically and durably, then applies it to memory.
   Status Commit(const Mutation& m);
 
@@ -71,6 +72,7 @@ class Catalog {
   const std::map<uint64_t, GcRecord>& gc() const { return gc_; }
   const std::map<std::string, ServerRecord>& servers() const { return servers_; }
   const CountersRecord& counters() const { return counters_; }
+  const std::string& cluster_id() const { return counters_.cluster_id(); }
   // Chunk ids with a replica on `server_id`.
   const std::set<uint64_t>& ChunksOn(const std::string& server_id) const;
 

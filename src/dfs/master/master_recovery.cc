@@ -66,8 +66,11 @@ void MasterService::QueueDelete(const std::string& server, uint64_t chunk_id) {
 
 Status MasterService::Register(const RegisterRequest& req, RegisterResponse* resp) {
   std::lock_guard lock(mu_);
-  RETURN_IF_ERROR(membership_.Register(req));
+  Status st = membership_.Register(req);
+  if (st.code() == StatusCode::kAlreadyExists) m_.registrations_refused->Add();
+  RETURN_IF_ERROR(st);
   resp->set_heartbeat_interval_ms(options_.heartbeat_interval_ms);
+  resp->set_cluster_id(catalog_.cluster_id());
   return Status::Ok();
 }
 

@@ -1,6 +1,9 @@
 #include "dfs/master/master_service.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
+
+#include "env/random.h"
 
 namespace strata::dfs::master {
 
@@ -35,6 +38,8 @@ MasterService::MasterService(meta::MetaStore* store, Clock* clock, ChunkserverSt
                               "Files taken over because their writer went silent (open chunk sealed)");
   m_.bad_replicas = counter("strata_master_bad_replicas_total", "Replicas reported corrupt by readers");
   m_.servers_died = counter("strata_master_chunkservers_died_total", "Chunkservers declared dead");
+  m_.registrations_refused = counter("strata_master_registrations_refused_total",
+                                     "Registrations refused: the id is a live chunkserver's, from another process");
   m_.rack_fallbacks = counter("strata_master_placement_rack_fallbacks_total",
                               "Chunks placed with two replicas in one rack for lack of racks");
   m_.servers_alive = gauge("strata_master_chunkservers_alive", "Chunkservers alive");
@@ -68,13 +73,15 @@ MasterService::MasterService(meta::MetaStore* store, Clock* clock, ChunkserverSt
 Status MasterService::Start() {
   std::lock_guard lock(mu_);
   started_us_ = clock_->NowMicros();
-  RETURN_IF_ERROR(catalog_.Load(clock_->WallMicros()).WithContext("load master metadata"));
+  Random rng(RandomSeedFromOs());
+  std::string new_cluster_id = fmt::format("{:016x}{:016x}", rng.Next64(), rng.Next64() | 1);
+  RETURN_IF_ERROR(catalog_.Load(clock_->WallMicros(), new_cluster_id).WithContext("load master metadata"));
   membership_.LoadFromCatalog();
   for (const auto& [id, c] : catalog_.chunks()) RefreshRecovery(id);
   SeedLeasesLocked();
   UpdateGauges();
-  spdlog::info("master: loaded {} files, {} directories, {} chunks, {} chunkservers, {} chunks awaiting GC",
-               catalog_.file_count(), catalog_.dir_count(), catalog_.chunks().size(), catalog_.servers().size(),
+  spdlog::info("master: cluster {}: loaded {} files, {} directories, {} chunks, {} chunkservers, {} chunks awaiting GC",
+               catalog_.cluster_id(), catalog_.file_count(), catalog_.dir_count(), catalog_.chunks().size(), catalog_.servers().size(),
                catalog_.gc().size());
   return Status::Ok();
 }

@@ -176,6 +176,7 @@ class MasterService {
     Counter* leases_expired;
     Counter* bad_replicas;
     Counter* servers_died;
+    Counter* registrations_refused;
     Counter* rack_fallbacks;
     Gauge* servers_alive;
     Gauge* servers_dead;

@@ -528,6 +528,85 @@ TEST_F(MasterServiceTest, UnknownServerMustRegisterAgain) {
   EXPECT_FALSE(Beat("cs1").reregister());
 }
 
+// A second process started with the id of a live chunkserver (`--id cs1` by
+// mistake) is refused: the live one keeps its address, stays alive, and the
+// refusal says who holds the id. Once the live one is declared dead, the id is
+// free again.
+TEST_F(MasterServiceTest, ASecondRegistrationOfALiveIdIsRefused) {
+  AddCluster();
+  auto addr_of = [&](const std::string& id) {
+    nlohmann::json status = service_->StatusJson();
+    for (const auto& s : status["chunkservers"]) {
+      if (s["id"] == id) return s["addr"].get<std::string>();
+    }
+    return std::string("none");
+  };
+  RegisterRequest dup;
+  dup.set_server_id("cs1");
+  dup.set_addr("10.9.9.9:7000");
+  dup.set_rack("r9");
+  RegisterResponse resp;
+  Status st = service_->Register(dup, &resp);
+  ASSERT_EQ(st.code(), StatusCode::kAlreadyExists) << st.ToString();
+  EXPECT_NE(st.message().find("cs1:1"), std::string::npos) << st.ToString();
+  EXPECT_EQ(addr_of("cs1"), "cs1:1");
+  EXPECT_FALSE(Beat("cs1").reregister());
+  uint64_t epoch = OpenFile("/f");
+  auto c = Allocate("/f", epoch);
+  ASSERT_TRUE(c.ok());
+  for (const auto& r : c->replicas()) {
+    if (r.server_id() == "cs1") {
+      EXPECT_EQ(r.addr(), "cs1:1");
+    }
+  }
+  // The same process registering again (after a failed heartbeat) is not a duplicate.
+  AddServer("cs1", "r1");
+  clock_.Advance(4000 * 1000);
+  service_->Tick();
+  ASSERT_TRUE(service_->Register(dup, &resp).ok());
+  EXPECT_EQ(addr_of("cs1"), "10.9.9.9:7000");
+}
+
+// Disk ids tell a restart of a live server (same disks, which their locks
+// prove are not served twice; new port) from a second process (other disks).
+TEST_F(MasterServiceTest, ALiveServerRestartedOnItsDisksMayRegisterAgain) {
+  auto reg = [&](const std::string& addr, std::vector<std::string> disk_ids) {
+    RegisterRequest req;
+    req.set_server_id("cs5");
+    req.set_addr(addr);
+    req.set_rack("r1");
+    for (auto& id : disk_ids) req.add_disk_ids(id);
+    RegisterResponse resp;
+    return service_->Register(req, &resp);
+  };
+  ASSERT_TRUE(reg("h:1", {"d1", "d2"}).ok());
+  EXPECT_TRUE(reg("h:2", {"", "d2"}).ok());  // disk 0 failed to open this time
+  EXPECT_EQ(reg("h:3", {"d9"}).code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(reg("h:2", {}).code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(CounterValue("strata_master_registrations_refused_total"), 2u);
+  EXPECT_EQ(service_->StatusJson()["chunkservers"][0]["addr"], "h:2");
+}
+
+TEST_F(MasterServiceTest, TheClusterIdIsMadeOnceAndHandedToChunkservers) {
+  RegisterRequest req;
+  req.set_server_id("cs1");
+  req.set_addr("cs1:1");
+  RegisterResponse resp;
+  ASSERT_TRUE(service_->Register(req, &resp).ok());
+  const std::string id = resp.cluster_id();
+  EXPECT_EQ(id.size(), 32u);
+  EXPECT_EQ(id.find_first_not_of("0123456789abcdef"), std::string::npos) << id;
+  EXPECT_EQ(service_->StatusJson()["cluster_id"], id);
+  Restart(&memory_);
+  ASSERT_TRUE(service_->Register(req, &resp).ok());
+  EXPECT_EQ(resp.cluster_id(), id);
+  meta::MemoryMetaStore other;
+  Restart(&other);
+  ASSERT_TRUE(service_->Register(req, &resp).ok());
+  EXPECT_NE(resp.cluster_id(), id);  // another master, another cluster
+  Restart(&memory_);                  // before `other` goes
+}
+
 TEST_F(MasterServiceTest, EverythingSurvivesARestartOnRocksDb) {
   namespace fs = std::filesystem;
   fs::path dir = fs::temp_directory_path() / ("strata_master_" + std::to_string(getpid()));

@@ -148,6 +148,7 @@ nlohmann::json MasterService::StatusJson() {
   return {
       {"role", "master"},
       {"master", advertised_addr_},
+      {"cluster_id", catalog_.cluster_id()},
       {"uptime_s", (clock_->NowMicros() - started_us_) / 1000000},
       {"chunkservers", servers},
       {"racks", racks_json},

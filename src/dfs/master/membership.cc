@@ -1,5 +1,8 @@
 #include "dfs/master/membership.h"
 
+#include <algorithm>
+
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 namespace strata::dfs::master {
@@ -30,6 +33,16 @@ Status Membership::Register(const RegisterRequest& req) {
   if (req.server_id().empty() || req.addr().empty()) {
     return Status::InvalidArgument("register: server_id and addr are required");
   }
+  if (auto it = servers_.find(req.server_id());
+      it != servers_.end() && it->second.liveness == Liveness::kAlive && !SameProcessOrRestart(it->second, req)) {
+    const ServerState& live = it->second;
+    spdlog::warn("master: refused a registration of chunkserver {} from {}: it is alive at {}", req.server_id(),
+                 req.addr(), live.record.addr());
+    return Status::AlreadyExists(fmt::format(
+        "chunkserver {} is already registered and alive at {} (last heartbeat {} ms ago); this process at {} "
+        "is refused: give it another --id, or stop the other one",
+        req.server_id(), live.record.addr(), (clock_->NowMicros() - live.last_heartbeat_us) / 1000, req.addr()));
+  }
   ServerRecord rec;
   rec.set_server_id(req.server_id());
   rec.set_addr(req.addr());
@@ -50,7 +63,21 @@ Status Membership::Register(const RegisterRequest& req) {
   s.last_heartbeat_us = clock_->NowMicros();
   s.registered_us = s.last_heartbeat_us;
   s.disks.assign(req.disks().begin(), req.disks().end());
+  s.disk_ids.assign(req.disk_ids().begin(), req.disk_ids().end());
   return Status::Ok();
+}
+
+bool Membership::SameProcessOrRestart(const ServerState& live, const RegisterRequest& req) {
+  bool any_ids = false;
+  for (const std::string& id : req.disk_ids()) {
+    if (id.empty()) continue;
+    any_ids = true;
+    if (std::find(live.disk_ids.begin(), live.disk_ids.end(), id) != live.disk_ids.end()) return true;
+  }
+  bool live_has_ids = std::any_of(live.disk_ids.begin(), live.disk_ids.end(), [](const std::string& id) {
+    return !id.empty();
+  });
+  return !any_ids && !live_has_ids && live.record.addr() == req.addr();
 }
 
 bool Membership::Heartbeat(const HeartbeatRequest& req) {

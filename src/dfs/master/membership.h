@@ -11,6 +11,14 @@
 // unknown server that heartbeats is told to register again, which makes it
 // send a full replica report.
 //
+// One id is one process: a registration for the id of a live server is
+// refused (AlreadyExists, the live one keeps its address) unless it comes from
+// that same server — it shares one of the disk ids the live one registered
+// with (a disk is locked by the one process serving it, so a shared disk id
+// is a restart, not a second process), or, when neither sent disk ids, it
+// comes from the same address. Once the live one is declared dead the id is
+// free.
+//
 // Thread-safety: not thread-safe; the master service serializes access.
 // Ownership: borrows the catalog and the clock.
 #pragma once
@@ -39,6 +47,7 @@ struct ServerState {
   uint32_t copies_in_flight = 0;   // as reported by the server
   uint64_t heartbeats = 0;
   uint64_t registered_us = 0;
+  std::vector<std::string> disk_ids;  // as registered; not persisted
 };
 
 class Membership {
@@ -47,7 +56,8 @@ class Membership {
 
   // Adds every server of the catalog as kUnknown.
   void LoadFromCatalog();
-  // A (re)registration: persists the identity if new or changed, marks alive.
+  // A (re)registration: persists the identity if new or changed, marks
+  // alive. AlreadyExists for a second process with a live server's id.
   Status Register(const RegisterRequest& req);
   // Records a heartbeat; false when the server must register (unknown, dead
   // or never registered since the master started).
@@ -64,6 +74,8 @@ class Membership {
   size_t alive_count() const;
 
  private:
+  static bool SameProcessOrRestart(const ServerState& live, const RegisterRequest& req);
+
   Catalog* catalog_;
   const Clock* clock_;
   MasterOptions options_;

@@ -11,12 +11,14 @@
 namespace strata::dfs::master {
 namespace {
 
+constexpr char kClusterId[] = "0123456789abcdef0123456789abcdef";
+
 class NamespaceTest : public ::testing::Test {
  protected:
   void SetUp() override { Open(); }
   void Open() {
     catalog_ = std::make_unique<Catalog>(&store_);
-    ASSERT_TRUE(catalog_->Load(clock_.WallMicros()).ok());
+    ASSERT_TRUE(catalog_->Load(clock_.WallMicros(), kClusterId).ok());
     ns_ = std::make_unique<Namespace>(catalog_.get(), &clock_, options_);
   }
   StatusCode Code(const Status& s) { return s.code(); }
@@ -176,7 +178,7 @@ TEST(NamespaceRocksDbTest, SurvivesReopen) {
     auto store = meta::RocksDbMetaStore::Open(dir.string());
     ASSERT_TRUE(store.ok());
     Catalog catalog(store->get());
-    ASSERT_TRUE(catalog.Load(clock.WallMicros()).ok());
+    ASSERT_TRUE(catalog.Load(clock.WallMicros(), kClusterId).ok());
     Namespace ns(&catalog, &clock, options);
     ASSERT_TRUE(ns.Mkdir("/logs/2026", true).ok());
     CreateArgs a;
@@ -187,7 +189,7 @@ TEST(NamespaceRocksDbTest, SurvivesReopen) {
   auto store = meta::RocksDbMetaStore::Open(dir.string());
   ASSERT_TRUE(store.ok());
   Catalog catalog(store->get());
-  ASSERT_TRUE(catalog.Load(clock.WallMicros()).ok());
+  ASSERT_TRUE(catalog.Load(clock.WallMicros(), kClusterId).ok());
   Namespace ns(&catalog, &clock, options);
   auto f = ns.Stat("/logs/2026/x");
   ASSERT_TRUE(f.ok());
