@@ -3,7 +3,9 @@
 #include <asio/post.hpp>
 #include <asio/thread_pool.hpp>
 
+#include <atomic>
 #include <chrono>
+#include <future>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -54,49 +56,50 @@ class ClientVolume final : public nbd::Volume {
   const nbd::ExportInfo& info() const override { return info_; }
 
   void Read(uint64_t offset, uint32_t length, ReadDone done) override {
-    client_->Post([this, offset, length, done = std::move(done)] {
-      std::string out(length, '\0');
-      auto pieces = layout_.Map(offset, length);
-      Status st = Run(
-          pieces.size(), [&](size_t i) { return pieces[i].segment; },
-          [&](size_t i, const SegmentRef& ref, const std::string& addr) {
-            BsReadRequest req;
-            *req.mutable_segment() = ref;
-            req.set_offset(pieces[i].segment_offset);
-            req.set_length(static_cast<uint32_t>(pieces[i].length));
-            return client_->rpc().CallAsync(addr, BS_READ, req.SerializeAsString(), "",
-                                            client_->options().rpc_timeout_ms);
-          },
-          [&](size_t i, rpc::RpcReply& reply) -> Status {
-            BsReadResponse resp;
-            if (!resp.ParseFromString(reply.meta)) return Status::ProtocolError("bad read reply");
-            if (reply.bulk.size() != pieces[i].length) return Status::ProtocolError("read reply length mismatch");
-            if (Crc32c(reply.bulk) != resp.data_crc()) return Status::Corruption("read reply checksum mismatch");
-            std::memcpy(out.data() + (pieces[i].volume_offset - offset), reply.bulk.data(), reply.bulk.size());
-            return Status::Ok();
-          });
-      done(st, st.ok() ? std::move(out) : std::string());
-    });
+    auto out = std::make_shared<std::string>(length, '\0');
+    auto pieces = std::make_shared<std::vector<SegmentPiece>>(layout_.Map(offset, length));
+    size_t n = pieces->size();
+    RunAsync(
+        n, [pieces](size_t i) { return (*pieces)[i].segment; },
+        [this, pieces](size_t i, const SegmentRef& ref, const std::string& addr, std::function<void()> on_done) {
+          BsReadRequest req;
+          *req.mutable_segment() = ref;
+          req.set_offset((*pieces)[i].segment_offset);
+          req.set_length(static_cast<uint32_t>((*pieces)[i].length));
+          return client_->rpc().CallAsync(addr, BS_READ, req.SerializeAsString(), "", client_->options().rpc_timeout_ms,
+                                          std::move(on_done));
+        },
+        [pieces, out, offset](size_t i, rpc::RpcReply& reply) -> Status {
+          const SegmentPiece& p = (*pieces)[i];
+          BsReadResponse resp;
+          if (!resp.ParseFromString(reply.meta)) return Status::ProtocolError("bad read reply");
+          if (reply.bulk.size() != p.length) return Status::ProtocolError("read reply length mismatch");
+          if (Crc32c(reply.bulk) != resp.data_crc()) return Status::Corruption("read reply checksum mismatch");
+          std::memcpy(out->data() + (p.volume_offset - offset), reply.bulk.data(), reply.bulk.size());
+          return Status::Ok();
+        },
+        [out, done = std::move(done)](Status st) { done(st, st.ok() ? std::move(*out) : std::string()); });
   }
 
   void Write(uint64_t offset, std::string data, bool, Done done) override {
     // Every write is durable when acknowledged: FUA needs nothing more.
-    client_->Post([this, offset, data = std::move(data), done = std::move(done)] {
-      auto pieces = layout_.Map(offset, data.size());
-      Status st = Run(
-          pieces.size(), [&](size_t i) { return pieces[i].segment; },
-          [&](size_t i, const SegmentRef& ref, const std::string& addr) {
-            std::string_view bytes(data.data() + (pieces[i].volume_offset - offset), pieces[i].length);
-            BsWriteRequest req;
-            *req.mutable_segment() = ref;
-            req.set_offset(pieces[i].segment_offset);
-            req.set_data_crc(Crc32c(bytes));
-            return client_->rpc().CallAsync(addr, BS_WRITE, req.SerializeAsString(), std::string(bytes),
-                                            client_->options().rpc_timeout_ms);
-          },
-          [](size_t, rpc::RpcReply&) { return Status::Ok(); });
-      done(st);
-    });
+    auto bytes = std::make_shared<std::string>(std::move(data));
+    auto pieces = std::make_shared<std::vector<SegmentPiece>>(layout_.Map(offset, bytes->size()));
+    size_t n = pieces->size();
+    RunAsync(
+        n, [pieces](size_t i) { return (*pieces)[i].segment; },
+        [this, pieces, bytes, offset](size_t i, const SegmentRef& ref, const std::string& addr,
+                                      std::function<void()> on_done) {
+          const SegmentPiece& p = (*pieces)[i];
+          std::string_view piece(bytes->data() + (p.volume_offset - offset), p.length);
+          BsWriteRequest req;
+          *req.mutable_segment() = ref;
+          req.set_offset(p.segment_offset);
+          req.set_data_crc(Crc32c(piece));
+          return client_->rpc().CallAsync(addr, BS_WRITE, req.SerializeAsString(), std::string(piece),
+                                          client_->options().rpc_timeout_ms, std::move(on_done));
+        },
+        [](size_t, rpc::RpcReply&) { return Status::Ok(); }, std::move(done));
   }
 
   void Flush(Done done) override { done(Status::Ok()); }
@@ -119,22 +122,20 @@ class ClientVolume final : public nbd::Volume {
 
  private:
   void Deallocate(uint64_t offset, uint32_t length, bool zero, Done done) {
-    client_->Post([this, offset, length, zero, done = std::move(done)] {
-      auto pieces = layout_.Map(offset, length);
-      Status st = Run(
-          pieces.size(), [&](size_t i) { return pieces[i].segment; },
-          [&](size_t i, const SegmentRef& ref, const std::string& addr) {
-            BsTrimRequest req;
-            *req.mutable_segment() = ref;
-            req.set_offset(pieces[i].segment_offset);
-            req.set_length(pieces[i].length);
-            req.set_zero(zero);
-            return client_->rpc().CallAsync(addr, BS_TRIM, req.SerializeAsString(), "",
-                                            client_->options().rpc_timeout_ms);
-          },
-          [](size_t, rpc::RpcReply&) { return Status::Ok(); });
-      done(st);
-    });
+    auto pieces = std::make_shared<std::vector<SegmentPiece>>(layout_.Map(offset, length));
+    size_t n = pieces->size();
+    RunAsync(
+        n, [pieces](size_t i) { return (*pieces)[i].segment; },
+        [this, pieces, zero](size_t i, const SegmentRef& ref, const std::string& addr, std::function<void()> on_done) {
+          BsTrimRequest req;
+          *req.mutable_segment() = ref;
+          req.set_offset((*pieces)[i].segment_offset);
+          req.set_length((*pieces)[i].length);
+          req.set_zero(zero);
+          return client_->rpc().CallAsync(addr, BS_TRIM, req.SerializeAsString(), "", client_->options().rpc_timeout_ms,
+                                          std::move(on_done));
+        },
+        [](size_t, rpc::RpcReply&) { return Status::Ok(); }, std::move(done));
   }
 
   // Asks each segment of the range's first group once for its runs over
@@ -156,13 +157,13 @@ class ClientVolume final : public nbd::Volume {
     std::vector<std::vector<BsExtent>> runs(n);
     Status st = Run(
         n, [&](size_t i) { return group_first + static_cast<uint32_t>(i); },
-        [&](size_t, const SegmentRef& ref, const std::string& addr) {
+        [&](size_t, const SegmentRef& ref, const std::string& addr, std::function<void()> on_done) {
           BsBlockStatusRequest req;
           *req.mutable_segment() = ref;
           req.set_offset(seg_off);
           req.set_length(seg_len);
           return client_->rpc().CallAsync(addr, BS_BLOCK_STATUS, req.SerializeAsString(), "",
-                                          client_->options().rpc_timeout_ms);
+                                          client_->options().rpc_timeout_ms, std::move(on_done));
         },
         [&](size_t i, rpc::RpcReply& reply) -> Status {
           BsBlockStatusResponse resp;
@@ -201,58 +202,149 @@ class ClientVolume final : public nbd::Volume {
     return Status::Ok();
   }
 
-  // Sends piece i of n to its segment's owner, all in parallel; retries the
-  // retryable failures on a fresh layout until the request's deadline.
-  template <typename SegmentOf, typename Send, typename Accept>
-  Status Run(size_t n, SegmentOf segment_of, Send send, Accept accept) {
-    auto deadline = Clock::now() + std::chrono::milliseconds(client_->options().io_timeout_ms);
-    std::vector<size_t> pending(n);
-    for (size_t i = 0; i < n; ++i) pending[i] = i;
-    auto backoff = std::chrono::milliseconds(20);
-    Status last;
-    for (;;) {
-      std::vector<std::pair<size_t, std::future<Result<rpc::RpcReply>>>> calls;
-      std::vector<size_t> again;
-      {
-        std::vector<SegmentInfo> segments = Segments();
-        for (size_t i : pending) {
-          uint32_t s = segment_of(i);
-          if (s >= segments.size()) return Status::OutOfRange("segment " + std::to_string(s) + " beyond the volume");
-          const SegmentInfo& seg = segments[s];
-          if (seg.owner_addr().empty()) {
-            last = Status::Unavailable("segment " + std::to_string(s) + " of " + name_ + " has no blockserver");
-            again.push_back(i);
-            continue;
-          }
-          SegmentRef ref;
-          ref.set_volume_id(volume_id_);
-          ref.set_index(s);
-          ref.set_epoch(seg.epoch());
-          calls.emplace_back(i, send(i, ref, seg.owner_addr()));
-        }
-      }
-      for (auto& [i, fut] : calls) {
-        Result<rpc::RpcReply> r = fut.get();
-        Status st = r.ok() ? r->status : r.status();
-        if (st.ok()) st = accept(i, *r);
-        if (st.ok()) continue;
-        if (!Retryable(st)) return st;
-        last = st;
-        again.push_back(i);
-      }
-      if (again.empty()) return Status::Ok();
-      if (Clock::now() + backoff > deadline) {
-        return Status::IoError("volume " + name_ + ": not served within " +
-                               std::to_string(client_->options().io_timeout_ms) + " ms: " + last.ToString());
-      }
-      std::this_thread::sleep_for(backoff);
-      backoff = std::min(backoff * 2, std::chrono::milliseconds(500));
-      Refresh();
-      pending = std::move(again);
-    }
+  using SendFn = std::function<std::future<Result<rpc::RpcReply>>(size_t, const SegmentRef&, const std::string&,
+                                                                  std::function<void()>)>;
+  using AcceptFn = std::function<Status(size_t, rpc::RpcReply&)>;
+
+  // Sends piece i of n to its segment's owner, all in parallel, and calls
+  // `finish` once every piece was accepted, or with the first error that a
+  // retry cannot cure. Retryable failures are sent again on a fresh layout
+  // after a backoff until the request's deadline. No thread waits: replies
+  // are handled on the RPC client's I/O threads; only a retry (which sleeps
+  // and asks the blockmanager) runs on the client's pool.
+  void RunAsync(size_t n, std::function<uint32_t(size_t)> segment_of, SendFn send, AcceptFn accept, Done finish) {
+    auto run = std::make_shared<PieceRun>();
+    run->volume = this;
+    run->segment_of = std::move(segment_of);
+    run->send = std::move(send);
+    run->accept = std::move(accept);
+    run->finish = std::move(finish);
+    run->deadline = Clock::now() + std::chrono::milliseconds(client_->options().io_timeout_ms);
+    run->pending.resize(n);
+    for (size_t i = 0; i < n; ++i) run->pending[i] = i;
+    PieceRun::Round(std::move(run));
   }
 
-  std::vector<SegmentInfo> Segments() {
+  // The same, waiting for the outcome (for requests that already run on
+  // the pool).
+  template <typename SegmentOf, typename Send, typename Accept>
+  Status Run(size_t n, SegmentOf segment_of, Send send, Accept accept) {
+    std::promise<Status> p;
+    auto f = p.get_future();
+    RunAsync(n, segment_of, send, accept, [&p](Status st) { p.set_value(std::move(st)); });
+    return f.get();
+  }
+
+  // The state of one request's pieces across its rounds of sends.
+  struct PieceRun : std::enable_shared_from_this<PieceRun> {
+    ClientVolume* volume = nullptr;
+    std::function<uint32_t(size_t)> segment_of;
+    SendFn send;
+    AcceptFn accept;
+    nbd::Volume::Done finish;
+    Clock::time_point deadline;
+    std::chrono::milliseconds backoff{20};
+    std::vector<size_t> pending;  // pieces of this round
+
+    std::mutex mu;
+    size_t outstanding = 0;  // pieces of this round not yet handled
+    std::vector<size_t> again;
+    Status last, fatal;
+    std::vector<std::future<Result<rpc::RpcReply>>> futures;
+    // Per piece: the future stored and the reply arrived; whoever is second
+    // handles the piece.
+    std::unique_ptr<std::atomic<int>[]> arrivals;
+
+    static void Round(std::shared_ptr<PieceRun> run) {
+      std::shared_ptr<const std::vector<SegmentInfo>> layout = run->volume->Segments();
+      const std::vector<SegmentInfo>& segments = *layout;
+      size_t n = run->pending.size();
+      run->futures.clear();
+      run->futures.resize(n);
+      run->arrivals = std::make_unique<std::atomic<int>[]>(n);
+      run->again.clear();
+      run->outstanding = n + 1;  // + this function, so the round cannot end while sending
+      for (size_t k = 0; k < n; ++k) {
+        size_t i = run->pending[k];
+        uint32_t s = run->segment_of(i);
+        Status refused;
+        if (s >= segments.size()) {
+          refused = Status::OutOfRange("segment " + std::to_string(s) + " beyond the volume");
+        } else if (segments[s].owner_addr().empty()) {
+          refused = Status::Unavailable("segment " + std::to_string(s) + " of " + run->volume->name_ +
+                                        " has no blockserver");
+        }
+        if (!refused.ok()) {
+          run->Handle(i, refused);
+          continue;
+        }
+        SegmentRef ref;
+        ref.set_volume_id(run->volume->volume_id_);
+        ref.set_index(s);
+        ref.set_epoch(segments[s].epoch());
+        run->arrivals[k].store(0);
+        auto on_done = [run, k] { run->Arrive(k); };
+        run->futures[k] = run->send(i, ref, segments[s].owner_addr(), std::move(on_done));
+        run->Arrive(k);
+      }
+      run->EndOne();
+    }
+
+    void Arrive(size_t k) {
+      if (arrivals[k].fetch_add(1) + 1 < 2) return;
+      Result<rpc::RpcReply> r = futures[k].get();
+      Status st = r.ok() ? r->status : r.status();
+      if (st.ok()) st = accept(pending[k], *r);
+      Handle(pending[k], st);
+    }
+
+    // Records the outcome of piece i; the last piece of the round ends it.
+    void Handle(size_t i, const Status& st) {
+      {
+        std::lock_guard lock(mu);
+        if (!st.ok()) {
+          if (!Retryable(st)) {
+            if (fatal.ok()) fatal = st;
+          } else {
+            last = st;
+            again.push_back(i);
+          }
+        }
+      }
+      EndOne();
+    }
+
+    void EndOne() {
+      {
+        std::lock_guard lock(mu);
+        if (--outstanding > 0) return;
+      }
+      // The round is over; nothing else touches this run now.
+      if (!fatal.ok()) return Finish(fatal);
+      if (again.empty()) return Finish(Status::Ok());
+      if (Clock::now() + backoff > deadline) {
+        return Finish(Status::IoError("volume " + volume->name_ + ": not served within " +
+                                      std::to_string(volume->client_->options().io_timeout_ms) +
+                                      " ms: " + last.ToString()));
+      }
+      std::shared_ptr<PieceRun> self = shared_from_this();
+      volume->client_->Post([self] {
+        std::this_thread::sleep_for(self->backoff);
+        self->backoff = std::min(self->backoff * 2, std::chrono::milliseconds(500));
+        self->volume->Refresh();
+        self->pending = std::move(self->again);
+        Round(self);
+      });
+    }
+
+    void Finish(Status st) {
+      nbd::Volume::Done f = std::move(finish);
+      f(std::move(st));
+    }
+  };
+
+  // The segment owners as last adopted (a snapshot shared, never changed).
+  std::shared_ptr<const std::vector<SegmentInfo>> Segments() {
     std::lock_guard lock(mu_);
     return segments_;
   }
@@ -263,7 +355,7 @@ class ClientVolume final : public nbd::Volume {
       if (s.index() < segs.size()) segs[s.index()] = s;
     }
     std::lock_guard lock(mu_);
-    segments_ = std::move(segs);
+    segments_ = std::make_shared<const std::vector<SegmentInfo>>(std::move(segs));
   }
 
   // A fresh layout from the blockmanager, at most every layout_refresh_ms_min.
@@ -289,7 +381,7 @@ class ClientVolume final : public nbd::Volume {
   uint64_t volume_id_;
   VolumeLayout layout_;
   std::mutex mu_;
-  std::vector<SegmentInfo> segments_;
+  std::shared_ptr<const std::vector<SegmentInfo>> segments_;
   Clock::time_point refreshed_{};
 };
 

@@ -37,7 +37,7 @@ struct BlockClientOptions {
   uint32_t io_timeout_ms = 60000;  // a request not served by then fails
   uint32_t rpc_timeout_ms = 10000; // one call to a blockserver
   uint32_t manager_rpc_timeout_ms = 3000;
-  uint32_t threads = 16;           // requests being routed at once
+  uint32_t threads = 4;            // retries (backoff, layout refresh) and block status
   uint32_t layout_refresh_ms_min = 50;
 };
 
