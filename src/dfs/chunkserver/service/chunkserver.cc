@@ -101,6 +101,8 @@ nlohmann::json Chunkserver::StatusJson() {
     }
     disks.push_back({{"index", d.index},
                      {"path", d.path},
+                     {"disk_id", d.disk_id},
+                     {"cluster_id", d.cluster_id},
                      {"failed", d.failed},
                      {"failure", d.failure},
                      {"capacity_bytes", d.capacity_bytes},

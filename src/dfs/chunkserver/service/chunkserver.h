@@ -3,10 +3,13 @@
 // the background scrubber and the admin HTTP endpoint (/metrics, /status).
 // Corruption found anywhere in the store is reported to the master.
 //
-// Start() opens the store (loading and recovering every replica), binds the
+// Start() opens the store (claiming every disk: it fails, having changed
+// nothing, if another process serves one; then loading and recovering every
+// replica), binds the
 // RPC and HTTP ports, then starts the master link; Stop() takes them down in
 // reverse order. /status is a JSON object: id, addr, http_addr, rack, master,
-// registered, chunks, copies_in_flight and disks (index, path, failed,
+// registered, chunks, copies_in_flight and disks (index, path, disk_id,
+// cluster_id (disk_identity.h), failed,
 // failure, capacity/free/used bytes, chunks, memory_unsynced_bytes: memory-
 // durability bytes not yet flushed, fault: the injected fault).
 // With `fault_injection` the store runs on a FaultInjectingFileSystem that

@@ -46,6 +46,7 @@ class FakeMaster {
           std::lock_guard lock(mu_);
           registrations_.push_back(req);
           resp->set_heartbeat_interval_ms(30);
+          resp->set_cluster_id(cluster_id_);
           return Status::Ok();
         });
     server_->RegisterTyped<HeartbeatRequest, HeartbeatResponse>(
@@ -76,6 +77,10 @@ class FakeMaster {
   void Send(ChunkCommand c) {
     std::lock_guard lock(mu_);
     pending_.push_back(std::move(c));
+  }
+  void SetClusterId(std::string id) {
+    std::lock_guard lock(mu_);
+    cluster_id_ = std::move(id);
   }
   void AskReregister() {
     std::lock_guard lock(mu_);
@@ -108,6 +113,7 @@ class FakeMaster {
   std::vector<ChunkCommand> pending_;
   std::vector<ReportBadReplicaRequest> bad_reports_;
   bool reregister_ = false;
+  std::string cluster_id_;  // empty: none (as a master from before cluster ids)
 };
 
 class ChunkserverTest : public ::testing::Test {
@@ -473,6 +479,45 @@ TEST_F(ChunkserverTest, FailedDiskTriggersAFullReportWithoutItsReplicas) {
     }
     return false;
   }));
+}
+
+// Disks join their master's cluster at the first registration; pointed at a
+// master of another cluster, the server refuses them: failed with the reason,
+// no replica reported (so none is deleted as an orphan), every file kept.
+TEST_F(ChunkserverTest, DisksOfAnotherClusterAreRefused) {
+  const std::string cluster_a = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", cluster_b = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+  {
+    FakeMaster master;
+    master.SetClusterId(cluster_a);
+    Chunkserver* b = StartServer(Options("b", master.addr()));
+    WriteSealed(b, 5, Bytes(20000, 7));
+    ASSERT_TRUE(Eventually([&] { return !master.heartbeats().empty(); }));
+    RegisterRequest reg = master.last_registration();
+    ASSERT_EQ(reg.disk_ids_size(), 2);
+    EXPECT_NE(reg.disk_ids(0), reg.disk_ids(1));
+    for (const auto& id : b->store()->DiskIdentities()) EXPECT_EQ(id.cluster_id, cluster_a);
+    servers_.clear();
+  }
+  FakeMaster other;
+  other.SetClusterId(cluster_b);
+  Chunkserver* b = StartServer(Options("b", other.addr()));
+  ASSERT_TRUE(Eventually([&] {
+    for (const auto& hb : other.heartbeats()) {
+      if (hb.full_report()) return true;
+    }
+    return false;
+  }));
+  for (const auto& hb : other.heartbeats()) EXPECT_EQ(hb.replicas_size(), 0) << hb.DebugString();
+  HeartbeatRequest last = other.heartbeats().back();
+  ASSERT_EQ(last.disks_size(), 2);
+  for (const auto& d : last.disks()) {
+    EXPECT_TRUE(d.failed());
+    EXPECT_NE(d.failure().find("belongs to cluster " + cluster_a), std::string::npos) << d.failure();
+  }
+  for (const auto& id : b->store()->DiskIdentities()) EXPECT_EQ(id.cluster_id, cluster_a);
+  auto info = b->store()->Info(5);
+  ASSERT_TRUE(info.ok());
+  EXPECT_TRUE(std::filesystem::exists(PathsForChunk(root_ + "/b/d" + std::to_string(info->disk) + "/chunks", 5).chunk));
 }
 
 TEST_F(ChunkserverTest, MasterRestartLeadsToANewRegistration) {

@@ -129,10 +129,14 @@ Status MasterLink::Register() {
   req.set_rack(identity_.rack);
   req.set_http_addr(identity_.http_addr);
   FillDisks(req.mutable_disks());
+  for (const DiskIdentity& id : store_->DiskIdentities()) req.add_disk_ids(id.disk_id);
   RegisterResponse resp;
   RETURN_IF_ERROR(rpc_->CallTyped(master_, MASTER_REGISTER, req, &resp, {}, nullptr, rpc_timeout_ms_)
                       .WithContext("register"));
   if (resp.heartbeat_interval_ms() > 0) interval_ms_ = resp.heartbeat_interval_ms();
+  // Before the first heartbeat: a refused disk's replicas are never reported,
+  // so the master never orders them deleted.
+  if (!resp.cluster_id().empty()) (void)store_->AdoptCluster(resp.cluster_id());
   registered_ = true;
   since_full_report_ = 0;
   spdlog::info("registered with master {} as {} (heartbeat every {} ms)", master_, identity_.server_id,

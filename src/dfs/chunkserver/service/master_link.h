@@ -13,6 +13,10 @@
 // ReportCorruption() and sent as MASTER_REPORT_BAD_REPLICA after the next
 // heartbeat; the queue is bounded and a chunk is queued once.
 //
+// Registration sends the disk ids, and the master's answer carries its
+// cluster id, which the store's disks adopt or, if they belong to another
+// cluster, refuse (ChunkStore::AdoptCluster) before the first heartbeat.
+//
 // The link registers again when the master asks (reregister), when it
 // rejects a heartbeat (it does not know this server, e.g. after a restart),
 // and after any failed heartbeat (a master that was unreachable may have

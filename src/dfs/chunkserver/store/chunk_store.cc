@@ -35,7 +35,16 @@ Result<std::unique_ptr<ChunkStore>> ChunkStore::Open(ChunkStoreOptions options, 
                                                      std::shared_ptr<Clock> clock, MetricsRegistry* metrics) {
   if (options.disk_paths.empty()) return Status::InvalidArgument("a chunkserver needs at least one disk");
   std::unique_ptr<ChunkStore> store(new ChunkStore(std::move(options), std::move(fs), std::move(clock), metrics));
+  // Every disk is claimed before any is loaded: a chunkserver refused one
+  // disk leaves all of them as it found them.
+  Random rng(RandomSeedFromOs());
+  store->claims_.resize(store->disks_.size());
   for (auto& disk : store->disks_) {
+    Status st = store->ClaimDisk(disk.get(), &rng);
+    if (st.code() == StatusCode::kFailedPrecondition) return st;
+  }
+  for (auto& disk : store->disks_) {
+    if (!store->claims_[disk->index()]) continue;  // failed while claiming
     Status st = store->LoadDisk(disk.get());
     if (!st.ok()) {
       // A disk that cannot even be scanned is failed; the others still serve.
@@ -46,6 +55,47 @@ Result<std::unique_ptr<ChunkStore>> ChunkStore::Open(ChunkStoreOptions options, 
   store->flusher_->Start();
   store->prober_->Start();
   return store;
+}
+
+Status ChunkStore::ClaimDisk(Disk* disk, Random* rng) {
+  Status st = fs_->CreateDirs(disk->path());
+  if (st.ok()) {
+    auto claim = DiskClaim::Open(fs_.get(), disk->path(), rng);
+    if (claim.ok()) {
+      claims_[disk->index()] = std::move(*claim);
+      return Status::Ok();
+    }
+    st = claim.status();
+    if (st.code() == StatusCode::kFailedPrecondition) return st;
+  }
+  disk->MarkFailed(st.ToString(), /*replicas_lost=*/true);
+  return st;
+}
+
+std::vector<DiskIdentity> ChunkStore::DiskIdentities() const {
+  std::vector<DiskIdentity> out(disks_.size());
+  for (size_t i = 0; i < claims_.size(); ++i) {
+    if (claims_[i]) out[i] = claims_[i]->identity();
+  }
+  return out;
+}
+
+Status ChunkStore::AdoptCluster(const std::string& cluster_id) {
+  Status first;
+  for (auto& disk : disks_) {
+    DiskClaim* claim = claims_[disk->index()].get();
+    if (!claim) continue;
+    Status st = claim->AdoptCluster(cluster_id);
+    if (st.ok()) continue;
+    spdlog::error("disk {} ({}): {}", disk->index(), disk->path(), st.ToString());
+    if (st.code() == StatusCode::kFailedPrecondition) {
+      disk->MarkFailed(st.message(), /*replicas_lost=*/true);
+    } else {
+      disk->NoteStatus(st);
+    }
+    if (first.ok()) first = st;
+  }
+  return first;
 }
 
 Status ChunkStore::LoadDisk(Disk* disk) {
@@ -297,6 +347,11 @@ std::vector<DiskReport> ChunkStore::DiskReports(bool drain_latency) {
     DiskReport& rep = out[i];
     rep.index = disk->index();
     rep.path = disk->path();
+    if (claims_[i]) {
+      DiskIdentity id = claims_[i]->identity();
+      rep.disk_id = id.disk_id;
+      rep.cluster_id = id.cluster_id;
+    }
     auto space = fs_->GetDiskSpace(disk->path());
     if (space.ok()) {
       disk->set_free_bytes_seen(space->free_bytes);

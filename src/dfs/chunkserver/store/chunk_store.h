@@ -1,7 +1,12 @@
 // ChunkStore: every chunk replica held by one chunkserver, over its disks.
 //
-// Open() scans each disk's chunks/ directory and loads every replica
-// (recovering torn tails, removing debris of interrupted creations). New
+// Open() first claims every disk (its lock and identity, disk_identity.h; a
+// disk another process serves makes Open fail before anything is read or
+// changed), then scans each disk's chunks/ directory and loads every replica
+// (recovering torn tails, removing debris of interrupted creations). A disk
+// whose identity names another cluster than its master's is refused when the
+// master's cluster id becomes known (AdoptCluster): failed, its replicas left
+// out of reports and untouched. New
 // chunks go to the requested disk when it is healthy and has room, otherwise
 // to the healthy disk with the most free space. Any I/O error, ENOSPC or
 // permission error from a disk marks that disk failed (see disk.h); the error
@@ -15,7 +20,7 @@
 //
 // Thread-safety: thread-safe; operations on different chunks run in parallel,
 // operations on one chunk are serialised by its Replica.
-// Ownership: owns Disks and Replicas; shares the FileSystem and Clock; borrows
+// Ownership: owns Disks, their claims and Replicas; shares the FileSystem and Clock; borrows
 // the MetricsRegistry, which must outlive the store.
 #pragma once
 
@@ -32,6 +37,7 @@
 #include "common/metrics.h"
 #include "common/result.h"
 #include "dfs/chunkserver/store/disk.h"
+#include "dfs/chunkserver/store/disk_identity.h"
 #include "dfs/chunkserver/store/disk_prober.h"
 #include "dfs/chunkserver/store/memory_flusher.h"
 #include "dfs/chunkserver/store/replica.h"
@@ -105,11 +111,20 @@ class ChunkStore {
   // heartbeat does this, once per interval); otherwise it is only read.
   std::vector<DiskReport> DiskReports(bool drain_latency = true);
   size_t disk_count() const { return disks_.size(); }
+  // Per disk index, its identity (empty ids for a disk that could not be claimed).
+  std::vector<DiskIdentity> DiskIdentities() const;
+  // Joins every claimed disk to `cluster_id` (DiskClaim::AdoptCluster); a disk
+  // of another cluster, or one whose identity cannot be written, is marked
+  // failed with its replicas untrusted. Returns the first such refusal.
+  Status AdoptCluster(const std::string& cluster_id);
   const ChunkStoreOptions& options() const { return options_; }
 
  private:
   ChunkStore(ChunkStoreOptions options, std::shared_ptr<FileSystem> fs, std::shared_ptr<Clock> clock,
              MetricsRegistry* metrics);
+  // OK, or the disk's failure (it is marked); FailedPrecondition (another
+  // process serves the disk) is returned without marking.
+  Status ClaimDisk(Disk* disk, Random* rng);
   Status LoadDisk(Disk* disk);
   void CheckDisks();
   Status LoadOne(Disk* disk, const std::string& name);
@@ -127,6 +142,7 @@ class ChunkStore {
   CorruptionListener corruption_listener_;
   std::shared_ptr<FileSystem> fs_;
   std::shared_ptr<Clock> clock_;
+  std::vector<std::unique_ptr<DiskClaim>> claims_;  // per disk, null if unclaimed; released last
   std::vector<std::unique_ptr<Disk>> disks_;
   std::unique_ptr<MemoryFlusher> flusher_;  // after disks_: stopped before they go
   std::unique_ptr<DiskProber> prober_;      // likewise

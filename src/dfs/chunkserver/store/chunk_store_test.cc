@@ -575,6 +575,33 @@ TEST_F(ChunkStoreTest, DeleteRemovesFilesAndDebrisIsCleaned) {
   EXPECT_FALSE(std::filesystem::exists(DataPath(disk1_, 7)));
 }
 
+// A second store on a disk that a running store serves (another chunkserver
+// pointed at the same directory) is refused before it touches anything, and
+// says who holds the disk; the first store's replicas stay on disk.
+TEST_F(ChunkStoreTest, ASecondOpenerOfALockedDiskIsRefused) {
+  ASSERT_TRUE(store_->Create(1, 1, 0).ok());
+  ASSERT_TRUE(store_->Append(Args(1, 1, 0, "abc")).ok());
+  { std::ofstream debris(DataPath(disk0_, 7)); debris << "junk"; }  // would be cleaned by a load
+  ChunkStoreOptions opt;
+  opt.disk_paths = {root_ + "/other", disk0_};
+  opt.disk_probe_interval_ms = 0;
+  MetricsRegistry metrics;
+  auto second = ChunkStore::Open(opt, fault_, clock_, &metrics);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), StatusCode::kFailedPrecondition) << second.status().ToString();
+  EXPECT_NE(second.status().message().find(disk0_), std::string::npos) << second.status().ToString();
+  EXPECT_NE(second.status().message().find("pid " + std::to_string(::getpid())), std::string::npos)
+      << second.status().ToString();
+  EXPECT_TRUE(std::filesystem::exists(DataPath(disk0_, 1)));
+  EXPECT_TRUE(std::filesystem::exists(DataPath(disk0_, 7)));
+  EXPECT_EQ(ReadAll(1), "abc");
+  // Once the first store is gone, the disk opens again.
+  store_.reset();
+  auto third = ChunkStore::Open(opt, fault_, clock_, &metrics);
+  ASSERT_TRUE(third.ok()) << third.status().ToString();
+  EXPECT_EQ((*third)->ListReplicas().size(), 1u);
+}
+
 TEST_F(ChunkStoreTest, DiskReportsCountOpsAndBytes) {
   ASSERT_TRUE(store_->Create(1, 1, 0).ok());
   ASSERT_TRUE(store_->Append(Args(1, 1, 0, Bytes(100, 1))).ok());

@@ -51,6 +51,8 @@ class LatencyWindow {
 struct DiskReport {
   uint32_t index = 0;
   std::string path;
+  std::string disk_id;     // see disk_identity.h; empty if the disk was not claimed
+  std::string cluster_id;  // empty until the disk joins its master's cluster
   uint64_t capacity_bytes = 0;
   uint64_t free_bytes = 0;
   uint64_t device_id = 0;  // see DiskSpace
