@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -53,6 +54,21 @@ std::string LastLine(const std::string& path) {
   }
   if (last.size() > kLineBytesMax) last = last.substr(0, kLineBytesMax) + "...";
   return last;
+}
+
+// The lock files under `dir` (each chunkserver disk's LOCK, the RocksDB LOCK
+// of the master and the blockmanager): a process holding one open serves the
+// cluster's directories, whether or not cluster.json names it.
+std::vector<std::string> LockFilesUnder(const std::string& dir) {
+  constexpr int kDepthMax = 2;  // DIR/cs1/disk0/LOCK is at depth 2; chunks/ below it is not listed
+  std::vector<std::string> locks;
+  std::error_code ec;
+  fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec), end;
+  for (; !ec && it != end; it.increment(ec)) {
+    if (it.depth() >= kDepthMax) it.disable_recursion_pending();
+    if (it->path().filename() == "LOCK") locks.push_back(it->path().string());
+  }
+  return locks;
 }
 
 std::vector<pid_t> PidsIn(const nlohmann::json& doc) {
@@ -439,6 +455,12 @@ Status LocalCluster::Stop(const std::string& dir) {
   // Clients first, the master last, so chunkservers do not see it vanish.
   auto pids = PidsIn(doc);
   std::reverse(pids.begin(), pids.end());
+  // Roles that serve DIR without being in cluster.json (restarted by hand)
+  // go too, before the master.
+  for (pid_t pid : ProcessesHoldingOpen(LockFilesUnder(dir))) {
+    if (std::find(pids.begin(), pids.end(), pid) != pids.end()) continue;
+    pids.insert(pids.empty() ? pids.end() : pids.end() - 1, pid);
+  }
   for (pid_t pid : pids) {
     if (!IsStrataProcess(pid)) continue;
     Status st = StopProcess(pid, 10000);

@@ -64,7 +64,8 @@ class LocalCluster {
   // Writes DIR/cluster.json. Fails if a cluster already runs in DIR; on
   // any failure the roles it started are stopped again.
   Status Start(bool detach);
-  // Stops the processes recorded in DIR/cluster.json.
+  // Stops the processes recorded in DIR/cluster.json, and any other strata
+  // process holding a lock file under DIR (a role restarted by hand).
   static Status Stop(const std::string& dir);
   // Blocks until SIGINT/SIGTERM, then stops everything (foreground mode).
   Status RunForeground();

@@ -10,7 +10,9 @@
 
 #include <cerrno>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
+#include <set>
 #include <thread>
 
 namespace strata {
@@ -83,6 +85,34 @@ Status StopProcess(pid_t pid, int grace_ms) {
   }
   ReapIfExited(pid);
   return Status::Ok();
+}
+
+std::vector<pid_t> ProcessesHoldingOpen(const std::vector<std::string>& paths) {
+  namespace fs = std::filesystem;
+  std::set<std::string> wanted;
+  for (const auto& p : paths) {
+    std::error_code ec;
+    fs::path canonical = fs::canonical(p, ec);
+    if (!ec) wanted.insert(canonical.string());
+  }
+  std::vector<pid_t> holders;
+  if (wanted.empty()) return holders;
+  const std::string self = std::to_string(::getpid());
+  std::error_code ec;
+  for (const auto& proc : fs::directory_iterator("/proc", ec)) {
+    const std::string name = proc.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos || name == self) continue;
+    std::error_code fd_ec;
+    for (const auto& fd : fs::directory_iterator(proc.path() / "fd", fd_ec)) {
+      std::error_code link_ec;
+      fs::path target = fs::read_symlink(fd.path(), link_ec);
+      if (!link_ec && wanted.count(target.string())) {
+        holders.push_back(static_cast<pid_t>(std::stol(name)));
+        break;
+      }
+    }
+  }
+  return holders;
 }
 
 bool PortAcceptsConnections(const std::string& host, int port) {

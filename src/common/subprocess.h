@@ -30,6 +30,11 @@ void ReapIfExited(pid_t pid);
 // SIGTERM, then SIGKILL after `grace_ms`; waits until the process is gone.
 Status StopProcess(pid_t pid, int grace_ms);
 
+// The processes other than this one that hold one of `paths` open (from
+// /proc/<pid>/fd; paths are compared canonical). Processes whose descriptors
+// this user cannot read are not seen.
+std::vector<pid_t> ProcessesHoldingOpen(const std::vector<std::string>& paths);
+
 // True when something accepts TCP connections on host:port.
 bool PortAcceptsConnections(const std::string& host, int port);
 
