@@ -532,6 +532,43 @@ TEST_F(BlockSystemTest, ClusterStatusShowsTheBlockRolesVolumesAndSegmentOwners) 
   EXPECT_NE(down.out.find("chunkservers:"), std::string::npos) << down.out;
 }
 
+TEST_F(BlockSystemTest, FlushOfAMemoryVolumeSyncsItsWritesOnTheChunkservers) {
+  TestClusterConfig config = BlockConfig();
+  // The chunkservers' background flusher waits ten minutes: only FLUSH syncs.
+  config.chunkserver_yaml = "  memory_flush_batch_ms: 600000\n  memory_flush_delay_ms_max: 1200000\n";
+  TestCluster c(config);
+  ASSERT_FALSE(c.info().is_null());
+  Create(c, "vm1", "16M", "memory");
+  auto unsynced = [&] {
+    uint64_t total = 0;
+    for (const auto& cs : c.info()["chunkservers"]) {
+      auto r = RunCommand({"curl", "-s", "--max-time", "2", "http://" + cs["http"].get<std::string>() + "/status"});
+      auto doc = nlohmann::json::parse(r.out, nullptr, false);
+      if (doc.is_discarded() || !doc.contains("disks")) continue;
+      for (const auto& d : doc["disks"]) total += d.value("memory_unsynced_bytes", uint64_t{0});
+    }
+    return total;
+  };
+  std::string src = Tmp("src.img");
+  WriteRandomFile(src, 4 * kMiB, 31);
+  auto copy = RunCommand({"nbdcopy", src, Uri(c, "vm1")});  // no --flush
+  ASSERT_EQ(copy.exit_code, 0) << copy.err;
+  // Every replica holds the writes in memory, none synced.
+  ASSERT_TRUE(WaitFor([&] { return unsynced() >= 3 * 4 * kMiB; }, 10s)) << unsynced();
+  auto flush = QemuIo(Uri(c, "vm1"), {"flush"});
+  ASSERT_TRUE(QemuIoOk(flush)) << flush.out << flush.err;
+  EXPECT_EQ(unsynced(), 0u);
+  double flushes = 0;
+  for (const auto& bs : c.info()["blockservers"]) {
+    flushes += std::max(0.0, Metric(bs["http"].get<std::string>(), "strata_blockserver_flushes_total"));
+  }
+  EXPECT_GE(flushes, 4);  // one per segment
+  auto back = RunCommand({"nbdcopy", Uri(c, "vm1"), Tmp("back.img")});
+  ASSERT_EQ(back.exit_code, 0) << back.err;
+  ASSERT_EQ(RunCommand({"truncate", "-s", "16M", src}).exit_code, 0);
+  EXPECT_TRUE(FilesEqual(src, Tmp("back.img")));
+}
+
 TEST_F(BlockSystemTest, GarbageCollectionBringsStoredBytesBackNearTheLiveData) {
   TestCluster c(BlockConfig());
   ASSERT_FALSE(c.info().is_null());

@@ -49,7 +49,8 @@ class ClientVolume final : public nbd::Volume {
  public:
   ClientVolume(BlockClient* client, GetVolumeResponse view)
       : client_(client), info_(ExportInfoOf(view.volume())), name_(view.volume().name()),
-        volume_id_(view.volume().id()), layout_(view.volume().geometry()) {
+        volume_id_(view.volume().id()), memory_(view.volume().durability() == dfs::DURABILITY_MEMORY),
+        layout_(view.volume().geometry()) {
     Adopt(view);
   }
 
@@ -81,8 +82,15 @@ class ClientVolume final : public nbd::Volume {
         [out, done = std::move(done)](Status st) { done(st, st.ok() ? std::move(*out) : std::string()); });
   }
 
-  void Write(uint64_t offset, std::string data, bool, Done done) override {
-    // Every write is durable when acknowledged: FUA needs nothing more.
+  void Write(uint64_t offset, std::string data, bool fua, Done done) override {
+    // A sync volume's write is durable when acknowledged: FUA needs nothing
+    // more. A memory volume's FUA write is followed by a FLUSH.
+    if (fua && memory_) {
+      done = [this, done = std::move(done)](Status st) mutable {
+        if (!st.ok()) return done(st);
+        Flush(std::move(done));
+      };
+    }
     auto bytes = std::make_shared<std::string>(std::move(data));
     auto pieces = std::make_shared<std::vector<SegmentPiece>>(layout_.Map(offset, bytes->size()));
     size_t n = pieces->size();
@@ -102,7 +110,23 @@ class ClientVolume final : public nbd::Volume {
         [](size_t, rpc::RpcReply&) { return Status::Ok(); }, std::move(done));
   }
 
-  void Flush(Done done) override { done(Status::Ok()); }
+  void Flush(Done done) override {
+    // A sync volume's writes are durable when acknowledged. A memory
+    // volume's are in the memory of two chunkservers: FLUSH has every
+    // segment's blockserver sync its open data file, which covers the
+    // writes acknowledged on every connection.
+    if (!memory_) return done(Status::Ok());
+    size_t n = Segments()->size();
+    RunAsync(
+        n, [](size_t i) { return static_cast<uint32_t>(i); },
+        [this](size_t, const SegmentRef& ref, const std::string& addr, std::function<void()> on_done) {
+          BsFlushRequest req;
+          *req.mutable_segment() = ref;
+          return client_->rpc().CallAsync(addr, BS_FLUSH, req.SerializeAsString(), "", client_->options().rpc_timeout_ms,
+                                          std::move(on_done));
+        },
+        [](size_t, rpc::RpcReply&) { return Status::Ok(); }, std::move(done));
+  }
 
   void Trim(uint64_t offset, uint32_t length, Done done) override { Deallocate(offset, length, false, std::move(done)); }
 
@@ -379,6 +403,7 @@ class ClientVolume final : public nbd::Volume {
   nbd::ExportInfo info_;
   std::string name_;
   uint64_t volume_id_;
+  bool memory_;  // memory durability: FLUSH syncs
   VolumeLayout layout_;
   std::mutex mu_;
   std::shared_ptr<const std::vector<SegmentInfo>> segments_;

@@ -15,6 +15,7 @@ Status BlockServer::Start() {
   reads_ = metrics_.GetCounter("strata_blockserver_reads_total", "Read requests served");
   writes_ = metrics_.GetCounter("strata_blockserver_writes_total", "Write requests acknowledged");
   trims_ = metrics_.GetCounter("strata_blockserver_trims_total", "TRIM and WRITE_ZEROES requests acknowledged");
+  flushes_ = metrics_.GetCounter("strata_blockserver_flushes_total", "FLUSH requests of memory volumes acknowledged");
   read_bytes_ = metrics_.GetCounter("strata_blockserver_read_bytes_total", "Bytes read by clients");
   write_bytes_ = metrics_.GetCounter("strata_blockserver_write_bytes_total", "Bytes written by clients");
   refused_ = metrics_.GetCounter("strata_blockserver_requests_refused_total",
@@ -173,6 +174,14 @@ void BlockServer::RegisterMethods() {
         if (!seg.ok()) return refused(seg.status());
         RETURN_IF_ERROR((*seg)->Trim(req.offset(), req.length()));
         trims_->Add();
+        return Status::Ok();
+      });
+  rpc_->RegisterTyped<BsFlushRequest, BsFlushResponse>(
+      BS_FLUSH, "flush", [this, refused](const BsFlushRequest& req, std::string&, BsFlushResponse*, std::string*) {
+        auto seg = table_->Find(req.segment());
+        if (!seg.ok()) return refused(seg.status());
+        RETURN_IF_ERROR((*seg)->Sync());
+        flushes_->Add();
         return Status::Ok();
       });
   rpc_->RegisterTyped<BsBlockStatusRequest, BsBlockStatusResponse>(

@@ -74,6 +74,7 @@ class BlockServer {
   Counter* reads_ = nullptr;
   Counter* writes_ = nullptr;
   Counter* trims_ = nullptr;
+  Counter* flushes_ = nullptr;
   Counter* read_bytes_ = nullptr;
   Counter* write_bytes_ = nullptr;
   Counter* refused_ = nullptr;

@@ -16,6 +16,7 @@ class DfsAppender final : public LogAppender {
     if (!closed_) (void)writer_->Close();
   }
   Status Append(std::string_view data) override { return writer_->Append(data); }
+  Status Sync() override { return writer_->Sync(); }
   Status Close() override {
     closed_ = true;
     return writer_->Close();

@@ -34,6 +34,9 @@ class LogAppender {
   virtual ~LogAppender() = default;
   // Returns once `data` is durable per the file's durability mode.
   virtual Status Append(std::string_view data) = 0;
+  // Makes every appended byte durable also in `memory` durability (a no-op
+  // for `sync` files, whose appends are durable when they return).
+  virtual Status Sync() = 0;
   // Seals the file; no more appends.
   virtual Status Close() = 0;
   virtual uint64_t size() const = 0;

@@ -18,6 +18,10 @@ class MemoryAppender final : public LogAppender {
     size_ = file_->data.size();
     return Status::Ok();
   }
+  Status Sync() override {
+    store_->syncs_++;
+    return Status::Ok();
+  }
   Status Close() override {
     std::lock_guard lock(file_->mu);
     if (file_->writer_epoch != epoch_) return Status::StaleEpoch("a newer writer owns the file");

@@ -45,6 +45,7 @@ class MemoryLogFileStore final : public LogFileStore {
   // Overwrites bytes of a file in place (corruption).
   void Corrupt(const std::string& path, uint64_t offset, char byte);
   uint64_t bytes_appended() const { return bytes_appended_; }
+  uint64_t syncs() const { return syncs_; }  // LogAppender::Sync calls
   size_t file_count();
 
   struct File {
@@ -65,6 +66,7 @@ class MemoryLogFileStore final : public LogFileStore {
   bool hold_ = false;
   size_t held_ = 0;
   std::atomic<uint64_t> bytes_appended_{0};
+  std::atomic<uint64_t> syncs_{0};
   void WaitWhileHeld();
   friend class MemoryAppender;
 };

@@ -238,6 +238,13 @@ Status Segment::Write(uint64_t offset, std::string_view data) {
   return Submit(std::move(op));
 }
 
+Status Segment::Sync() {
+  if (options_.durability != dfs::DURABILITY_MEMORY) return Status::Ok();
+  auto op = std::make_unique<Op>();
+  op->kind = OpKind::kSync;
+  return Submit(std::move(op));
+}
+
 Status Segment::Trim(uint64_t offset, uint64_t length) {
   RETURN_IF_ERROR(CheckRange(offset, length));
   if (length == 0) return Status::Ok();
@@ -329,6 +336,9 @@ void Segment::Encode(Op& op) {
     case OpKind::kCheckpoint:
       checkpoint_wanted_ = true;
       break;
+    case OpKind::kSync:
+      sync_wanted_ = true;
+      break;
   }
 }
 
@@ -364,6 +374,7 @@ void Segment::WriterLoop() {
     cv_.notify_all();
     batch_.clear();
     encoded_.clear();
+    sync_wanted_ = false;
     for (auto& op : ops) Encode(*op);
     Status st;
     if (!batch_.empty() && appender_->size() > 0 && appender_->size() + batch_.size() > options_.data_file_bytes_max) {
@@ -374,6 +385,25 @@ void Segment::WriterLoop() {
     if (st.ok() && checkpoint_wanted_) st = Roll();
     uint64_t base = appender_ ? appender_->size() : 0;
     if (st.ok() && !batch_.empty()) st = appender_->Append(batch_);
+    // The batch's own appends and every earlier one are acknowledged: a
+    // sync covers them all.
+    if (st.ok() && sync_wanted_) {
+      sync_wanted_ = false;
+      st = appender_->Sync();
+      if (!st.ok()) {
+        // Still acknowledged in memory, and the file stays usable: only the
+        // sync requests fail (and are retried by the client).
+        std::lock_guard lock(mu_);
+        spdlog::warn("segment {}: sync: {}", dir_, st.ToString());
+        for (auto& op : ops) {
+          if (op->kind == OpKind::kSync) {
+            op->done.set_value(st);
+            op.reset();
+          }
+        }
+        st = Status::Ok();
+      }
+    }
     std::lock_guard lock(mu_);
     if (!st.ok()) {
       FailLocked(st);
@@ -393,7 +423,9 @@ void Segment::WriterLoop() {
       stats_.appends++;
       stats_.requests_written += ops.size();
     }
-    for (auto& op : ops) op->done.set_value(st);
+    for (auto& op : ops) {
+      if (op) op->done.set_value(st);
+    }
   }
 }
 

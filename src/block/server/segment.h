@@ -104,6 +104,10 @@ class Segment {
   // segment (InvalidArgument otherwise). Write/Trim return once durable.
   Status Write(uint64_t offset, std::string_view data);
   Status Trim(uint64_t offset, uint64_t length);
+  // Returns once every write and trim acknowledged before the call is
+  // durable also in `memory` durability (the open data file synced; files
+  // rolled before were synced by their seal). Costs nothing in `sync`.
+  Status Sync();
   Result<std::string> Read(uint64_t offset, uint64_t length);
   Result<std::vector<BlockRun>> BlockStatus(uint64_t offset, uint64_t length);
 
@@ -120,7 +124,7 @@ class Segment {
   const std::string& dir() const { return dir_; }
 
  private:
-  enum class OpKind { kWrite, kTrim, kGcWrite, kCheckpoint };
+  enum class OpKind { kWrite, kTrim, kGcWrite, kCheckpoint, kSync };
   struct Op {
     OpKind kind = OpKind::kWrite;
     uint64_t block = 0;
@@ -188,6 +192,7 @@ class Segment {
   uint64_t logged_since_checkpoint_ = 0;
   uint64_t last_checkpoint_bytes_ = 0;
   bool checkpoint_wanted_ = false;
+  bool sync_wanted_ = false;  // a kSync op is in the batch being written
   std::thread writer_;
 };
 

@@ -284,6 +284,36 @@ TEST(SegmentTest, AWriteGroupCommittedAheadOfAGcCopyOfTheSameBlockWins) {
   oracle.Check(*again);
 }
 
+TEST(SegmentTest, SyncSyncsTheOpenFileOfAMemorySegmentOnly) {
+  MemoryLogFileStore store;
+  SegmentOptions o = SmallOptions();
+  auto seg = OpenOrDie(&store, o);  // sync durability: nothing to do
+  ASSERT_TRUE(seg->Write(0, Pattern(0, 1)).ok());
+  ASSERT_TRUE(seg->Sync().ok());
+  EXPECT_EQ(store.syncs(), 0u);
+  seg->Close();
+  MemoryLogFileStore memory_store;
+  o.durability = dfs::DURABILITY_MEMORY;
+  auto mem = OpenOrDie(&memory_store, o);
+  ASSERT_TRUE(mem->Write(0, Pattern(0, 1)).ok());
+  ASSERT_TRUE(mem->Sync().ok());
+  EXPECT_EQ(memory_store.syncs(), 1u);
+  // Concurrent syncs and writes: each sync returns after a sync that
+  // followed every write acknowledged before it.
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 20; ++i) {
+        EXPECT_TRUE(mem->Write((t * 20 + i) * kBs, Pattern(t * 20 + i, 2)).ok());
+        EXPECT_TRUE(mem->Sync().ok());
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_GE(memory_store.syncs(), 2u);
+  EXPECT_LE(memory_store.syncs(), 81u);
+}
+
 TEST(SegmentTest, RequestsOutsideTheSegmentOrMisalignedAreRefused) {
   MemoryLogFileStore store;
   auto seg = OpenOrDie(&store);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <future>
 
 #include "chunkserver.pb.h"
 #include "common/crc32c.h"
@@ -377,6 +378,42 @@ Status FileWriter::Flush() {
   if (closed_) return Status::FailedPrecondition("writer for " + path_ + " is closed");
   if (!failed_.ok()) return failed_;
   return Sticky(WaitAcked(0));
+}
+
+Status FileWriter::Sync() {
+  RETURN_IF_ERROR(Flush());
+  if (durability_ != DURABILITY_MEMORY || !chunk_ || chunk_len_ == 0) return Status::Ok();
+  SyncChunkRequest req;
+  req.set_chunk_id(chunk_->chunk_id());
+  std::string meta = req.SerializeAsString();
+  std::vector<std::pair<const Replica*, std::future<Result<rpc::RpcReply>>>> calls;
+  for (const Replica& r : replicas_) {
+    if (r.failed) continue;
+    calls.emplace_back(&r, client_->rpc().CallAsync(r.location.addr(), CHUNKSERVER_SYNC_CHUNK, meta, "",
+                                                    client_->options().rpc_timeout_ms));
+  }
+  uint32_t synced = 0;
+  Status last;
+  for (auto& [r, call] : calls) {
+    Result<rpc::RpcReply> reply = call.get();
+    Status st = reply.ok() ? reply->status : reply.status();
+    SyncChunkResponse resp;
+    if (st.ok() && !resp.ParseFromString(reply->meta)) st = Status::ProtocolError("bad sync reply");
+    // A replica shorter than what was acknowledged did not sync all of it.
+    if (st.ok() && resp.length() < chunk_len_) {
+      st = Status::Unavailable("holds " + std::to_string(resp.length()) + " of " + std::to_string(chunk_len_) +
+                               " acknowledged bytes");
+    }
+    if (st.ok()) {
+      synced++;
+    } else {
+      last = st.WithContext("replica " + r->location.server_id() + " (" + r->location.addr() + ")");
+    }
+  }
+  if (synced >= min_copies_) return Status::Ok();
+  return Status::Unavailable(path_ + ": chunk " + std::to_string(chunk_->chunk_id()) + " synced on " +
+                             std::to_string(synced) + " replicas, " + std::to_string(min_copies_) +
+                             " needed: " + last.ToString());
 }
 
 Status FileWriter::Close() {

@@ -74,6 +74,13 @@ class FileWriter {
   Status Append(std::string_view data);
   // Returns once everything appended is acknowledged.
   Status Flush();
+  // Flush(), then, for a `memory` durability file, makes the acknowledged
+  // bytes durable: the replicas of the open chunk fdatasync them (sealed
+  // chunks were synced at their seal). OK once at least min_copies replicas
+  // synced; otherwise Unavailable, and the writer is not failed (the bytes
+  // are still acknowledged in memory; a later Sync may succeed). A `sync`
+  // file is durable at every acknowledgement: Sync() is Flush().
+  Status Sync();
   // Bytes that may be appended but not yet acknowledged; 0 (the default):
   // each Append waits for its own acknowledgement.
   void SetWindow(uint64_t bytes) { window_ = bytes; }

@@ -92,6 +92,13 @@ void RegisterChunkService(rpc::RpcServer* server, ChunkStore* store, Replicator*
         resp->set_length(length);
         return Status::Ok();
       });
+  server->RegisterTyped<SyncChunkRequest, SyncChunkResponse>(
+      CHUNKSERVER_SYNC_CHUNK, "sync_chunk",
+      [store](const SyncChunkRequest& req, std::string&, SyncChunkResponse* resp, std::string*) {
+        ASSIGN_OR_RETURN(uint64_t length, store->Sync(req.chunk_id()));
+        resp->set_length(length);
+        return Status::Ok();
+      });
   server->RegisterTyped<DeleteChunkRequest, DeleteChunkResponse>(
       CHUNKSERVER_DELETE_CHUNK, "delete_chunk",
       [store](const DeleteChunkRequest& req, std::string&, DeleteChunkResponse*, std::string*) {

@@ -285,6 +285,14 @@ Result<uint64_t> ChunkStore::Seal(uint64_t chunk_id, uint64_t epoch, uint64_t le
   return sealed;
 }
 
+Result<uint64_t> ChunkStore::Sync(uint64_t chunk_id) {
+  ASSIGN_OR_RETURN(auto replica, Find(chunk_id));
+  if (!replica->disk()->readable()) return NoteReplica(chunk_id, replica->disk(), replica->disk()->CheckHealthy());
+  auto made = flusher_->FlushNow(replica);
+  if (!made.ok()) return NoteReplica(chunk_id, replica->disk(), made.status());
+  return replica->State().length;
+}
+
 Status ChunkStore::Delete(uint64_t chunk_id) {
   std::shared_ptr<Replica> replica;
   {

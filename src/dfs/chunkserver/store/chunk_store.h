@@ -84,6 +84,9 @@ class ChunkStore {
   Result<uint64_t> Append(const AppendArgs& args);
   Status Read(uint64_t chunk_id, uint64_t offset, uint64_t length, std::string* out);
   Result<uint64_t> Seal(uint64_t chunk_id, uint64_t epoch, uint64_t length);
+  // Makes every acknowledged append of the replica durable; returns its
+  // length.
+  Result<uint64_t> Sync(uint64_t chunk_id);
   Status Delete(uint64_t chunk_id);
   Result<ReplicaState> Info(uint64_t chunk_id) const;
 

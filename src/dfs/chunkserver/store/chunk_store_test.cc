@@ -741,6 +741,28 @@ TEST_F(ChunkStoreTest, SealMakesMemoryAppendsDurable) {
   EXPECT_TRUE(store_->Info(1)->sealed);
 }
 
+TEST_F(ChunkStoreTest, SyncMakesMemoryAppendsDurableAndLeavesTheFlushQueue) {
+  memory_.flush_batch_ms = 600000;  // the background flusher waits: only Sync syncs
+  memory_.flush_delay_ms_max = 1200000;
+  Reopen();
+  ASSERT_TRUE(store_->Create(1, 1, 0).ok());
+  std::string a = Bytes(9000, 41);
+  ASSERT_TRUE(store_->Append(MemoryArgs(1, 1, 0, a)).ok());
+  EXPECT_EQ(store_->Info(1)->unsynced_bytes, a.size());
+  EXPECT_EQ(store_->flusher()->DirtyBytes(0), a.size());
+  auto synced = store_->Sync(1);
+  ASSERT_TRUE(synced.ok()) << synced.status().ToString();
+  EXPECT_EQ(*synced, a.size());
+  EXPECT_EQ(store_->Info(1)->unsynced_bytes, 0u);
+  EXPECT_EQ(store_->flusher()->DirtyBytes(0), 0u);
+  // A power loss right after keeps it all.
+  ASSERT_TRUE(fault_->DropUnsyncedData().ok());
+  store_.reset();
+  Reopen();
+  EXPECT_EQ(ReadAll(1), a);
+  EXPECT_EQ(store_->Sync(99).status().code(), StatusCode::kNotFound);
+}
+
 // Disks in a scratch directory on a fault-injecting file system and a
 // manual clock, for the prober.
 class DiskProberTest : public ::testing::Test {

@@ -104,6 +104,37 @@ void MemoryFlusher::Enqueue(const std::shared_ptr<Replica>& replica, uint64_t by
   if (added) q.cv.notify_one();
 }
 
+Result<uint64_t> MemoryFlusher::FlushNow(const std::shared_ptr<Replica>& replica) {
+  DiskQueue& q = *queues_.at(replica->disk()->index());
+  uint64_t start = clock_->NowMicros();
+  Result<uint64_t> made = replica->Flush();
+  uint64_t took = clock_->NowMicros() - start;
+  if (!made.ok()) {
+    if (made.status().code() != StatusCode::kNotFound) q.disk->NoteStatus(made.status());
+    return made.status();
+  }
+  if (*made > 0) {
+    q.disk->ObserveWrite(took);
+    q.last_flush_us = took;
+    q.last_flush_end_us = start + took;
+    flushes_->Add();
+    flushed_bytes_->Add(*made);
+  }
+  std::lock_guard lock(q.mu);
+  auto it = q.dirty.find(replica.get());
+  if (it != q.dirty.end()) {
+    uint64_t left = replica->State().unsynced_bytes;
+    if (left == 0) {
+      q.reported.erase(it->first);
+      q.dirty.erase(it);
+    }
+    uint64_t dirty = 0;
+    for (const auto& [key, r] : q.dirty) dirty += r->State().unsynced_bytes;
+    q.dirty_bytes = dirty;
+  }
+  return made;
+}
+
 uint64_t MemoryFlusher::DirtyBytes(uint32_t index) const { return queues_.at(index)->dirty_bytes.load(); }
 
 // Syncs every queued replica of one disk, round after round.

@@ -73,6 +73,10 @@ class MemoryFlusher {
   // Queues `replica` after a memory-mode append of `bytes` to it.
   void Enqueue(const std::shared_ptr<Replica>& replica, uint64_t bytes);
 
+  // Syncs `replica` now (a client asked: SYNC_CHUNK), timed and counted as
+  // the flusher's own rounds are; it leaves the queue once clean.
+  Result<uint64_t> FlushNow(const std::shared_ptr<Replica>& replica);
+
   // Unsynced bytes queued on disk `index`.
   uint64_t DirtyBytes(uint32_t index) const;
   // Runs one watchdog check now (tests); the watchdog thread calls it too.
