@@ -174,6 +174,13 @@ TEST_F(BlockSystemTest, RealClientsSeeAThinVolumeAndCopyDataInAndOutIdentically)
   auto unknown = RunCommand({"nbdinfo", Uri(c, "nosuch")});
   EXPECT_NE(unknown.exit_code, 0);
   EXPECT_NE((unknown.err + unknown.out).find("nosuch"), std::string::npos) << unknown.err;
+  // The gateway counted what went through it.
+  std::string gateway = c.info()["nbd"]["http"].get<std::string>();
+  EXPECT_GE(Metric(gateway, "strata_nbd_request_bytes_total{op=\"write\"}"), 64.0 * kMiB + 24 * kMiB);
+  EXPECT_GE(Metric(gateway, "strata_nbd_request_bytes_total{op=\"read\"}"), 64.0 * kMiB + 24 * kMiB);
+  EXPECT_GT(Metric(gateway, "strata_nbd_requests_total{op=\"block_status\"}"), 0);
+  EXPECT_EQ(Metric(gateway, "strata_nbd_request_errors_total{op=\"read\"}"), 0);
+  EXPECT_TRUE(WaitFor([&] { return Metric(gateway, "strata_nbd_volumes_open") == 0; }, 10s));
 }
 
 TEST_F(BlockSystemTest, FioVerifiesRandomWritesOnOneAndOnFourConnections) {
@@ -230,6 +237,10 @@ TEST_F(BlockSystemTest, ABlockServerKilledDuringFioLosesNothingAndItsSegmentsMov
   int code = fio.Wait();
   EXPECT_EQ(code, 0) << fio.Log();
   EXPECT_EQ(fio.Log().find("verify: bad"), std::string::npos) << fio.Log();
+  // The requests in flight at the kill were sent again, none failed.
+  std::string gateway = c.info()["nbd"]["http"].get<std::string>();
+  EXPECT_GT(Metric(gateway, "strata_nbd_retries_total"), 0);
+  EXPECT_EQ(Metric(gateway, "strata_nbd_request_errors_total{op=\"write\"}"), 0);
   auto info = VolumeInfo(c, "vm1");
   ASSERT_FALSE(info.is_null());
   for (const auto& s : info["segments"]) {

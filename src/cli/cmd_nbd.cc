@@ -44,9 +44,11 @@ int RunNbd(const NbdArgs& args) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
+  MetricsRegistry metrics;
   block::BlockClientOptions co;
   co.manager = args.manager;
   co.io_timeout_ms = args.io_timeout_ms;
+  co.metrics = &metrics;
   block::BlockClient client(co);
   block::nbd::NbdServerOptions so;
   so.host = args.host;
@@ -58,7 +60,6 @@ int RunNbd(const NbdArgs& args) {
     spdlog::error("strata nbd: {}", port.status().ToString());
     return 1;
   }
-  MetricsRegistry metrics;
   Gauge* connections = metrics.GetGauge("strata_nbd_connections", "NBD connections open");
   AdminHttpServer http(&metrics, [&] {
     connections->Set(static_cast<double>(server.connection_count()));

@@ -44,6 +44,24 @@ bool Retryable(const Status& st) {
   }
 }
 
+// `done`, counting the request in `kind`'s metrics when it completes.
+template <typename Fn>
+auto Timed(BlockClient* client, BlockClient::RequestKind kind, uint64_t bytes, Fn done) {
+  auto start = Clock::now();
+  return [client, kind, bytes, start, done = std::move(done)](Status st, auto&&... rest) mutable {
+    BlockRequestMetrics& m = client->request_metrics(kind);
+    m.requests->Add();
+    if (st.ok()) {
+      m.bytes->Add(bytes);
+    } else {
+      m.errors->Add();
+    }
+    m.latency->Observe(static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count()));
+    done(std::move(st), std::forward<decltype(rest)>(rest)...);
+  };
+}
+
 // One volume as one NBD connection sees it.
 class ClientVolume final : public nbd::Volume {
  public:
@@ -52,11 +70,14 @@ class ClientVolume final : public nbd::Volume {
         volume_id_(view.volume().id()), memory_(view.volume().durability() == dfs::DURABILITY_MEMORY),
         layout_(view.volume().geometry()) {
     Adopt(view);
+    client_->volumes_open()->Add(1);
   }
+  ~ClientVolume() override { client_->volumes_open()->Add(-1); }
 
   const nbd::ExportInfo& info() const override { return info_; }
 
   void Read(uint64_t offset, uint32_t length, ReadDone done) override {
+    done = Timed(client_, BlockClient::kRead, length, std::move(done));
     auto out = std::make_shared<std::string>(length, '\0');
     auto pieces = std::make_shared<std::vector<SegmentPiece>>(layout_.Map(offset, length));
     size_t n = pieces->size();
@@ -83,6 +104,7 @@ class ClientVolume final : public nbd::Volume {
   }
 
   void Write(uint64_t offset, std::string data, bool fua, Done done) override {
+    done = Timed(client_, BlockClient::kWrite, data.size(), std::move(done));
     // A sync volume's write is durable when acknowledged: FUA needs nothing
     // more. A memory volume's FUA write is followed by a FLUSH.
     if (fua && memory_) {
@@ -111,6 +133,7 @@ class ClientVolume final : public nbd::Volume {
   }
 
   void Flush(Done done) override {
+    done = Timed(client_, BlockClient::kFlush, 0, std::move(done));
     // A sync volume's writes are durable when acknowledged. A memory
     // volume's are in the memory of two chunkservers: FLUSH has every
     // segment's blockserver sync its open data file, which covers the
@@ -128,15 +151,18 @@ class ClientVolume final : public nbd::Volume {
         [](size_t, rpc::RpcReply&) { return Status::Ok(); }, std::move(done));
   }
 
-  void Trim(uint64_t offset, uint32_t length, Done done) override { Deallocate(offset, length, false, std::move(done)); }
+  void Trim(uint64_t offset, uint32_t length, Done done) override {
+    Deallocate(offset, length, false, Timed(client_, BlockClient::kTrim, length, std::move(done)));
+  }
 
   void WriteZeroes(uint64_t offset, uint32_t length, bool, bool, Done done) override {
     // Zeros are recorded in the index, never written: always fast, and the
     // range reads back as zeros whether or not it was deallocated.
-    Deallocate(offset, length, true, std::move(done));
+    Deallocate(offset, length, true, Timed(client_, BlockClient::kZero, length, std::move(done)));
   }
 
   void BlockStatus(uint64_t offset, uint32_t length, StatusDone done) override {
+    done = Timed(client_, BlockClient::kBlockStatus, 0, std::move(done));
     client_->Post([this, offset, length, done = std::move(done)] {
       std::vector<nbd::Extent> extents;
       Status st = StatusFromBlockStatus(offset, length, &extents);
@@ -351,6 +377,7 @@ class ClientVolume final : public nbd::Volume {
                                       std::to_string(volume->client_->options().io_timeout_ms) +
                                       " ms: " + last.ToString()));
       }
+      volume->client_->retries()->Add(again.size());
       std::shared_ptr<PieceRun> self = shared_from_this();
       volume->client_->Post([self] {
         std::this_thread::sleep_for(self->backoff);
@@ -426,7 +453,22 @@ nbd::ExportInfo ExportInfoOf(const VolumeInfo& v) {
 }
 
 BlockClient::BlockClient(BlockClientOptions options)
-    : options_(std::move(options)), pool_(std::make_unique<Pool>(options_.threads)) {}
+    : options_(std::move(options)), pool_(std::make_unique<Pool>(options_.threads)) {
+  MetricsRegistry* m = options_.metrics ? options_.metrics : &own_metrics_;
+  static const char* const kNames[kRequestKinds] = {"read", "write", "flush", "trim", "zero", "block_status"};
+  for (int k = 0; k < kRequestKinds; ++k) {
+    std::string labels = std::string("op=\"") + kNames[k] + "\"";
+    request_metrics_[k].requests = m->GetCounter("strata_nbd_requests_total", "NBD requests completed", labels);
+    request_metrics_[k].errors =
+        m->GetCounter("strata_nbd_request_errors_total", "NBD requests that completed with an error", labels);
+    request_metrics_[k].bytes = m->GetCounter("strata_nbd_request_bytes_total", "bytes read, written, trimmed or zeroed", labels);
+    request_metrics_[k].latency =
+        m->GetHistogram("strata_nbd_request_seconds", "NBD request latency in the gateway (to the blockservers and back)", labels);
+  }
+  retries_ = m->GetCounter("strata_nbd_retries_total",
+                           "request pieces sent again (segment moved, owner down or loading) after a backoff");
+  volumes_open_ = m->GetGauge("strata_nbd_volumes_open", "volumes open (one per NBD connection in transmission)");
+}
 
 BlockClient::~BlockClient() { pool_.reset(); }
 

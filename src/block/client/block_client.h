@@ -27,6 +27,7 @@
 
 #include "block.pb.h"
 #include "block/nbd/nbd_backend.h"
+#include "common/metrics.h"
 #include "common/result.h"
 #include "rpc/client.h"
 
@@ -39,6 +40,17 @@ struct BlockClientOptions {
   uint32_t manager_rpc_timeout_ms = 3000;
   uint32_t threads = 4;            // retries (backoff, layout refresh) and block status
   uint32_t layout_refresh_ms_min = 50;
+  // Where the strata_nbd_* request metrics go (docs/block.md); null: a
+  // registry of the client's own.
+  MetricsRegistry* metrics = nullptr;
+};
+
+// Per kind of request (read, write, flush, trim, zero, block_status).
+struct BlockRequestMetrics {
+  Counter* requests = nullptr;
+  Counter* errors = nullptr;
+  Counter* bytes = nullptr;
+  Histogram* latency = nullptr;
 };
 
 class BlockClient final : public nbd::Backend {
@@ -58,9 +70,18 @@ class BlockClient final : public nbd::Backend {
   // Runs `fn` on one of the client's threads.
   void Post(std::function<void()> fn);
 
+  enum RequestKind { kRead, kWrite, kFlush, kTrim, kZero, kBlockStatus, kRequestKinds };
+  BlockRequestMetrics& request_metrics(RequestKind kind) { return request_metrics_[kind]; }
+  Counter* retries() { return retries_; }
+  Gauge* volumes_open() { return volumes_open_; }
+
  private:
   class Pool;
   BlockClientOptions options_;
+  MetricsRegistry own_metrics_;
+  BlockRequestMetrics request_metrics_[kRequestKinds];
+  Counter* retries_ = nullptr;
+  Gauge* volumes_open_ = nullptr;
   rpc::RpcClient rpc_;
   std::unique_ptr<Pool> pool_;
 };
