@@ -23,20 +23,32 @@ struct CacheFlags {
 };
 
 // Reads the settings of one config mapping (same names as the flags, with
-// underscores); flags given on the command line win.
+// underscores); flags given on the command line win. A key is read and
+// checked even when its flag wins, so it is not taken for an unknown key.
 Status ApplyConfig(ConfigNode& n, CacheFlags* f, CLI::App* cmd) {
   auto given = [&](const char* flag) { return cmd->count(flag) > 0; };
-  int64_t v;
-  if (n.Has("host") && !given("--host")) RETURN_IF_ERROR(n.GetString("host", &f->opt.host));
-  if (n.Has("port_resp") && !given("--port-resp")) { RETURN_IF_ERROR(n.GetInt("port_resp", &v)); f->opt.port_resp = static_cast<int>(v); }
-  if (n.Has("port_memcache") && !given("--port-memcache")) { RETURN_IF_ERROR(n.GetInt("port_memcache", &v)); f->opt.port_memcache = static_cast<int>(v); }
-  if (n.Has("http_port") && !given("--http-port")) { RETURN_IF_ERROR(n.GetInt("http_port", &v)); f->opt.http_port = static_cast<int>(v); }
-  if (n.Has("threads") && !given("--threads")) { RETURN_IF_ERROR(n.GetInt("threads", &v)); f->opt.threads = static_cast<int>(v); }
-  if (n.Has("poll_us") && !given("--poll-us")) { RETURN_IF_ERROR(n.GetInt("poll_us", &v)); f->opt.poll_us = static_cast<uint64_t>(v); }
-  if (n.Has("memory") && !given("--memory")) RETURN_IF_ERROR(n.GetString("memory", &f->memory));
-  if (n.Has("max_value_size") && !given("--max-value-size")) RETURN_IF_ERROR(n.GetString("max_value_size", &f->max_value));
-  if (n.Has("data_dir") && !given("--data-dir")) RETURN_IF_ERROR(n.GetString("data_dir", &f->opt.data_dir));
-  if (n.Has("password") && !given("--password")) RETURN_IF_ERROR(n.GetString("password", &f->opt.password));
+  auto text = [&](const char* key, const char* flag, std::string* out) -> Status {
+    std::string value = *out;
+    RETURN_IF_ERROR(n.GetString(key, &value));
+    if (!given(flag)) *out = value;
+    return Status::Ok();
+  };
+  auto number = [&]<typename T>(const char* key, const char* flag, T* out) -> Status {
+    int64_t value = static_cast<int64_t>(*out);
+    RETURN_IF_ERROR(n.GetInt(key, &value));
+    if (!given(flag)) *out = static_cast<T>(value);
+    return Status::Ok();
+  };
+  RETURN_IF_ERROR(text("host", "--host", &f->opt.host));
+  RETURN_IF_ERROR(number("port_resp", "--port-resp", &f->opt.port_resp));
+  RETURN_IF_ERROR(number("port_memcache", "--port-memcache", &f->opt.port_memcache));
+  RETURN_IF_ERROR(number("http_port", "--http-port", &f->opt.http_port));
+  RETURN_IF_ERROR(number("threads", "--threads", &f->opt.threads));
+  RETURN_IF_ERROR(number("poll_us", "--poll-us", &f->opt.poll_us));
+  RETURN_IF_ERROR(text("memory", "--memory", &f->memory));
+  RETURN_IF_ERROR(text("max_value_size", "--max-value-size", &f->max_value));
+  RETURN_IF_ERROR(text("data_dir", "--data-dir", &f->opt.data_dir));
+  RETURN_IF_ERROR(text("password", "--password", &f->opt.password));
   if (n.Has("namespaces")) {
     const YAML::Node specs = n.node()["namespaces"];
     if (!specs.IsSequence()) return Status::InvalidArgument(n.where() + ": key 'namespaces': expected a list");

@@ -94,7 +94,8 @@ Status ConfigNode::GetBytes(const std::string& key, uint64_t* out) {
 
 Result<ConfigNode> ConfigNode::Child(const std::string& key) {
   seen_.insert(key);
-  if (!Has(key)) return ConfigNode(YAML::Node(YAML::NodeType::Map), where_ + "." + key);
+  // A section with nothing under it (only comments, say) is an empty one.
+  if (!Has(key) || node_[key].IsNull()) return ConfigNode(YAML::Node(YAML::NodeType::Map), where_ + "." + key);
   if (!node_[key].IsMap()) return Fail(key, "expected a mapping");
   return ConfigNode(node_[key], where_ + "." + key);
 }

@@ -45,6 +45,8 @@ class ConfigNode {
     *out = static_cast<T>(v);
     return Status::Ok();
   }
+  // The mapping under `key`; a missing key, or one with nothing under it
+  // (`master:` followed only by comments), is an empty mapping.
   Result<ConfigNode> Child(const std::string& key);
   Status CheckNoUnknownKeys() const;
   const YAML::Node& node() const { return node_; }

@@ -35,6 +35,17 @@ TEST(ConfigTest, TypedAccessAndUnknownKeys) {
   EXPECT_FALSE(node.GetInt("b", &bad).ok());
 }
 
+// A section with only comments under it is empty, not an error; a scalar is
+// still not a section.
+TEST(ConfigTest, EmptySectionIsAnEmptyMapping) {
+  ConfigNode node(YAML::Load("master:\n  # nothing yet\nchunkserver: 3\n"), "test.yaml");
+  auto master = node.Child("master");
+  ASSERT_TRUE(master.ok()) << master.status().ToString();
+  EXPECT_TRUE(master->node().IsMap());
+  EXPECT_EQ(master->node().size(), 0u);
+  EXPECT_FALSE(node.Child("chunkserver").ok());
+}
+
 TEST(ConfigTest, MissingFile) {
   EXPECT_EQ(LoadYamlFile("/nonexistent/strata.yaml").status().code(), StatusCode::kNotFound);
 }
