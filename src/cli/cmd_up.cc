@@ -18,6 +18,12 @@ std::string SelfPath() {
   return std::string(buf, static_cast<size_t>(n));
 }
 
+std::string Join(const std::vector<std::string>& words) {
+  std::string out;
+  for (const auto& w : words) out += (out.empty() ? "" : " ") + w;
+  return out;
+}
+
 void PrintSummary(const nlohmann::json& doc) {
   std::cout << "Strata is up in " << doc["dir"].get<std::string>() << "\n"
             << "  master        " << doc["master"].get<std::string>() << "  (metrics "
@@ -64,12 +70,14 @@ void RegisterUpDownCommands(CLI::App& app, int* exit_code) {
   auto args = std::make_shared<UpArgs>();
   auto* up = app.add_subcommand("up", "Start a local cluster (master, chunkservers, block roles, cache) under a directory");
   up->add_option("--dir", args->dir, "Data directory (default: ./var)");
-  up->add_option("--config", args->config, "Cluster YAML (shape and per-role settings)");
+  up->add_option("--config", args->config,
+                 "Cluster YAML (shape and per-role settings; default: the one saved in DIR/cluster.yaml)");
   up->add_option("--nbd-port", args->nbd_port, "Port of the NBD gateway (default 10809 when free; 0: any free port)")
       ->check(CLI::Range(0, 65535));
   up->add_flag("--detach", args->detach, "Return once the cluster is ready; stop it with `strata down`");
   up->callback([=] {
-    auto config = LoadLocalClusterConfig(args->config);
+    // Without --config, the cluster's saved config (DIR/cluster.yaml).
+    auto config = args->config.empty() ? LoadSavedLocalClusterConfig(args->dir) : LoadLocalClusterConfig(args->config);
     if (!config.ok()) {
       *exit_code = ReportError(config.status());
       return;
@@ -87,6 +95,17 @@ void RegisterUpDownCommands(CLI::App& app, int* exit_code) {
     if (!st.ok()) {
       *exit_code = ReportError(st);
       return;
+    }
+    if (cluster.started().empty()) {
+      std::cout << "Strata is already running in " << cluster.cluster_json()["dir"].get<std::string>()
+                << ": every role is up, nothing was started.\n";
+      PrintSummary(cluster.cluster_json());
+      *exit_code = 0;
+      return;
+    }
+    if (!cluster.kept_running().empty()) {
+      std::cout << "Started the roles that were down: " << Join(cluster.started()) << " (running: "
+                << Join(cluster.kept_running()) << ")\n";
     }
     PrintSummary(cluster.cluster_json());
     if (!args->detach) {

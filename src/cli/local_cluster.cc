@@ -7,6 +7,8 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <set>
+#include <sstream>
 #include <thread>
 
 #include "common/config.h"
@@ -71,23 +73,118 @@ std::vector<std::string> LockFilesUnder(const std::string& dir) {
   return locks;
 }
 
-std::vector<pid_t> PidsIn(const nlohmann::json& doc) {
-  std::vector<pid_t> pids;
-  auto add = [&](const nlohmann::json& j) {
-    if (j.is_object() && j.contains("pid") && j["pid"].is_number_integer()) pids.push_back(j["pid"].get<pid_t>());
+// Every role recorded in a cluster.json, by name, with its pid, in start
+// order (master, cs<N>, blockmanager, bs<N>, nbd, cache).
+std::vector<std::pair<std::string, pid_t>> RolesIn(const nlohmann::json& doc) {
+  std::vector<std::pair<std::string, pid_t>> roles;
+  auto add = [&](const std::string& name, const nlohmann::json& j) {
+    if (j.is_object() && j.contains("pid") && j["pid"].is_number_integer()) roles.emplace_back(name, j["pid"].get<pid_t>());
   };
-  if (doc.contains("master_pid") && doc["master_pid"].is_number_integer()) pids.push_back(doc["master_pid"].get<pid_t>());
-  if (doc.contains("chunkservers") && doc["chunkservers"].is_array()) {
-    for (const auto& cs : doc["chunkservers"]) add(cs);
+  auto add_each = [&](const char* key) {
+    if (!doc.contains(key) || !doc[key].is_array()) return;
+    for (const auto& j : doc[key]) {
+      if (j.is_object() && j.contains("id") && j["id"].is_string()) add(j["id"].get<std::string>(), j);
+    }
+  };
+  if (doc.contains("master_pid") && doc["master_pid"].is_number_integer()) {
+    roles.emplace_back("master", doc["master_pid"].get<pid_t>());
   }
-  if (doc.contains("blockmanager")) add(doc["blockmanager"]);
-  if (doc.contains("blockservers") && doc["blockservers"].is_array()) {
-    for (const auto& bs : doc["blockservers"]) add(bs);
-  }
+  add_each("chunkservers");
+  if (doc.contains("blockmanager")) add("blockmanager", doc["blockmanager"]);
+  add_each("blockservers");
   for (const char* role : {"nbd", "cache"}) {
-    if (doc.contains(role)) add(doc[role]);
+    if (doc.contains(role)) add(role, doc[role]);
   }
-  return pids;
+  return roles;
+}
+
+// The `strata` subcommand that runs `role`.
+std::string Subcommand(const std::string& role) {
+  if (role.starts_with("cs") && role != "cache") return "chunkserver";
+  if (role.starts_with("bs")) return "blockserver";
+  return role;  // master, blockmanager, nbd, cache
+}
+
+// The role a key of cluster.json's "ports" belongs to ("cs1_http" -> "cs1").
+std::string PortRole(const std::string& key) {
+  if (key.starts_with("cache_")) return "cache";
+  if (key.ends_with("_http")) return key.substr(0, key.size() - 5);
+  return key;
+}
+
+// True when `pid` is a strata process running `role` (its subcommand, and
+// for chunkservers and blockservers its --id): a recycled pid is not taken
+// for the role.
+bool RunsRole(pid_t pid, const std::string& role) {
+  if (!IsStrataProcess(pid)) return false;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline");
+  std::vector<std::string> argv;
+  for (std::string arg; std::getline(in, arg, '\0');) argv.push_back(arg);
+  if (argv.size() < 2 || argv[1] != Subcommand(role)) return false;
+  if (argv[1] != "chunkserver" && argv[1] != "blockserver") return true;
+  auto id = std::find(argv.begin(), argv.end(), "--id");
+  return id != argv.end() && id + 1 != argv.end() && *(id + 1) == role;
+}
+
+// The roles a config runs, in start order.
+std::vector<std::string> RolesOf(const LocalClusterConfig& c) {
+  std::vector<std::string> roles = {"master"};
+  for (int i = 1; i <= c.chunkservers; ++i) roles.push_back("cs" + std::to_string(i));
+  if (c.block) {
+    roles.push_back("blockmanager");
+    for (int i = 1; i <= c.blockservers; ++i) roles.push_back("bs" + std::to_string(i));
+    roles.push_back("nbd");
+  }
+  if (c.cache) roles.push_back("cache");
+  return roles;
+}
+
+std::string Join(const std::vector<std::string>& words, const std::string& sep) {
+  std::string out;
+  for (const auto& w : words) out += (out.empty() ? "" : sep) + w;
+  return out;
+}
+
+// The persist namespaces of a config's cache section: id -> name (or "").
+std::map<int, std::string> PersistNamespaces(const LocalClusterConfig& c) {
+  std::map<int, std::string> out;
+  if (!c.cache || !c.cache_config || !c.cache_config.IsMap() || !c.cache_config["namespaces"] ||
+      !c.cache_config["namespaces"].IsSequence()) {
+    return out;
+  }
+  for (const auto& spec : c.cache_config["namespaces"]) {
+    if (!spec.IsScalar()) continue;
+    std::map<std::string, std::string> fields;
+    std::istringstream parts(spec.as<std::string>());
+    for (std::string part; std::getline(parts, part, ',');) {
+      auto eq = part.find('=');
+      if (eq != std::string::npos) fields[part.substr(0, eq)] = part.substr(eq + 1);
+    }
+    if (fields["engine"] != "persist") continue;
+    try {
+      out[std::stoi(fields["id"])] = fields["name"];
+    } catch (const std::exception&) {
+      // Not a namespace the cache would accept; it refuses the spec itself.
+    }
+  }
+  return out;
+}
+
+// The shape a cluster.json shows: for directories from before cluster.yaml.
+void ShapeFromClusterJson(const nlohmann::json& doc, LocalClusterConfig* c) {
+  if (doc.contains("chunkservers") && doc["chunkservers"].is_array() && !doc["chunkservers"].empty()) {
+    std::set<std::string> racks;
+    for (const auto& cs : doc["chunkservers"]) racks.insert(cs.value("rack", std::string()));
+    c->chunkservers = static_cast<int>(doc["chunkservers"].size());
+    c->racks = static_cast<int>(racks.size());
+    const auto& disks = doc["chunkservers"][0]["disks"];
+    if (disks.is_array() && !disks.empty()) c->disks_per_chunkserver = static_cast<int>(disks.size());
+  }
+  c->block = doc.contains("blockmanager");
+  if (doc.contains("blockservers") && doc["blockservers"].is_array() && !doc["blockservers"].empty()) {
+    c->blockservers = static_cast<int>(doc["blockservers"].size());
+  }
+  c->cache = doc.contains("cache");
 }
 
 }  // namespace
@@ -149,6 +246,89 @@ Result<LocalClusterConfig> LoadLocalClusterConfig(const std::string& path) {
   return c;
 }
 
+Result<LocalClusterConfig> LoadSavedLocalClusterConfig(const std::string& dir) {
+  std::error_code ec;
+  if (fs::exists(dir + "/cluster.yaml", ec)) return LoadLocalClusterConfig(dir + "/cluster.yaml");
+  LocalClusterConfig c;
+  auto doc = dfs::ReadClusterFile(dir + "/cluster.json");
+  if (doc.ok()) ShapeFromClusterJson(*doc, &c);
+  return c;
+}
+
+std::string LocalClusterConfigYaml(const LocalClusterConfig& c) {
+  auto section = [](const YAML::Node& n) {
+    return (n && n.IsMap()) ? YAML::Clone(n) : YAML::Node(YAML::NodeType::Map);
+  };
+  YAML::Node root(YAML::NodeType::Map);
+  root["host"] = c.host;
+  root["chunkservers"] = c.chunkservers;
+  root["racks"] = c.racks;
+  root["disks_per_chunkserver"] = c.disks_per_chunkserver;
+  root["ready_timeout_ms"] = c.ready_timeout_ms;
+  YAML::Node cache(YAML::NodeType::Map);
+  cache["enabled"] = c.cache;
+  cache["memory"] = c.cache_memory;
+  cache["threads"] = c.cache_threads;
+  for (const auto& kv : section(c.cache_config)) cache[kv.first] = kv.second;
+  root["cache"] = cache;
+  YAML::Node block(YAML::NodeType::Map);
+  block["enabled"] = c.block;
+  block["blockservers"] = c.blockservers;
+  block["nbd_port"] = c.nbd_port;
+  root["block"] = block;
+  // Role sections only when they say something.
+  for (const auto& [key, node] : {std::pair{"blockmanager", &c.blockmanager_config},
+                                  {"blockserver", &c.blockserver_config},
+                                  {"master", &c.master_config},
+                                  {"chunkserver", &c.chunkserver_config}}) {
+    YAML::Node settings = section(*node);
+    if (settings.size() > 0) root[key] = settings;
+  }
+  YAML::Emitter out;
+  out << root;
+  return std::string(out.c_str()) + "\n";
+}
+
+Status CheckConfigChange(const LocalClusterConfig& saved, const LocalClusterConfig& wanted, const std::string& dir) {
+  auto refuse = [&](const std::string& why) {
+    return Status::FailedPrecondition("the config does not fit the cluster in " + dir + ": " + why +
+                                      " (its config is in " + dir + "/cluster.yaml; a new cluster needs a new --dir)");
+  };
+  if (wanted.chunkservers < saved.chunkservers) {
+    std::vector<std::string> gone;
+    for (int i = wanted.chunkservers + 1; i <= saved.chunkservers; ++i) gone.push_back("cs" + std::to_string(i));
+    return refuse("it has " + std::to_string(saved.chunkservers) + " chunkservers and the config " +
+                  std::to_string(wanted.chunkservers) + ", which would leave the replicas on " + Join(gone, ", ") +
+                  " behind (chunkservers can be added, not removed)");
+  }
+  if (wanted.racks != saved.racks) {
+    return refuse("its chunkservers are on " + std::to_string(saved.racks) + " racks and the config says " +
+                  std::to_string(wanted.racks) + ", which would move chunkservers to other racks under their replicas");
+  }
+  if (wanted.disks_per_chunkserver != saved.disks_per_chunkserver) {
+    return refuse("its chunkservers have " + std::to_string(saved.disks_per_chunkserver) +
+                  " disks each and the config says " + std::to_string(wanted.disks_per_chunkserver) +
+                  "; a chunkserver keeps the disks of its first start");
+  }
+  if (saved.block && !wanted.block) {
+    return refuse("it has the block layer (volumes in " + dir + "/blockmanager) and the config turns it off");
+  }
+  if (saved.block && wanted.blockservers < saved.blockservers) {
+    return refuse("it has " + std::to_string(saved.blockservers) + " blockservers and the config " +
+                  std::to_string(wanted.blockservers) + " (blockservers can be added, not removed)");
+  }
+  auto kept = PersistNamespaces(wanted);
+  for (const auto& [id, name] : PersistNamespaces(saved)) {
+    if (kept.count(id)) continue;
+    std::string ns = "persist namespace " + std::to_string(id) + (name.empty() ? "" : " (" + name + ")");
+    return refuse(wanted.cache ? "the config leaves out the cache's " + ns + ", whose data is in " + dir +
+                                     "/cache/persist; keep it under cache: namespaces:"
+                               : "the config turns the cache off, and its " + ns + " keeps data in " + dir +
+                                     "/cache/persist");
+  }
+  return Status::Ok();
+}
+
 LocalCluster::LocalCluster(std::string dir, LocalClusterConfig config, std::string strata_binary)
     : dir_(fs::absolute(dir).lexically_normal().string()), config_(std::move(config)), binary_(std::move(strata_binary)) {}
 
@@ -157,26 +337,81 @@ Status LocalCluster::Prepare() {
   fs::create_directories(dir_ + "/logs", ec);
   if (ec) return Status::FromErrno(ec.value(), "mkdir " + dir_);
   auto prev = dfs::ReadClusterFile(dir_ + "/cluster.json");
-  if (prev.ok()) {
-    previous_ = *prev;
-    for (pid_t pid : PidsIn(previous_)) {
-      if (IsStrataProcess(pid)) {
-        return Status::AlreadyExists("a cluster is already running in " + dir_ + " (pid " + std::to_string(pid) +
-                                     "); stop it with `strata down --dir " + dir_ + "`");
-      }
+  if (prev.ok()) previous_ = *prev;
+  if (prev.ok() || fs::exists(dir_ + "/cluster.yaml", ec)) {
+    ASSIGN_OR_RETURN(LocalClusterConfig saved, LoadSavedLocalClusterConfig(dir_));
+    saved_ = std::move(saved);
+    RETURN_IF_ERROR(CheckConfigChange(*saved_, config_, dir_));
+  }
+  running_ = RunningRoles();
+  if (!running_.empty() && LocalClusterConfigYaml(config_) != LocalClusterConfigYaml(*saved_)) {
+    std::vector<std::string> names;
+    for (const auto& [role, pid] : RolesIn(previous_)) {
+      if (running_.count(role)) names.push_back(role);
     }
+    return Status::FailedPrecondition("the cluster in " + dir_ + " is running (" + Join(names, ", ") +
+                                      ") with the config in " + dir_ +
+                                      "/cluster.yaml; a different config applies to a stopped cluster: `strata down "
+                                      "--dir " + dir_ + "` first");
   }
   return Status::Ok();
 }
 
+// Lock files a role holds open while it serves (RocksDB's LOCK of the master
+// and the blockmanager, each chunkserver disk's LOCK, the cache's persist
+// store): a role restarted by hand is found through them.
+std::map<std::string, pid_t> LocalCluster::RunningRoles() const {
+  std::map<std::string, pid_t> running;
+  for (const auto& [role, pid] : RolesIn(previous_)) {
+    if (RunsRole(pid, role)) {
+      running[role] = pid;
+      continue;
+    }
+    std::vector<std::string> locks;
+    if (role == "master" || role == "blockmanager") locks.push_back(dir_ + "/" + role + "/LOCK");
+    if (role == "cache") locks.push_back(dir_ + "/cache/persist/LOCK");
+    for (const auto& cs : previous_.value("chunkservers", nlohmann::json::array())) {
+      if (cs.value("id", std::string()) != role || !cs.contains("disks")) continue;
+      for (const auto& disk : cs["disks"]) locks.push_back(disk.get<std::string>() + "/LOCK");
+    }
+    if (locks.empty()) continue;
+    for (pid_t holder : ProcessesHoldingOpen(locks)) {
+      if (RunsRole(holder, role)) {
+        running[role] = holder;
+        break;
+      }
+    }
+  }
+  return running;
+}
+
+pid_t LocalCluster::Running(const std::string& role) const {
+  auto it = running_.find(role);
+  return it == running_.end() ? 0 : it->second;
+}
+
+void LocalCluster::Keep(const std::string& role) {
+  kept_.push_back(role);
+  if (!previous_.contains("ports")) return;
+  for (const auto& [key, port] : previous_["ports"].items()) {
+    if (PortRole(key) == role) doc_["ports"][key] = port;
+  }
+}
+
 // The port recorded under `key` in the previous cluster.json if it is free
-// now, else a new free port.
+// now, else a new free port. While other roles of the cluster run, a role
+// comes back on its recorded port or not at all: they know it by it.
 Result<int> LocalCluster::Port(const std::string& key) {
   if (previous_.contains("ports") && previous_["ports"].contains(key)) {
     int port = previous_["ports"][key].get<int>();
     if (!PortAcceptsConnections(config_.host, port)) {
       doc_["ports"][key] = port;
       return port;
+    }
+    if (!running_.empty()) {
+      return Status::FailedPrecondition("cannot restart " + PortRole(key) + " on its port " + std::to_string(port) +
+                                        " (" + key + " in " + dir_ +
+                                        "/cluster.json): another process listens there");
     }
   }
   for (int attempt = 0; attempt < 16; ++attempt) {
@@ -198,6 +433,7 @@ Result<pid_t> LocalCluster::Launch(const std::string& name, std::vector<std::str
   ASSIGN_OR_RETURN(pid_t pid, SpawnProcess(args, so));
   pids_.push_back(pid);
   roles_.push_back(name);
+  launched_at_[name] = std::chrono::steady_clock::now();
   return pid;
 }
 
@@ -210,6 +446,18 @@ Status LocalCluster::ExitedAtStartup(const std::string& name) const {
   std::string reason = LastLine(log);
   return Status::Unavailable("the " + role + " exited during startup" + (reason.empty() ? "" : ": " + reason) +
                              "; see " + log);
+}
+
+// Alive in the master's status; one launched here must have registered or
+// heartbeated since (until its predecessor's heartbeats age out, the master
+// still shows a killed chunkserver alive).
+bool LocalCluster::ChunkserverUp(const nlohmann::json& status) const {
+  if (!status.value("alive", false)) return false;
+  auto launched = launched_at_.find(status.value("id", std::string()));
+  if (launched == launched_at_.end()) return true;
+  auto since_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                         launched->second).count();
+  return status.value("last_heartbeat_age_ms", since_ms + 1) <= since_ms;
 }
 
 Status LocalCluster::WaitReady() {
@@ -238,7 +486,7 @@ Status LocalCluster::WaitReady() {
       auto status = nlohmann::json::parse(*json, nullptr, false);
       int alive = 0;
       if (!status.is_discarded() && status.contains("chunkservers")) {
-        for (const auto& cs : status["chunkservers"]) alive += cs.value("alive", false) ? 1 : 0;
+        for (const auto& cs : status["chunkservers"]) alive += ChunkserverUp(cs) ? 1 : 0;
       }
       if (alive >= config_.chunkservers) {
         return config_.block ? WaitBlockServers(deadline, check_alive) : Status::Ok();
@@ -251,28 +499,55 @@ Status LocalCluster::WaitReady() {
   }
 }
 
+namespace {
+
+// The cluster.json entry of `id` in the array `key` of the previous
+// cluster.json, with `pid` (a role kept running).
+nlohmann::json PreviousEntry(const nlohmann::json& previous, const std::string& key, const std::string& id, pid_t pid) {
+  for (const auto& j : previous.value(key, nlohmann::json::array())) {
+    if (j.value("id", std::string()) != id) continue;
+    nlohmann::json entry = j;
+    entry["pid"] = pid;
+    return entry;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
 // The blockmanager, the blockservers and the NBD gateway. They find the dfs
 // through the master and each other through the blockmanager.
 Status LocalCluster::StartBlockRoles(bool detach) {
   const std::string& h = config_.host;
   std::string master = doc_["master"].get<std::string>();
-  ASSIGN_OR_RETURN(int bm_port, Port("blockmanager"));
-  ASSIGN_OR_RETURN(int bm_http, Port("blockmanager_http"));
-  RETURN_IF_ERROR(WriteYaml(dir_ + "/blockmanager.yaml", "blockmanager", config_.blockmanager_config));
-  ASSIGN_OR_RETURN(pid_t bm_pid,
-                   Launch("blockmanager",
-                          {"blockmanager", "--host", h, "--port", std::to_string(bm_port), "--http-port",
-                           std::to_string(bm_http), "--data-dir", dir_ + "/blockmanager", "--master", master,
-                           "--config", dir_ + "/blockmanager.yaml"},
-                          detach));
-  std::string manager = Endpoint(h, bm_port);
-  doc_["blockmanager"] = {{"addr", manager}, {"pid", bm_pid}, {"http", Endpoint(h, bm_http)},
-                          {"metrics", "http://" + Endpoint(h, bm_http) + "/metrics"}};
+  if (pid_t pid = Running("blockmanager")) {
+    Keep("blockmanager");
+    doc_["blockmanager"] = previous_["blockmanager"];
+    doc_["blockmanager"]["pid"] = pid;
+  } else {
+    ASSIGN_OR_RETURN(int bm_port, Port("blockmanager"));
+    ASSIGN_OR_RETURN(int bm_http, Port("blockmanager_http"));
+    RETURN_IF_ERROR(WriteYaml(dir_ + "/blockmanager.yaml", "blockmanager", config_.blockmanager_config));
+    ASSIGN_OR_RETURN(pid_t bm_pid,
+                     Launch("blockmanager",
+                            {"blockmanager", "--host", h, "--port", std::to_string(bm_port), "--http-port",
+                             std::to_string(bm_http), "--data-dir", dir_ + "/blockmanager", "--master", master,
+                             "--config", dir_ + "/blockmanager.yaml"},
+                            detach));
+    doc_["blockmanager"] = {{"addr", Endpoint(h, bm_port)}, {"pid", bm_pid}, {"http", Endpoint(h, bm_http)},
+                            {"metrics", "http://" + Endpoint(h, bm_http) + "/metrics"}};
+  }
+  std::string manager = doc_["blockmanager"]["addr"].get<std::string>();
 
   RETURN_IF_ERROR(WriteYaml(dir_ + "/blockserver.yaml", "blockserver", config_.blockserver_config));
   doc_["blockservers"] = nlohmann::json::array();
   for (int i = 0; i < config_.blockservers; ++i) {
     std::string id = "bs" + std::to_string(i + 1);
+    if (pid_t pid = Running(id)) {
+      Keep(id);
+      doc_["blockservers"].push_back(PreviousEntry(previous_, "blockservers", id, pid));
+      continue;
+    }
     ASSIGN_OR_RETURN(int port, Port(id));
     ASSIGN_OR_RETURN(int http, Port(id + "_http"));
     ASSIGN_OR_RETURN(pid_t pid, Launch(id,
@@ -283,10 +558,22 @@ Status LocalCluster::StartBlockRoles(bool detach) {
     doc_["blockservers"].push_back({{"id", id}, {"addr", Endpoint(h, port)}, {"pid", pid},
                                     {"http", Endpoint(h, http)}, {"metrics", "http://" + Endpoint(h, http) + "/metrics"}});
   }
+  return StartNbd(detach, manager);
+}
 
-  // The NBD port users type (10809, NBD's own) when it is free.
+Status LocalCluster::StartNbd(bool detach, const std::string& manager) {
+  const std::string& h = config_.host;
+  if (pid_t pid = Running("nbd")) {
+    Keep("nbd");
+    doc_["nbd"] = previous_["nbd"];
+    doc_["nbd"]["pid"] = pid;
+    return Status::Ok();
+  }
+  // The NBD port users type (10809, NBD's own) when it is free; while the
+  // rest of the cluster runs, the port the gateway had.
   int nbd_port = 0;
-  if (config_.nbd_port != 0 && !PortAcceptsConnections(h, config_.nbd_port)) {
+  bool recorded = !running_.empty() && previous_.contains("ports") && previous_["ports"].contains("nbd");
+  if (!recorded && config_.nbd_port != 0 && !PortAcceptsConnections(h, config_.nbd_port)) {
     nbd_port = config_.nbd_port;
     doc_["ports"]["nbd"] = nbd_port;
   } else {
@@ -347,8 +634,42 @@ Status LocalCluster::WriteClusterFile() {
   return Status::Ok();
 }
 
+Status LocalCluster::WriteSavedConfig() const {
+  std::string path = dir_ + "/cluster.yaml", tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << "# The config of this cluster, saved by `strata up` and reused by the next one\n"
+           "# (see docs/local_cluster.md). A later --config may add roles, not remove them.\n"
+        << LocalClusterConfigYaml(config_);
+    if (!out) return Status::IoError("cannot write " + tmp);
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) return Status::FromErrno(ec.value(), "rename " + tmp);
+  return Status::Ok();
+}
+
 Status LocalCluster::Start(bool detach) {
-  if (config_.block && config_.nbd_port_required && config_.nbd_port != 0 &&
+  RETURN_IF_ERROR(Prepare());
+  std::vector<std::string> roles = RolesOf(config_);
+  bool all_running = std::all_of(roles.begin(), roles.end(), [&](const std::string& r) { return running_.count(r) > 0; });
+  if (all_running) {
+    // Nothing to start; cluster.json gets the pids of roles restarted by hand.
+    doc_ = previous_;
+    kept_ = roles;
+    if (doc_.contains("master_pid")) doc_["master_pid"] = running_["master"];
+    for (const char* array : {"chunkservers", "blockservers"}) {
+      if (!doc_.contains(array)) continue;
+      for (auto& j : doc_[array]) {
+        if (running_.count(j.value("id", std::string()))) j["pid"] = running_[j["id"].get<std::string>()];
+      }
+    }
+    for (const char* role : {"blockmanager", "nbd", "cache"}) {
+      if (doc_.contains(role) && running_.count(role)) doc_[role]["pid"] = running_[role];
+    }
+    return WriteClusterFile();
+  }
+  if (config_.block && config_.nbd_port_required && config_.nbd_port != 0 && !running_.count("nbd") &&
       PortAcceptsConnections(config_.host, config_.nbd_port)) {
     return Status::FailedPrecondition("cannot start the NBD gateway: port " + std::to_string(config_.nbd_port) +
                                       " on " + config_.host +
@@ -356,20 +677,37 @@ Status LocalCluster::Start(bool detach) {
   }
   Status st = StartRoles(detach);
   if (!st.ok()) {
-    // No half-started cluster is left behind.
+    // No half-started cluster is left behind; roles that ran before stay.
     for (pid_t pid : pids_) (void)StopProcess(pid, 2000);
+    // A first start that failed leaves no cluster for the next `up` to
+    // compare its config with.
+    std::error_code ec;
+    if (!saved_) fs::remove(dir_ + "/cluster.json", ec);
+    return st;
   }
-  return st;
+  return WriteSavedConfig();
 }
 
 Status LocalCluster::StartRoles(bool detach) {
-  RETURN_IF_ERROR(Prepare());
-  const std::string& h = config_.host;
   doc_ = nlohmann::json::object();
   doc_["dir"] = dir_;
   doc_["ports"] = nlohmann::json::object();
+  RETURN_IF_ERROR(StartMaster(detach));
+  RETURN_IF_ERROR(StartChunkservers(detach));
+  if (config_.block) RETURN_IF_ERROR(StartBlockRoles(detach));
+  if (config_.cache) RETURN_IF_ERROR(StartCache(detach));
+  RETURN_IF_ERROR(WriteClusterFile());
+  return WaitReady();
+}
 
-  // Master.
+Status LocalCluster::StartMaster(bool detach) {
+  const std::string& h = config_.host;
+  if (pid_t pid = Running("master")) {
+    Keep("master");
+    for (const char* key : {"master", "master_http", "master_metrics"}) doc_[key] = previous_[key];
+    doc_["master_pid"] = pid;
+    return Status::Ok();
+  }
   ASSIGN_OR_RETURN(int master_port, Port("master"));
   ASSIGN_OR_RETURN(int master_http, Port("master_http"));
   RETURN_IF_ERROR(WriteYaml(dir_ + "/master.yaml", "master", config_.master_config));
@@ -390,8 +728,13 @@ Status LocalCluster::StartRoles(bool detach) {
     if (std::chrono::steady_clock::now() > master_deadline) return Status::DeadlineExceeded("the master did not start listening");
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
+  return Status::Ok();
+}
 
-  // Chunkservers, spread round-robin over the racks.
+// Chunkservers, spread round-robin over the racks.
+Status LocalCluster::StartChunkservers(bool detach) {
+  const std::string& h = config_.host;
+  std::string master = doc_["master"].get<std::string>();
   // A local cluster is where failures are rehearsed: `strata debug
   // disk-fault` works on it unless the config says otherwise.
   YAML::Node chunkserver_config = (config_.chunkserver_config && config_.chunkserver_config.IsMap())
@@ -402,10 +745,15 @@ Status LocalCluster::StartRoles(bool detach) {
   doc_["chunkservers"] = nlohmann::json::array();
   for (int i = 0; i < config_.chunkservers; ++i) {
     std::string id = "cs" + std::to_string(i + 1);
+    if (pid_t pid = Running(id)) {
+      Keep(id);
+      doc_["chunkservers"].push_back(PreviousEntry(previous_, "chunkservers", id, pid));
+      continue;
+    }
     std::string rack = "rack" + std::to_string(i % config_.racks + 1);
     ASSIGN_OR_RETURN(int port, Port(id));
     ASSIGN_OR_RETURN(int http, Port(id + "_http"));
-    std::vector<std::string> args = {"chunkserver", "--id", id, "--master", Endpoint(h, master_port), "--host", h,
+    std::vector<std::string> args = {"chunkserver", "--id", id, "--master", master, "--host", h,
                                      "--port", std::to_string(port), "--http-port", std::to_string(http), "--rack",
                                      rack, "--config", dir_ + "/chunkserver.yaml"};
     nlohmann::json disks = nlohmann::json::array();
@@ -423,37 +771,41 @@ Status LocalCluster::StartRoles(bool detach) {
                                     {"pid", pid}, {"http", Endpoint(h, http)},
                                     {"metrics", "http://" + Endpoint(h, http) + "/metrics"}});
   }
+  return Status::Ok();
+}
 
-  if (config_.block) RETURN_IF_ERROR(StartBlockRoles(detach));
-
-  // Cache server.
-  if (config_.cache) {
-    ASSIGN_OR_RETURN(int resp, Port("cache_resp"));
-    ASSIGN_OR_RETURN(int mc, Port("cache_memcache"));
-    ASSIGN_OR_RETURN(int http, Port("cache_http"));
-    RETURN_IF_ERROR(WriteYaml(dir_ + "/cache.yaml", "cache", config_.cache_config));
-    std::vector<std::string> args = {"cache", "--host", h, "--port-resp", std::to_string(resp), "--port-memcache",
-                                     std::to_string(mc), "--http-port", std::to_string(http), "--memory",
-                                     config_.cache_memory, "--threads", std::to_string(config_.cache_threads),
-                                     "--data-dir", dir_ + "/cache"};
-    if (config_.cache_config && config_.cache_config.IsMap() && config_.cache_config.size() > 0) {
-      args.push_back("--config");
-      args.push_back(dir_ + "/cache.yaml");
-    }
-    ASSIGN_OR_RETURN(pid_t pid, Launch("cache", args, detach));
-    doc_["cache"] = {{"resp", Endpoint(h, resp)}, {"memcache", Endpoint(h, mc)}, {"http", Endpoint(h, http)},
-                     {"pid", pid}, {"metrics", "http://" + Endpoint(h, http) + "/metrics"}};
+Status LocalCluster::StartCache(bool detach) {
+  const std::string& h = config_.host;
+  if (pid_t pid = Running("cache")) {
+    Keep("cache");
+    doc_["cache"] = previous_["cache"];
+    doc_["cache"]["pid"] = pid;
+    return Status::Ok();
   }
-
-  RETURN_IF_ERROR(WriteClusterFile());
-  return WaitReady();
+  ASSIGN_OR_RETURN(int resp, Port("cache_resp"));
+  ASSIGN_OR_RETURN(int mc, Port("cache_memcache"));
+  ASSIGN_OR_RETURN(int http, Port("cache_http"));
+  RETURN_IF_ERROR(WriteYaml(dir_ + "/cache.yaml", "cache", config_.cache_config));
+  std::vector<std::string> args = {"cache", "--host", h, "--port-resp", std::to_string(resp), "--port-memcache",
+                                   std::to_string(mc), "--http-port", std::to_string(http), "--memory",
+                                   config_.cache_memory, "--threads", std::to_string(config_.cache_threads),
+                                   "--data-dir", dir_ + "/cache"};
+  if (config_.cache_config && config_.cache_config.IsMap() && config_.cache_config.size() > 0) {
+    args.push_back("--config");
+    args.push_back(dir_ + "/cache.yaml");
+  }
+  ASSIGN_OR_RETURN(pid_t pid, Launch("cache", args, detach));
+  doc_["cache"] = {{"resp", Endpoint(h, resp)}, {"memcache", Endpoint(h, mc)}, {"http", Endpoint(h, http)},
+                   {"pid", pid}, {"metrics", "http://" + Endpoint(h, http) + "/metrics"}};
+  return Status::Ok();
 }
 
 Status LocalCluster::Stop(const std::string& dir) {
   ASSIGN_OR_RETURN(nlohmann::json doc, dfs::ReadClusterFile(dir + "/cluster.json"));
   Status result;
   // Clients first, the master last, so chunkservers do not see it vanish.
-  auto pids = PidsIn(doc);
+  std::vector<pid_t> pids;
+  for (const auto& [role, pid] : RolesIn(doc)) pids.push_back(pid);
   std::reverse(pids.begin(), pids.end());
   // Roles that serve DIR without being in cluster.json (restarted by hand)
   // go too, before the master.
@@ -477,8 +829,13 @@ Status LocalCluster::RunForeground() {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   int sig = 0;
   sigwait(&set, &sig);
-  Status result;
+  // The whole cluster, roles another `strata up` restarted included.
+  Status result = Stop(dir_);
   for (auto it = pids_.rbegin(); it != pids_.rend(); ++it) {
+    if (!ProcessAlive(*it)) {
+      ReapIfExited(*it);
+      continue;
+    }
     Status st = StopProcess(*it, 10000);
     if (!st.ok()) result = st;
   }
