@@ -183,6 +183,7 @@ Status Put(dfs::DfsClient& c, const FsArgs& a) {
     return Status::AlreadyExists(target + (existing->info().is_dir() ? " is a directory" : " exists (use -f to replace it)"));
   }
   std::string temp = TemporaryName(target);
+  co.temporary = true;  // removed by the master if this process dies before the rename
   put_interrupted = false;
   Status written;
   bool created = false;
@@ -195,7 +196,8 @@ Status Put(dfs::DfsClient& c, const FsArgs& a) {
   if (!written.ok() && created) {
     Status removed = c.Delete(temp, false);
     if (!removed.ok() && removed.code() != StatusCode::kNotFound) {
-      std::cerr << "warning: could not remove the partial upload " << temp << ": " << removed.ToString() << "\n";
+      std::cerr << "warning: could not remove the partial upload " << temp << " (the master removes it once its "
+                << "writer's lease runs out): " << removed.ToString() << "\n";
     }
   }
   return written;

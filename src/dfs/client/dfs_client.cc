@@ -93,6 +93,7 @@ Result<FileInfo> DfsClient::Create(const std::string& path, const CreateOptions&
   req.set_chunk_size(options.chunk_size);
   req.set_durability(options.durability);
   req.set_overwrite(options.overwrite);
+  req.set_temporary(options.temporary);
   CreateResponse resp;
   RETURN_IF_ERROR(CallMaster(MASTER_CREATE, req, &resp));
   return resp.info();

@@ -36,6 +36,11 @@ struct CreateOptions {
   uint64_t chunk_size = 0;
   Durability durability = DURABILITY_SYNC;
   bool overwrite = false;
+  // A scratch file that lives only as long as its writer's lease: removed by
+  // the master if the writer is gone before the file was renamed (a put's
+  // hidden temporary name). Create, OpenWriter, Close and Rename must follow
+  // each other within the lease; while the writer is open it renews.
+  bool temporary = false;
 };
 
 class FileWriter;

@@ -68,6 +68,7 @@ class Catalog {
   // Children of a directory by name; empty when it has none.
   const std::map<std::string, uint64_t>& Children(uint64_t dir) const;
   const ChunkRecord* FindChunk(uint64_t id) const;
+  const std::unordered_map<uint64_t, InodeRecord>& inodes() const { return inodes_; }
   const std::map<uint64_t, ChunkRecord>& chunks() const { return chunks_; }
   const std::map<uint64_t, GcRecord>& gc() const { return gc_; }
   const std::map<std::string, ServerRecord>& servers() const { return servers_; }

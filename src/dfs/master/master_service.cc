@@ -145,8 +145,10 @@ Status MasterService::Create(const CreateRequest& req, CreateResponse* resp) {
   args.chunk_size = req.chunk_size();
   args.durability = static_cast<uint32_t>(req.durability());
   args.overwrite = req.overwrite();
+  args.temporary = req.temporary();
   ASSIGN_OR_RETURN(InodeRecord rec, ns_.Create(args));
   ForgetRetired();
+  if (rec.temporary()) RenewLeaseLocked(rec.inode());  // it lives as long as its writer
   *resp->mutable_info() = ToFileInfo(rec);
   return Status::Ok();
 }

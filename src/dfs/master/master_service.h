@@ -93,17 +93,20 @@ class MasterService {
   Status DropEmptyLastChunk(uint64_t inode);
   // Writer leases: a call of the current writer renews its file's lease.
   void RenewLeaseLocked(uint64_t inode);
-  // At start: every file with an open chunk gets a fresh lease (its writer,
-  // if alive, renews from then on). Afterwards only writers' calls add
-  // leases, so the tick looks at the lease table, not at every chunk.
+  // At start: every file with an open chunk, and every temporary file, gets a
+  // fresh lease (its writer, if alive, renews from then on). Afterwards only
+  // writers' calls (and creates of temporary files) add leases, so the tick
+  // looks at the lease table, not at every chunk.
   // REQUIRES: mu_ held.
   void SeedLeasesLocked();
-  // Paths of files with an open chunk whose writer's lease ran out; drops
-  // the leases of files closed or deleted. REQUIRES: mu_ held.
+  // Paths of files with an open chunk, and of temporary files, whose
+  // writer's lease ran out; drops the leases of files closed (and not
+  // temporary) or deleted. REQUIRES: mu_ held.
   std::vector<std::string> ExpiredLeasesLocked();
   // Takes over a file whose writer is gone: seals its open chunk (as a new
-  // writer's OPEN_WRITE would) and closes it.
+  // writer's OPEN_WRITE would) and closes it; a temporary file is removed.
   void ExpireLease(const std::string& path);
+  void RemoveAbandonedTemporary(const std::string& path, uint64_t inode);
   Result<OpenChunkSeal> DecideSeal(const ChunkRecord& chunk, uint32_t min_copies,
                                    const std::vector<std::string>& addrs,
                                    const std::vector<Result<ChunkInfoResponse>>& answers) const;

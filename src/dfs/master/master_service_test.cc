@@ -173,6 +173,147 @@ TEST_F(MasterServiceTest, AFileLeftOpenAcrossARestartLosesItsLease) {
   EXPECT_EQ(st.chunks(0).length(), 512u);
 }
 
+// A put writes under a temporary name (CreateRequest.temporary). A writer
+// killed before it renamed the file leaves it behind; once its lease runs
+// out the master removes it (its chunks, the open one included, go to GC)
+// instead of keeping a closed half-written file nobody will use.
+TEST_F(MasterServiceTest, ATemporaryFileWhoseWriterIsGoneIsRemovedWhenItsLeaseRunsOut) {
+  options_.writer_lease_ms = 5000;
+  Restart(&memory_);
+  AddCluster();
+  const std::vector<std::string> all = {"cs1", "cs2", "cs3", "cs4"};
+  auto create = [&](const std::string& path) {
+    CreateRequest c;
+    c.set_path(path);
+    c.set_temporary(true);
+    CreateResponse cr;
+    ASSERT_TRUE(service_->Create(c, &cr).ok());
+  };
+  auto open = [&](const std::string& path) {
+    OpenWriteRequest o;
+    o.set_path(path);
+    OpenWriteResponse orsp;
+    EXPECT_TRUE(service_->OpenWrite(o, &orsp).ok());
+    return orsp.writer_epoch();
+  };
+  auto exists = [&](const std::string& path) {
+    StatRequest req;
+    req.set_path(path);
+    StatResponse resp;
+    return service_->Stat(req, &resp).ok();
+  };
+  // Killed mid-write: two chunks, the second open.
+  create("/.a.put-1");
+  uint64_t a = open("/.a.put-1");
+  auto a1 = Allocate("/.a.put-1", a);
+  ASSERT_TRUE(a1.ok());
+  ASSERT_TRUE(Seal("/.a.put-1", a, a1->chunk_id(), 4096).ok());
+  ASSERT_TRUE(Allocate("/.a.put-1", a).ok());
+  // Killed between its chunks (none open), and right after the create.
+  create("/.b.put-2");
+  uint64_t b = open("/.b.put-2");
+  auto b1 = Allocate("/.b.put-2", b);
+  ASSERT_TRUE(b1.ok());
+  ASSERT_TRUE(Seal("/.b.put-2", b, b1->chunk_id(), 100).ok());
+  create("/.c.put-3");
+  // Still writing, renewing its lease.
+  create("/.live.put-4");
+  uint64_t live = open("/.live.put-4");
+  ASSERT_TRUE(Allocate("/.live.put-4", live).ok());
+  for (int s = 0; s < 8; ++s) {
+    Pass(1000, all);
+    RenewLeaseRequest renew;
+    renew.set_path("/.live.put-4");
+    renew.set_writer_epoch(live);
+    RenewLeaseResponse ignored;
+    ASSERT_TRUE(service_->RenewLease(renew, &ignored).ok());
+  }
+  EXPECT_FALSE(exists("/.a.put-1"));
+  EXPECT_FALSE(exists("/.b.put-2"));
+  EXPECT_FALSE(exists("/.c.put-3"));
+  EXPECT_TRUE(exists("/.live.put-4"));
+  EXPECT_EQ(CounterValue("strata_master_writer_leases_expired_total"), 3u);
+  // Their chunks (the open one too) are gone; only the live writer's is left.
+  // The writer that is gone is fenced.
+  EXPECT_EQ(service_->StatusJson()["chunks"]["total"], 1);
+  EXPECT_EQ(Allocate("/.a.put-1", a).status().code(), StatusCode::kNotFound);
+}
+
+// A temporary file lives as long as its writer's lease, also after Close:
+// the put renames it into place right after closing, which makes it an
+// ordinary file for good; one closed and never renamed is removed.
+TEST_F(MasterServiceTest, ATemporaryFileRenamedInTimeIsKeptForGood) {
+  options_.writer_lease_ms = 5000;
+  Restart(&memory_);
+  AddCluster();
+  const std::vector<std::string> all = {"cs1", "cs2", "cs3", "cs4"};
+  for (const std::string name : {"/.kept.put-1", "/.closed.put-2"}) {
+    CreateRequest c;
+    c.set_path(name);
+    c.set_temporary(true);
+    CreateResponse cr;
+    ASSERT_TRUE(service_->Create(c, &cr).ok());
+    OpenWriteRequest o;
+    o.set_path(name);
+    OpenWriteResponse orsp;
+    ASSERT_TRUE(service_->OpenWrite(o, &orsp).ok());
+    auto ch = Allocate(name, orsp.writer_epoch());
+    ASSERT_TRUE(ch.ok());
+    ASSERT_TRUE(Seal(name, orsp.writer_epoch(), ch->chunk_id(), 10).ok());
+    CloseWriteRequest cw;
+    cw.set_path(name);
+    cw.set_writer_epoch(orsp.writer_epoch());
+    CloseWriteResponse cwr;
+    ASSERT_TRUE(service_->CloseWrite(cw, &cwr).ok());
+  }
+  RenameRequest mv;
+  mv.set_from("/.kept.put-1");
+  mv.set_to("/kept");
+  RenameResponse mvr;
+  ASSERT_TRUE(service_->Rename(mv, &mvr).ok());
+  Pass(20000, all);
+  EXPECT_EQ(StatOf("/kept").info().size(), 10u);
+  StatRequest req;
+  req.set_path("/.closed.put-2");
+  StatResponse resp;
+  EXPECT_EQ(service_->Stat(req, &resp).code(), StatusCode::kNotFound);
+  // A renamed file is ordinary: opened again and abandoned, it is closed,
+  // not removed.
+  OpenWriteRequest o;
+  o.set_path("/kept");
+  OpenWriteResponse orsp;
+  ASSERT_TRUE(service_->OpenWrite(o, &orsp).ok());
+  ASSERT_TRUE(Allocate("/kept", orsp.writer_epoch()).ok());
+  Pass(20000, all);
+  EXPECT_EQ(StatOf("/kept").info().size(), 10u);
+}
+
+// After a master restart every temporary file gets a fresh lease (its
+// writer, if alive, renews from then on) and is removed once it runs out.
+TEST_F(MasterServiceTest, ATemporaryFileLeftAcrossARestartIsRemoved) {
+  options_.writer_lease_ms = 5000;
+  Restart(&memory_);
+  AddCluster();
+  CreateRequest c;
+  c.set_path("/.t.put-1");
+  c.set_temporary(true);
+  CreateResponse cr;
+  ASSERT_TRUE(service_->Create(c, &cr).ok());
+  OpenWriteRequest o;
+  o.set_path("/.t.put-1");
+  OpenWriteResponse orsp;
+  ASSERT_TRUE(service_->OpenWrite(o, &orsp).ok());
+  Restart(&memory_);
+  AddCluster();
+  Pass(3000, {"cs1", "cs2", "cs3", "cs4"});
+  StatRequest req;
+  req.set_path("/.t.put-1");
+  StatResponse resp;
+  EXPECT_TRUE(service_->Stat(req, &resp).ok());  // a fresh lease at start
+  Pass(5000, {"cs1", "cs2", "cs3", "cs4"});
+  EXPECT_EQ(service_->Stat(req, &resp).code(), StatusCode::kNotFound);
+}
+
 // Capacity totals count a file system once per host, however many disk
 // directories on it are reported, and leave out failed disks.
 TEST_F(MasterServiceTest, CapacityCountsEachFileSystemOncePerHost) {

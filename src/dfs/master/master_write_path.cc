@@ -192,7 +192,8 @@ Status MasterService::CloseWrite(const CloseWriteRequest& req, CloseWriteRespons
   RETURN_IF_ERROR(SealLeftOpenChunk(req.path(), req.writer_epoch(), lock));
   RETURN_IF_ERROR(ns_.CloseWrite(req.path(), req.writer_epoch()));
   ASSIGN_OR_RETURN(InodeRecord file, ns_.Stat(req.path()));
-  lease_renewed_us_.erase(file.inode());
+  // A temporary file keeps its lease until it is renamed into place.
+  if (!file.temporary()) lease_renewed_us_.erase(file.inode());
   *resp->mutable_info() = ToFileInfo(file);
   return Status::Ok();
 }
@@ -211,6 +212,9 @@ void MasterService::SeedLeasesLocked() {
   for (const auto& [id, c] : catalog_.chunks()) {
     if (!c.sealed()) lease_renewed_us_.try_emplace(c.inode(), now);
   }
+  for (const auto& [inode, rec] : catalog_.inodes()) {
+    if (rec.temporary()) lease_renewed_us_.try_emplace(inode, now);
+  }
 }
 
 std::vector<std::string> MasterService::ExpiredLeasesLocked() {
@@ -220,11 +224,14 @@ std::vector<std::string> MasterService::ExpiredLeasesLocked() {
     const InodeRecord* f = catalog_.FindInode(it->first);
     const ChunkRecord* last = f ? chunks_.LastChunk(*f) : nullptr;
     bool open_chunk = last != nullptr && !last->sealed();
-    if (!f || (!f->write_open() && !open_chunk)) {  // closed or deleted: nothing to watch
+    // Closed (and not temporary) or deleted: nothing to watch.
+    if (!f || (!f->temporary() && !f->write_open() && !open_chunk)) {
       it = lease_renewed_us_.erase(it);
       continue;
     }
-    if (open_chunk && now - it->second > options_.writer_lease_ms * 1000) expired.push_back(ns_.PathOf(it->first));
+    if ((open_chunk || f->temporary()) && now - it->second > options_.writer_lease_ms * 1000) {
+      expired.push_back(ns_.PathOf(it->first));
+    }
     ++it;
   }
   return expired;
@@ -240,6 +247,10 @@ void MasterService::ExpireLease(const std::string& path) {
       clock_->NowMicros() - renewed->second <= options_.writer_lease_ms * 1000) {
     return;
   }
+  if (current->temporary()) {
+    RemoveAbandonedTemporary(path, current->inode());
+    return;
+  }
   auto file = ns_.OpenWrite(path);  // fences the writer that is gone
   if (!file.ok()) return;
   Status st = SealLeftOpenChunk(path, file->writer_epoch(), lock);
@@ -252,6 +263,23 @@ void MasterService::ExpireLease(const std::string& path) {
   m_.leases_expired->Add();
   spdlog::info("master: writer lease of {} expired after {} ms of silence: its open chunk is sealed and the file "
                "closed", path, options_.writer_lease_ms);
+}
+
+// A temporary file is a writer's scratch copy that only its writer would
+// rename into place; with the writer gone nobody will, so the file goes (its
+// chunks, the open one too, to garbage collection). Deleting it fences the
+// writer: any later call of it finds no file. REQUIRES: mu_ held.
+void MasterService::RemoveAbandonedTemporary(const std::string& path, uint64_t inode) {
+  Status st = ns_.Delete(path, false);
+  if (!st.ok()) {
+    spdlog::warn("master: writer lease of temporary file {} expired; removing it failed: {}", path, st.ToString());
+    return;  // the lease stays expired: the next tick tries again
+  }
+  ForgetRetired();
+  lease_renewed_us_.erase(inode);
+  m_.leases_expired->Add();
+  spdlog::info("master: writer lease of temporary file {} expired after {} ms of silence: the file is removed", path,
+               options_.writer_lease_ms);
 }
 
 }  // namespace strata::dfs::master

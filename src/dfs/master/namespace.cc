@@ -176,6 +176,7 @@ Result<InodeRecord> Namespace::Create(const CreateArgs& args) {
   rec.set_parent(parent.dir);
   rec.set_name(parent.name);
   rec.set_mtime_us(clock_->WallMicros());
+  rec.set_temporary(args.temporary);
   m.PutCounters(counters);
   Touch(parent.dir, &m);
   m.PutInode(rec);
@@ -216,6 +217,7 @@ Status Namespace::Rename(std::string_view from, std::string_view to, bool replac
   if (dst.dir != src_parent.dir) Touch(dst.dir, &m);
   rec.set_parent(dst.dir);
   rec.set_name(dst.name);
+  rec.set_temporary(false);
   m.PutInode(rec);
   return catalog_->Commit(m);
 }

@@ -33,6 +33,7 @@ struct CreateArgs {
   uint64_t chunk_size = 0;
   uint32_t durability = 0;
   bool overwrite = false;
+  bool temporary = false;  // InodeRecord.temporary
 };
 
 class Namespace {
@@ -49,7 +50,8 @@ class Namespace {
   Status Mkdir(std::string_view path, bool parents);
   Result<InodeRecord> Create(const CreateArgs& args);
   // A file replaces a file only with `replace` (else AlreadyExists); nothing
-  // replaces a directory; a directory cannot move under itself.
+  // replaces a directory; a directory cannot move under itself. A renamed
+  // temporary file becomes an ordinary one.
   Status Rename(std::string_view from, std::string_view to, bool replace);
   Status Delete(std::string_view path, bool recursive);
 
