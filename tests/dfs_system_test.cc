@@ -320,6 +320,46 @@ TEST_F(DfsSystemTest, APutKilledMidWayHasItsTemporaryFileRemovedWhenItsLeaseRuns
   }, 30s));
 }
 
+// A put whose cluster dies under it (every process SIGKILLed) fails within
+// its bound for an unreachable master (--master-retry-ms, 60 s by default)
+// with a clear error: the seal that finds the master gone waits that long,
+// and the removal of its temporary file afterwards does not wait again.
+TEST_F(DfsSystemTest, APutWhoseWholeClusterDiesFailsWithinItsBound) {
+  TestCluster c;
+  ASSERT_FALSE(c.info().is_null());
+  std::string fifo = Tmp("fifo");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  constexpr int kRetryMs = 4000;
+  pid_t put = StartStrata({"fs", "put", "--append-size", "64K", "--window", "0", "--master-retry-ms",
+                           std::to_string(kRetryMs), fifo, "/f", "--master", c.master()},
+                          Tmp("put.log"));
+  int w = ::open(fifo.c_str(), O_WRONLY);
+  ASSERT_GE(w, 0);
+  std::string data(256 << 10, 'x');
+  ASSERT_EQ(::write(w, data.data(), data.size()), static_cast<ssize_t>(data.size()));
+  ASSERT_TRUE(WaitFor([&] {
+    auto st = c.StatJson(c.WrittenPath("/f"));
+    return !st.is_null() && !st.is_discarded() && !st["chunk_list"].empty();
+  }, 30s));
+  c.Kill(c.info()["master_pid"].get<pid_t>(), SIGKILL);
+  for (int i = 0; i < c.chunkserver_count(); ++i) c.Kill(c.chunkserver_pid(i), SIGKILL);
+  auto killed = std::chrono::steady_clock::now();
+  // More data (no more than the pipe holds): the writer finds its replicas
+  // gone and must seal through the master, which is gone too.
+  ::signal(SIGPIPE, SIG_IGN);
+  (void)::write(w, data.data(), 64 << 10);
+  ::close(w);
+  int code = WaitExit(put);
+  auto took_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - killed).count();
+  std::ifstream log(Tmp("put.log"));
+  std::string text((std::istreambuf_iterator<char>(log)), {});
+  EXPECT_NE(code, 0) << text;
+  EXPECT_NE(text.find("error: Unavailable"), std::string::npos) << text;
+  EXPECT_NE(text.find("master " + c.master()), std::string::npos) << text;
+  // One bound, not one per master call (the seal, then the removal).
+  EXPECT_LT(took_ms, kRetryMs + 2500) << text;
+}
+
 TEST_F(DfsSystemTest, ChunkserverKilledMidPutThenReReplicated) {
   TestCluster c;
   ASSERT_FALSE(c.info().is_null());

@@ -11,6 +11,8 @@ void AddAdminOptions(CLI::App* cmd, AdminOptions* opts) {
   cmd->add_option("--master", opts->master, "Master address HOST:PORT (default: $STRATA_MASTER or cluster.json)");
   cmd->add_option("--dir", opts->dir, "Cluster directory whose cluster.json names the master (default: ./var)");
   cmd->add_flag("--json", opts->json, "Machine-readable JSON output");
+  cmd->add_option("--master-retry-ms", opts->master_retry_ms,
+                  "How long an unreachable master is waited for before the command fails (default 60000)");
 }
 
 void AddBlockAdminOptions(CLI::App* cmd, AdminOptions* opts) {
@@ -31,6 +33,7 @@ Result<std::unique_ptr<dfs::DfsClient>> ConnectDfs(const AdminOptions& opts) {
   ASSIGN_OR_RETURN(std::string master, dfs::LocateMaster(opts.master, opts.dir));
   dfs::DfsClientOptions o;
   o.master = master;
+  o.master_retry_ms_max = opts.master_retry_ms;
   return std::make_unique<dfs::DfsClient>(o);
 }
 

@@ -21,9 +21,10 @@ struct AdminOptions {
   std::string blockmanager;  // --blockmanager HOST:PORT (block commands)
   std::string dir;           // --dir DIR (reads DIR/cluster.json)
   bool json = false;         // --json
+  uint32_t master_retry_ms = 60000;  // --master-retry-ms: DfsClientOptions::master_retry_ms_max
 };
 
-// Adds --master, --dir and --json to `cmd`, storing into `opts`.
+// Adds --master, --dir, --json and --master-retry-ms to `cmd`, storing into `opts`.
 void AddAdminOptions(CLI::App* cmd, AdminOptions* opts);
 // The same for commands of the block layer: --blockmanager, --dir, --json.
 void AddBlockAdminOptions(CLI::App* cmd, AdminOptions* opts);

@@ -52,10 +52,29 @@ Status DfsClient::NotAMaster(const Status& st) const {
   return Status::Ok();
 }
 
+DfsClient::SteadyTime DfsClient::OutageStart(SteadyTime now) {
+  std::lock_guard lock(outage_mu_);
+  if (outage_since_ && now - outage_last_failure_ <= std::chrono::milliseconds(kOutageGapMs)) return *outage_since_;
+  return now;
+}
+
+void DfsClient::NoteFailure(SteadyTime start, SteadyTime now) {
+  std::lock_guard lock(outage_mu_);
+  if (!outage_since_ || *outage_since_ > start) outage_since_ = start;
+  outage_last_failure_ = now;
+}
+
+void DfsClient::NoteAnswer() {
+  std::lock_guard lock(outage_mu_);
+  outage_since_.reset();
+}
+
 Status DfsClient::CallMaster(MasterMethod method, const google::protobuf::Message& req,
                              google::protobuf::Message* resp) {
   uint32_t budget_ms = master_reached_ ? options_.master_retry_ms_max : options_.master_first_contact_ms_max;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(budget_ms);
+  // A call that continues an outage gets what is left of its budget.
+  const SteadyTime start = OutageStart(std::chrono::steady_clock::now());
+  const SteadyTime deadline = start + std::chrono::milliseconds(budget_ms);
   auto backoff = std::chrono::milliseconds(50);
   for (;;) {
     Status st = rpc_.CallTyped(options_.master, method, req, resp);
@@ -63,12 +82,17 @@ Status DfsClient::CallMaster(MasterMethod method, const google::protobuf::Messag
     if (st.ok() || !st.retryable()) {
       // Any answer, even an error, proves the address is a live master.
       if (st.ok() || st.code() != StatusCode::kUnavailable) master_reached_ = true;
+      NoteAnswer();
       return st;
     }
-    if (std::chrono::steady_clock::now() + backoff > deadline) {
+    const SteadyTime now = std::chrono::steady_clock::now();
+    NoteFailure(start, now);
+    if (now + backoff > deadline) {
       // Either the master could not be reached or it kept answering that it
       // cannot do this now (e.g. too few chunkservers to place replicas).
-      return st.WithContext("master " + options_.master + ", gave up after " + std::to_string(budget_ms) + " ms");
+      auto waited_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now - start).count();
+      return st.WithContext("master " + options_.master + ", gave up after " + std::to_string(waited_ms) +
+                            " ms (bound " + std::to_string(budget_ms) + " ms)");
     }
     std::this_thread::sleep_for(backoff);
     backoff = std::min(backoff * 2, std::chrono::milliseconds(1000));

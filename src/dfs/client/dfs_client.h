@@ -7,12 +7,23 @@
 // caller gets the error. A master that never answered this client is given
 // only `master_first_contact_ms_max` (a wrong address fails fast).
 //
+// The bound is per outage, not per call: calls that follow each other while
+// the master does not answer (one starting within kOutageGapMs of the last
+// failure) share one budget, counted from the first failure. So a job that
+// makes several calls after the master died (a put seals, then removes its
+// temporary file) fails once the budget is spent, not after one budget per
+// call; a call made once it is spent still tries once. Any answer ends the
+// outage.
+//
 // Thread-safety: thread-safe. Ownership: owns its RpcClient; writers and
 // readers it creates borrow the DfsClient, which must outlive them.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -77,6 +88,17 @@ class DfsClient {
   DfsClientOptions options_;
   rpc::RpcClient rpc_;
   std::atomic<bool> master_reached_{false};
+
+  // When the current outage began (the first failed attempt of a run of
+  // calls without an answer) and when its latest attempt failed.
+  using SteadyTime = std::chrono::steady_clock::time_point;
+  static constexpr uint32_t kOutageGapMs = 1000;  // the longest backoff between retries
+  SteadyTime OutageStart(SteadyTime now);
+  void NoteFailure(SteadyTime start, SteadyTime now);
+  void NoteAnswer();
+  std::mutex outage_mu_;
+  std::optional<SteadyTime> outage_since_;  // GUARDED_BY(outage_mu_)
+  SteadyTime outage_last_failure_;          // GUARDED_BY(outage_mu_)
 };
 
 }  // namespace strata::dfs
