@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -596,6 +597,59 @@ class SmallDisk {
   std::string dir_;
   bool mounted_ = false;
 };
+
+// EIO on every call of one disk: its replicas stop counting at once and are
+// copied to other servers (never back onto the one with the failed disk,
+// whose old files would answer for the copy), each chunk once. Through
+// several full replica reports afterwards nothing is copied again.
+TEST_F(DfsSystemTest, AFailedDisksReplicasAreReplacedOnceOnOtherServers) {
+  TestClusterConfig cfg;
+  cfg.master_yaml = "  heartbeat_interval_ms: 200\n";
+  cfg.chunkserver_yaml = "  full_report_every: 3\n";
+  TestCluster c(cfg);
+  ASSERT_FALSE(c.info().is_null());
+  std::string src = Tmp("src"), dst = Tmp("dst");
+  WriteRandomFile(src, 4ull << 20, 21);
+  ASSERT_EQ(c.Cli({"fs", "put", "--chunk-size", "1M", src, "/d"}).exit_code, 0);
+  const nlohmann::json before = c.StatJson("/d");
+  const auto& replica = before["chunk_list"][0]["replicas"][0];
+  const std::string server = replica["server_id"].get<std::string>();
+  const int disk = replica["disk"].get<int>();
+  int held = 0;
+  for (const auto& ch : before["chunk_list"]) {
+    for (const auto& r : ch["replicas"]) held += r["server_id"] == server && r["disk"].get<int>() == disk;
+  }
+  ASSERT_GE(held, 1);
+  ASSERT_EQ(c.Cli({"debug", "disk-fault", "--server", server, "--disk", std::to_string(disk), "--error-rate", "1"})
+                .exit_code,
+            0);
+  auto on_other_servers = [&] {
+    auto st = c.StatJson("/d");
+    if (!ChunksFullyReplicated(st, 3)) return false;
+    for (size_t i = 0; i < st["chunk_list"].size(); ++i) {
+      const auto& was = before["chunk_list"][i]["replicas"];
+      bool was_on_disk = std::any_of(was.begin(), was.end(), [&](const nlohmann::json& r) {
+        return r["server_id"] == server && r["disk"].get<int>() == disk;
+      });
+      for (const auto& r : st["chunk_list"][i]["replicas"]) {
+        if (was_on_disk && r["server_id"] == server) return false;  // nor its other disk
+      }
+    }
+    return c.ClusterStatusJson()["chunks"]["under_replicated"] == 0;
+  };
+  EXPECT_TRUE(WaitFor(on_other_servers, 60s)) << c.StatJson("/d").dump(1) << c.ClusterStatusJson()["recovery"].dump();
+  EXPECT_EQ(c.ClusterStatusJson()["recovery"]["done"].get<int>(), held);
+  // Every server sends three more full reports (6 servers x 9 heartbeats).
+  const std::string master_http = c.info()["master_http"].get<std::string>();
+  const std::string beats = "strata_rpc_server_calls_total{method=\"heartbeat\"}";
+  const double start = MetricValue(master_http, beats);
+  ASSERT_GT(start, 0);
+  EXPECT_TRUE(WaitFor([&] { return MetricValue(master_http, beats) >= start + 6 * 9; }, 30s));
+  EXPECT_TRUE(on_other_servers()) << c.StatJson("/d").dump(1);
+  EXPECT_EQ(c.ClusterStatusJson()["recovery"]["done"].get<int>(), held) << c.ClusterStatusJson()["recovery"].dump();
+  ASSERT_EQ(c.Cli({"fs", "get", "/d", dst}).exit_code, 0);
+  EXPECT_TRUE(FilesEqual(src, dst));
+}
 
 TEST_F(DfsSystemTest, FullDiskIsMarkedFailedAndWritesGoElsewhere) {
   TestCluster c;

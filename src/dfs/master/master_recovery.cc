@@ -2,6 +2,8 @@
 // work of the master: dead-server detection, re-replication scheduling and
 // garbage-collection dispatch. See recovery.h for the flow control.
 #include <algorithm>
+#include <set>
+#include <tuple>
 
 #include <spdlog/spdlog.h>
 
@@ -54,7 +56,32 @@ void MasterService::RefreshRecovery(uint64_t chunk_id) {
     recovery_.Update(chunk_id, 1, 1);  // nothing to copy (yet)
     return;
   }
-  recovery_.Update(chunk_id, reconciler_.LiveReplicas(*c), c->replication());
+  uint32_t live = reconciler_.LiveReplicas(*c);
+  if (live >= c->replication()) DropReplacedFailedDiskReplicas(*c);
+  recovery_.Update(chunk_id, live, c->replication());
+}
+
+// A chunk whole without its replicas on failed disks no longer needs them as
+// a source: they leave the list (not deleted: the disk may come back, and
+// then its report of them is a surplus that reconciliation deletes).
+void MasterService::DropReplacedFailedDiskReplicas(const ChunkRecord& c) {
+  ChunkRecord kept = c;
+  kept.clear_replicas();
+  for (const auto& r : c.replicas()) {
+    if (!membership_.DiskFailed(r.server_id(), r.disk())) *kept.add_replicas() = r;
+  }
+  const auto dropped = static_cast<uint64_t>(c.replicas_size() - kept.replicas_size());
+  if (dropped == 0) return;
+  const uint64_t chunk_id = c.chunk_id();  // `c` is replaced by the commit
+  Mutation m;
+  m.PutChunk(kept);
+  Status st = catalog_.Commit(m);
+  if (!st.ok()) {
+    spdlog::error("master: dropping the failed-disk replicas of chunk {}: {}", chunk_id, st.ToString());
+    return;
+  }
+  m_.replicas_removed->Add(dropped);
+  spdlog::info("master: chunk {} is whole again; its {} replica(s) on failed disks leave its list", chunk_id, dropped);
 }
 
 void MasterService::QueueDelete(const std::string& server, uint64_t chunk_id) {
@@ -76,13 +103,26 @@ Status MasterService::Register(const RegisterRequest& req, RegisterResponse* res
 
 Status MasterService::Heartbeat(const HeartbeatRequest& req, HeartbeatResponse* resp) {
   std::lock_guard lock(mu_);
+  auto failed_disks = [&] {
+    std::set<uint32_t> out;
+    if (const ServerState* s = membership_.Find(req.server_id())) {
+      for (const auto& d : s->disks) {
+        if (d.failed()) out.insert(d.index());
+      }
+    }
+    return out;
+  };
+  const std::set<uint32_t> failed_before = failed_disks();
   if (!membership_.Heartbeat(req)) {
     resp->set_reregister(true);
     return Status::Ok();
   }
+  // A disk that failed (or came back) changes the live count of its chunks.
+  const bool disks_changed = failed_disks() != failed_before;
   if (req.disks_size() > 0) ObserveSoftFaults(req.server_id());  // a verdict needs fresh statistics
   ASSIGN_OR_RETURN(ReconcileOutcome out, reconciler_.Apply(req.server_id(), req));
   for (uint64_t id : out.changed) RefreshRecovery(id);
+  if (disks_changed) RefreshServerChunks(req.server_id());
   m_.replicas_added->Add(out.added);
   m_.replicas_removed->Add(out.removed);
   for (auto& cmd : out.commands) queues_.Push(req.server_id(), std::move(cmd));
@@ -143,8 +183,9 @@ bool MasterService::PlanCopy(const ChunkRecord& c, const std::vector<ServerView>
   for (const auto& r : c.replicas()) {
     if (!membership_.IsAlive(r.server_id()) || !recovery_.SourceHasRoom(r.server_id(), urgent_lane)) continue;
     auto key = [&](const ReplicaRecord& x) {
-      return std::make_pair(ReplicaSlowNow(soft_faults_, slow_servers_, x.server_id(), x.disk()),
-                            recovery_.CopiesInvolving(x.server_id()));
+      return std::make_tuple(membership_.DiskFailed(x.server_id(), x.disk()),
+                             ReplicaSlowNow(soft_faults_, slow_servers_, x.server_id(), x.disk()),
+                             recovery_.CopiesInvolving(x.server_id()));
     };
     if (!source || key(r) < key(*source)) {
       source = &r;
@@ -162,7 +203,7 @@ bool MasterService::PlanCopy(const ChunkRecord& c, const std::vector<ServerView>
     place.exclude_servers.insert(r.server_id());
     // A replica on its way out (a read-only disk or server) does not hold
     // its rack: the copy replacing it may go to that rack.
-    bool stays = membership_.CountsReplicas(r.server_id()) &&
+    bool stays = membership_.CountsReplicas(r.server_id()) && !membership_.DiskFailed(r.server_id(), r.disk()) &&
                  ReplicaHealth(soft_faults_, slow_servers_, r.server_id(), r.disk()) == Health::kNormal;
     if (!stays) continue;
     if (const ServerState* s = membership_.Find(r.server_id())) place.avoid_racks.insert(s->record.rack());

@@ -95,7 +95,9 @@ ReplicaLocation MasterService::Locate(const ReplicaRecord& r) const {
   ReplicaLocation loc;
   loc.set_server_id(r.server_id());
   loc.set_disk(r.disk());
-  loc.set_slow(ReplicaSlowNow(soft_faults_, slow_servers_, r.server_id(), r.disk()));
+  // A replica on a failed disk is a last resort: readers try it last.
+  loc.set_slow(ReplicaSlowNow(soft_faults_, slow_servers_, r.server_id(), r.disk()) ||
+               membership_.DiskFailed(r.server_id(), r.disk()));
   if (const ServerState* s = membership_.Find(r.server_id())) {
     loc.set_addr(s->record.addr());
     loc.set_rack(s->record.rack());

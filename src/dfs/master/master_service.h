@@ -119,6 +119,7 @@ class MasterService {
 
   // Membership and recovery helpers (master_recovery.cc).
   void RefreshRecovery(uint64_t chunk_id);
+  void DropReplacedFailedDiskReplicas(const ChunkRecord& c);
   void DropServerReplicas(const std::string& server);
   void ScheduleCopies();
   bool PlanCopy(const ChunkRecord& c, const std::vector<ServerView>& views, bool urgent_lane, CopyTask* task) const;

@@ -446,6 +446,97 @@ TEST_F(MasterServiceTest, DeadServerIsDetectedAndItsChunksReReplicated) {
   EXPECT_EQ(service_->StatusJson()["recovery"]["done"].get<int>(), held);
 }
 
+// A heartbeat of `id` whose disks 0 and 1 report `failed[d]`, with `reps`
+// as a full report.
+static HeartbeatRequest DiskBeat(const std::string& id, std::vector<bool> failed,
+                                 const std::vector<ReplicaReport>& reps) {
+  HeartbeatRequest req;
+  req.set_server_id(id);
+  req.set_full_report(true);
+  for (uint32_t d = 0; d < failed.size(); ++d) {
+    DiskStat* disk = req.add_disks();
+    disk->set_index(d);
+    disk->set_capacity_bytes(100 * kGiB);
+    disk->set_free_bytes(failed[d] ? 0 : 50 * kGiB);
+    disk->set_failed(failed[d]);
+    if (failed[d]) disk->set_failure("IoError: injected");
+  }
+  for (const auto& r : reps) *req.add_replicas() = r;
+  return req;
+}
+
+// A replica on a disk its chunkserver reports failed stops counting at once
+// (whether the server still lists it or not), stays listed as a last-resort
+// source (tried last), and recovery copies the chunk to another server: never
+// back to the one with the failed disk. Once the copy is reported, the
+// failed disk's replica leaves the list and the chunk is whole.
+TEST_F(MasterServiceTest, ReplicasOnAFailedDiskLeaveTheGoodCountAtOnce) {
+  AddCluster();
+  auto chunks = WriteFile("/f", 1, 1 << 20);
+  const uint64_t id = chunks[0].chunk_id();
+  const std::string victim = chunks[0].replicas(0).server_id();
+  const uint32_t disk = chunks[0].replicas(0).disk();
+  std::vector<bool> failed = {disk == 0, disk == 1};
+  HeartbeatResponse resp;
+  ASSERT_TRUE(service_->Heartbeat(DiskBeat(victim, failed, {Rep(id, 1 << 20, true, disk)}), &resp).ok());
+  EXPECT_EQ(service_->StatusJson()["chunks"]["under_replicated"], 1);
+  StatResponse st = StatOf("/f");
+  ASSERT_EQ(st.chunks(0).replicas_size(), 3);  // still a source
+  for (const auto& r : st.chunks(0).replicas()) EXPECT_EQ(r.slow(), r.server_id() == victim) << r.server_id();
+  // The same when its full report no longer lists it (a failed disk's
+  // replicas are reported lost).
+  ASSERT_TRUE(service_->Heartbeat(DiskBeat(victim, failed, {}), &resp).ok());
+  EXPECT_EQ(StatOf("/f").chunks(0).replicas_size(), 3);
+  EXPECT_EQ(service_->StatusJson()["chunks"]["under_replicated"], 1);
+  service_->Tick();
+  std::string target;
+  for (const auto& s : {"cs1", "cs2", "cs3", "cs4"}) {
+    if (s == victim) {
+      EXPECT_TRUE(service_->Heartbeat(DiskBeat(victim, failed, {}), &resp).ok());
+      EXPECT_TRUE(Commands(resp, ChunkCommand::REPLICATE).empty());
+    } else if (!Commands(Beat(s), ChunkCommand::REPLICATE).empty()) {
+      target = s;
+    }
+  }
+  ASSERT_FALSE(target.empty());
+  EXPECT_NE(target, victim);
+  Beat(target, {Rep(id, 1 << 20, true, 0)});
+  service_->Tick();
+  EXPECT_EQ(service_->StatusJson()["chunks"]["under_replicated"], 0);
+  EXPECT_EQ(service_->StatusJson()["recovery"]["done"], 1);
+  auto ids = ReplicaIds(StatOf("/f").chunks(0));
+  EXPECT_EQ(std::count(ids.begin(), ids.end(), victim), 0);
+  EXPECT_EQ(std::count(ids.begin(), ids.end(), target), 1);
+  EXPECT_EQ(ids.size(), 3u);
+}
+
+// A copy whose target answers from a failed disk (it found an old file of
+// the chunk there) is not a new replica: it is not counted done and the
+// chunk stays under-replicated.
+TEST_F(MasterServiceTest, ACopyAnsweredFromAFailedDiskIsNotDone) {
+  AddCluster();
+  auto chunks = WriteFile("/f", 1, 1 << 20);
+  ReportBadReplicaRequest bad;
+  ReportBadReplicaResponse br;
+  bad.set_chunk_id(chunks[0].chunk_id());
+  bad.set_server_id(chunks[0].replicas(0).server_id());
+  ASSERT_TRUE(service_->ReportBadReplica(bad, &br).ok());
+  service_->Tick();
+  std::string target;
+  for (const auto& id : {"cs1", "cs2", "cs3", "cs4"}) {
+    if (!Commands(Beat(id), ChunkCommand::REPLICATE).empty()) target = id;
+  }
+  ASSERT_FALSE(target.empty());
+  HeartbeatResponse resp;
+  ASSERT_TRUE(service_->Heartbeat(DiskBeat(target, {false, true}, {}), &resp).ok());
+  stub_.copies[{target + ":1", chunks[0].chunk_id()}] = 1 << 20;  // answers from disk 1
+  clock_.Advance(1'100'000);
+  service_->Tick();
+  EXPECT_EQ(StatOf("/f").chunks(0).replicas_size(), 2);
+  EXPECT_EQ(service_->StatusJson()["recovery"]["done"], 0);
+  EXPECT_EQ(service_->StatusJson()["chunks"]["under_replicated"], 1);
+}
+
 TEST_F(MasterServiceTest, CopyLandsWhenTheTargetAnswersThePoll) {
   AddCluster();
   auto chunks = WriteFile("/f", 1, 1 << 20);

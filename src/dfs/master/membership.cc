@@ -91,6 +91,15 @@ bool Membership::Heartbeat(const HeartbeatRequest& req) {
   return true;
 }
 
+bool Membership::DiskFailed(const std::string& id, uint32_t disk) const {
+  const ServerState* s = Find(id);
+  if (!s) return false;
+  for (const auto& d : s->disks) {
+    if (d.index() == disk) return d.failed();
+  }
+  return false;
+}
+
 std::vector<std::string> Membership::DetectDead() {
   std::vector<std::string> dead;
   uint64_t now = clock_->NowMicros();

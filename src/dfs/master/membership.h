@@ -71,6 +71,8 @@ class Membership {
   bool IsAlive(const std::string& id) const;
   // Alive or not yet heard from since a restart: its replicas count.
   bool CountsReplicas(const std::string& id) const;
+  // Whether the server's latest heartbeat reported disk `disk` failed.
+  bool DiskFailed(const std::string& id, uint32_t disk) const;
   size_t alive_count() const;
 
  private:

@@ -1,5 +1,6 @@
 #include "dfs/master/reconcile.h"
 
+#include <algorithm>
 #include <map>
 
 #include <spdlog/spdlog.h>
@@ -26,7 +27,7 @@ ChunkCommand Reconciler::Command(ChunkCommand::Kind kind, uint64_t chunk_id, uin
 uint32_t Reconciler::LiveReplicas(const ChunkRecord& c) const {
   uint32_t live = 0;
   for (const auto& r : c.replicas()) {
-    live += membership_->CountsReplicas(r.server_id()) &&
+    live += membership_->CountsReplicas(r.server_id()) && !membership_->DiskFailed(r.server_id(), r.disk()) &&
             ReplicaHealth(*soft_faults_, *slow_servers_, r.server_id(), r.disk()) == Health::kNormal;
   }
   return live;
@@ -69,6 +70,10 @@ void Reconciler::OneReplica(const std::string& server, const ReplicaReport& r, P
 void Reconciler::SealedReplica(const std::string& server, const ReplicaReport& r, const ChunkRecord& c, Pending* p,
                                ReconcileOutcome* out) {
   const bool listed = ChunkMap::HasReplica(c, server);
+  // A replica on a failed disk is neither counted (LiveReplicas) nor fixed
+  // nor deleted: the disk can do nothing now. Listed, it stays a last-resort
+  // source; unlisted (an old file a copy found there), it is not a new copy.
+  if (membership_->DiskFailed(server, r.disk())) return;
   const CopyTask* copy = recovery_->InFlight(c.chunk_id());
   const bool copying_here = copy && copy->target == server;
   if (r.sealed() && r.length() == c.length()) {
@@ -117,6 +122,13 @@ void Reconciler::MissingReplicas(const std::string& server, const std::set<uint6
   for (uint64_t id : missing) {
     const ChunkRecord& c = p->Get(*catalog_->FindChunk(id));
     if (!c.sealed() || chunks_->SealedWithin(id, grace_us)) continue;
+    // A failed disk's replicas are reported lost, but their files are
+    // likely intact: they stay listed as a last-resort source until the
+    // chunk is whole without them (MasterService::RefreshRecovery).
+    bool on_failed_disk = std::any_of(c.replicas().begin(), c.replicas().end(), [&](const ReplicaRecord& r) {
+      return r.server_id() == server && membership_->DiskFailed(server, r.disk());
+    });
+    if (on_failed_disk) continue;
     spdlog::warn("master: chunkserver {} no longer has its replica of chunk {}", server, id);
     p->records[id] = ChunkMap::WithoutReplica(c, server);
     out->removed++;

@@ -17,6 +17,12 @@
 // the server no longer has (unless sealed within the grace period: the
 // report may predate the replica).
 //
+// A replica on a disk its server reports failed does not count as live and
+// is left alone by every rule above: kept in the list when listed (a
+// last-resort source: every read checks CRCs), never added when not (a copy
+// that landed on a failed disk, or an old file found there, is no new
+// replica).
+//
 // Thread-safety: not thread-safe; the master service serializes access.
 // Ownership: borrows everything it is given.
 #pragma once
@@ -54,8 +60,9 @@ class Reconciler {
   // Applies `hb`'s report from `server`; persists list changes before returning.
   Result<ReconcileOutcome> Apply(const std::string& server, const HeartbeatRequest& hb);
 
-  // Replicas of `c` on servers that are not dead, on disks and servers in
-  // service (not slow: soft_fault.h, slow_server.h).
+  // Replicas of `c` on servers that are not dead, on disks that are not
+  // failed and on disks and servers in service (not slow: soft_fault.h,
+  // slow_server.h).
   uint32_t LiveReplicas(const ChunkRecord& c) const;
 
  private:
