@@ -21,6 +21,7 @@
 #include "cache/hotkeys/hot_keys.h"
 #include "cache/server/namespaces.h"
 #include "cache/server/registries.h"
+#include "cache/server/transactions.h"
 #include "common/metrics.h"
 #include "env/clock.h"
 
@@ -71,6 +72,9 @@ class CacheCore {
   HotKeys* hotkeys() { return &hotkeys_; }
   ClientRegistry* clients() { return &clients_; }
   BlockingRegistry* blocking() { return &blocking_; }
+  // MULTI/EXEC atomicity and WATCH (transactions.h).
+  TxnLock* txn_lock() { return &txn_lock_; }
+  WatchRegistry* watches() { return &watches_; }
   MetricsRegistry* registry() const { return metrics_; }
   const CacheMetrics& metrics() const { return m_; }
   uint64_t NextClientId() { return next_client_id_.fetch_add(1); }
@@ -98,6 +102,8 @@ class CacheCore {
   HotKeys hotkeys_;
   ClientRegistry clients_;
   BlockingRegistry blocking_;
+  TxnLock txn_lock_;
+  WatchRegistry watches_;
   std::atomic<uint64_t> next_client_id_{1};
   uint64_t start_us_;
   std::mutex settings_mu_;

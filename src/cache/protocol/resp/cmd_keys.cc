@@ -201,6 +201,7 @@ void FlushDb(CommandContext& ctx, Args args) {
     return ctx.w->Error(kSyntaxError);
   }
   ctx.engine()->Flush(ctx.ns->id());
+  ctx.core->watches()->TouchNamespace(ctx.ns->id());
   ctx.w->Ok();
 }
 
@@ -210,6 +211,7 @@ void FlushAll(CommandContext& ctx, Args args) {
   }
   ctx.core->mem()->Flush(-1);
   if (ctx.core->persist()) ctx.core->persist()->Flush(-1);
+  ctx.core->watches()->TouchNamespace(-1);
   ctx.w->Ok();
 }
 

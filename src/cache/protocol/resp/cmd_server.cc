@@ -306,7 +306,7 @@ void LastSave(CommandContext& ctx, Args) { ctx.w->Integer(static_cast<int64_t>(c
 void RegisterServerCommands(CommandTable& t) {
   t.Add({"ping", -1, kFast | kNoAuth, 0, 0, 0, Ping});
   t.Add({"echo", 2, kFast, 0, 0, 0, Echo});
-  t.Add({"quit", -1, kFast | kNoAuth, 0, 0, 0, Quit});
+  t.Add({"quit", -1, kFast | kNoAuth | kTxnControl, 0, 0, 0, Quit});
   t.Add({"auth", -2, kFast | kNoAuth, 0, 0, 0, Auth});
   t.Add({"hello", -1, kFast | kNoAuth, 0, 0, 0, Hello});
   t.Add({"select", 2, kFast, 0, 0, 0, Select});

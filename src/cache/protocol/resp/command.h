@@ -7,6 +7,12 @@
 // Arity follows Redis: N > 0 means exactly N arguments (command name
 // included), -N means at least N.
 //
+// Transactions (MULTI/EXEC, cmd_multi.cc): while a session is in MULTI the
+// dispatcher queues every command except those flagged kTxnControl; EXEC
+// runs the queue through the Dispatcher with the server's TxnLock held
+// exclusive (transactions.h). After a kWrite command the dispatcher touches
+// its keys (first_key..last_key by step), which is what invalidates WATCH.
+//
 // Thread-safety: the table is built once and read-only afterwards; a
 // CommandContext belongs to one connection.
 #pragma once
@@ -27,12 +33,43 @@ namespace strata::cache::resp {
 
 using Args = std::span<const std::string_view>;
 
+// A key this connection WATCHes: the registry version seen at WATCH time and
+// the key's expiry then (a watched key that expires aborts EXEC, as in Redis).
+struct WatchedKey {
+  std::string key;  // internal key
+  uint64_t version = 0;
+  int64_t expire_ms = 0;
+};
+
+// MULTI state. The queue is bounded (kMaxQueued); one command more makes
+// the transaction fail at EXEC like any queueing error.
+struct Transaction {
+  static constexpr size_t kMaxQueued = 100000;
+  bool active = false;
+  bool dirty = false;  // a queueing error: EXEC answers EXECABORT
+  std::vector<std::vector<std::string>> queued;
+  std::vector<WatchedKey> watched;
+};
+
 // Per-connection state visible to commands.
 struct Session {
   uint64_t id = 0;
   int db = 0;
   bool authed = false;
   int64_t block_deadline_ms = -1;  // set while a blocking command waits; -1: not blocked
+  Transaction txn;
+};
+
+struct CommandContext;
+
+// Runs one command as if it had arrived from the connection (EXEC replays
+// its queue through it). Implemented by RespHandler.
+class Dispatcher {
+ public:
+  virtual void Dispatch(std::span<const std::string_view> args, CommandContext& ctx) = 0;
+
+ protected:
+  ~Dispatcher() = default;
 };
 
 class CommandTable;
@@ -70,6 +107,7 @@ struct CommandContext {
   RespWriter* w;
   Namespace* ns;
   const CommandTable* table = nullptr;  // for COMMAND introspection
+  Dispatcher* dispatcher = nullptr;     // for EXEC
   bool close = false;
   bool block = false;                    // the handler wants to wait
   std::vector<std::string> block_keys;   // internal keys to wait on
@@ -89,6 +127,8 @@ enum CommandFlags : uint32_t {
   kFast = 16,
   kBlocking = 32,
   kContainer = 64,   // needs an engine with container types
+  kTxnControl = 128, // runs at once inside MULTI (MULTI, EXEC, DISCARD, WATCH, QUIT)
+  kExclusive = 256,  // runs with the TxnLock held exclusive (EXEC)
 };
 
 using Handler = void (*)(CommandContext&, Args);
@@ -129,5 +169,6 @@ void RegisterHashCommands(CommandTable& t);
 void RegisterListCommands(CommandTable& t);
 void RegisterSetCommands(CommandTable& t);
 void RegisterZSetCommands(CommandTable& t);
+void RegisterTransactionCommands(CommandTable& t);
 
 }  // namespace strata::cache::resp

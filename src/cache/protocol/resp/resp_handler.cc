@@ -48,6 +48,7 @@ CommandTable BuildCommandTable() {
   RegisterListCommands(t);
   RegisterSetCommands(t);
   RegisterZSetCommands(t);
+  RegisterTransactionCommands(t);
   return t;
 }
 
@@ -58,10 +59,16 @@ RespHandler::RespHandler(CacheCore* core, const CommandTable* table, uint64_t cl
   limits_.max_bulk_bytes = core->options().max_value_bytes;
 }
 
+RespHandler::~RespHandler() {
+  for (const WatchedKey& k : session_.txn.watched) core_->watches()->Unwatch(k.key);
+}
+
 ProcessOutcome RespHandler::Process(std::string_view in, std::string* out) {
   ProcessOutcome outcome;
   RespWriter w(out);
   uint64_t commands = 0;
+  SharedTxnGuard txn(core_->txn_lock());
+  txn_guard_ = &txn;
   while (outcome.consumed < in.size()) {
     ParseResult r = ParseCommand(in.substr(outcome.consumed), limits_, &args_);
     if (r.state == ParseState::kIncomplete) break;
@@ -78,6 +85,8 @@ ProcessOutcome RespHandler::Process(std::string_view in, std::string* out) {
     w.set_protocol(proto_);
     CommandContext ctx{core_, &session_, &w, core_->namespaces()->Get(session_.db)};
     ctx.table = table_;
+    ctx.dispatcher = this;
+    txn.Acquire();
     Execute(args_, ctx);
     commands++;
     if (ctx.block) {
@@ -94,6 +103,8 @@ ProcessOutcome RespHandler::Process(std::string_view in, std::string* out) {
       break;
     }
   }
+  txn.Release();
+  txn_guard_ = nullptr;
   // Shared counters once per batch, not per command (see memcache_handler.h).
   if (commands) core_->metrics().commands_resp->Add(commands);
   if (w.errors()) core_->metrics().errors->Add(w.errors());
@@ -124,21 +135,56 @@ bool RespHandler::Admit(const CommandSpec& spec, Args args, CommandContext& ctx)
   return true;
 }
 
+void RespHandler::QueueError(CommandContext& ctx, std::string_view msg) {
+  ctx.w->Error(msg);
+  if (session_.txn.active) session_.txn.dirty = true;
+}
+
 void RespHandler::Execute(Args args, CommandContext& ctx) {
   const CommandSpec* spec = table_->Find(args[0]);
   if (spec == nullptr) {
     std::string msg = "ERR unknown command '" + std::string(args[0].substr(0, 128)) + "', with args beginning with: ";
     for (size_t i = 1; i < args.size() && i < 4; i++) msg += "'" + std::string(args[i].substr(0, 64)) + "' ";
-    ctx.w->Error(msg);
-    return;
+    return QueueError(ctx, msg);
   }
   int n = static_cast<int>(args.size());
   if ((spec->arity > 0 && n != spec->arity) || (spec->arity < 0 && n < -spec->arity)) {
-    WrongArity(ctx, spec->name);
-    return;
+    return QueueError(ctx, "ERR wrong number of arguments for '" + std::string(spec->name) + "' command");
+  }
+  Transaction& txn = session_.txn;
+  if (txn.active && !(spec->flags & kTxnControl)) {
+    if (!session_.authed && !(spec->flags & kNoAuth)) return QueueError(ctx, "NOAUTH Authentication required.");
+    if (txn.queued.size() >= Transaction::kMaxQueued) {
+      return QueueError(ctx, "ERR a transaction holds at most " + std::to_string(Transaction::kMaxQueued) +
+                                 " commands");
+    }
+    txn.queued.emplace_back(args.begin(), args.end());
+    return ctx.w->Simple("QUEUED");
   }
   if (!Admit(*spec, args, ctx)) return;
+  if (spec->flags & kExclusive) return RunExclusive(*spec, args, ctx);
   spec->handler(ctx, args);
+  if (spec->flags & kWrite) TouchKeys(*spec, args, ctx);
+}
+
+// Trades the batch's shared TxnLock for the exclusive one around the handler.
+// Nothing is queued when EXEC fails early, so that case skips the lock.
+void RespHandler::RunExclusive(const CommandSpec& spec, Args args, CommandContext& ctx) {
+  if (!session_.txn.active || txn_guard_ == nullptr) return spec.handler(ctx, args);
+  txn_guard_->Release();
+  core_->txn_lock()->Lock();
+  spec.handler(ctx, args);
+  core_->txn_lock()->Unlock();
+  txn_guard_->Acquire();
+}
+
+void RespHandler::TouchKeys(const CommandSpec& spec, Args args, CommandContext& ctx) {
+  WatchRegistry* watches = core_->watches();
+  if (watches->watched() == 0 || spec.first_key <= 0) return;
+  int n = static_cast<int>(args.size());
+  int last = spec.last_key < 0 ? n + spec.last_key : spec.last_key;
+  int step = spec.step > 0 ? spec.step : 1;
+  for (int i = spec.first_key; i <= last && i < n; i += step) watches->Touch(ctx.Key(args[i]));
 }
 
 }  // namespace strata::cache::resp

@@ -6,6 +6,10 @@
 // unterminated inline line) get one "-ERR Protocol error: ..." reply and close
 // the connection, as Redis does; the server is never affected.
 //
+// Transactions: inside MULTI, commands are checked (name, arity, auth) and
+// queued; Process holds the server's TxnLock shared for a batch and trades it
+// for the exclusive lock around EXEC (transactions.h).
+//
 // Thread-safety: one per connection. Ownership: borrows core and table.
 #pragma once
 
@@ -17,15 +21,22 @@
 
 namespace strata::cache::resp {
 
-class RespHandler final : public ProtocolHandler {
+class RespHandler final : public ProtocolHandler, public Dispatcher {
  public:
   RespHandler(CacheCore* core, const CommandTable* table, uint64_t client_id);
+  ~RespHandler() override;
   ProcessOutcome Process(std::string_view in, std::string* out) override;
+  void Dispatch(Args args, CommandContext& ctx) override { Execute(args, ctx); }
 
  private:
-  // Runs one parsed command; false when the connection must close.
+  // Runs (or, inside MULTI, queues) one parsed command.
   void Execute(Args args, CommandContext& ctx);
   bool Admit(const CommandSpec& spec, Args args, CommandContext& ctx);
+  // A queueing error: replied now, and EXEC will answer EXECABORT.
+  void QueueError(CommandContext& ctx, std::string_view msg);
+  void RunExclusive(const CommandSpec& spec, Args args, CommandContext& ctx);
+  // Invalidates the WATCHes on the keys a write command names.
+  void TouchKeys(const CommandSpec& spec, Args args, CommandContext& ctx);
 
   CacheCore* core_;
   const CommandTable* table_;
@@ -33,6 +44,7 @@ class RespHandler final : public ProtocolHandler {
   int proto_ = 2;
   ParseLimits limits_;
   std::vector<std::string_view> args_;
+  SharedTxnGuard* txn_guard_ = nullptr;  // set while Process runs
 };
 
 }  // namespace strata::cache::resp

@@ -1,0 +1,198 @@
+// Transaction tests (MULTI/EXEC/DISCARD/WATCH/UNWATCH), in process: replies
+// and error texts as Redis documents them, WATCH across connections and
+// expiry with a ManualClock.
+#include <gtest/gtest.h>
+
+#include "cache/protocol/resp/resp_handler.h"
+#include "cache/testing/test_core.h"
+
+namespace strata::cache::resp {
+namespace {
+
+std::string Cmd(const std::vector<std::string>& args) {
+  std::string s = "*" + std::to_string(args.size()) + "\r\n";
+  for (const auto& a : args) s += "$" + std::to_string(a.size()) + "\r\n" + a + "\r\n";
+  return s;
+}
+
+class MultiTest : public ::testing::Test {
+ protected:
+  MultiTest() : table_(BuildCommandTable()), a_(&t_.core, &table_, 1), b_(&t_.core, &table_, 2) {}
+  static std::string On(RespHandler& h, const std::vector<std::string>& args) {
+    std::string out;
+    h.Process(Cmd(args), &out);
+    return out;
+  }
+  std::string A(const std::vector<std::string>& args) { return On(a_, args); }
+  std::string B(const std::vector<std::string>& args) { return On(b_, args); }
+  testing::TestCore t_;
+  CommandTable table_;
+  RespHandler a_;
+  RespHandler b_;
+};
+
+TEST_F(MultiTest, QueuesAndExecReturnsTheReplies) {
+  EXPECT_EQ(A({"MULTI"}), "+OK\r\n");
+  EXPECT_EQ(A({"SET", "k", "1"}), "+QUEUED\r\n");
+  EXPECT_EQ(A({"INCR", "k"}), "+QUEUED\r\n");
+  EXPECT_EQ(B({"GET", "k"}), "$-1\r\n");  // nothing ran yet
+  EXPECT_EQ(A({"GET", "k"}), "+QUEUED\r\n");
+  EXPECT_EQ(A({"EXEC"}), "*3\r\n+OK\r\n:2\r\n$1\r\n2\r\n");
+  EXPECT_EQ(B({"GET", "k"}), "$1\r\n2\r\n");
+}
+
+TEST_F(MultiTest, EmptyTransactionAndRuntimeErrorsInsideExec) {
+  EXPECT_EQ(A({"MULTI"}), "+OK\r\n");
+  EXPECT_EQ(A({"EXEC"}), "*0\r\n");
+  A({"SET", "s", "text"});
+  A({"MULTI"});
+  EXPECT_EQ(A({"INCR", "s"}), "+QUEUED\r\n");
+  EXPECT_EQ(A({"SET", "t", "v"}), "+QUEUED\r\n");
+  // A command that fails while running does not stop the others.
+  EXPECT_EQ(A({"EXEC"}), "*2\r\n-ERR value is not an integer or out of range\r\n+OK\r\n");
+  EXPECT_EQ(A({"GET", "t"}), "$1\r\nv\r\n");
+}
+
+TEST_F(MultiTest, QueueingErrorAbortsExec) {
+  A({"MULTI"});
+  EXPECT_EQ(A({"SET", "k", "v"}), "+QUEUED\r\n");
+  EXPECT_EQ(A({"NOSUCHCMD", "x"}), "-ERR unknown command 'NOSUCHCMD', with args beginning with: 'x' \r\n");
+  EXPECT_EQ(A({"EXEC"}), "-EXECABORT Transaction discarded because of previous errors.\r\n");
+  EXPECT_EQ(A({"GET", "k"}), "$-1\r\n");
+  A({"MULTI"});
+  EXPECT_EQ(A({"SET", "k"}), "-ERR wrong number of arguments for 'set' command\r\n");
+  EXPECT_EQ(A({"EXEC"}), "-EXECABORT Transaction discarded because of previous errors.\r\n");
+  EXPECT_EQ(A({"EXEC"}), "-ERR EXEC without MULTI\r\n");  // the transaction is over
+}
+
+TEST_F(MultiTest, MisuseErrorsUseRedisWording) {
+  EXPECT_EQ(A({"EXEC"}), "-ERR EXEC without MULTI\r\n");
+  EXPECT_EQ(A({"DISCARD"}), "-ERR DISCARD without MULTI\r\n");
+  EXPECT_EQ(A({"MULTI"}), "+OK\r\n");
+  EXPECT_EQ(A({"MULTI"}), "-ERR MULTI calls can not be nested\r\n");
+  EXPECT_EQ(A({"WATCH", "k"}), "-ERR WATCH inside MULTI is not allowed\r\n");
+  EXPECT_EQ(A({"SET", "k", "v"}), "+QUEUED\r\n");
+  // Neither nested MULTI nor WATCH inside MULTI poisons the transaction.
+  EXPECT_EQ(A({"EXEC"}), "*1\r\n+OK\r\n");
+  EXPECT_EQ(A({"WATCH"}), "-ERR wrong number of arguments for 'watch' command\r\n");
+}
+
+TEST_F(MultiTest, DiscardDropsTheQueue) {
+  A({"MULTI"});
+  A({"SET", "k", "v"});
+  EXPECT_EQ(A({"DISCARD"}), "+OK\r\n");
+  EXPECT_EQ(A({"GET", "k"}), "$-1\r\n");
+  EXPECT_EQ(A({"EXEC"}), "-ERR EXEC without MULTI\r\n");
+}
+
+TEST_F(MultiTest, PipelinedTransactionInOneBatch) {
+  std::string out;
+  a_.Process(Cmd({"MULTI"}) + Cmd({"INCR", "c"}) + Cmd({"INCR", "c"}) + Cmd({"EXEC"}), &out);
+  EXPECT_EQ(out, "+OK\r\n+QUEUED\r\n+QUEUED\r\n*2\r\n:1\r\n:2\r\n");
+}
+
+TEST_F(MultiTest, WatchAbortsWhenAnotherClientWrites) {
+  A({"SET", "k", "1"});
+  EXPECT_EQ(A({"WATCH", "k", "other"}), "+OK\r\n");
+  EXPECT_EQ(B({"SET", "k", "2"}), "+OK\r\n");
+  A({"MULTI"});
+  A({"SET", "k", "3"});
+  EXPECT_EQ(A({"EXEC"}), "*-1\r\n");
+  EXPECT_EQ(A({"GET", "k"}), "$1\r\n2\r\n");
+  // EXEC forgets the watches: the next transaction runs.
+  B({"SET", "k", "4"});
+  A({"MULTI"});
+  A({"SET", "k", "5"});
+  EXPECT_EQ(A({"EXEC"}), "*1\r\n+OK\r\n");
+}
+
+TEST_F(MultiTest, WatchAbortsOnCreationDeletionAndContainerWrites) {
+  A({"WATCH", "absent"});
+  B({"SET", "absent", "x"});
+  A({"MULTI"});
+  A({"PING"});
+  EXPECT_EQ(A({"EXEC"}), "*-1\r\n");
+  A({"RPUSH", "l", "a"});
+  A({"WATCH", "l"});
+  B({"RPUSH", "l", "b"});
+  A({"MULTI"});
+  EXPECT_EQ(A({"EXEC"}), "*-1\r\n");
+  A({"WATCH", "l"});
+  B({"DEL", "l"});
+  A({"MULTI"});
+  EXPECT_EQ(A({"EXEC"}), "*-1\r\n");
+  A({"SET", "f", "1"});
+  A({"WATCH", "f"});
+  B({"FLUSHDB"});
+  A({"MULTI"});
+  EXPECT_EQ(A({"EXEC"}), "*-1\r\n");
+}
+
+TEST_F(MultiTest, WatchUntouchedKeyAndUnwatch) {
+  A({"SET", "k", "1"});
+  A({"WATCH", "k"});
+  B({"SET", "unrelated", "x"});
+  B({"GET", "k"});
+  A({"MULTI"});
+  A({"INCR", "k"});
+  EXPECT_EQ(A({"EXEC"}), "*1\r\n:2\r\n");
+  A({"WATCH", "k"});
+  EXPECT_EQ(A({"UNWATCH"}), "+OK\r\n");
+  B({"SET", "k", "9"});
+  A({"MULTI"});
+  A({"INCR", "k"});
+  EXPECT_EQ(A({"EXEC"}), "*1\r\n:10\r\n");
+  // DISCARD forgets the watches too.
+  A({"WATCH", "k"});
+  A({"MULTI"});
+  A({"DISCARD"});
+  B({"SET", "k", "1"});
+  A({"MULTI"});
+  A({"INCR", "k"});
+  EXPECT_EQ(A({"EXEC"}), "*1\r\n:2\r\n");
+}
+
+TEST_F(MultiTest, WatchAbortsWhenTheKeyExpires) {
+  A({"SET", "e", "v", "PX", "100"});
+  A({"WATCH", "e"});
+  t_.clock.Advance(200'000);  // microseconds
+  A({"MULTI"});
+  A({"SET", "x", "1"});
+  EXPECT_EQ(A({"EXEC"}), "*-1\r\n");
+  EXPECT_EQ(A({"GET", "x"}), "$-1\r\n");
+}
+
+TEST_F(MultiTest, WatchInOneDbIsNotTouchedByAnother) {
+  A({"WATCH", "k"});
+  B({"SELECT", "1"});
+  B({"SET", "k", "v"});
+  A({"MULTI"});
+  A({"PING"});
+  EXPECT_EQ(A({"EXEC"}), "*1\r\n+PONG\r\n");
+}
+
+TEST_F(MultiTest, SelectInsideTransactionAppliesToLaterCommands) {
+  A({"MULTI"});
+  A({"SELECT", "1"});
+  A({"SET", "k", "one"});
+  EXPECT_EQ(A({"EXEC"}), "*2\r\n+OK\r\n+OK\r\n");
+  EXPECT_EQ(A({"GET", "k"}), "$3\r\none\r\n");
+  EXPECT_EQ(B({"GET", "k"}), "$-1\r\n");
+}
+
+TEST_F(MultiTest, BlockingPopInsideExecDoesNotBlock) {
+  A({"MULTI"});
+  A({"BLPOP", "nolist", "0"});
+  EXPECT_EQ(A({"EXEC"}), "*1\r\n*-1\r\n");
+}
+
+TEST_F(MultiTest, Resp3NullOnWatchAbort) {
+  A({"HELLO", "3"});
+  A({"WATCH", "k"});
+  B({"SET", "k", "v"});
+  A({"MULTI"});
+  EXPECT_EQ(A({"EXEC"}), "_\r\n");
+}
+
+}  // namespace
+}  // namespace strata::cache::resp
