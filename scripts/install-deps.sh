@@ -12,6 +12,7 @@ PACKAGES=(
   nlohmann-json3-dev libcpp-httplib-dev libgtest-dev libgmock-dev libbenchmark-dev
   # clients and peers used by tests and benchmarks
   fio libnbd-bin nbdkit qemu-utils redis-tools redis-server memcached libmemcached-tools curl procps jq netcat-openbsd iproute2
+  python3-redis
 )
 
 missing=()

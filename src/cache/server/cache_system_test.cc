@@ -478,5 +478,129 @@ TEST(CacheSystem, MetricsAndStatusEndpoints) {
   EXPECT_EQ(p.Stop(SIGTERM), 0);
 }
 
+// redis-py, as a Redis user runs it: the default transactional pipeline, a
+// queueing error (nothing may be applied), and WATCH retried on conflict
+// through redis-py's transaction() helper while another connection writes.
+const char* kRedisPyTransactions = R"(
+import sys, redis
+sys.stderr = sys.stdout
+port = int(sys.argv[1])
+r = redis.Redis(port=port)
+other = redis.Redis(port=port)
+p = r.pipeline()
+p.set('a', '1').incr('a').get('a')
+assert p.execute() == [True, 2, b'2'], 'pipeline'
+p = r.pipeline()
+p.set('b', '1').execute_command('NOSUCHCMD', 'x').incr('b')
+try:
+    p.execute()
+    raise SystemExit('a queueing error must fail the transaction')
+except redis.exceptions.ResponseError as e:
+    assert 'EXECABORT' in str(e) or 'unknown command' in str(e), str(e)
+assert r.get('b') is None, 'a failed transaction applied a write'
+attempts = []
+def add_one(pipe):
+    v = int(pipe.get('w') or 0)
+    attempts.append(v)
+    if len(attempts) == 1:
+        other.set('w', '100')
+    pipe.multi()
+    pipe.set('w', v + 1)
+r.transaction(add_one, 'w')
+assert attempts == [0, 100], attempts
+assert r.get('w') == b'101', r.get('w')
+with r.pipeline() as pipe:
+    pipe.watch('w')
+    pipe.multi()
+    pipe.incr('w')
+    other.incr('w')
+    try:
+        pipe.execute()
+        raise SystemExit('EXEC ran over a watched write')
+    except redis.exceptions.WatchError:
+        pass
+assert r.get('w') == b'102', r.get('w')
+print('ok')
+)";
+
+// The python that has the redis module: Debian's python3-redis installs into
+// /usr/bin/python3, which a python3 earlier in PATH may not see. Empty: none.
+std::string PythonWithRedis() {
+  for (const char* py : {"/usr/bin/python3", "python3"}) {
+    if (RunProgram({py, "-c", "import redis"}).exit_code == 0) return py;
+  }
+  return "";
+}
+
+TEST(CacheSystem, RedisPyTransactionsAndWatchRetry) {
+  std::string py = PythonWithRedis();
+  if (py.empty()) GTEST_SKIP() << "python3-redis not installed";
+  CacheProcess p;
+  ASSERT_TRUE(p.ready()) << p.Log();
+  RunResult r = RunProgram({py, "-c", kRedisPyTransactions, std::to_string(p.resp_port())});
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(r.out, "ok\n");
+}
+
+// Concurrent redis-py clients (processes) run MULTI / INCR on 64 keys / EXEC
+// — so every engine shard and both worker threads — while readers run MULTI
+// / GET on the same keys / EXEC until the writers are done: a reader must
+// never see the keys differ, and the totals must be exact. (The in-process
+// MultiAtomicity unit test is the sharper check; this one is through a real
+// client and the real server's threads.)
+const char* kAtomicity = R"(
+import sys, redis, multiprocessing as mp
+sys.stderr = sys.stdout
+port, writers, readers, rounds = int(sys.argv[1]), 4, 3, 300
+keys = ['atomic:%d' % i for i in range(64)]
+def write(results):
+    r = redis.Redis(port=port)
+    for _ in range(rounds):
+        p = r.pipeline()
+        for k in keys:
+            p.incr(k)
+        p.execute()
+    results.put(('w', 0))
+def read(results, done):
+    r = redis.Redis(port=port)
+    bad = reads = 0
+    while not done.is_set():
+        p = r.pipeline()
+        for k in keys:
+            p.get(k)
+        if len(set(p.execute())) != 1:
+            bad += 1
+        reads += 1
+    results.put(('r', bad, reads))
+results, done = mp.Queue(), mp.Event()
+ws = [mp.Process(target=write, args=(results,)) for _ in range(writers)]
+rs = [mp.Process(target=read, args=(results, done)) for _ in range(readers)]
+for p in rs + ws:
+    p.start()
+got = [results.get(timeout=240) for _ in ws]
+done.set()
+got += [results.get(timeout=60) for _ in rs]
+for p in rs + ws:
+    p.join(timeout=60)
+r = redis.Redis(port=port)
+totals = [int(r.get(k) or 0) for k in keys]
+assert totals == [writers * rounds] * len(keys), totals
+bad = sum(g[1] for g in got if g[0] == 'r')
+reads = sum(g[2] for g in got if g[0] == 'r')
+assert reads > 0, 'no reads overlapped the writers'
+assert bad == 0, '%d of %d reads saw a transaction half applied' % (bad, reads)
+print('ok')
+)";
+
+TEST(CacheSystem, MultiExecIsAtomicAcrossShardsUnderLoad) {
+  std::string py = PythonWithRedis();
+  if (py.empty()) GTEST_SKIP() << "python3-redis not installed";
+  CacheProcess p;
+  ASSERT_TRUE(p.ready()) << p.Log();
+  RunResult r = RunProgram({py, "-c", kAtomicity, std::to_string(p.resp_port())}, "", std::chrono::seconds(280));
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(r.out, "ok\n");
+}
+
 }  // namespace
 }  // namespace strata::cache::testing

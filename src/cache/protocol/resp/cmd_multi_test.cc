@@ -1,7 +1,13 @@
 // Transaction tests (MULTI/EXEC/DISCARD/WATCH/UNWATCH), in process: replies
 // and error texts as Redis documents them, WATCH across connections and
-// expiry with a ManualClock.
+// expiry with a ManualClock, and EXEC's atomicity with connections on
+// several threads.
 #include <gtest/gtest.h>
+
+#include <atomic>
+#include <set>
+#include <sstream>
+#include <thread>
 
 #include "cache/protocol/resp/resp_handler.h"
 #include "cache/testing/test_core.h"
@@ -192,6 +198,73 @@ TEST_F(MultiTest, Resp3NullOnWatchAbort) {
   B({"SET", "k", "v"});
   A({"MULTI"});
   EXPECT_EQ(A({"EXEC"}), "_\r\n");
+}
+
+// The values of the bulk replies in `out` ("$-1" as "nil"), in order.
+std::vector<std::string> BulkValues(const std::string& out) {
+  std::vector<std::string> values;
+  std::istringstream in(out);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] != '$') continue;
+    if (line.rfind("$-1", 0) == 0) {
+      values.push_back("nil");
+    } else if (std::getline(in, line)) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      values.push_back(line);
+    }
+  }
+  return values;
+}
+
+// Writers on their own threads (as connections on different worker threads)
+// run MULTI / INCR on 16 keys spread over the engine's shards / EXEC; a
+// reader's MULTI / GET ... / EXEC must never see the keys differ, and the
+// totals must be exact.
+TEST(MultiAtomicity, ExecIsAtomicAcrossShardsAndThreads) {
+  constexpr int kKeys = 16, kWriters = 2, kRounds = 1500;
+  CacheOptions o = testing::TestCore::Small();
+  o.memory_bytes = 256ull << 20;  // room for several engine shards
+  testing::TestCore t_(o);
+  ASSERT_TRUE(t_.ok);
+  CommandTable table_ = BuildCommandTable();
+  std::set<size_t> shards;
+  std::string incrs, gets;
+  for (int i = 0; i < kKeys; i++) {
+    std::string k = "atomic:" + std::to_string(i);
+    shards.insert(t_.core.mem()->ShardOf(InternalKey(0, k)));
+    incrs += Cmd({"INCR", k});
+    gets += Cmd({"GET", k});
+  }
+  ASSERT_GE(shards.size(), 4u) << "of " << t_.core.mem()->ShardCount();
+  std::atomic<int> writers_left{kWriters};
+  std::vector<std::thread> writers;
+  for (int w = 0; w < kWriters; w++) {
+    writers.emplace_back([&, w] {
+      RespHandler h(&t_.core, &table_, 100 + w);
+      std::string out;
+      for (int r = 0; r < kRounds; r++) {
+        out.clear();
+        h.Process(Cmd({"MULTI"}) + incrs + Cmd({"EXEC"}), &out);
+      }
+      writers_left--;
+    });
+  }
+  int reads = 0, torn = 0;
+  RespHandler reader(&t_.core, &table_, 99);
+  while (writers_left.load() > 0) {
+    std::string out;
+    reader.Process(Cmd({"MULTI"}) + gets + Cmd({"EXEC"}), &out);
+    std::vector<std::string> v = BulkValues(out);
+    ASSERT_EQ(v.size(), static_cast<size_t>(kKeys)) << out;
+    if (std::set<std::string>(v.begin(), v.end()).size() != 1) torn++;
+    reads++;
+  }
+  for (auto& t : writers) t.join();
+  EXPECT_EQ(torn, 0) << "of " << reads << " reads";
+  std::string out;
+  reader.Process(gets, &out);
+  for (const std::string& v : BulkValues(out)) EXPECT_EQ(v, std::to_string(kWriters * kRounds));
 }
 
 }  // namespace
