@@ -95,7 +95,10 @@ void CacheCore::Tick() {
   if (persist_) persist_->Tick();
   int64_t flush_at = pending_flush_ms.load();
   if (flush_at != 0 && flush_at <= NowMs() && pending_flush_ms.compare_exchange_strong(flush_at, 0)) {
+    SharedTxnGuard txn(&txn_lock_);  // a flush never lands inside an EXEC
+    txn.Acquire();
     mem_->Flush(0);
+    watches_.TouchNamespace(0);
   }
 }
 

@@ -230,6 +230,7 @@ void FlushAll(McRequest& r) {
     r.core->pending_flush_ms.store(r.h->ExpireFrom(delay));
   } else {
     r.core->namespaces()->Get(0)->engine()->Flush(0);
+    r.core->watches()->TouchNamespace(0);
   }
   Reply(r, "OK\r\n");
 }

@@ -84,6 +84,7 @@ Namespace* MemcacheHandler::Resolve(McRequest& r, std::string_view key, bool wri
   internal->push_back(static_cast<char>(ns->id()));
   internal->append(user);
   core_->hotkeys()->Record(static_cast<uint8_t>(ns->id()), user, write);
+  if (write && core_->watches()->watched() > 0) touch_key_ = *internal;
   return ns;
 }
 
@@ -111,6 +112,8 @@ void MemcacheHandler::FlushCounts() {
 
 ProcessOutcome MemcacheHandler::Process(std::string_view in, std::string* out) {
   ProcessOutcome o;
+  SharedTxnGuard txn(core_->txn_lock());
+  if (!in.empty()) txn.Acquire();
   while (o.consumed < in.size()) {
     bool close = false;
     size_t n = ProcessOne(in.substr(o.consumed), out, &close);
@@ -188,6 +191,10 @@ size_t MemcacheHandler::ProcessOne(std::string_view in, std::string* out, bool* 
     consumed += static_cast<size_t>(len) + 2;
   }
   spec->handler(r);
+  if (!touch_key_.empty()) {
+    core_->watches()->Touch(touch_key_);
+    touch_key_.clear();
+  }
   *close = r.close;
   return consumed;
 }

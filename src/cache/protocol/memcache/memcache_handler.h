@@ -15,6 +15,9 @@
 // Keys map to namespaces by prefix: "<name>:<key>" for a named namespace,
 // every other key to namespace 0 (see namespaces.h).
 //
+// Each batch holds the server's TxnLock shared, so a RESP EXEC is atomic
+// with respect to memcached clients too (transactions.h).
+//
 // Thread-safety: one handler per connection. Ownership: borrows the core.
 #pragma once
 
@@ -87,7 +90,8 @@ class MemcacheHandler final : public ProtocolHandler {
   // so a request does not allocate (memcached keys are up to 250 bytes).
   std::string& key_buffer() { return key_buf_; }
   // Maps a memcached key to (namespace, internal key); nullptr with an error
-  // reply when the key is invalid or the namespace refuses the request.
+  // reply when the key is invalid or the namespace refuses the request. For a
+  // write, the key's RESP WATCHes are invalidated once the request is done.
   Namespace* Resolve(McRequest& r, std::string_view key, bool write, std::string* internal);
   // Absolute expiry (ms) from a memcached exptime (relative seconds, unix time
   // when over 30 days, negative = already expired).
@@ -105,6 +109,7 @@ class MemcacheHandler final : public ProtocolHandler {
   uint64_t swallow_ = 0;
   std::vector<std::string_view> tokens_;
   std::string key_buf_;
+  std::string touch_key_;  // written by the current request, when watched
 };
 
 const McCommandSpec* FindCommand(std::string_view name);

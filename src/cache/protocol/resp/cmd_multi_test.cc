@@ -9,6 +9,7 @@
 #include <sstream>
 #include <thread>
 
+#include "cache/protocol/memcache/memcache_handler.h"
 #include "cache/protocol/resp/resp_handler.h"
 #include "cache/testing/test_core.h"
 
@@ -198,6 +199,28 @@ TEST_F(MultiTest, Resp3NullOnWatchAbort) {
   B({"SET", "k", "v"});
   A({"MULTI"});
   EXPECT_EQ(A({"EXEC"}), "_\r\n");
+}
+
+TEST_F(MultiTest, MemcachedWritesInvalidateWatch) {
+  memcache::MemcacheHandler mc(&t_.core, 3);
+  std::string out;
+  A({"WATCH", "k"});
+  mc.Process("set k 0 0 1\r\nv\r\n", &out);
+  EXPECT_EQ(out, "STORED\r\n");
+  A({"MULTI"});
+  A({"PING"});
+  EXPECT_EQ(A({"EXEC"}), "*-1\r\n");
+  A({"WATCH", "k"});
+  out.clear();
+  mc.Process("flush_all\r\n", &out);
+  EXPECT_EQ(out, "OK\r\n");
+  A({"MULTI"});
+  EXPECT_EQ(A({"EXEC"}), "*-1\r\n");
+  A({"WATCH", "k"});
+  out.clear();
+  mc.Process("get k\r\n", &out);  // a read does not invalidate
+  A({"MULTI"});
+  EXPECT_EQ(A({"EXEC"}), "*0\r\n");
 }
 
 // The values of the bulk replies in `out` ("$-1" as "nil"), in order.
