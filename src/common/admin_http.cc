@@ -56,6 +56,17 @@ const char* Reason(int code) {
 
 }  // namespace
 
+bool CouldStartRequestLine(std::string_view bytes) {
+  // A method token: 1 to 16 upper-case letters, then a space.
+  constexpr size_t kMethodMax = 16;
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    char c = bytes[i];
+    if (c == ' ') return i > 0;
+    if (c < 'A' || c > 'Z' || i >= kMethodMax) return false;
+  }
+  return true;
+}
+
 Result<AdminHttpRequest> ParseAdminHttpRequest(std::string_view head) {
   if (head.size() < 4 || head.substr(head.size() - 4) != "\r\n\r\n") return Bad("head does not end with CRLF CRLF");
   head.remove_suffix(2);  // each line, the last included, now ends with CRLF
@@ -155,7 +166,14 @@ class AdminHttpServer::Impl {
         self->Enter(kReading);
         const size_t limit = self->server_->options_.max_request_bytes;
         size_t head_end = buf.find("\r\n\r\n");
+        bool garbage = false;
         while (head_end == std::string::npos && buf.size() <= limit) {
+          // Bytes that cannot begin a request line (a binary protocol sent
+          // to the wrong port) are answered at once, not after the timeout.
+          if (!CouldStartRequestLine(buf)) {
+            garbage = true;
+            break;
+          }
           const size_t have = buf.size();
           buf.resize(std::min(have + 4096, limit + 4));
           size_t n = co_await self->socket_.async_read_some(asio::buffer(buf.data() + have, buf.size() - have),
@@ -165,6 +183,10 @@ class AdminHttpServer::Impl {
           head_end = buf.find("\r\n\r\n", have >= 3 ? have - 3 : 0);
         }
         if (ec) break;
+        if (garbage || (head_end == std::string::npos && !CouldStartRequestLine(buf))) {
+          co_await self->Respond(400, "text/plain", "not an HTTP request\n", false, false);
+          break;
+        }
         if (head_end == std::string::npos) {
           co_await self->Respond(431, "text/plain", "request head over " + std::to_string(limit) + " bytes\n",
                                  false, false);

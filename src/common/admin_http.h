@@ -46,6 +46,10 @@ struct AdminHttpRequest {
   bool keep_alive = true;
 };
 
+// False once `bytes` (the start of what a connection sent) cannot be the
+// start of an HTTP request line; true while it still may be.
+bool CouldStartRequestLine(std::string_view bytes);
+
 // Parses a request head: the request line and the header lines, each ending
 // in CRLF, up to and including the empty line. InvalidArgument when it is
 // malformed, is not HTTP/1.0 or 1.1, or announces a body (admin requests

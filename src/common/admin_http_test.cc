@@ -208,3 +208,19 @@ TEST(AdminHttpTest, ParsesRequestHeads) {
 
 }  // namespace
 }  // namespace strata
+
+namespace strata {
+namespace {
+
+TEST(AdminHttpRequestLineTest, BinaryBytesCannotStartARequest) {
+  EXPECT_TRUE(CouldStartRequestLine(""));
+  EXPECT_TRUE(CouldStartRequestLine("GE"));
+  EXPECT_TRUE(CouldStartRequestLine("GET /metrics HTTP/1.1\r\n"));
+  EXPECT_FALSE(CouldStartRequestLine(std::string("\x53\x54\x52\x41\x00\x01", 6)));  // an RPC frame header
+  EXPECT_FALSE(CouldStartRequestLine("get / HTTP/1.1"));
+  EXPECT_FALSE(CouldStartRequestLine(" GET"));
+  EXPECT_FALSE(CouldStartRequestLine("ABCDEFGHIJKLMNOPQ / HTTP/1.1"));
+}
+
+}  // namespace
+}  // namespace strata
