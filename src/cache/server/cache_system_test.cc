@@ -197,9 +197,34 @@ SET a b EX 0
 SET a b FOO
 SET a b NX XX
 EXPIRE s1 abc
+MULTI
+SET tx 1
+INCR tx
+GET tx
+EXEC
+EXEC
+DISCARD
+MULTI
+MULTI
+WATCH tx
+SET tx 5
+NOSUCHCMD x
+EXEC
+GET tx
+MULTI
+SET tx
+EXEC
+MULTI
+INCR s1
+SET tx2 v
+EXEC
+WATCH tx tx2
+UNWATCH
+MULTI
+DISCARD
 KEYS s1
 KEYS m?
-DEL s1 cnt f big e1 e3 e4 h l l2 st st2 su si z lex
+DEL s1 cnt f big e1 e3 e4 h l l2 st st2 su si z lex tx tx2
 DBSIZE
 )";
 
