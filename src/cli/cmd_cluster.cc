@@ -116,7 +116,8 @@ void PrintBlockStatus(const nlohmann::json& s) {
   const nlohmann::json& t = s.contains("totals") ? s["totals"] : nlohmann::json::object();
   std::cout << "blockmanager: " << s.value("blockmanager", std::string("?")) << "  (up " << U64(s, "uptime_s")
             << " s); " << U64(t, "alive") << "/" << U64(t, "blockservers") << " blockservers alive; "
-            << U64(t, "volumes") << " volumes, " << U64(t, "segments") << " segments (" << U64(t, "segments_unassigned")
+            << U64(t, "volumes") << (U64(t, "volumes") == 1 ? " volume, " : " volumes, ") << U64(t, "segments")
+            << (U64(t, "segments") == 1 ? " segment (" : " segments (") << U64(t, "segments_unassigned")
             << " unassigned, " << U64(t, "segments_restricted") << " restricted), " << U64(t, "segment_moves")
             << " moved\n";
   if (s.contains("blockservers") && !s["blockservers"].empty()) {
