@@ -2,6 +2,7 @@
 // answering /status and /metrics whatever the other connections do. Raw
 // sockets on 127.0.0.1; every wait polls against a deadline.
 #include "common/admin_http.h"
+#include "common/testing/loopback_conn.h"
 
 #include <gtest/gtest.h>
 
@@ -20,30 +21,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-class HttpConn {
+class HttpConn : public testing::LoopbackConn {
  public:
-  explicit HttpConn(int port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  }
-  ~HttpConn() { ::close(fd_); }
-  HttpConn(const HttpConn&) = delete;
-  HttpConn& operator=(const HttpConn&) = delete;
-  bool connected() const { return connected_; }
-
-  bool Send(const std::string& bytes) {
-    size_t at = 0;
-    while (at < bytes.size()) {
-      ssize_t n = ::send(fd_, bytes.data() + at, bytes.size() - at, MSG_NOSIGNAL);
-      if (n <= 0) return false;
-      at += static_cast<size_t>(n);
-    }
-    return true;
-  }
+  using LoopbackConn::LoopbackConn;
 
   // Reads one response (head and Content-Length body) within `ms`; empty on
   // timeout or when the server closed first.
@@ -80,11 +60,7 @@ class HttpConn {
  private:
   // Appends what arrives before `deadline`; false on timeout or close.
   bool Receive(Clock::time_point deadline) {
-    if (closed_) return false;
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-    if (left <= 0) return false;
-    pollfd p{fd_, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left)) <= 0) return false;
+    if (closed_ || !Readable(deadline)) return false;
     char chunk[4096];
     ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
     if (n <= 0) {
@@ -95,8 +71,6 @@ class HttpConn {
     return true;
   }
 
-  int fd_ = -1;
-  bool connected_ = false;
   bool closed_ = false;
   std::string buf_;
 };

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "chunkserver.pb.h"
+#include "common/testing/loopback_conn.h"
 #include "rpc/client.h"
 #include "rpc/server.h"
 
@@ -61,31 +62,9 @@ std::string RequestFrame(uint32_t method, uint64_t id, const std::string& bulk, 
 }
 
 // A blocking TCP connection to the server, driven byte by byte.
-class RawConn {
+class RawConn : public testing::LoopbackConn {
  public:
-  explicit RawConn(int port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  }
-  ~RawConn() { ::close(fd_); }
-  RawConn(const RawConn&) = delete;
-  RawConn& operator=(const RawConn&) = delete;
-
-  bool connected() const { return connected_; }
-
-  bool Send(const std::string& bytes) {
-    size_t at = 0;
-    while (at < bytes.size()) {
-      ssize_t n = ::send(fd_, bytes.data() + at, bytes.size() - at, MSG_NOSIGNAL);
-      if (n <= 0) return false;
-      at += static_cast<size_t>(n);
-    }
-    return true;
-  }
+  using LoopbackConn::LoopbackConn;
 
   // Reads exactly `n` bytes within `ms`; false on EOF, error or timeout.
   bool Read(size_t n, std::string* out, int ms = 5000) {
@@ -123,20 +102,6 @@ class RawConn {
     }
   }
 
- private:
-  bool Readable(Clock::time_point deadline) {
-    for (;;) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-      if (left <= 0) return false;
-      pollfd p{fd_, POLLIN, 0};
-      int r = ::poll(&p, 1, static_cast<int>(left));
-      if (r > 0) return true;
-      if (r < 0 && errno != EINTR) return false;
-    }
-  }
-
-  int fd_ = -1;
-  bool connected_ = false;
 };
 
 class RpcLimitsTest : public ::testing::Test {
