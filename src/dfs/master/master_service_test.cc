@@ -516,16 +516,7 @@ TEST_F(MasterServiceTest, ReplicasOnAFailedDiskLeaveTheGoodCountAtOnce) {
 TEST_F(MasterServiceTest, ACopyAnsweredFromAFailedDiskIsNotDone) {
   AddCluster();
   auto chunks = WriteFile("/f", 1, 1 << 20);
-  ReportBadReplicaRequest bad;
-  ReportBadReplicaResponse br;
-  bad.set_chunk_id(chunks[0].chunk_id());
-  bad.set_server_id(chunks[0].replicas(0).server_id());
-  ASSERT_TRUE(service_->ReportBadReplica(bad, &br).ok());
-  service_->Tick();
-  std::string target;
-  for (const auto& id : {"cs1", "cs2", "cs3", "cs4"}) {
-    if (!Commands(Beat(id), ChunkCommand::REPLICATE).empty()) target = id;
-  }
+  std::string target = FailFirstReplicaAndFindCopyTarget(chunks[0]);
   ASSERT_FALSE(target.empty());
   HeartbeatResponse resp;
   ASSERT_TRUE(service_->Heartbeat(DiskBeat(target, {false, true}, {}), &resp).ok());
@@ -540,16 +531,7 @@ TEST_F(MasterServiceTest, ACopyAnsweredFromAFailedDiskIsNotDone) {
 TEST_F(MasterServiceTest, CopyLandsWhenTheTargetAnswersThePoll) {
   AddCluster();
   auto chunks = WriteFile("/f", 1, 1 << 20);
-  ReportBadReplicaRequest bad;
-  ReportBadReplicaResponse br;
-  bad.set_chunk_id(chunks[0].chunk_id());
-  bad.set_server_id(chunks[0].replicas(0).server_id());
-  ASSERT_TRUE(service_->ReportBadReplica(bad, &br).ok());
-  service_->Tick();
-  std::string target;
-  for (const auto& id : {"cs1", "cs2", "cs3", "cs4"}) {
-    if (!Commands(Beat(id), ChunkCommand::REPLICATE).empty()) target = id;
-  }
+  std::string target = FailFirstReplicaAndFindCopyTarget(chunks[0]);
   ASSERT_FALSE(target.empty());
   stub_.copies[{target + ":1", chunks[0].chunk_id()}] = 1 << 20;
   clock_.Advance(1'100'000);

@@ -183,6 +183,22 @@ class MasterServiceTest : public ::testing::Test {
     std::sort(ids.begin(), ids.end());
     return ids;
   }
+  // Reports the first replica of `chunk` bad, ticks, and returns the server
+  // (of cs1..cs4) that its next heartbeat asks to copy the chunk; empty
+  // when none is asked.
+  std::string FailFirstReplicaAndFindCopyTarget(const ChunkInfo& chunk) {
+    ReportBadReplicaRequest bad;
+    ReportBadReplicaResponse br;
+    bad.set_chunk_id(chunk.chunk_id());
+    bad.set_server_id(chunk.replicas(0).server_id());
+    if (!service_->ReportBadReplica(bad, &br).ok()) return {};
+    service_->Tick();
+    std::string target;
+    for (const auto& id : {"cs1", "cs2", "cs3", "cs4"}) {
+      if (!Commands(Beat(id), ChunkCommand::REPLICATE).empty()) target = id;
+    }
+    return target;
+  }
   // Keeps the given servers alive across `ms` of time, ticking each second.
   void Pass(uint64_t ms, const std::vector<std::string>& alive) {
     for (uint64_t t = 0; t < ms; t += 1000) {
