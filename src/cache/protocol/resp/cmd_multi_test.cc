@@ -16,11 +16,7 @@
 namespace strata::cache::resp {
 namespace {
 
-std::string Cmd(const std::vector<std::string>& args) {
-  std::string s = "*" + std::to_string(args.size()) + "\r\n";
-  for (const auto& a : args) s += "$" + std::to_string(a.size()) + "\r\n" + a + "\r\n";
-  return s;
-}
+using testing::Cmd;
 
 class MultiTest : public ::testing::Test {
  protected:

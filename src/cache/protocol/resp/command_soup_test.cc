@@ -19,11 +19,7 @@ const std::vector<std::string> kTokens = {
     "WITHSCORES", "LIMIT", "BYSCORE", "BYLEX", "REV", "EX", "PX", "NX", "XX", "GT", "LT", "CH", "INCR", "GET",
     "KEEPTTL", "MATCH", "COUNT", "TYPE", "LEFT", "RIGHT", "BEFORE", "AFTER", "v", "a*", "PERSIST", "3"};
 
-std::string Cmd(const std::vector<std::string>& args) {
-  std::string s = "*" + std::to_string(args.size()) + "\r\n";
-  for (const auto& a : args) s += "$" + std::to_string(a.size()) + "\r\n" + a + "\r\n";
-  return s;
-}
+using testing::Cmd;
 
 TEST(CommandSoup, EveryRespCommandSurvivesRandomArguments) {
   testing::TestCore t;
