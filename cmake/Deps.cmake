@@ -9,6 +9,7 @@ find_package(yaml-cpp REQUIRED)
 find_package(nlohmann_json REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(GTest REQUIRED)
+find_package(OpenSSL REQUIRED)  # libcrypto: HMAC-SHA256 of the RPC authentication
 pkg_check_modules(ISAL REQUIRED IMPORTED_TARGET libisal)
 pkg_check_modules(LZ4 REQUIRED IMPORTED_TARGET liblz4)
 

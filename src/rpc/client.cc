@@ -12,6 +12,7 @@
 
 #include "common/logging.h"
 #include "rpc/frame_io.h"
+#include "rpc/handshake_io.h"
 
 namespace strata::rpc {
 
@@ -191,12 +192,24 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
     });
     co_await self->socket_.async_connect(asio::ip::tcp::endpoint(address, hp->second),
                                          asio::redirect_error(asio::use_awaitable, ec));
-    connect_timer.cancel();
     if (ec || *timed_out) {
+      connect_timer.cancel();
       self->Fail(Status::Unavailable("cannot connect to " + self->endpoint_ + ": " +
                                      (*timed_out ? std::string("timed out") : ec.message())));
       co_return;
     }
+    if (self->options_.auth) {  // within the connect timeout
+      auto session = co_await RunClientHandshake(self->socket_, *self->options_.auth, self->endpoint_);
+      connect_timer.cancel();
+      if (*timed_out) session = Status::Unavailable("cannot connect to " + self->endpoint_ + ": handshake timed out");
+      if (!session.ok()) {
+        self->Fail(session.status());
+        co_return;
+      }
+      self->reader_.SetMac(std::move(session->receive));
+      self->sendq_.SetMac(std::move(session->send));
+    }
+    connect_timer.cancel();
     self->socket_.set_option(asio::ip::tcp::no_delay(true), ec);
     self->connected_ = true;
     if (self->sendq_.Open(self->socket_.native_handle())) self->StartWriter();

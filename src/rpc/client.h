@@ -30,6 +30,10 @@ struct RpcClientOptions {
   uint32_t connect_timeout_ms = 2000;
   uint32_t default_timeout_ms = 10000;
   FrameLimits limits;
+  // Prove the cluster secret to every server at connect, and check that the
+  // server knows it too (rpc/auth.h); null: connect without (authentication
+  // off). A refused handshake fails the calls with PermissionDenied.
+  std::shared_ptr<const RpcAuth> auth;
 };
 
 class RpcClient {

@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "rpc/client.h"
+#include "rpc/handshake_io.h"
 
 namespace strata::rpc {
 namespace {
@@ -24,8 +25,8 @@ std::string ErrnoText(int e) { return std::strerror(e); }
 
 }  // namespace
 
-DirectChannel::DirectChannel(std::string endpoint, FrameLimits limits)
-    : endpoint_(std::move(endpoint)), limits_(limits) {}
+DirectChannel::DirectChannel(std::string endpoint, FrameLimits limits, std::shared_ptr<const RpcAuth> auth)
+    : endpoint_(std::move(endpoint)), limits_(limits), auth_(std::move(auth)) {}
 
 DirectChannel::~DirectChannel() {
   if (fd_ >= 0) ::close(fd_);
@@ -75,6 +76,11 @@ Status DirectChannel::Connect(uint32_t timeout_ms) {
       return Fail(Status::Unavailable("cannot connect to " + endpoint_ + ": " + ErrnoText(ready < 0 ? errno : err)));
     }
   }
+  if (auth_) {
+    auto session = RunClientHandshakeBlocking(fd_, *auth_, endpoint_, timeout_ms);
+    if (!session.ok()) return Fail(session.status());
+    session_ = std::move(*session);
+  }
   return Status::Ok();
 }
 
@@ -91,6 +97,7 @@ Result<uint64_t> DirectChannel::Send(uint32_t method, std::shared_ptr<const Fram
   h.timeout_ms = timeout_ms;
   h.request_id = next_id_++;
   outq_.push_back(MakeOutFrame(h, std::move(body)));
+  if (session_.send) session_.send->Seal(outq_.back());
   while (!outq_.empty()) {
     if (!SendFrameNow(fd_, outq_.front())) {
       return Fail(Status::Unavailable("send to " + endpoint_ + " failed: " + ErrnoText(errno)));
@@ -128,18 +135,23 @@ Status DirectChannel::ReadReplies(std::vector<Arrived>* out) {
     in_used_ += static_cast<size_t>(n);
     // Parse every complete frame received so far.
     size_t at = 0;
-    while (in_used_ - at >= kFrameHeaderSize) {
+    const size_t head_size = kFrameHeaderSize + (session_.receive ? kFrameTagBytes : 0);
+    while (in_used_ - at >= head_size) {
       auto header = DecodeFrameHeader(in_.data() + at, limits_);
       if (!header.ok()) return Fail(Status::Unavailable("bad reply from " + endpoint_ + ": " + header.status().message()));
       if (!header->is_reply()) return Fail(Status::Unavailable("bad reply from " + endpoint_ + ": not a reply frame"));
-      const size_t total = kFrameHeaderSize + header->meta_len + header->bulk_len;
+      const size_t total = head_size + header->meta_len + header->bulk_len;
       if (in_used_ - at < total) {
         // Make room for the rest of a large frame in one piece.
         if (in_.size() < at + total) in_.resize(at + total);
         break;
       }
-      std::string_view meta(in_.data() + at + kFrameHeaderSize, header->meta_len);
+      std::string_view meta(in_.data() + at + head_size, header->meta_len);
       std::string_view bulk(meta.data() + meta.size(), header->bulk_len);
+      if (session_.receive &&
+          !session_.receive->Verify(in_.data() + at, meta, in_.data() + at + kFrameHeaderSize)) {
+        return Fail(Status::Unavailable("bad reply from " + endpoint_ + ": frame tag mismatch"));
+      }
       if (BodyCrc(meta, bulk) != header->body_crc) {
         return Fail(Status::Unavailable("bad reply from " + endpoint_ + ": frame body checksum mismatch"));
       }

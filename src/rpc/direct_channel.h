@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "rpc/auth.h"
 #include "rpc/frame.h"
 #include "rpc/server.h"
 
@@ -29,7 +30,8 @@ namespace strata::rpc {
 
 class DirectChannel {
  public:
-  DirectChannel(std::string endpoint, FrameLimits limits = {});
+  // `auth` (optional): authenticate at connect (rpc/auth.h), as RpcClient.
+  DirectChannel(std::string endpoint, FrameLimits limits = {}, std::shared_ptr<const RpcAuth> auth = nullptr);
   ~DirectChannel();
   DirectChannel(const DirectChannel&) = delete;
   DirectChannel& operator=(const DirectChannel&) = delete;
@@ -65,6 +67,8 @@ class DirectChannel {
 
   std::string endpoint_;
   FrameLimits limits_;
+  std::shared_ptr<const RpcAuth> auth_;
+  Session session_;  // empty unless authenticated
   int fd_ = -1;
   Status broken_;
   uint64_t next_id_ = 1;

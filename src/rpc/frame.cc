@@ -99,7 +99,7 @@ OutFrame MakeOutFrame(FrameHeader h, std::string meta, std::string bulk) {
 bool SendFrameNow(int fd, OutFrame& frame) {
   const size_t total = frame.size();
   while (frame.sent < total) {
-    iovec iov[3];
+    iovec iov[4];
     int n = 0;
     size_t skip = frame.sent;
     auto add = [&](const char* p, size_t len) {
@@ -113,6 +113,7 @@ bool SendFrameNow(int fd, OutFrame& frame) {
       n++;
     };
     add(frame.header, kFrameHeaderSize);
+    add(frame.tag, frame.tag_len);
     add(frame.body->meta.data(), frame.body->meta.size());
     add(frame.body->bulk.data(), frame.body->bulk.size());
     msghdr msg{};

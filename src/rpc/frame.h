@@ -17,6 +17,9 @@
 //  32  u32 body crc32c (over meta then bulk)
 //  36  u32 header crc32c (over bytes 0..35)
 //
+// On an authenticated connection (rpc/auth.h) a 16-byte tag follows the
+// header, before the body.
+//
 // A frame whose magic, version, header CRC or lengths are wrong is a protocol
 // error: the receiver logs the reason and closes that connection only.
 //
@@ -35,6 +38,7 @@ namespace strata::rpc {
 inline constexpr uint32_t kFrameMagic = 0x50525453;  // "STRP"
 inline constexpr uint8_t kFrameVersion = 1;
 inline constexpr size_t kFrameHeaderSize = 40;
+inline constexpr size_t kFrameTagBytes = 16;  // authenticated connections only
 inline constexpr uint8_t kFlagReply = 1;
 // A request that the server runs only after every earlier ordered request of
 // the same connection finished (e.g. appends to one replica, several in
@@ -80,13 +84,16 @@ struct FrameBody {
 
 std::shared_ptr<const FrameBody> MakeFrameBody(std::string meta, std::string bulk);
 
-// An encoded frame ready to send: the header bytes plus the body, written
-// with one gather write (the bulk payload is not copied).
+// An encoded frame ready to send: the header bytes, the tag on an
+// authenticated connection (FrameMac::Seal), then the body, written with one
+// gather write (the bulk payload is not copied).
 struct OutFrame {
   char header[kFrameHeaderSize];
+  char tag[kFrameTagBytes];
+  size_t tag_len = 0;  // 0 or kFrameTagBytes (sealed)
   std::shared_ptr<const FrameBody> body;
   size_t sent = 0;  // bytes already written by a non-blocking send
-  size_t size() const { return kFrameHeaderSize + body->meta.size() + body->bulk.size(); }
+  size_t size() const { return kFrameHeaderSize + tag_len + body->meta.size() + body->bulk.size(); }
 };
 
 OutFrame MakeOutFrame(FrameHeader h, std::string meta, std::string bulk);

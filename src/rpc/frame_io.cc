@@ -201,8 +201,9 @@ asio::awaitable<Result<Frame>> FrameReader::Read(asio::ip::tcp::socket& socket) 
     std::atomic<int64_t>& started;
     ~Finished() { started.store(0, std::memory_order_relaxed); }
   } finished{frame_started_ns_};
-  if (end_ - begin_ < kFrameHeaderSize) {
-    asio::error_code ec = co_await Fill(socket, kFrameHeaderSize - (end_ - begin_));
+  const size_t head_size = kFrameHeaderSize + (mac_ ? kFrameTagBytes : 0);
+  if (end_ - begin_ < head_size) {
+    asio::error_code ec = co_await Fill(socket, head_size - (end_ - begin_));
     if (ec) {
       if (ec == asio::error::eof && end_ == begin_) co_return Status::Unavailable("connection closed");
       co_return Status::Unavailable(ec == asio::error::eof ? "connection lost mid-frame" : ec.message());
@@ -210,7 +211,9 @@ asio::awaitable<Result<Frame>> FrameReader::Read(asio::ip::tcp::socket& socket) 
   }
   auto decoded = DecodeFrameHeader(buf_.get() + begin_, limits_);
   if (!decoded.ok()) co_return decoded.status();
-  begin_ += kFrameHeaderSize;
+  char head[kFrameHeaderSize + kFrameTagBytes];  // kept for the tag check: the buffer may move
+  if (mac_) std::memcpy(head, buf_.get() + begin_, head_size);
+  begin_ += head_size;
   Frame frame;
   frame.header = *decoded;
   const uint64_t declared = uint64_t{frame.header.meta_len} + frame.header.bulk_len;
@@ -222,6 +225,9 @@ asio::awaitable<Result<Frame>> FrameReader::Read(asio::ip::tcp::socket& socket) 
   // From here the frame's memory goes back with `frame.hold`, whatever happens.
   frame.hold = FrameMemory::Hold(memory_, memory_ ? declared : 0, 0);
   asio::error_code ec = co_await ReadPart(socket, frame.meta, frame.header.meta_len);
+  if (!ec && mac_ && !mac_->Verify(head, frame.meta, head + kFrameHeaderSize)) {
+    co_return Status::ProtocolError("frame tag mismatch: forged, altered, replayed or out of order");
+  }
   if (!ec) ec = co_await ReadPart(socket, frame.bulk, frame.header.bulk_len);
   frame.hold.AddAllocated(body_allocated_);
   if (ec) co_return Status::Unavailable("connection lost mid-frame: " + ec.message());
@@ -232,8 +238,9 @@ asio::awaitable<Result<Frame>> FrameReader::Read(asio::ip::tcp::socket& socket) 
 }
 
 asio::awaitable<Status> WriteFrame(asio::ip::tcp::socket& socket, const OutFrame& frame) {
-  std::array<asio::const_buffer, 3> bufs{asio::buffer(frame.header, kFrameHeaderSize),
-                                         asio::buffer(frame.body->meta), asio::buffer(frame.body->bulk)};
+  std::array<asio::const_buffer, 4> bufs{asio::buffer(frame.header, kFrameHeaderSize),
+                                         asio::buffer(frame.tag, frame.tag_len), asio::buffer(frame.body->meta),
+                                         asio::buffer(frame.body->bulk)};
   size_t skip = frame.sent;
   for (auto& b : bufs) {
     size_t n = std::min(skip, b.size());
@@ -246,10 +253,20 @@ asio::awaitable<Status> WriteFrame(asio::ip::tcp::socket& socket, const OutFrame
   co_return Status::Ok();
 }
 
+void FrameSendQueue::SetMac(std::unique_ptr<FrameMac> mac) {
+  std::lock_guard lock(mu_);
+  mac_ = std::move(mac);
+}
+
+void FrameSendQueue::SealLocked(OutFrame& frame) {
+  if (mac_ && frame.tag_len == 0) mac_->Seal(frame);
+}
+
 FrameSendQueue::Sent FrameSendQueue::Send(OutFrame frame) {
   std::lock_guard lock(mu_);
   if (closed_) return Sent::kClosed;
   if (fd_ >= 0 && !writing_ && queue_.empty()) {
+    SealLocked(frame);
     if (!SendFrameNow(fd_, frame)) return Sent::kFailed;
     if (frame.sent == frame.size()) return Sent::kDone;
   }
@@ -284,6 +301,7 @@ std::optional<OutFrame> FrameSendQueue::NextForWriter() {
   }
   OutFrame frame = std::move(queue_.front());
   queue_.pop_front();
+  SealLocked(frame);
   return frame;
 }
 

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "common/metrics.h"
+#include "rpc/auth.h"
 #include "rpc/frame.h"
 
 namespace strata::rpc {
@@ -110,7 +111,12 @@ class FrameReader {
   FrameReader(const FrameReader&) = delete;
   FrameReader& operator=(const FrameReader&) = delete;
 
-  // Reads one complete frame. Returns ProtocolError for malformed input,
+  // From now on every frame must carry a valid tag (an authenticated
+  // connection); before the first Read.
+  void SetMac(std::unique_ptr<FrameMac> mac) { mac_ = std::move(mac); }
+
+  // Reads one complete frame. Returns ProtocolError for malformed input
+  // (a tag that does not match included),
   // ResourceExhausted when the server's frame memory stayed spent,
   // Unavailable when the peer closed or the socket failed.
   asio::awaitable<Result<Frame>> Read(asio::ip::tcp::socket& socket);
@@ -136,6 +142,7 @@ class FrameReader {
 
   FrameLimits limits_;
   FrameMemory* memory_;
+  std::unique_ptr<FrameMac> mac_;  // null: an unauthenticated connection
   std::unique_ptr<char[]> buf_;  // kBufferBytes, or null between frames
   size_t begin_ = 0;             // unread bytes are [begin_, end_)
   size_t end_ = 0;
@@ -165,6 +172,9 @@ class FrameSendQueue {
     kFailed,       // the socket failed (errno set): the caller closes
   };
   Sent Send(OutFrame frame);
+  // Every frame sent from now on is sealed with `mac` when it goes out (an
+  // authenticated connection); before Open.
+  void SetMac(std::unique_ptr<FrameMac> mac);
   // The socket `fd` is connected: frames may be written. True when frames
   // wait, and the caller must start the write loop.
   bool Open(int fd);
@@ -178,7 +188,11 @@ class FrameSendQueue {
   std::optional<OutFrame> NextForWriter();  // none: the write loop ends
   void WriterFailed();
 
+  // Seals `frame` unless it was (tags follow the order frames go out in).
+  void SealLocked(OutFrame& frame);  // REQUIRES: mu_ held
+
   std::mutex mu_;
+  std::unique_ptr<FrameMac> mac_;  // GUARDED_BY(mu_)
   std::deque<OutFrame> queue_;  // GUARDED_BY(mu_)
   int fd_ = -1;                 // GUARDED_BY(mu_); -1 until Open
   bool writing_ = false;        // GUARDED_BY(mu_); a write loop runs

@@ -13,6 +13,7 @@
 
 #include "common/logging.h"
 #include "rpc/frame_io.h"
+#include "rpc/handshake_io.h"
 
 namespace strata::rpc {
 namespace {
@@ -54,6 +55,8 @@ class RpcServer::Impl {
                                         "Connections closed after idle_timeout_ms with nothing in flight");
     frame_timeouts_ = metrics_->GetCounter("strata_rpc_frame_timeouts_total",
                                            "Connections closed because a frame did not arrive within frame_timeout_ms");
+    auth_failures_ = metrics_->GetCounter("strata_rpc_auth_failures_total",
+                                          "Connections refused: the peer did not prove it knows the cluster secret");
   }
 
   class Connection : public std::enable_shared_from_this<Connection> {
@@ -109,6 +112,11 @@ class RpcServer::Impl {
 
    private:
     static asio::awaitable<void> ReadLoop(std::shared_ptr<Connection> self) {
+      const RpcAuth* auth = self->server_->options_.auth.get();
+      if (auth && !co_await self->Authenticate(*auth)) {
+        self->CloseOnStrand();
+        co_return;
+      }
       while (!self->closed_) {
         auto frame = co_await self->reader_.Read(self->socket_);
         if (!frame.ok()) {
@@ -134,6 +142,31 @@ class RpcServer::Impl {
     static asio::awaitable<void> WriteLoop(std::shared_ptr<Connection> self) {
       Status st = co_await DrainSendQueue(self->socket_, self->sendq_);
       if (!st.ok()) self->CloseOnStrand();
+    }
+
+    // The handshake (rpc/auth.h), within frame_timeout_ms; false: refused
+    // (counted and logged), the connection is to be closed.
+    asio::awaitable<bool> Authenticate(const RpcAuth& auth) {
+      asio::steady_timer deadline(socket_.get_executor());
+      deadline.expires_after(std::chrono::milliseconds(server_->options_.frame_timeout_ms));
+      deadline.async_wait([self = shared_from_this()](const asio::error_code& ec) {
+        asio::error_code ignored;
+        if (!ec) self->socket_.close(ignored);
+      });
+      auto session = co_await RunServerHandshake(socket_, auth);
+      deadline.cancel();
+      if (!session.ok()) {
+        if (session.status().code() == StatusCode::kUnavailable) {
+          spdlog::debug("rpc: connection from {} closed before authenticating: {}", peer_, session.status().message());
+        } else {
+          server_->auth_failures_->Add();
+          spdlog::warn("rpc: refusing connection from {}: {}", peer_, session.status().message());
+        }
+        co_return false;
+      }
+      reader_.SetMac(std::move(session->receive));
+      sendq_.SetMac(std::move(session->send));
+      co_return true;
     }
 
     void Dispatch(Frame frame) {
@@ -453,6 +486,7 @@ class RpcServer::Impl {
   Counter* evicted_;
   Counter* closed_idle_;
   Counter* frame_timeouts_;
+  Counter* auth_failures_;
   int64_t last_refused_log_ns_ = 0;  // the accept loop's
   asio::io_context io_;
   asio::ip::tcp::acceptor acceptor_;

@@ -23,6 +23,10 @@
 // saves two thread hand-offs per call; they hold up that connection's next
 // reads while they run, so only the quick ones may.
 //
+// With options.auth, every connection starts with the authentication
+// handshake (rpc/auth.h) and its frames carry tags; a peer that fails it is
+// refused, logged and counted (strata_rpc_auth_failures_total).
+//
 // Thread-safety: Register before Start; Start/Stop from one thread. Handlers
 // run concurrently on worker threads and must be thread-safe.
 #pragma once
@@ -35,6 +39,7 @@
 
 #include "common/metrics.h"
 #include "common/result.h"
+#include "rpc/auth.h"
 #include "rpc/frame.h"
 
 namespace strata::rpc {
@@ -65,6 +70,9 @@ struct RpcServerOptions {
   uint32_t frame_timeout_ms = 60'000;         // first byte to last of one frame, memory wait included
   uint64_t max_frame_bytes_total = 512ull << 20;  // bodies read or being served, all connections together
   FrameLimits limits;                         // per frame: over these the connection is closed
+  // Peers must prove the cluster secret at connect (rpc/auth.h); null: anyone
+  // may connect (authentication off).
+  std::shared_ptr<const RpcAuth> auth;
 };
 
 class RpcServer {
