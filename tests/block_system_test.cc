@@ -50,6 +50,8 @@ class BlockSystemTest : public ::testing::Test {
     args.insert(args.begin(), "volume");
     args.push_back("--blockmanager");
     args.push_back(Manager(c));
+    args.push_back("--secret-file");
+    args.push_back(c.secret_file());
     return RunStrata(args);
   }
   static nlohmann::json VolumeInfo(const TestCluster& c, const std::string& name) {
@@ -386,14 +388,14 @@ TEST_F(BlockSystemTest, AFrozenBlockServerCannotWriteAnythingAReaderSees) {
   // owner fenced its data files. Reads through the gateway see pattern 2.
   auto direct = RunStrata({"debug", "block-write", "--server", c.info()["blockservers"][old]["addr"], "--volume-id",
                            "1", "--segment", "0", "--epoch", std::to_string(old_epoch), "--offset", "0", "--pattern", "3",
-                           "--length", "4096"});
+                           "--length", "4096", "--dir", c.dir()});
   EXPECT_NE(direct.exit_code, 0) << direct.out << direct.err;
   // Nor with the new epoch: it does not own the segment any more.
   uint64_t new_epoch = VolumeInfo(c, "vm1")["segments"][0]["epoch"].get<uint64_t>();
   EXPECT_GT(new_epoch, old_epoch);
   auto direct_new = RunStrata({"debug", "block-write", "--server", c.info()["blockservers"][old]["addr"],
                                "--volume-id", "1", "--segment", "0", "--epoch", std::to_string(new_epoch),
-                               "--offset", "0", "--pattern", "3", "--length", "4096"});
+                               "--offset", "0", "--pattern", "3", "--length", "4096", "--dir", c.dir()});
   EXPECT_NE(direct_new.exit_code, 0) << direct_new.out << direct_new.err;
   ASSERT_TRUE(WaitFor(
       [&] {

@@ -37,7 +37,7 @@ TEST_F(DfsFaultSystemTest, MemoryModeAppendsSurviveAChunkserverKill) {
   std::string src = Tmp("src"), dst = Tmp("dst");
   WriteRandomFile(src, 32ull << 20, 11);
   pid_t put = StartStrata({"fs", "put", "--durability", "memory", "--append-size", "64K", src, "/mem",
-                           "--master", c.master()},
+                           "--master", c.master(), "--secret-file", c.secret_file()},
                           Tmp("put.log"));
   std::string victim = c.KillHolderOfNewestChunk("/mem", 1);
   ASSERT_FALSE(victim.empty());
@@ -64,7 +64,7 @@ TEST_F(DfsFaultSystemTest, FrozenDiskMissesTheFlushDeadlineAndIsReplaced) {
   WriteRandomFile(src, 10ull << 20, 12);
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
   pid_t put = StartStrata({"fs", "put", "--durability", "memory", "--append-size", "64K", fifo, "/frozen",
-                           "--master", c.master()},
+                           "--master", c.master(), "--secret-file", c.secret_file()},
                           Tmp("put.log"));
   std::ifstream in(src, std::ios::binary);
   std::ofstream pipe(fifo, std::ios::binary);
@@ -333,7 +333,8 @@ TEST_F(DfsFaultSystemTest, ChunkserverCutOffTheNetworkIsReplacedAndRejoins) {
   std::string disk0 = c.dir() + "/cs7/disk0", disk1 = c.dir() + "/cs7/disk1";
   fs::create_directories(disk0);
   fs::create_directories(disk1);
-  auto cs7 = SpawnProcess((*net)->Wrap({StrataBinary(), "chunkserver", "--id", "cs7", "--master", c.master(), "--host",
+  auto cs7 = SpawnProcess((*net)->Wrap({StrataBinary(), "chunkserver", "--id", "cs7", "--master", c.master(),
+                                        "--secret-file", c.secret_file(), "--host",
                                         (*net)->inner_addr(), "--rack", "rack1", "--disk", disk0, "--disk", disk1, "--config",
                                         c.dir() + "/chunkserver.yaml"}),
                           SpawnOptions{.log_path = c.dir() + "/logs/cs7.log"});

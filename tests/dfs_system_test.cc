@@ -98,12 +98,12 @@ TEST_F(DfsSystemTest, NamespaceOperationsAndErrors) {
   // An address that is not the master: a clear error, and nothing changes
   // on the server that was named.
   std::string cs_addr = c.info()["chunkservers"][0]["addr"].get<std::string>();
-  auto wrong = RunStrata({"fs", "mkdir", "/zz", "--master", cs_addr});
+  auto wrong = RunStrata({"fs", "mkdir", "/zz", "--master", cs_addr, "--dir", c.dir()});
   EXPECT_NE(wrong.exit_code, 0);
   EXPECT_NE(wrong.err.find("is not a Strata master"), std::string::npos) << wrong.err;
   EXPECT_NE(c.Cli({"fs", "stat", "/zz"}).exit_code, 0);
   std::string http_addr = c.info()["chunkservers"][0]["http"].get<std::string>();  // not Strata RPC at all
-  auto not_rpc = RunStrata({"fs", "ls", "/", "--master", http_addr});
+  auto not_rpc = RunStrata({"fs", "ls", "/", "--master", http_addr, "--dir", c.dir()});
   EXPECT_NE(not_rpc.exit_code, 0);
   EXPECT_NE(not_rpc.err.find("is not a Strata master"), std::string::npos) << not_rpc.err;
   // --json everywhere: a result object, errors as an object on stderr.
@@ -174,7 +174,8 @@ TEST_F(DfsSystemTest, FailedOrInterruptedPutChangesNothing) {
   // An overwrite interrupted half way (SIGINT while it reads a pipe).
   std::string fifo = Tmp("fifo");
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
-  pid_t put = StartStrata({"fs", "put", "-f", fifo, "/d/keep", "--master", c.master()}, Tmp("put.log"));
+  pid_t put = StartStrata({"fs", "put", "-f", fifo, "/d/keep", "--master", c.master(),
+                           "--secret-file", c.secret_file()}, Tmp("put.log"));
   int w = ::open(fifo.c_str(), O_WRONLY);
   ASSERT_GE(w, 0);
   std::string piece(1 << 20, 'x');
@@ -246,7 +247,8 @@ TEST_F(DfsSystemTest, AWriterWaitingLongerThanTheLeaseRenewsIt) {
   ASSERT_FALSE(c.info().is_null());
   std::string fifo = Tmp("fifo");
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
-  pid_t put = StartStrata({"fs", "put", fifo, "/slow", "--master", c.master()}, Tmp("put.log"));
+  pid_t put = StartStrata({"fs", "put", fifo, "/slow", "--master", c.master(),
+                           "--secret-file", c.secret_file()}, Tmp("put.log"));
   int w = ::open(fifo.c_str(), O_WRONLY);
   ASSERT_GE(w, 0);
   std::string first(100000, 'a'), second(50000, 'b');
@@ -275,7 +277,8 @@ TEST_F(DfsSystemTest, APutKilledMidWayHasItsTemporaryFileRemovedWhenItsLeaseRuns
   // Fed through a pipe, so the put is surely still running when it is killed.
   std::string fifo = Tmp("fifo");
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
-  pid_t put = StartStrata({"fs", "put", "--append-size", "64K", "--window", "0", fifo, "/w/f", "--master", c.master()},
+  pid_t put = StartStrata({"fs", "put", "--append-size", "64K", "--window", "0", fifo, "/w/f", "--master", c.master(),
+                           "--secret-file", c.secret_file()},
                           Tmp("put.log"));
   int w = ::open(fifo.c_str(), O_WRONLY);
   ASSERT_GE(w, 0);
@@ -332,7 +335,8 @@ TEST_F(DfsSystemTest, APutWhoseWholeClusterDiesFailsWithinItsBound) {
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
   constexpr int kRetryMs = 4000;
   pid_t put = StartStrata({"fs", "put", "--append-size", "64K", "--window", "0", "--master-retry-ms",
-                           std::to_string(kRetryMs), fifo, "/f", "--master", c.master()},
+                           std::to_string(kRetryMs), fifo, "/f", "--master", c.master(),
+"--secret-file", c.secret_file()},
                           Tmp("put.log"));
   int w = ::open(fifo.c_str(), O_WRONLY);
   ASSERT_GE(w, 0);
@@ -367,7 +371,8 @@ TEST_F(DfsSystemTest, ChunkserverKilledMidPutThenReReplicated) {
   std::string src = Tmp("src"), dst = Tmp("dst");
   WriteRandomFile(src, 48ull << 20, 3);
   // Small appends so the put is still running when the chunkserver dies.
-  pid_t put = StartStrata({"fs", "put", "--append-size", "256K", src, "/victim", "--master", c.master()}, Tmp("put.log"));
+  pid_t put = StartStrata({"fs", "put", "--append-size", "256K", src, "/victim", "--master", c.master(),
+                           "--secret-file", c.secret_file()}, Tmp("put.log"));
   // Wait until the file has a chunk, then kill a server holding its newest chunk.
   std::string victim = c.KillHolderOfNewestChunk("/victim", 0);
   ASSERT_FALSE(victim.empty());
@@ -424,7 +429,7 @@ TEST_F(DfsSystemTest, WindowedPutThatLosesItsQuorumRewritesTheRestElsewhere) {
   std::string src = Tmp("src"), dst = Tmp("dst");
   WriteRandomFile(src, 64ull << 20, 5);
   pid_t put = StartStrata({"fs", "put", "--append-size", "128K", "--window", "2M", "--min-copies", "3", src,
-                           "/windowed", "--master", c.master()},
+                           "/windowed", "--master", c.master(), "--secret-file", c.secret_file()},
                           Tmp("put.log"));
   std::string victim = c.KillHolderOfNewestChunk("/windowed", 0);
   ASSERT_FALSE(victim.empty());
@@ -525,7 +530,8 @@ TEST_F(DfsSystemTest, MasterKilledMidWriteNeverLosesSilently) {
   ASSERT_FALSE(c.info().is_null());
   std::string src = Tmp("src"), dst = Tmp("dst");
   WriteRandomFile(src, 40ull << 20, 6);
-  pid_t put = StartStrata({"fs", "put", "--append-size", "256K", src, "/midwrite", "--master", c.master()},
+  pid_t put = StartStrata({"fs", "put", "--append-size", "256K", src, "/midwrite", "--master", c.master(),
+                           "--secret-file", c.secret_file()},
                           Tmp("put.log"));
   ASSERT_TRUE(WaitFor([&] {
     auto st = c.StatJson(c.WrittenPath("/midwrite"));

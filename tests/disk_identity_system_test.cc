@@ -71,7 +71,8 @@ TEST_F(DiskIdentitySystemTest, ASecondChunkserverOnARunningOnesDisksIsRefused) {
   std::set<std::string> before = ChunkFiles(c, cs1);
   ASSERT_FALSE(before.empty());
 
-  std::vector<std::string> args = {"chunkserver", "--id", "cs9", "--master", c.master(), "--rack", "rack9",
+  std::vector<std::string> args = {"chunkserver", "--id", "cs9", "--master", c.master(),
+                                   "--secret-file", c.secret_file(), "--rack", "rack9",
                                    "--port", "0", "--http-port", "0"};
   for (const auto& disk : c.info()["chunkservers"][cs1]["disks"]) {
     args.push_back("--disk");
@@ -112,7 +113,8 @@ TEST_F(DiskIdentitySystemTest, ASecondProcessWithALiveIdIsRefusedByTheMaster) {
   const int cs1 = c.chunkserver_index("cs1");
   std::string addr = c.info()["chunkservers"][cs1]["addr"].get<std::string>();
   std::string log = Tmp("dup.log");
-  pid_t dup = StartStrata({"chunkserver", "--id", "cs1", "--master", c.master(), "--rack", "rack1", "--port", "0",
+  pid_t dup = StartStrata({"chunkserver", "--id", "cs1", "--master", c.master(),
+                           "--secret-file", c.secret_file(), "--rack", "rack1", "--port", "0",
                            "--http-port", "0", "--disk", Tmp("dup_disk0")},
                           log);
   ASSERT_GT(dup, 0);

@@ -3,9 +3,19 @@
 #include <cstdio>
 #include <iostream>
 
+#include "cli/role_secret.h"
 #include "dfs/client/cluster_file.h"
 
 namespace strata::cli {
+
+namespace {
+
+void AddAdminSecretOption(CLI::App* cmd, AdminOptions* opts) {
+  cmd->add_option("--secret-file", opts->secret_file,
+                  "The cluster secret (default: $STRATA_SECRET_FILE, else cluster.secret beside cluster.json)");
+}
+
+}  // namespace
 
 void AddAdminOptions(CLI::App* cmd, AdminOptions* opts) {
   cmd->add_option("--master", opts->master, "Master address HOST:PORT (default: $STRATA_MASTER or cluster.json)");
@@ -13,6 +23,7 @@ void AddAdminOptions(CLI::App* cmd, AdminOptions* opts) {
   cmd->add_flag("--json", opts->json, "Machine-readable JSON output");
   cmd->add_option("--master-retry-ms", opts->master_retry_ms,
                   "How long an unreachable master is waited for before the command fails (default 60000)");
+  AddAdminSecretOption(cmd, opts);
 }
 
 void AddBlockAdminOptions(CLI::App* cmd, AdminOptions* opts) {
@@ -20,12 +31,14 @@ void AddBlockAdminOptions(CLI::App* cmd, AdminOptions* opts) {
                   "Blockmanager address HOST:PORT (default: $STRATA_BLOCKMANAGER or cluster.json)");
   cmd->add_option("--dir", opts->dir, "Cluster directory whose cluster.json names the blockmanager (default: ./var)");
   cmd->add_flag("--json", opts->json, "Machine-readable JSON output");
+  AddAdminSecretOption(cmd, opts);
 }
 
 Result<std::unique_ptr<block::manager::BlockManagerClient>> ConnectBlockManager(const AdminOptions& opts) {
   ASSIGN_OR_RETURN(std::string addr, dfs::LocateBlockManager(opts.blockmanager, opts.dir));
   block::manager::BlockManagerClientOptions o;
   o.addr = addr;
+  ASSIGN_OR_RETURN(o.auth, FindAdminAuth(opts.secret_file, opts.dir));
   return std::make_unique<block::manager::BlockManagerClient>(o);
 }
 
@@ -34,6 +47,7 @@ Result<std::unique_ptr<dfs::DfsClient>> ConnectDfs(const AdminOptions& opts) {
   dfs::DfsClientOptions o;
   o.master = master;
   o.master_retry_ms_max = opts.master_retry_ms;
+  ASSIGN_OR_RETURN(o.auth, FindAdminAuth(opts.secret_file, opts.dir));
   return std::make_unique<dfs::DfsClient>(o);
 }
 

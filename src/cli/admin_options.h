@@ -22,11 +22,14 @@ struct AdminOptions {
   std::string dir;           // --dir DIR (reads DIR/cluster.json)
   bool json = false;         // --json
   uint32_t master_retry_ms = 60000;  // --master-retry-ms: DfsClientOptions::master_retry_ms_max
+  std::string secret_file;           // --secret-file (else $STRATA_SECRET_FILE, else DIR/cluster.secret)
 };
 
-// Adds --master, --dir, --json and --master-retry-ms to `cmd`, storing into `opts`.
+// Adds --master, --dir, --json, --master-retry-ms and --secret-file to `cmd`,
+// storing into `opts`.
 void AddAdminOptions(CLI::App* cmd, AdminOptions* opts);
-// The same for commands of the block layer: --blockmanager, --dir, --json.
+// The same for commands of the block layer: --blockmanager, --dir, --json,
+// --secret-file.
 void AddBlockAdminOptions(CLI::App* cmd, AdminOptions* opts);
 
 // Connects a DfsClient to the master found through `opts`.

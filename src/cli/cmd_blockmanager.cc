@@ -8,6 +8,7 @@
 
 #include "block/manager/blockmanager_server.h"
 #include "cli/commands.h"
+#include "cli/role_secret.h"
 #include "common/logging.h"
 
 namespace strata::cli {
@@ -22,6 +23,7 @@ struct BlockManagerFlags {
   std::string config;
   std::string log_level = "info";
   std::string log_file;
+  std::string secret_file;
 };
 
 int RunBlockManager(const BlockManagerFlags& f) {
@@ -36,6 +38,12 @@ int RunBlockManager(const BlockManagerFlags& f) {
   options.http_port = f.http_port;
   options.data_dir = f.data_dir;
   options.dfs_master = f.master;
+  auto auth = LoadRoleAuth("blockmanager", f.secret_file);
+  if (!auth.ok()) {
+    spdlog::error("strata blockmanager: {}", auth.status().ToString());
+    return 2;
+  }
+  options.auth = *auth;
   if (!f.config.empty()) {
     auto loaded = block::manager::LoadBlockManagerOptions(f.config);
     if (!loaded.ok()) {
@@ -80,6 +88,7 @@ void RegisterBlockManagerCommand(CLI::App& app, int* exit_code) {
                   "YAML file with blockmanager options (top level or a blockmanager: section)");
   cmd->add_option("--log-level", flags->log_level, "trace, debug, info, warn or error")->capture_default_str();
   cmd->add_option("--log-file", flags->log_file, "Log to this file instead of stderr");
+  AddRoleSecretOption(cmd, &flags->secret_file);
   cmd->callback([flags, exit_code] { *exit_code = RunBlockManager(*flags); });
 }
 

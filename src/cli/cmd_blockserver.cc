@@ -11,6 +11,7 @@
 
 #include "block/server/blockserver.h"
 #include "cli/commands.h"
+#include "cli/role_secret.h"
 #include "common/logging.h"
 
 namespace strata::cli {
@@ -21,6 +22,7 @@ struct BlockServerArgs {
   std::string config;
   std::string log_level = "info";
   std::string log_file;
+  std::string secret_file;
 };
 
 int RunBlockServer(BlockServerArgs& args) {
@@ -38,6 +40,12 @@ int RunBlockServer(BlockServerArgs& args) {
     std::cerr << "strata blockserver: " << st.message() << "\n";
     return 2;
   }
+  auto auth = LoadRoleAuth("blockserver " + args.options.id, args.secret_file);
+  if (!auth.ok()) {
+    spdlog::error("strata blockserver: {}", auth.status().ToString());
+    return 2;
+  }
+  args.options.auth = *auth;
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
@@ -73,6 +81,7 @@ void RegisterBlockServerCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--config", args->config, "YAML file; its `blockserver:` section sets limits and intervals");
   cmd->add_option("--log-level", args->log_level, "trace, debug, info, warn or error")->capture_default_str();
   cmd->add_option("--log-file", args->log_file, "Log to this file instead of stderr");
+  AddRoleSecretOption(cmd, &args->secret_file);
   cmd->callback([args, exit_code] { *exit_code = RunBlockServer(*args); });
 }
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/role_secret.h"
 #include "common/logging.h"
 #include "common/malloc_tuning.h"
 #include "dfs/chunkserver/service/chunkserver.h"
@@ -32,6 +33,8 @@ struct ChunkserverArgs {
   std::string config;
   std::string log_level = "info";
   std::string log_file;
+  std::string secret_file;
+  bool enable_fault_injection = false;
 };
 
 // Blocks the stop signals in this thread before any other thread exists, so
@@ -90,6 +93,7 @@ int RunChunkserver(ChunkserverArgs& args) {
       return kExitUsage;
     }
   }
+  if (args.enable_fault_injection) args.options.fault_injection = true;
   Status valid = args.options.Validate();
   if (!valid.ok()) {
     std::cerr << "strata chunkserver: " << valid.message() << "\n";
@@ -100,6 +104,12 @@ int RunChunkserver(ChunkserverArgs& args) {
     std::cerr << "strata chunkserver: " << log.message() << "\n";
     return kExitUsage;
   }
+  auto auth = LoadRoleAuth("chunkserver " + args.options.id, args.secret_file);
+  if (!auth.ok()) {
+    std::cerr << "strata chunkserver: " << auth.status().message() << "\n";
+    return kExitUsage;
+  }
+  args.options.auth = *auth;
   RaiseOpenFileLimit();
   sigset_t stop_signals = BlockStopSignals();
   auto server = dfs::Chunkserver::Start(args.options, NewPosixFileSystem(), SystemClock::Default());
@@ -130,6 +140,9 @@ void RegisterChunkserverCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--config", args->config, "YAML file; its `chunkserver:` section sets limits and intervals");
   cmd->add_option("--log-level", args->log_level, "trace, debug, info, warn or error (default info)");
   cmd->add_option("--log-file", args->log_file, "Log to this file instead of stderr");
+  AddRoleSecretOption(cmd, &args->secret_file);
+  cmd->add_flag("--enable-fault-injection", args->enable_fault_injection,
+                "Serve `strata debug disk-fault` (as fault_injection: true in --config); off by default");
   cmd->allow_extras();  // reported by RunChunkserver with exit code 2
   cmd->callback([args, cmd, exit_code] {
     args->unknown = cmd->remaining();

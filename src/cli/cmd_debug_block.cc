@@ -12,6 +12,7 @@
 #include "block.pb.h"
 #include "cli/admin_options.h"
 #include "cli/commands.h"
+#include "cli/role_secret.h"
 #include "common/crc32c.h"
 #include "rpc/client.h"
 
@@ -27,6 +28,8 @@ void RegisterDebugBlockWriteCommand(CLI::App* debug, int* exit_code) {
     uint32_t length = 4096;
     uint32_t pattern = 0;
     bool json = false;
+    std::string dir;
+    std::string secret_file;
   };
   auto a = std::make_shared<Args>();
   auto* cmd = debug->add_subcommand("block-write", "Send one write straight to a blockserver (fencing rehearsal)");
@@ -38,8 +41,16 @@ void RegisterDebugBlockWriteCommand(CLI::App* debug, int* exit_code) {
   cmd->add_option("--length", a->length, "Bytes to write (multiple of 4096)")->check(CLI::Range(1u, 32u << 20));
   cmd->add_option("--pattern", a->pattern, "Byte value written")->check(CLI::Range(0u, 255u));
   cmd->add_flag("--json", a->json, "Machine-readable result");
+  cmd->add_option("--dir", a->dir, "Cluster directory whose cluster.secret is used (default: ./var)");
+  cmd->add_option("--secret-file", a->secret_file,
+                  "The cluster secret (default: $STRATA_SECRET_FILE, else cluster.secret in --dir)");
   cmd->callback([=] {
-    rpc::RpcClient rpc;
+    auto auth = FindAdminAuth(a->secret_file, a->dir);
+    if (!auth.ok()) {
+      *exit_code = ReportError(auth.status(), a->json);
+      return;
+    }
+    rpc::RpcClient rpc(rpc::RpcClientOptions{.auth = *auth});
     block::BsWriteRequest req;
     req.mutable_segment()->set_volume_id(a->volume_id);
     req.mutable_segment()->set_index(a->segment);

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/role_secret.h"
 #include "common/logging.h"
 #include "dfs/master/master_server.h"
 
@@ -17,6 +18,7 @@ struct MasterFlags {
   std::string config;
   std::string log_level = "info";
   std::string log_file;
+  std::string secret_file;
 };
 
 int RunMaster(const MasterFlags& f) {
@@ -30,6 +32,12 @@ int RunMaster(const MasterFlags& f) {
   options.port = f.port;
   options.http_port = f.http_port;
   options.data_dir = f.data_dir;
+  auto auth = LoadRoleAuth("master", f.secret_file);
+  if (!auth.ok()) {
+    spdlog::error("strata master: {}", auth.status().ToString());
+    return 2;
+  }
+  options.auth = *auth;
   if (!f.config.empty()) {
     auto loaded = dfs::master::LoadMasterOptions(f.config);
     if (!loaded.ok()) {
@@ -69,6 +77,7 @@ void RegisterMasterCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--config", flags->config, "YAML file with master options (top level or a master: section)");
   cmd->add_option("--log-level", flags->log_level, "trace, debug, info, warn or error")->capture_default_str();
   cmd->add_option("--log-file", flags->log_file, "Log to this file instead of stderr");
+  AddRoleSecretOption(cmd, &flags->secret_file);
   cmd->callback([flags, exit_code] { *exit_code = RunMaster(*flags); });
 }
 

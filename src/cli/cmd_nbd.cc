@@ -14,6 +14,7 @@
 #include "block/client/block_client.h"
 #include "block/nbd/nbd_server.h"
 #include "cli/commands.h"
+#include "cli/role_secret.h"
 #include "common/admin_http.h"
 #include "common/logging.h"
 #include "common/metrics.h"
@@ -30,11 +31,17 @@ struct NbdArgs {
   uint32_t io_timeout_ms = 60000;
   std::string log_level = "info";
   std::string log_file;
+  std::string secret_file;
 };
 
 int RunNbd(const NbdArgs& args) {
   if (Status st = InitLogging("nbd", args.log_level, args.log_file); !st.ok()) {
     std::cerr << "strata nbd: " << st.message() << "\n";
+    return 2;
+  }
+  auto auth = LoadRoleAuth("nbd", args.secret_file);
+  if (!auth.ok()) {
+    spdlog::error("strata nbd: {}", auth.status().ToString());
     return 2;
   }
   sigset_t set;
@@ -49,6 +56,7 @@ int RunNbd(const NbdArgs& args) {
   co.manager = args.manager;
   co.io_timeout_ms = args.io_timeout_ms;
   co.metrics = &metrics;
+  co.auth = *auth;
   block::BlockClient client(co);
   block::nbd::NbdServerOptions so;
   so.host = args.host;
@@ -108,6 +116,7 @@ void RegisterNbdCommand(CLI::App& app, int* exit_code) {
       ->check(CLI::Range(1000u, 3600000u));
   cmd->add_option("--log-level", args->log_level, "trace, debug, info, warn or error")->capture_default_str();
   cmd->add_option("--log-file", args->log_file, "Log to this file instead of stderr");
+  AddRoleSecretOption(cmd, &args->secret_file);
   cmd->callback([args, exit_code] { *exit_code = RunNbd(*args); });
 }
 

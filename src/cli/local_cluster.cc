@@ -17,6 +17,7 @@
 #include "block.pb.h"
 #include "dfs/client/dfs_client.h"
 #include "rpc/client.h"
+#include "rpc/cluster_secret.h"
 
 namespace strata::cli {
 namespace {
@@ -329,13 +330,20 @@ Status CheckConfigChange(const LocalClusterConfig& saved, const LocalClusterConf
   return Status::Ok();
 }
 
-LocalCluster::LocalCluster(std::string dir, LocalClusterConfig config, std::string strata_binary)
-    : dir_(fs::absolute(dir).lexically_normal().string()), config_(std::move(config)), binary_(std::move(strata_binary)) {}
+LocalCluster::LocalCluster(std::string dir, LocalClusterConfig config, std::string strata_binary,
+                           std::shared_ptr<SecureRandom> random)
+    : dir_(fs::absolute(dir).lexically_normal().string()),
+      config_(std::move(config)),
+      binary_(std::move(strata_binary)),
+      random_(random ? std::move(random) : NewOsSecureRandom()) {}
 
 Status LocalCluster::Prepare() {
   std::error_code ec;
   fs::create_directories(dir_ + "/logs", ec);
   if (ec) return Status::FromErrno(ec.value(), "mkdir " + dir_);
+  const std::string secret = dir_ + "/" + rpc::kClusterSecretFileName;
+  RETURN_IF_ERROR(rpc::CreateClusterSecretIfMissing(secret, *random_));
+  ASSIGN_OR_RETURN(auth_, rpc::LoadRpcAuth(secret));
   auto prev = dfs::ReadClusterFile(dir_ + "/cluster.json");
   if (prev.ok()) previous_ = *prev;
   if (prev.ok() || fs::exists(dir_ + "/cluster.yaml", ec)) {
@@ -427,6 +435,10 @@ Result<int> LocalCluster::Port(const std::string& key) {
 
 Result<pid_t> LocalCluster::Launch(const std::string& name, std::vector<std::string> args, bool detach) {
   args.insert(args.begin(), binary_);
+  if (name != "cache") {  // the cache speaks no RPC
+    args.push_back("--secret-file");
+    args.push_back(dir_ + "/" + rpc::kClusterSecretFileName);
+  }
   SpawnOptions so;
   so.log_path = dir_ + "/logs/" + name + ".log";
   so.new_session = detach;
@@ -478,7 +490,7 @@ Status LocalCluster::WaitReady() {
   }
   // The master sees every chunkserver alive.
   dfs::DfsClient client(dfs::DfsClientOptions{.master = doc_["master"].get<std::string>(), .rpc_timeout_ms = 2000,
-                                              .master_retry_ms_max = 2000});
+                                              .master_retry_ms_max = 2000, .auth = auth_});
   for (;;) {
     RETURN_IF_ERROR(check_alive());
     auto json = client.ClusterStatusJson();
@@ -600,7 +612,7 @@ Status LocalCluster::StartNbd(bool detach, const std::string& manager) {
 // Every blockserver registered with the blockmanager.
 Status LocalCluster::WaitBlockServers(std::chrono::steady_clock::time_point deadline,
                                       const std::function<Status()>& check_alive) {
-  rpc::RpcClient rpc;
+  rpc::RpcClient rpc(rpc::RpcClientOptions{.auth = auth_});
   std::string manager = doc_["blockmanager"]["addr"].get<std::string>();
   for (;;) {
     RETURN_IF_ERROR(check_alive());

@@ -5,6 +5,9 @@
 //   cluster.json        every endpoint and pid (the contract tests rely on)
 //   cluster.yaml        the cluster's config (shape and role settings), saved
 //                       by the first `up` and reused by every later one
+//   cluster.secret      the secret every RPC connection proves (mode 0600;
+//                       rpc/cluster_secret.h), made by the first `up`; each
+//                       role but the cache gets --secret-file with it
 //   master/             the master's metadata (RocksDB)
 //   cs<N>/disk<K>/      chunkserver N's disk directories
 //   cache/              the cache server's persistent namespaces
@@ -40,6 +43,8 @@
 #include <yaml-cpp/yaml.h>
 
 #include "common/result.h"
+#include "env/secure_random.h"
+#include "rpc/auth.h"
 
 namespace strata::cli {
 
@@ -81,7 +86,9 @@ Status CheckConfigChange(const LocalClusterConfig& saved, const LocalClusterConf
 
 class LocalCluster {
  public:
-  LocalCluster(std::string dir, LocalClusterConfig config, std::string strata_binary);
+  // `random` makes the cluster secret (once); null: the system's.
+  LocalCluster(std::string dir, LocalClusterConfig config, std::string strata_binary,
+               std::shared_ptr<SecureRandom> random = nullptr);
 
   // Starts every role that is not running and waits until the master sees
   // every chunkserver. Writes DIR/cluster.json, and DIR/cluster.yaml once the
@@ -134,6 +141,8 @@ class LocalCluster {
   std::string dir_;
   LocalClusterConfig config_;
   std::string binary_;
+  std::shared_ptr<SecureRandom> random_;
+  std::shared_ptr<const rpc::RpcAuth> auth_;  // DIR/cluster.secret, loaded by Prepare
   nlohmann::json previous_;  // the last cluster.json, to keep the same ports
   std::optional<LocalClusterConfig> saved_;  // the config of an existing cluster
   std::map<std::string, pid_t> running_;     // roles found running, by name

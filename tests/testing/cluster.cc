@@ -218,6 +218,8 @@ int TestCluster::chunkserver_index(const std::string& id) const {
 CommandResult TestCluster::Cli(std::vector<std::string> args) const {
   args.push_back("--master");
   args.push_back(master());
+  args.push_back("--secret-file");
+  args.push_back(secret_file());
   return RunStrata(args);
 }
 

@@ -88,12 +88,14 @@ class TestCluster {
   const std::string& dir() const { return dir_; }
   const nlohmann::json& info() const { return info_; }
   std::string master() const { return info_["master"].get<std::string>(); }
+  // The cluster secret `strata up` made (DIR/cluster.secret).
+  std::string secret_file() const { return dir_ + "/cluster.secret"; }
   int chunkserver_count() const { return static_cast<int>(info_["chunkservers"].size()); }
   pid_t chunkserver_pid(int i) const { return info_["chunkservers"][i]["pid"].get<pid_t>(); }
   std::string chunkserver_id(int i) const { return info_["chunkservers"][i]["id"].get<std::string>(); }
   int chunkserver_index(const std::string& id) const;
 
-  // `strata <args> --master M` (admin commands).
+  // `strata <args> --master M --secret-file S` (admin commands).
   CommandResult Cli(std::vector<std::string> args) const;
   // `strata fs stat --json PATH`, parsed.
   nlohmann::json StatJson(const std::string& path) const;

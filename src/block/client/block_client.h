@@ -43,6 +43,7 @@ struct BlockClientOptions {
   // Where the strata_nbd_* request metrics go (docs/block.md); null: a
   // registry of the client's own.
   MetricsRegistry* metrics = nullptr;
+  std::shared_ptr<const rpc::RpcAuth> auth;  // the cluster secret (rpc/auth.h); null: authentication off
 };
 
 // Per kind of request (read, write, flush, trim, zero, block_status).

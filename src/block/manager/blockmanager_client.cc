@@ -17,7 +17,8 @@ bool NotSent(const Status& st) {
 }  // namespace
 
 BlockManagerClient::BlockManagerClient(BlockManagerClientOptions options)
-    : options_(std::move(options)), rpc_(rpc::RpcClientOptions{.default_timeout_ms = options_.rpc_timeout_ms}) {}
+    : options_(std::move(options)),
+      rpc_(rpc::RpcClientOptions{.default_timeout_ms = options_.rpc_timeout_ms, .auth = options_.auth}) {}
 
 // A Strata server of another kind refuses the blockmanager's method ids (no
 // two services share one); anything else fails to answer a Strata frame.

@@ -28,6 +28,7 @@ struct BlockManagerClientOptions {
   uint32_t rpc_timeout_ms = 10000;
   uint32_t retry_ms_max = 10000;
   uint32_t first_contact_ms_max = 3000;
+  std::shared_ptr<const rpc::RpcAuth> auth;  // the cluster secret (rpc/auth.h); null: authentication off
 };
 
 class BlockManagerClient {

@@ -29,6 +29,7 @@ Status BlockManagerServer::Start() {
   dfs_options.rpc_timeout_ms = options_.manager.dfs_rpc_timeout_ms;
   dfs_options.master_retry_ms_max = options_.manager.dfs_rpc_timeout_ms;
   dfs_options.master_first_contact_ms_max = options_.manager.dfs_rpc_timeout_ms;
+  dfs_options.auth = options_.auth;
   dfs_ = std::make_unique<dfs::DfsClient>(dfs_options);
   deleter_ = std::make_unique<DfsVolumeDataDeleter>(dfs_.get());
   service_ = std::make_unique<BlockManagerService>(store_.get(), clock_.get(), deleter_.get(), &metrics_,
@@ -38,6 +39,7 @@ Status BlockManagerServer::Start() {
   rpc::RpcServerOptions rpc_options;
   rpc_options.host = options_.host;
   rpc_options.port = options_.port;
+  rpc_options.auth = options_.auth;
   rpc_ = std::make_unique<rpc::RpcServer>(rpc_options, &metrics_);
   RegisterMethods();
   ASSIGN_OR_RETURN(rpc_port_, rpc_->Start());

@@ -33,6 +33,7 @@ struct BlockManagerServerOptions {
   int http_port = 0;  // 0: any free port; -1: no admin HTTP
   std::string data_dir;
   std::string dfs_master;  // host:port of the dfs master
+  std::shared_ptr<const rpc::RpcAuth> auth;  // the cluster secret (rpc/auth.h); null: authentication off
   BlockManagerOptions manager;
 };
 

@@ -23,19 +23,21 @@ Status BlockServer::Start() {
   read_latency_ = metrics_.GetHistogram("strata_blockserver_read_seconds", "Read latency");
   write_latency_ = metrics_.GetHistogram("strata_blockserver_write_seconds", "Write latency until durable");
 
-  dfs_ = std::make_unique<dfs::DfsClient>(dfs::DfsClientOptions{.master = options_.master});
+  dfs_ = std::make_unique<dfs::DfsClient>(dfs::DfsClientOptions{.master = options_.master, .auth = options_.auth});
   store_ = NewDfsLogFileStore(dfs_.get());
   table_ = std::make_unique<SegmentTable>(store_.get(), options_.segment, options_.segment_open_threads,
                                           options_.reopen_backoff_ms, clock_.get());
   rpc::RpcClientOptions mo;
   mo.default_timeout_ms = options_.manager_rpc_timeout_ms;
   mo.connect_timeout_ms = options_.manager_rpc_timeout_ms;
+  mo.auth = options_.auth;
   manager_rpc_ = std::make_unique<rpc::RpcClient>(mo);
 
   rpc::RpcServerOptions ro;
   ro.host = options_.host;
   ro.port = options_.port;
   ro.worker_threads = options_.rpc_worker_threads;
+  ro.auth = options_.auth;
   rpc_ = std::make_unique<rpc::RpcServer>(ro, &metrics_);
   RegisterMethods();
   ASSIGN_OR_RETURN(rpc_port_, rpc_->Start());

@@ -25,6 +25,7 @@
 #include "block/server/segment.h"
 #include "common/config.h"
 #include "common/status.h"
+#include "rpc/auth.h"
 
 namespace strata::block {
 
@@ -32,6 +33,7 @@ struct BlockServerOptions {
   std::string id;
   std::string manager;  // blockmanager host:port
   std::string master;   // dfs master host:port
+  std::shared_ptr<const rpc::RpcAuth> auth;  // the cluster secret (rpc/auth.h); null: authentication off
   std::string host = "127.0.0.1";
   int port = 0;
   int http_port = 0;  // -1: none

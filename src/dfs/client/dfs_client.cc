@@ -12,7 +12,8 @@
 namespace strata::dfs {
 
 DfsClient::DfsClient(DfsClientOptions options)
-    : options_(std::move(options)), rpc_(rpc::RpcClientOptions{.default_timeout_ms = options_.rpc_timeout_ms}) {}
+    : options_(std::move(options)),
+      rpc_(rpc::RpcClientOptions{.default_timeout_ms = options_.rpc_timeout_ms, .auth = options_.auth}) {}
 
 DfsClient::~DfsClient() = default;
 
@@ -46,7 +47,8 @@ Status DfsClient::NotAMaster(const Status& st) const {
   if (st.code() == StatusCode::kNotSupported && m.find("unknown rpc method") != std::string::npos) {
     return Status::InvalidArgument(options_.master + " is not a Strata master (it is another Strata server: " + m + ")");
   }
-  if (st.code() == StatusCode::kUnavailable && m.find("bad frame magic") != std::string::npos) {
+  if ((st.code() == StatusCode::kUnavailable && m.find("bad frame magic") != std::string::npos) ||
+      (st.code() == StatusCode::kPermissionDenied && m.find("does not speak Strata RPC") != std::string::npos)) {
     return Status::InvalidArgument(options_.master + " is not a Strata master (it does not speak Strata RPC: " + m + ")");
   }
   return Status::Ok();

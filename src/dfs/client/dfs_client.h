@@ -39,6 +39,7 @@ struct DfsClientOptions {
   uint32_t master_retry_ms_max = 60000;        // once the master has answered
   uint32_t master_first_contact_ms_max = 3000;  // before it ever answered: fail fast
   uint32_t replica_lag_ms_max = 2000;  // a replica this far behind is dropped (chunk sealed)
+  std::shared_ptr<const rpc::RpcAuth> auth;  // the cluster secret (rpc/auth.h); null: authentication off
 };
 
 struct CreateOptions {

@@ -74,7 +74,7 @@ bool FileWriter::AnyReplicaFailed() const {
 Result<rpc::DirectChannel*> FileWriter::ChannelTo(const std::string& addr) {
   auto& channel = channels_[addr];
   if (channel && !channel->broken().ok()) channel.reset();  // lost: connect again
-  if (!channel) channel = std::make_unique<rpc::DirectChannel>(addr);
+  if (!channel) channel = std::make_unique<rpc::DirectChannel>(addr, rpc::FrameLimits{}, client_->options().auth);
   // As long as the RPC client waits for a connection (the server just
   // answered CREATE_CHUNK, so it is up unless it died since).
   const uint32_t connect_ms = std::min(client_->options().rpc_timeout_ms, rpc::RpcClientOptions{}.connect_timeout_ms);

@@ -23,6 +23,7 @@ Status MasterServer::Start() {
   rpc::RpcClientOptions client_options;
   client_options.default_timeout_ms = options_.master.chunkserver_rpc_timeout_ms;
   client_options.connect_timeout_ms = options_.master.chunkserver_rpc_timeout_ms;
+  client_options.auth = options_.auth;
   client_ = std::make_unique<rpc::RpcClient>(client_options);
   stub_ = std::make_unique<RpcChunkserverStub>(client_.get());
   service_ = std::make_unique<MasterService>(store_.get(), clock_.get(), stub_.get(), &metrics_, options_.master);
@@ -35,6 +36,7 @@ Status MasterServer::Start() {
   rpc_options.idle_timeout_ms = options_.master.rpc_idle_timeout_ms;
   rpc_options.frame_timeout_ms = options_.master.rpc_frame_timeout_ms;
   rpc_options.max_frame_bytes_total = options_.master.rpc_frame_memory_bytes_max;
+  rpc_options.auth = options_.auth;
   rpc_ = std::make_unique<rpc::RpcServer>(rpc_options, &metrics_);
   RegisterMethods();
   ASSIGN_OR_RETURN(rpc_port_, rpc_->Start());

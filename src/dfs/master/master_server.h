@@ -30,6 +30,7 @@ struct MasterServerOptions {
   int http_port = 0;  // 0: any free port; -1: no admin HTTP
   std::string data_dir;
   MasterOptions master;
+  std::shared_ptr<const rpc::RpcAuth> auth;  // the cluster secret (rpc/auth.h); null: authentication off
 };
 
 class MasterServer {

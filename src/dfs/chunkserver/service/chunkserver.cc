@@ -36,7 +36,7 @@ Status Chunkserver::StartParts(std::shared_ptr<FileSystem> fs, std::shared_ptr<C
     spdlog::error("replica of chunk {} lost its durability promise: {}", ChunkIdHex(chunk_id), reason);
     if (MasterLink* link = corruption_sink_.load()) link->ReportCorruption(chunk_id, reason);
   });
-  rpc_client_ = std::make_unique<rpc::RpcClient>();
+  rpc_client_ = std::make_unique<rpc::RpcClient>(rpc::RpcClientOptions{.auth = options_.auth});
   replicator_ = std::make_unique<Replicator>(options_.replicate, store_.get(), rpc_client_.get(), clock, &metrics_);
   replicator_->Start();
 
@@ -49,6 +49,7 @@ Status Chunkserver::StartParts(std::shared_ptr<FileSystem> fs, std::shared_ptr<C
   rpc_options.idle_timeout_ms = options_.rpc_idle_timeout_ms;
   rpc_options.frame_timeout_ms = options_.rpc_frame_timeout_ms;
   rpc_options.max_frame_bytes_total = options_.rpc_frame_memory_bytes_max;
+  rpc_options.auth = options_.auth;
   rpc_server_ = std::make_unique<rpc::RpcServer>(rpc_options, &metrics_);
   RegisterChunkService(rpc_server_.get(), store_.get(), replicator_.get());
   fault_control_->Register(rpc_server_.get());

@@ -48,6 +48,7 @@
 
 #include "common/config.h"
 #include "common/status.h"
+#include "rpc/auth.h"
 #include "dfs/chunkserver/service/scrubber.h"
 #include "dfs/chunkserver/store/chunk_store.h"
 
@@ -71,6 +72,7 @@ struct ChunkserverOptions {
   int port = 0;        // 0: any free port
   int http_port = 0;   // 0: any free port
   std::string rack = "default";
+  std::shared_ptr<const rpc::RpcAuth> auth;  // the cluster secret (rpc/auth.h); null: authentication off
   ChunkStoreOptions store;  // store.disk_paths from --disk
   ReplicatorOptions replicate;
   ScrubberOptions scrub;

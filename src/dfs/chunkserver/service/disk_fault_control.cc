@@ -34,7 +34,8 @@ void ToProto(const strata::DiskFault& f, DiskFaultSpec* out) {
 Status DiskFaultControl::CheckDisk(uint32_t disk) const {
   if (!fault_fs_) {
     return Status::FailedPrecondition(
-        "fault injection is disabled on this chunkserver (set `fault_injection: true` in its chunkserver: config)");
+        "fault injection is disabled on this chunkserver (start it with --enable-fault-injection, or "
+        "`fault_injection: true` in its chunkserver: config)");
   }
   if (disk >= disk_paths_.size()) {
     return Status::InvalidArgument("no disk " + std::to_string(disk) + " (this chunkserver has " +
