@@ -435,7 +435,8 @@ TEST_F(BlockSystemTest, AGatewayKilledMidWriteLosesNothingFlushedAndAReconnectin
   // A new gateway on the same port.
   std::string addr = c.info()["nbd"]["addr"].get<std::string>();
   std::string host = addr.substr(0, addr.rfind(':')), port = addr.substr(addr.rfind(':') + 1);
-  pid_t again = StartStrata({"nbd", "--manager", Manager(c), "--host", host, "--port", port, "--http-port", "0"},
+  pid_t again = StartStrata({"nbd", "--manager", Manager(c), "--host", host, "--port", port, "--http-port", "0",
+                             "--secret-file", c.secret_file()},
                             Tmp("nbd.log"));
   ASSERT_GT(again, 0);
   EXPECT_TRUE(WaitFor([&] { return RunCommand({"nbdinfo", "--size", uri}).exit_code == 0; }, 30s));
