@@ -2,10 +2,12 @@
 // "Authentication"): on a cluster started by `strata up`, a client without
 // the cluster secret, or with another one, can neither read nor change
 // anything, through the CLI or a raw RPC client; fault injection needs the
-// secret and a chunkserver that enabled it.
+// secret and a chunkserver that enabled it; with a password, both cache
+// ports refuse every command before authentication.
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <asio.hpp>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -25,12 +27,41 @@ namespace {
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
+const char* kPassword = "sekret";
+
 TestClusterConfig AuthClusterConfig() {
   TestClusterConfig c;
   c.extra_yaml = "chunkservers: 3\n";
   c.block_yaml = "  enabled: true\n  blockservers: 1\n";
   return c;
 }
+
+// A blocking TCP client for the cache's text protocols.
+class TextClient {
+ public:
+  explicit TextClient(const std::string& endpoint) : socket_(io_) {
+    auto colon = endpoint.rfind(':');
+    socket_.connect(asio::ip::tcp::endpoint(asio::ip::make_address(endpoint.substr(0, colon)),
+                                            static_cast<uint16_t>(std::stoi(endpoint.substr(colon + 1)))));
+  }
+  // Sends `request` and reads until the reply ends with `end`.
+  std::string Send(const std::string& request, const std::string& end = "\r\n") {
+    asio::write(socket_, asio::buffer(request));
+    std::string reply;
+    char buf[4096];
+    while (reply.size() < end.size() || reply.compare(reply.size() - end.size(), end.size(), end) != 0) {
+      asio::error_code ec;
+      size_t n = socket_.read_some(asio::buffer(buf), ec);
+      if (ec) break;
+      reply.append(buf, n);
+    }
+    return reply;
+  }
+
+ private:
+  asio::io_context io_;
+  asio::ip::tcp::socket socket_;
+};
 
 class AuthSystemTest : public ::testing::Test {
  protected:
@@ -202,6 +233,37 @@ TEST_F(AuthSystemTest, FaultInjectionNeedsAChunkserverThatEnabledIt) {
   EXPECT_NE(refused.err.find("fault injection is disabled"), std::string::npos) << refused.err;
   ::kill(cs9, SIGTERM);
   EXPECT_EQ(WaitExit(cs9), 0);
+}
+
+TEST_F(AuthSystemTest, BothCachePortsRefuseEveryCommandBeforeAuthentication) {
+  TestCluster c(TestClusterConfig{.extra_yaml = "chunkservers: 3\n", .cache_yaml = "  password: sekret\n"});
+  ASSERT_FALSE(c.info().is_null());
+  const std::string resp = c.info()["cache"]["resp"].get<std::string>();
+  const std::string memcache = c.info()["cache"]["memcache"].get<std::string>();
+
+  TextClient r(resp);
+  EXPECT_EQ(r.Send("PING\r\n"), "-NOAUTH Authentication required.\r\n");
+  EXPECT_EQ(r.Send("SET k v\r\n"), "-NOAUTH Authentication required.\r\n");
+  EXPECT_EQ(r.Send("GET k\r\n"), "-NOAUTH Authentication required.\r\n");
+  EXPECT_EQ(r.Send("FLUSHALL\r\n"), "-NOAUTH Authentication required.\r\n");
+  EXPECT_EQ(r.Send("AUTH wrong\r\n").substr(0, 10), "-WRONGPASS");
+  EXPECT_EQ(r.Send(std::string("AUTH ") + kPassword + "\r\n"), "+OK\r\n");
+  EXPECT_EQ(r.Send("PING\r\n"), "+PONG\r\n");
+  EXPECT_EQ(r.Send("GET k\r\n"), "$-1\r\n");  // the refused SET stored nothing
+
+  TextClient m(memcache);
+  EXPECT_EQ(m.Send("get k\r\n"), "CLIENT_ERROR unauthenticated\r\n");
+  EXPECT_EQ(m.Send("version\r\n"), "CLIENT_ERROR unauthenticated\r\n");
+  EXPECT_EQ(m.Send("delete k\r\n"), "CLIENT_ERROR unauthenticated\r\n");
+  EXPECT_EQ(m.Send("set x 0 0 10\r\nuser wrong\r\n"), "CLIENT_ERROR authentication failure\r\n");
+  EXPECT_EQ(m.Send("set x 0 0 11\r\nuser sekret\r\n"), "STORED\r\n");
+  EXPECT_EQ(m.Send("get x\r\n", "END\r\n"), "END\r\n");  // the auth set stores nothing
+  EXPECT_EQ(m.Send("set k 0 0 1\r\nv\r\n"), "STORED\r\n");
+  EXPECT_EQ(m.Send("get k\r\n", "END\r\n"), "VALUE k 0 1\r\nv\r\nEND\r\n");
+
+  // redis-cli sees the same refusal as Redis gives.
+  auto cli = RunCommand({"redis-cli", "-p", resp.substr(resp.rfind(':') + 1), "PING"});
+  EXPECT_NE(cli.out.find("NOAUTH"), std::string::npos) << cli.out;
 }
 
 }  // namespace

@@ -237,7 +237,9 @@ bool CacheProcess::Launch() {
         Client c(resp_);
         if (!c.connected()) return false;
         Client m(mc_);
-        return m.connected() && c.Command("PING\r\n").find("PONG") != std::string::npos;
+        // With --password, PING is answered NOAUTH: the server answers all the same.
+        const std::string pong = m.connected() ? c.Command("PING\r\n") : "";
+        return pong.find("PONG") != std::string::npos || pong.find("NOAUTH") != std::string::npos;
       },
       std::chrono::seconds(20)) &&
          pid_ > 0;

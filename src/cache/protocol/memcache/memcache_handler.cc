@@ -47,7 +47,8 @@ const McCommandSpec* FindCommand(std::string_view name) {
   return nullptr;
 }
 
-MemcacheHandler::MemcacheHandler(CacheCore* core, uint64_t client_id) : core_(core) {
+MemcacheHandler::MemcacheHandler(CacheCore* core, uint64_t client_id)
+    : core_(core), authenticated_(core->password().empty()) {
   MetricsRegistry* m = core->registry();
   auto counter = [&](const char* op) {
     return m->GetCounter("strata_cache_memcache_ops_total", "memcached protocol operations by outcome",
@@ -129,6 +130,41 @@ ProcessOutcome MemcacheHandler::Process(std::string_view in, std::string* out) {
   return o;
 }
 
+size_t MemcacheHandler::Authenticate(std::string_view in, size_t consumed, std::string* out, bool* close) {
+  static constexpr int64_t kMaxCredentialBytes = 1024;
+  auto refuse = [&](std::string_view reply, size_t used) {
+    out->append(reply);
+    n_.errors++;
+    return used;
+  };
+  if (tokens_[0] == "quit") {
+    *close = true;
+    return consumed;
+  }
+  if (tokens_[0] != "set") return refuse("CLIENT_ERROR unauthenticated\r\n", consumed);
+  int64_t len;
+  if (tokens_.size() < 5 || !ParseI64(tokens_[4], &len) || len < 0) {
+    return refuse("CLIENT_ERROR bad command line format\r\n", consumed);
+  }
+  if (len > kMaxCredentialBytes) {
+    *close = true;
+    return refuse("CLIENT_ERROR auth token too long\r\n", consumed);
+  }
+  const size_t n = static_cast<size_t>(len);
+  if (in.size() - consumed < n + 2) return 0;
+  std::string_view data = in.substr(consumed, n);
+  const size_t space = data.find(' ');
+  if (in.substr(consumed + n, 2) != "\r\n" || space == std::string_view::npos) {
+    return refuse("CLIENT_ERROR bad authentication token format\r\n", consumed + n + 2);
+  }
+  if (data.substr(space + 1) != core_->password()) {
+    return refuse("CLIENT_ERROR authentication failure\r\n", consumed + n + 2);
+  }
+  authenticated_ = true;
+  out->append("STORED\r\n");
+  return consumed + n + 2;
+}
+
 size_t MemcacheHandler::ProcessOne(std::string_view in, std::string* out, bool* close) {
   if (swallow_ > 0) {
     size_t n = std::min<uint64_t>(swallow_, in.size());
@@ -156,6 +192,7 @@ size_t MemcacheHandler::ProcessOne(std::string_view in, std::string* out, bool* 
     return consumed;
   }
   n_.commands++;
+  if (!authenticated_) return Authenticate(in, consumed, out, close);
   const McCommandSpec* spec = FindCommand(tokens_[0]);
   if (spec == nullptr) {
     out->append("ERROR\r\n");

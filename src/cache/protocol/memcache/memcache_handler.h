@@ -12,6 +12,14 @@
 // The binary protocol (first byte 0x80) is declined by closing the
 // connection.
 //
+// With a password (CacheOptions::password, the RESP AUTH password), a
+// connection must authenticate first, by memcached's text-protocol
+// convention (protocol.txt, "Authentication"): `set <any key> <flags>
+// <exptime> <bytes>` whose data block is "<username> <password>" (any user
+// name) answers STORED and authenticates the connection, or CLIENT_ERROR
+// authentication failure; every other command before that is answered
+// CLIENT_ERROR unauthenticated (quit still closes).
+//
 // Keys map to namespaces by prefix: "<name>:<key>" for a named namespace,
 // every other key to namespace 0 (see namespaces.h).
 //
@@ -100,6 +108,9 @@ class MemcacheHandler final : public ProtocolHandler {
  private:
   // One request; returns bytes consumed, 0 when more input is needed.
   size_t ProcessOne(std::string_view in, std::string* out, bool* close);
+  // A request (tokens_, its line `consumed` bytes long) before the
+  // connection authenticated; returns bytes consumed, 0 for more input.
+  size_t Authenticate(std::string_view in, size_t consumed, std::string* out, bool* close);
 
   void FlushCounts();
 
@@ -107,6 +118,7 @@ class MemcacheHandler final : public ProtocolHandler {
   McCounters c_;
   McCounts n_;
   uint64_t swallow_ = 0;
+  bool authenticated_;  // no password, or the auth `set` was accepted
   std::vector<std::string_view> tokens_;
   std::string key_buf_;
   std::string touch_key_;  // written by the current request, when watched

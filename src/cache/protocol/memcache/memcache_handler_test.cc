@@ -75,5 +75,36 @@ TEST_F(McTest, BinaryProtocolAndLongLinesClose) {
   EXPECT_TRUE(o.close);
 }
 
+TEST(McAuthTest, EveryCommandIsRefusedUntilTheAuthSet) {
+  CacheOptions o = testing::TestCore::Small();
+  o.password = "sekret";
+  testing::TestCore t(o);
+  MemcacheHandler h(&t.core, 1);
+  auto run = [&](const std::string& in) {
+    std::string out;
+    h.Process(in, &out);
+    return out;
+  };
+  for (const char* cmd : {"get k\r\n", "version\r\n", "stats\r\n", "delete k\r\n", "flush_all\r\n",
+                          "mg k v\r\n", "incr n 1\r\n", "touch k 10\r\n"}) {
+    EXPECT_EQ(run(cmd), "CLIENT_ERROR unauthenticated\r\n") << cmd;
+  }
+  EXPECT_EQ(run("ms k 1\r\nx\r\n").substr(0, 28), "CLIENT_ERROR unauthenticated");
+  EXPECT_EQ(run("set k 0 0 10\r\nuser wrong\r\n"), "CLIENT_ERROR authentication failure\r\n");
+  EXPECT_EQ(run("set k 0 0 6\r\nsekret\r\n"), "CLIENT_ERROR bad authentication token format\r\n");
+  EXPECT_EQ(run("set k 0 0 5000\r\n"), "CLIENT_ERROR auth token too long\r\n");
+  MemcacheHandler h2(&t.core, 2);
+  std::string out;
+  ProcessOutcome partial = h2.Process("set auth 0 0 10\r\nany sek", &out);
+  EXPECT_EQ(partial.consumed, 0u);  // waits for the data block
+  h2.Process("set auth 0 0 10\r\nany sekret\r\nset k 0 0 1\r\nv\r\nget k\r\n", &out);
+  EXPECT_EQ(out, "STORED\r\nSTORED\r\nVALUE k 0 1\r\nv\r\nEND\r\n");
+  // Nothing the refused connection sent was stored.
+  MemcacheHandler h3(&t.core, 3);
+  out.clear();
+  h3.Process("set a 0 0 8\r\nu sekret\r\nget auth\r\n", &out);
+  EXPECT_EQ(out, "STORED\r\nEND\r\n");
+}
+
 }  // namespace
 }  // namespace strata::cache::memcache

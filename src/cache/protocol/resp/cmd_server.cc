@@ -304,7 +304,7 @@ void LastSave(CommandContext& ctx, Args) { ctx.w->Integer(static_cast<int64_t>(c
 }  // namespace
 
 void RegisterServerCommands(CommandTable& t) {
-  t.Add({"ping", -1, kFast | kNoAuth, 0, 0, 0, Ping});
+  t.Add({"ping", -1, kFast, 0, 0, 0, Ping});  // NOAUTH before AUTH, as Redis
   t.Add({"echo", 2, kFast, 0, 0, 0, Echo});
   t.Add({"quit", -1, kFast | kNoAuth | kTxnControl, 0, 0, 0, Quit});
   t.Add({"auth", -2, kFast | kNoAuth, 0, 0, 0, Auth});

@@ -123,7 +123,7 @@ enum CommandFlags : uint32_t {
   kWrite = 1,
   kReadOnly = 2,
   kAdmin = 4,
-  kNoAuth = 8,       // allowed before AUTH (AUTH, HELLO, QUIT, PING)
+  kNoAuth = 8,       // allowed before AUTH (AUTH, HELLO, QUIT; not PING, as Redis)
   kFast = 16,
   kBlocking = 32,
   kContainer = 64,   // needs an engine with container types

@@ -205,5 +205,29 @@ TEST_F(RespLimitsTest, OpsLimitRefillsWithTime) {
   EXPECT_EQ(Run({"GET", "k"}), "$-1\r\n");
 }
 
+class RespAuthTest : public RespTest {
+ protected:
+  static CacheOptions WithPassword() {
+    CacheOptions o = testing::TestCore::Small();
+    o.password = "sekret";
+    return o;
+  }
+  RespAuthTest() : RespTest(WithPassword()) {}
+};
+
+TEST_F(RespAuthTest, EveryCommandButAuthIsRefusedBeforeAuth) {
+  EXPECT_EQ(Run({"PING"}), "-NOAUTH Authentication required.\r\n");  // as Redis
+  EXPECT_EQ(Raw("PING\r\n"), "-NOAUTH Authentication required.\r\n");
+  const std::vector<std::vector<std::string>> refused = {
+      {"GET", "k"}, {"SET", "k", "v"}, {"DEL", "k"}, {"KEYS", "*"}, {"FLUSHALL"}, {"INFO"}, {"CONFIG", "GET", "*"}};
+  for (const auto& cmd : refused) {
+    EXPECT_EQ(Run(cmd).substr(0, 7), "-NOAUTH") << cmd[0];
+  }
+  EXPECT_EQ(Run({"AUTH", "wrong"}).substr(0, 10), "-WRONGPASS");
+  EXPECT_EQ(Run({"AUTH", "sekret"}), "+OK\r\n");
+  EXPECT_EQ(Run({"PING"}), "+PONG\r\n");
+  EXPECT_EQ(Run({"GET", "k"}), "$-1\r\n");  // the refused SET stored nothing
+}
+
 }  // namespace
 }  // namespace strata::cache::resp
