@@ -1,8 +1,12 @@
 #include <gtest/gtest.h>
 
 #include <asio.hpp>
+#include <atomic>
+#include <condition_variable>
+#include <future>
 #include <set>
 #include <thread>
+#include <vector>
 
 #include "chunkserver.pb.h"
 #include "rpc/client.h"
@@ -326,6 +330,85 @@ TEST_F(RpcTest, FramesSplitAndJoinedAnyhowAreEachAnswered) {
     answered.insert(h->request_id);
   }
   EXPECT_EQ(answered, (std::set<uint64_t>{1, 2, 3}));
+}
+
+// An asynchronous method answers from another thread, later and in any
+// order: here the held requests are answered last-first, each with its own
+// reply, and Stop() waits for one still unanswered.
+TEST(RpcAsyncTest, AsynchronousRepliesComeFromAnyThreadInAnyOrderAndStopWaitsForThem) {
+  MetricsRegistry metrics;
+  auto server = std::make_unique<RpcServer>(RpcServerOptions{}, &metrics);
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::pair<uint64_t, RpcServer::Responder>> held;  // GUARDED_BY(mu)
+  server->RegisterAsync(kEcho, "held_echo", [&](RpcRequest& req, RpcServer::Responder respond) {
+    ChunkInfoRequest parsed;
+    ASSERT_TRUE(parsed.ParseFromString(req.meta));
+    std::lock_guard lock(mu);
+    held.emplace_back(parsed.chunk_id(), std::move(respond));
+    cv.notify_all();
+  });
+  auto port = server->Start();
+  ASSERT_TRUE(port.ok()) << port.status().ToString();
+  const std::string endpoint = "127.0.0.1:" + std::to_string(*port);
+  RpcClient client(RpcClientOptions{.connections_per_endpoint = 1});
+  std::vector<std::future<Result<RpcReply>>> calls;
+  for (uint64_t id = 1; id <= 3; ++id) {
+    ChunkInfoRequest req;
+    req.set_chunk_id(id);
+    calls.push_back(client.CallAsync(endpoint, kEcho, req.SerializeAsString(), "", 5000));
+  }
+  std::vector<std::pair<uint64_t, RpcServer::Responder>> taken;
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return held.size() == 3; }));
+    taken = std::move(held);
+    held.clear();
+  }
+  // Answered last-first from a thread of this test's own.
+  std::thread answerer([&] {
+    for (auto it = taken.rbegin(); it != taken.rend(); ++it) {
+      ChunkInfoResponse resp;
+      resp.set_length(it->first * 10);
+      Status st = it->first == 2 ? Status::Corruption("block 2 is bad") : Status::Ok();
+      it->second(RpcReply{st, st.ok() ? resp.SerializeAsString() : "", ""});
+    }
+  });
+  answerer.join();
+  for (uint64_t id = 1; id <= 3; ++id) {
+    auto reply = calls[id - 1].get();
+    ASSERT_TRUE(reply.ok()) << reply.status().ToString();
+    if (id == 2) {
+      EXPECT_EQ(reply->status.code(), StatusCode::kCorruption);
+      continue;
+    }
+    ASSERT_TRUE(reply->status.ok()) << reply->status.ToString();
+    ChunkInfoResponse resp;
+    ASSERT_TRUE(resp.ParseFromString(reply->meta));
+    EXPECT_EQ(resp.length(), id * 10);
+  }
+  // One more left unanswered: Stop() returns only after it was answered.
+  ChunkInfoRequest req;
+  req.set_chunk_id(4);
+  auto last = client.CallAsync(endpoint, kEcho, req.SerializeAsString(), "", 5000);
+  RpcServer::Responder pending;
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return held.size() == 1; }));
+    pending = std::move(held[0].second);
+    held.clear();
+  }
+  std::atomic<bool> stopped{false};
+  std::thread stopper([&] {
+    server->Stop();
+    stopped = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // Stop() may not return in this time
+  EXPECT_FALSE(stopped.load());
+  pending(RpcReply{Status::Ok(), "", ""});
+  stopper.join();
+  EXPECT_TRUE(stopped.load());
+  EXPECT_EQ(metrics.GetCounter("strata_rpc_server_calls_total", "", "method=\"held_echo\"")->Value(), 4u);
 }
 
 }  // namespace

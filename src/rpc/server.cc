@@ -3,6 +3,7 @@
 #include <asio.hpp>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <deque>
 #include <functional>
 #include <map>
@@ -27,6 +28,7 @@ int64_t MsToNs(uint32_t ms) { return int64_t{ms} * 1'000'000; }
 struct Method {
   std::string name;
   RpcServer::Handler handler;
+  RpcServer::AsyncHandler async_handler;  // set instead of handler for an asynchronous method
   RpcServer::InlinePredicate run_inline;
   Counter* calls = nullptr;
   Counter* errors = nullptr;
@@ -202,6 +204,10 @@ class RpcServer::Impl {
         }
         self->Reply(MakeOutFrame(reply_header, std::move(reply.meta), std::move(reply.bulk)));
       };
+      if (method && method->async_handler) {
+        StartAsync(method, req, reply_header, hold);
+        return;
+      }
       const bool run_inline = method && method->run_inline && method->run_inline(*req);
       if (frame.header.is_ordered()) {
         RunOrdered(std::move(serve), run_inline);
@@ -210,6 +216,28 @@ class RpcServer::Impl {
       } else {
         asio::post(server_->workers_, [serve = std::move(serve)]() mutable { serve(); });
       }
+    }
+
+    // On the strand: starts an asynchronous method; its responder replies
+    // (once) from whichever thread finishes the work.
+    void StartAsync(const Method* method, const std::shared_ptr<RpcRequest>& req, FrameHeader reply_header,
+                    std::shared_ptr<FrameMemory::Hold> hold) {
+      server_->AsyncStarted();
+      auto start = std::chrono::steady_clock::now();
+      auto respond = [self = shared_from_this(), method, reply_header, hold, start,
+                      answered = std::make_shared<std::atomic<bool>>(false)](RpcReply reply) mutable {
+        if (answered->exchange(true)) return;
+        hold->Release();
+        self->server_->Count(*method, reply.status, start);
+        reply_header.status = static_cast<uint16_t>(reply.status.code());
+        if (!reply.status.ok()) {
+          reply.meta = reply.status.message();
+          reply.bulk.clear();
+        }
+        self->Reply(MakeOutFrame(reply_header, std::move(reply.meta), std::move(reply.bulk)));
+        self->server_->AsyncFinished();
+      };
+      method->async_handler(*req, std::move(respond));
     }
 
     // On the strand: runs `serve` after every earlier ordered request of
@@ -293,18 +321,36 @@ class RpcServer::Impl {
       reply.status = Status::NotSupported("unknown rpc method " + std::to_string(req.method));
       return reply;
     }
-    const Method& m = *method;
-    const std::string& peer = req.peer;
     auto start = std::chrono::steady_clock::now();
-    RpcReply reply = m.handler(req);
+    RpcReply reply = method->handler(req);
+    Count(*method, reply.status, start);
+    return reply;
+  }
+
+  // Records one answered call of `m` that started at `start`.
+  void Count(const Method& m, const Status& status, std::chrono::steady_clock::time_point start) {
     auto micros = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
     m.calls->Add();
     m.latency->Observe(static_cast<uint64_t>(micros.count()));
-    if (!reply.status.ok()) m.errors->Add();
+    if (!status.ok()) m.errors->Add();
     if (micros.count() > 1'000'000) {
-      spdlog::warn("rpc: slow {} from {}: {} ms ({})", m.name, peer, micros.count() / 1000, reply.status.ToString());
+      spdlog::warn("rpc: slow {}: {} ms ({})", m.name, micros.count() / 1000, status.ToString());
     }
-    return reply;
+  }
+
+  // Asynchronous requests started and not yet answered, for Stop().
+  void AsyncStarted() {
+    std::lock_guard lock(async_mu_);
+    async_in_flight_++;
+  }
+  void AsyncFinished() {
+    std::lock_guard lock(async_mu_);
+    if (--async_in_flight_ == 0) async_cv_.notify_all();
+  }
+
+  void RegisterAsync(uint32_t method, std::string name, AsyncHandler handler) {
+    Register(method, std::move(name), Handler{}, InlinePredicate{});
+    methods_[method].async_handler = std::move(handler);
   }
 
   void Register(uint32_t method, std::string name, Handler handler, InlinePredicate run_inline) {
@@ -361,6 +407,12 @@ class RpcServer::Impl {
       for (auto& [ptr, conn] : conns_) conn->Close();
     }
     workers_.join();
+    {
+      // The I/O threads still run: replies of asynchronous requests need
+      // nothing else, and their connections are closing.
+      std::unique_lock lock(async_mu_);
+      async_cv_.wait(lock, [&] { return async_in_flight_ == 0; });
+    }
     io_.stop();
     for (auto& t : io_threads_) t.join();
     io_threads_.clear();
@@ -499,6 +551,9 @@ class RpcServer::Impl {
   std::map<Connection*, std::shared_ptr<Connection>> conns_;  // GUARDED_BY(mu_)
   std::atomic<bool> stopped_{false};
   int port_ = 0;
+  std::mutex async_mu_;
+  std::condition_variable async_cv_;
+  uint64_t async_in_flight_ = 0;  // GUARDED_BY(async_mu_)
 };
 
 RpcServer::RpcServer(RpcServerOptions options, MetricsRegistry* metrics)
@@ -506,6 +561,9 @@ RpcServer::RpcServer(RpcServerOptions options, MetricsRegistry* metrics)
 RpcServer::~RpcServer() { Stop(); }
 void RpcServer::Register(uint32_t method, std::string name, Handler handler, InlinePredicate run_inline) {
   impl_->Register(method, std::move(name), std::move(handler), std::move(run_inline));
+}
+void RpcServer::RegisterAsync(uint32_t method, std::string name, AsyncHandler handler) {
+  impl_->RegisterAsync(method, std::move(name), std::move(handler));
 }
 Result<int> RpcServer::Start() { return impl_->Start(); }
 void RpcServer::Stop() { impl_->Stop(); }

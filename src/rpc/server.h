@@ -23,6 +23,13 @@
 // saves two thread hand-offs per call; they hold up that connection's next
 // reads while they run, so only the quick ones may.
 //
+// An asynchronous method (RegisterAsync) is started on the I/O thread, in
+// the order its connection's frames arrive, and answers later through its
+// Responder, from any thread (e.g. the thread that finished the work): no
+// worker thread waits for it. Its handler must only start the work, never
+// block. kFlagOrdered adds nothing for such a method (the handler sees the
+// requests in order; when they complete is its business).
+//
 // With options.auth, every connection starts with the authentication
 // handshake (rpc/auth.h) and its frames carry tags; a peer that fails it is
 // refused, logged and counted (strata_rpc_auth_failures_total).
@@ -78,6 +85,10 @@ struct RpcServerOptions {
 class RpcServer {
  public:
   using Handler = std::function<RpcReply(RpcRequest&)>;
+  // Answers one asynchronous request; call it exactly once, from any thread.
+  using Responder = std::function<void(RpcReply)>;
+  // Starts serving `req` without blocking; `respond` sends the reply.
+  using AsyncHandler = std::function<void(RpcRequest& req, Responder respond)>;
   // True for a request that the handler serves without blocking.
   using InlinePredicate = std::function<bool(const RpcRequest&)>;
 
@@ -87,6 +98,9 @@ class RpcServer {
   // `name` labels metrics and logs. `run_inline` (optional) picks the
   // requests that run on the I/O thread (see above).
   void Register(uint32_t method, std::string name, Handler handler, InlinePredicate run_inline = {});
+
+  // An asynchronous method (see above).
+  void RegisterAsync(uint32_t method, std::string name, AsyncHandler handler);
 
   // Typed registration: parses Req from meta (a parse failure is an
   // InvalidArgument reply), runs `fn`, serializes Resp.
@@ -121,7 +135,8 @@ class RpcServer {
 
   // Binds and starts serving; returns the bound port.
   Result<int> Start();
-  // Stops accepting, closes connections, waits for running handlers.
+  // Stops accepting, closes connections, waits for running handlers and
+  // for every asynchronous request to be answered.
   void Stop();
   int port() const;
 
