@@ -53,7 +53,7 @@ struct NbdServerOptions {
   // The export an empty name (NBD's "default export") stands for; empty:
   // such a request names no export.
   std::string default_export;
-  int io_threads = 2;
+  int io_threads = 1;
   int backend_threads = 2;  // run Backend::Open / List
   uint32_t max_connections = 4096;
   uint32_t max_requests_in_flight = 128;           // per connection

@@ -141,6 +141,27 @@ using Handler = std::function<Status(const Req&, std::string& bulk_in, Resp*, st
 
 }  // namespace
 
+template <typename Req>
+void BlockServer::RegisterSegmentOp(
+    uint32_t method, std::string name,
+    std::function<void(const Req&, std::string& bulk, Segment& seg, Segment::Done done)> start) {
+  rpc_->RegisterAsync(method, std::move(name),
+                      [this, start = std::move(start)](rpc::RpcRequest& rpc_req, rpc::RpcServer::Responder respond) {
+                        // Every reply of these methods is an empty message.
+                        auto done = [respond = std::move(respond)](Status st) { respond(rpc::RpcReply{st, "", ""}); };
+                        Req req;
+                        if (!req.ParseFromString(rpc_req.meta)) {
+                          return done(Status::InvalidArgument("cannot parse request message"));
+                        }
+                        auto seg = table_->Find(req.segment());
+                        if (!seg.ok()) {
+                          refused_->Add();
+                          return done(seg.status());
+                        }
+                        start(req, rpc_req.bulk, **seg, std::move(done));
+                      });
+}
+
 void BlockServer::RegisterMethods() {
   auto refused = [this](Status st) {
     refused_->Add();
@@ -158,33 +179,36 @@ void BlockServer::RegisterMethods() {
         read_latency_->Observe(clock_->NowMicros() - start);
         return Status::Ok();
       });
-  rpc_->RegisterTyped<BsWriteRequest, BsWriteResponse>(
-      BS_WRITE, "write", [this, refused](const BsWriteRequest& req, std::string& data, BsWriteResponse*, std::string*) {
-        uint64_t start = clock_->NowMicros();
-        if (Crc32c(data) != req.data_crc()) return Status::Corruption("write payload checksum mismatch");
-        auto seg = table_->Find(req.segment());
-        if (!seg.ok()) return refused(seg.status());
-        RETURN_IF_ERROR((*seg)->Write(req.offset(), data));
-        writes_->Add();
-        write_bytes_->Add(data.size());
-        write_latency_->Observe(clock_->NowMicros() - start);
-        return Status::Ok();
+  // Writes, trims and flushes wait for the segment's writer thread; they
+  // are asynchronous, so no RPC worker waits with them and the writer
+  // thread sends the reply itself.
+  RegisterSegmentOp<BsWriteRequest>(
+      BS_WRITE, "write", [this](const BsWriteRequest& req, std::string& data, Segment& seg, Segment::Done done) {
+        if (Crc32c(data) != req.data_crc()) return done(Status::Corruption("write payload checksum mismatch"));
+        const uint64_t start = clock_->NowMicros();
+        const uint64_t bytes = data.size();
+        seg.WriteAsync(req.offset(), std::move(data), [this, start, bytes, done = std::move(done)](Status st) {
+          if (st.ok()) {
+            writes_->Add();
+            write_bytes_->Add(bytes);
+            write_latency_->Observe(clock_->NowMicros() - start);
+          }
+          done(std::move(st));
+        });
       });
-  rpc_->RegisterTyped<BsTrimRequest, BsTrimResponse>(
-      BS_TRIM, "trim", [this, refused](const BsTrimRequest& req, std::string&, BsTrimResponse*, std::string*) {
-        auto seg = table_->Find(req.segment());
-        if (!seg.ok()) return refused(seg.status());
-        RETURN_IF_ERROR((*seg)->Trim(req.offset(), req.length()));
-        trims_->Add();
-        return Status::Ok();
+  RegisterSegmentOp<BsTrimRequest>(
+      BS_TRIM, "trim", [this](const BsTrimRequest& req, std::string&, Segment& seg, Segment::Done done) {
+        seg.TrimAsync(req.offset(), req.length(), [this, done = std::move(done)](Status st) {
+          if (st.ok()) trims_->Add();
+          done(std::move(st));
+        });
       });
-  rpc_->RegisterTyped<BsFlushRequest, BsFlushResponse>(
-      BS_FLUSH, "flush", [this, refused](const BsFlushRequest& req, std::string&, BsFlushResponse*, std::string*) {
-        auto seg = table_->Find(req.segment());
-        if (!seg.ok()) return refused(seg.status());
-        RETURN_IF_ERROR((*seg)->Sync());
-        flushes_->Add();
-        return Status::Ok();
+  RegisterSegmentOp<BsFlushRequest>(
+      BS_FLUSH, "flush", [this](const BsFlushRequest&, std::string&, Segment& seg, Segment::Done done) {
+        seg.SyncAsync([this, done = std::move(done)](Status st) {
+          if (st.ok()) flushes_->Add();
+          done(std::move(st));
+        });
       });
   rpc_->RegisterTyped<BsBlockStatusRequest, BsBlockStatusResponse>(
       BS_BLOCK_STATUS, "block_status",

@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -43,6 +44,12 @@ class BlockServer {
 
  private:
   void RegisterMethods();
+  // Registers an asynchronous method that parses Req, finds its segment
+  // (a refusal answers at once) and runs `start`, which answers through
+  // `done`.
+  template <typename Req>
+  void RegisterSegmentOp(uint32_t method, std::string name,
+                         std::function<void(const Req&, std::string& bulk, Segment& seg, Segment::Done done)> start);
   void HeartbeatLoop();
   Status RegisterWithManager();
   Status Heartbeat();

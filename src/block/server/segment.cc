@@ -4,6 +4,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
+#include <future>
 
 #include "block/server/log_record.h"
 #include "common/crc32c.h"
@@ -211,7 +212,9 @@ Status Segment::CheckRange(uint64_t offset, uint64_t length) const {
 }
 
 Status Segment::Submit(std::unique_ptr<Op> op) {
-  std::future<Status> done = op->done.get_future();
+  std::promise<Status> result;
+  std::future<Status> done = result.get_future();
+  op->done = [&result](Status st) { result.set_value(std::move(st)); };
   {
     std::unique_lock lock(mu_);
     size_t bytes = op->data.size();
@@ -227,6 +230,26 @@ Status Segment::Submit(std::unique_ptr<Op> op) {
   return done.get();
 }
 
+void Segment::SubmitAsync(std::unique_ptr<Op> op) {
+  Status refused;
+  {
+    std::lock_guard lock(mu_);
+    if (!failed_.ok()) {
+      refused = failed_;
+    } else if (stopping_) {
+      refused = Status::Unavailable("segment " + dir_ + " is closing");
+    } else {
+      queued_bytes_ += op->data.size();
+      queue_.push_back(std::move(op));
+    }
+  }
+  if (!refused.ok()) {
+    op->done(std::move(refused));
+    return;
+  }
+  cv_.notify_all();
+}
+
 Status Segment::Write(uint64_t offset, std::string_view data) {
   RETURN_IF_ERROR(CheckRange(offset, data.size()));
   if (data.empty()) return Status::Ok();
@@ -238,11 +261,31 @@ Status Segment::Write(uint64_t offset, std::string_view data) {
   return Submit(std::move(op));
 }
 
+void Segment::WriteAsync(uint64_t offset, std::string data, Done done) {
+  Status st = CheckRange(offset, data.size());
+  if (!st.ok() || data.empty()) return done(std::move(st));
+  auto op = std::make_unique<Op>();
+  op->kind = OpKind::kWrite;
+  op->block = offset / options_.block_size;
+  op->count = data.size() / options_.block_size;
+  op->data = std::move(data);
+  op->done = std::move(done);
+  SubmitAsync(std::move(op));
+}
+
 Status Segment::Sync() {
   if (options_.durability != dfs::DURABILITY_MEMORY) return Status::Ok();
   auto op = std::make_unique<Op>();
   op->kind = OpKind::kSync;
   return Submit(std::move(op));
+}
+
+void Segment::SyncAsync(Done done) {
+  if (options_.durability != dfs::DURABILITY_MEMORY) return done(Status::Ok());
+  auto op = std::make_unique<Op>();
+  op->kind = OpKind::kSync;
+  op->done = std::move(done);
+  SubmitAsync(std::move(op));
 }
 
 Status Segment::Trim(uint64_t offset, uint64_t length) {
@@ -253,6 +296,17 @@ Status Segment::Trim(uint64_t offset, uint64_t length) {
   op->block = offset / options_.block_size;
   op->count = length / options_.block_size;
   return Submit(std::move(op));
+}
+
+void Segment::TrimAsync(uint64_t offset, uint64_t length, Done done) {
+  Status st = CheckRange(offset, length);
+  if (!st.ok() || length == 0) return done(std::move(st));
+  auto op = std::make_unique<Op>();
+  op->kind = OpKind::kTrim;
+  op->block = offset / options_.block_size;
+  op->count = length / options_.block_size;
+  op->done = std::move(done);
+  SubmitAsync(std::move(op));
 }
 
 void Segment::EncodeWrite(uint64_t block, std::string_view blocks) {
@@ -357,10 +411,13 @@ void Segment::WriterLoop() {
       cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
       if (stopping_ || !failed_.ok()) {
         Status why = failed_.ok() ? Status::Unavailable("segment " + dir_ + " is closing") : failed_;
-        for (auto& op : queue_) op->done.set_value(why);
+        std::deque<std::unique_ptr<Op>> refused = std::move(queue_);
         queue_.clear();
         queued_bytes_ = 0;
-        if (stopping_) return;
+        const bool stop = stopping_;
+        lock.unlock();
+        for (auto& op : refused) op->done(why);
+        if (stop) return;
         continue;
       }
       uint64_t bytes = 0;
@@ -393,18 +450,17 @@ void Segment::WriterLoop() {
       if (!st.ok()) {
         // Still acknowledged in memory, and the file stays usable: only the
         // sync requests fail (and are retried by the client).
-        std::lock_guard lock(mu_);
         spdlog::warn("segment {}: sync: {}", dir_, st.ToString());
         for (auto& op : ops) {
           if (op->kind == OpKind::kSync) {
-            op->done.set_value(st);
+            op->done(st);
             op.reset();
           }
         }
         st = Status::Ok();
       }
     }
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
     if (!st.ok()) {
       FailLocked(st);
     } else if (!batch_.empty()) {
@@ -423,8 +479,9 @@ void Segment::WriterLoop() {
       stats_.appends++;
       stats_.requests_written += ops.size();
     }
+    lock.unlock();
     for (auto& op : ops) {
-      if (op) op->done.set_value(st);
+      if (op) op->done(st);
     }
   }
 }

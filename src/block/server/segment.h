@@ -45,7 +45,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
-#include <future>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -108,6 +108,16 @@ class Segment {
   // durable also in `memory` durability (the open data file synced; files
   // rolled before were synced by their seal). Costs nothing in `sync`.
   Status Sync();
+
+  // The same without waiting: `done` runs once with the result, on the
+  // writer thread (or on the caller's when refused at once), and must not
+  // block. These are not held back by queue_bytes_max: their caller bounds
+  // what it submits (the RPC server's frame budget does for the
+  // blockserver).
+  using Done = std::function<void(Status)>;
+  void WriteAsync(uint64_t offset, std::string data, Done done);
+  void TrimAsync(uint64_t offset, uint64_t length, Done done);
+  void SyncAsync(Done done);
   Result<std::string> Read(uint64_t offset, uint64_t length);
   Result<std::vector<BlockRun>> BlockStatus(uint64_t offset, uint64_t length);
 
@@ -131,7 +141,7 @@ class Segment {
     uint64_t count = 0;
     std::string data;            // kWrite, kGcWrite
     IndexExtent expected;        // kGcWrite: where the blocks were
-    std::promise<Status> done;
+    Done done;  // called once, never under mu_
   };
   struct DataFile {
     uint64_t size = 0;
@@ -151,7 +161,11 @@ class Segment {
   std::string PathOf(const std::string& prefix, uint32_t seq) const;
 
   Status CheckRange(uint64_t offset, uint64_t length) const;
+  // Queues `op`, waiting while the queue is over queue_bytes_max, and
+  // returns its result.
   Status Submit(std::unique_ptr<Op> op);
+  // Queues `op` at once; its done gets the result.
+  void SubmitAsync(std::unique_ptr<Op> op);
   void WriterLoop();
   // Encodes `op` into batch_ (appending to encoded_); GC writes keep only
   // the blocks still at their old place.
