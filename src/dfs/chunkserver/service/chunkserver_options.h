@@ -31,7 +31,7 @@
 //                                       the replicas reported to the master
 //   memory_dirty_bytes_max       256M   per disk; beyond it memory appends are refused
 //   memory_slow_flush_ms         2000   a disk whose flush takes longer refuses them
-//   memory_flush_batch_ms        2      a flush round waits this long to cover a burst
+//   memory_flush_batch_ms        50     a flush round waits this long to cover a burst
 //   disk_probe_interval_ms       1000   a 4 KiB write+fdatasync per disk, so every
 //                                       disk reports latency; 0: no probes
 //   disk_hang_ms                 30000  a disk whose probe has not finished by

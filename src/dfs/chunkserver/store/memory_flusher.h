@@ -51,7 +51,7 @@ struct MemoryFlusherOptions {
   uint64_t flush_delay_ms_max = 30000;      // acknowledged bytes are synced within this
   uint64_t dirty_bytes_max = 256ull << 20;  // per disk; more unsynced bytes: refuse
   uint64_t slow_flush_ms = 2000;            // a flush slower than this: the disk is slow, refuse
-  uint64_t flush_batch_ms = 2;              // a round waits this long for more appends to cover
+  uint64_t flush_batch_ms = 50;             // a round waits this long for more appends to cover
 };
 
 class MemoryFlusher {
