@@ -1,6 +1,6 @@
-// Random: the only source of randomness. Placement must be deterministic for a
-// given cluster state, so it takes no randomness at all; randomness is for
-// jitter, sampling and tests, and tests seed it.
+// Random: the only source of randomness (placement draws, jitter, sampling,
+// tests). Code that draws takes a Random from its caller, and tests seed it,
+// so a run is the same for a given seed.
 //
 // Thread-safety: a Random is NOT thread-safe; give each thread its own.
 #pragma once

@@ -24,6 +24,11 @@ Status MasterOptions::Load(ConfigNode& n) {
   RETURN_IF_ERROR(n.GetDouble("recovery_foreground_p99_tolerance", &recovery_foreground_p99_tolerance));
   RETURN_IF_ERROR(n.GetUint("recovery_copy_timeout_ms", &recovery_copy_timeout_ms));
   RETURN_IF_ERROR(n.GetUint("recovery_poll_interval_ms", &recovery_poll_interval_ms));
+  RETURN_IF_ERROR(n.GetBool("balance_enabled", &balance_enabled));
+  RETURN_IF_ERROR(n.GetUint("balance_moves_in_flight_max", &balance_moves_in_flight_max));
+  RETURN_IF_ERROR(n.GetUint("balance_replicas_spread_min", &balance_replicas_spread_min));
+  RETURN_IF_ERROR(n.GetDouble("balance_replicas_spread_fraction", &balance_replicas_spread_fraction));
+  RETURN_IF_ERROR(n.GetDouble("balance_disk_use_spread_max", &balance_disk_use_spread_max));
   RETURN_IF_ERROR(n.GetUint("recovery_storm_window_ms", &recovery_storm_window_ms));
   RETURN_IF_ERROR(n.GetUint("recovery_storm_servers_min", &recovery_storm_servers_min));
   RETURN_IF_ERROR(n.GetDouble("recovery_storm_fraction", &recovery_storm_fraction));
@@ -82,6 +87,10 @@ Status MasterOptions::Validate() const {
     return bad("soft_fault_disks_fraction_max must be in [0, 1]");
   }
   if (recovery_storm_fraction < 0 || recovery_storm_fraction > 1) return bad("recovery_storm_fraction must be in [0, 1]");
+  if (balance_replicas_spread_min < 2) return bad("balance_replicas_spread_min must be >= 2 (one move changes the spread by 2)");
+  if (!(balance_replicas_spread_fraction >= 0) || !(balance_disk_use_spread_max > 0)) {
+    return bad("balance_replicas_spread_fraction must be >= 0 and balance_disk_use_spread_max > 0");
+  }
   return Status::Ok();
 }
 

@@ -46,6 +46,14 @@ struct MasterOptions {
   double recovery_foreground_p99_tolerance = 2.0;
   uint64_t recovery_copy_timeout_ms = 60000;
   uint64_t recovery_poll_interval_ms = 1000;  // ask copy targets whether they are done
+  // The balancer (balancer.h): while nothing is under-replicated, replicas
+  // move from the fullest servers to the emptiest, drawing on the recovery
+  // budget and copy limits, at most `balance_moves_in_flight_max` at once.
+  bool balance_enabled = true;
+  uint32_t balance_moves_in_flight_max = 4;
+  uint32_t balance_replicas_spread_min = 10;       // replicas between fullest and emptiest
+  double balance_replicas_spread_fraction = 0.05;  // ... and this fraction of the mean
+  double balance_disk_use_spread_max = 0.10;       // used fraction of capacity between them
   // Bounded automatic recovery (storm_guard.h); servers_min 0 disables it.
   uint64_t recovery_storm_window_ms = 60000;
   uint32_t recovery_storm_servers_min = 3;

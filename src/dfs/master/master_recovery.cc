@@ -120,12 +120,16 @@ Status MasterService::Heartbeat(const HeartbeatRequest& req, HeartbeatResponse* 
   // A disk that failed (or came back) changes the live count of its chunks.
   const bool disks_changed = failed_disks() != failed_before;
   if (req.disks_size() > 0) ObserveSoftFaults(req.server_id());  // a verdict needs fresh statistics
-  ASSIGN_OR_RETURN(ReconcileOutcome out, reconciler_.Apply(req.server_id(), req));
-  for (uint64_t id : out.changed) RefreshRecovery(id);
+  const uint64_t landed_before = recovery_.landed();
+  RETURN_IF_ERROR(ApplyReport(req.server_id(), req));
   if (disks_changed) RefreshServerChunks(req.server_id());
-  m_.replicas_added->Add(out.added);
-  m_.replicas_removed->Add(out.removed);
-  for (auto& cmd : out.commands) queues_.Push(req.server_id(), std::move(cmd));
+  // A copy that landed freed slots: fill them now, so that the next copy to
+  // this server leaves in this reply and recovery is paced by its limits,
+  // not by ticks and heartbeats (a target reports each copy as it lands).
+  if (recovery_.landed() != landed_before && !storm_.Paused()) {
+    ScheduleCopies();
+    ScheduleMoves();
+  }
   for (auto& cmd : queues_.Drain(req.server_id(), options_.heartbeat_commands_max)) {
     if (cmd.kind() == ChunkCommand::DELETE) m_.deletes_sent->Add();
     if (cmd.kind() == ChunkCommand::SEAL) m_.seals_sent->Add();
@@ -212,11 +216,11 @@ bool MasterService::PlanCopy(const ChunkRecord& c, const std::vector<ServerView>
   for (const auto& v : views) {
     if (!recovery_.TargetHasRoom(v.id, urgent_lane)) ready.exclude_servers.insert(v.id);
   }
-  auto choice = PlaceReplicas(views, ready);
+  auto choice = PlaceReplicas(views, ready, random_.get());
   if (!choice.ok()) {
-    if (PlaceReplicas(views, place).ok()) return false;  // a better target is busy
+    if (PlaceReplicas(views, place, random_.get()).ok()) return false;  // a better target is busy
     ready.allow_rack_reuse = true;
-    choice = PlaceReplicas(views, ready);
+    choice = PlaceReplicas(views, ready, random_.get());
   }
   if (!choice.ok()) return false;
   task->chunk_id = c.chunk_id();
@@ -226,6 +230,22 @@ bool MasterService::PlanCopy(const ChunkRecord& c, const std::vector<ServerView>
   task->bytes = c.length();
   task->urgent_lane = urgent_lane;
   return true;
+}
+
+ChunkCommand MasterService::ReplicateCommand(const ChunkRecord& c, const CopyTask& task) const {
+  ChunkCommand cmd;
+  cmd.set_kind(ChunkCommand::REPLICATE);
+  cmd.set_chunk_id(c.chunk_id());
+  cmd.set_length(c.length());
+  cmd.set_epoch(c.epoch());
+  cmd.set_target_disk(task.target_disk);
+  cmd.set_rate_limit_bytes_per_sec(recovery_.rate_limit_bytes_per_sec());
+  *cmd.add_sources() = Locate(*std::find_if(c.replicas().begin(), c.replicas().end(),
+                                            [&](const ReplicaRecord& r) { return r.server_id() == task.source; }));
+  for (const auto& r : c.replicas()) {
+    if (r.server_id() != task.source && membership_.IsAlive(r.server_id())) *cmd.add_sources() = Locate(r);
+  }
+  return cmd;
 }
 
 void MasterService::ScheduleCopies() {
@@ -248,19 +268,7 @@ void MasterService::ScheduleCopies() {
     bool planned = regular && PlanCopy(*c, views, /*urgent_lane=*/false, &task);
     if (!planned && urgent) planned = PlanCopy(*c, views, /*urgent_lane=*/true, &task);
     if (!planned) continue;
-    ChunkCommand cmd;
-    cmd.set_kind(ChunkCommand::REPLICATE);
-    cmd.set_chunk_id(id);
-    cmd.set_length(c->length());
-    cmd.set_epoch(c->epoch());
-    cmd.set_target_disk(task.target_disk);
-    cmd.set_rate_limit_bytes_per_sec(recovery_.rate_limit_bytes_per_sec());
-    *cmd.add_sources() = Locate(*std::find_if(c->replicas().begin(), c->replicas().end(),
-                                              [&](const ReplicaRecord& r) { return r.server_id() == task.source; }));
-    for (const auto& r : c->replicas()) {
-      if (r.server_id() != task.source && membership_.IsAlive(r.server_id())) *cmd.add_sources() = Locate(r);
-    }
-    if (!queues_.Push(task.target, cmd)) continue;
+    if (!queues_.Push(task.target, ReplicateCommand(*c, task))) continue;
     spdlog::info("master: re-replicating chunk {} ({} bytes) from {} to {} disk {}{}", id, task.bytes, task.source,
                  task.target, task.target_disk, task.urgent_lane ? " (urgent lane: one replica left)" : "");
     if (task.urgent_lane) m_.urgent_copies->Add();
@@ -306,15 +314,19 @@ void MasterService::ApplyCopyPolls(const std::vector<CopyTask>& polled,
     r->set_length(answers[i]->length());
     r->set_sealed(true);
     r->set_epoch(answers[i]->epoch());
-    auto out = reconciler_.Apply(polled[i].target, hb);
-    if (!out.ok()) {
-      spdlog::error("master: recording the copy of chunk {}: {}", polled[i].chunk_id, out.status().ToString());
-      continue;
-    }
-    for (uint64_t id : out->changed) RefreshRecovery(id);
-    m_.replicas_added->Add(out->added);
-    for (auto& cmd : out->commands) queues_.Push(polled[i].target, std::move(cmd));
+    Status st = ApplyReport(polled[i].target, hb);
+    if (!st.ok()) spdlog::error("master: recording the copy of chunk {}: {}", polled[i].chunk_id, st.ToString());
   }
+}
+
+Status MasterService::ApplyReport(const std::string& server, const HeartbeatRequest& report) {
+  ASSIGN_OR_RETURN(ReconcileOutcome out, reconciler_.Apply(server, report));
+  for (uint64_t id : out.changed) RefreshRecovery(id);
+  m_.replicas_added->Add(out.added);
+  m_.replicas_removed->Add(out.removed);
+  for (auto& cmd : out.commands) queues_.Push(server, std::move(cmd));
+  for (const auto& move : out.moves_landed) FinishMove(move);
+  return Status::Ok();
 }
 
 void MasterService::TickLocked() {
@@ -331,7 +343,10 @@ void MasterService::TickLocked() {
   }
   UpdateThrottle();
   storm_.OnTick(membership_);
-  if (!storm_.Paused()) ScheduleCopies();
+  if (!storm_.Paused()) {
+    ScheduleCopies();
+    ScheduleMoves();
+  }
   TakeSlowDisksOffline();
   TakeSlowServersOffline();
   auto gc = gc_.Dispatch(kGcRecordsPerTickMax,

@@ -8,11 +8,12 @@
 namespace strata::dfs::master {
 
 MasterService::MasterService(meta::MetaStore* store, Clock* clock, ChunkserverStub* stub, MetricsRegistry* metrics,
-                             MasterOptions options)
+                             MasterOptions options, std::unique_ptr<Random> random)
     : options_(std::move(options)),
       clock_(clock),
       stub_(stub),
       metrics_(metrics),
+      random_(random ? std::move(random) : std::make_unique<Random>(RandomSeedFromOs())),
       catalog_(store),
       ns_(&catalog_, clock, options_),
       chunks_(&catalog_, clock),
@@ -67,6 +68,9 @@ MasterService::MasterService(meta::MetaStore* store, Clock* clock, ChunkserverSt
                             "Median over in-service disks of the write p99 chunkservers report");
   m_.urgent_copies = counter("strata_master_recovery_urgent_copies_total",
                              "Copies of chunks with one replica left started outside the budget");
+  m_.moves_started = counter("strata_master_balance_moves_started_total", "Balancer moves started");
+  m_.moves_done = counter("strata_master_balance_moves_done_total",
+                          "Balancer moves whose new replica landed and whose source replica was dropped");
   m_.gc_pending = gauge("strata_master_gc_pending", "Deleted chunks whose replicas are not yet told to go");
 }
 

@@ -26,6 +26,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -33,6 +34,7 @@
 
 #include "common/metrics.h"
 #include "common/result.h"
+#include "dfs/master/balancer.h"
 #include "dfs/master/catalog.h"
 #include "dfs/master/chunk_map.h"
 #include "dfs/master/chunkserver_stub.h"
@@ -48,6 +50,7 @@
 #include "dfs/master/soft_fault.h"
 #include "dfs/master/storm_guard.h"
 #include "env/clock.h"
+#include "env/random.h"
 #include "master.pb.h"
 #include "meta/meta_store.h"
 
@@ -55,8 +58,9 @@ namespace strata::dfs::master {
 
 class MasterService {
  public:
+  // `random` draws placements (placement.h); null: one seeded from the OS.
   MasterService(meta::MetaStore* store, Clock* clock, ChunkserverStub* stub, MetricsRegistry* metrics,
-                MasterOptions options);
+                MasterOptions options, std::unique_ptr<Random> random = nullptr);
 
   // Loads the persisted state; call once before anything else.
   Status Start();
@@ -122,6 +126,14 @@ class MasterService {
   void DropReplacedFailedDiskReplicas(const ChunkRecord& c);
   void DropServerReplicas(const std::string& server);
   void ScheduleCopies();
+  ChunkCommand ReplicateCommand(const ChunkRecord& c, const CopyTask& task) const;
+  // Applies a report of `server`'s replicas (reconcile.h) and what follows.
+  Status ApplyReport(const std::string& server, const HeartbeatRequest& report);
+  // The balancer (master_balance.cc, balancer.h).
+  void ScheduleMoves();
+  std::optional<MovableChunk> FindMovableChunk(const ServerView& source, const ServerView& target,
+                                               const std::set<uint64_t>& planned) const;
+  void FinishMove(const CopyTask& move);
   bool PlanCopy(const ChunkRecord& c, const std::vector<ServerView>& views, bool urgent_lane, CopyTask* task) const;
   void QueueDelete(const std::string& server, uint64_t chunk_id);
   void ForgetRetired();
@@ -150,6 +162,7 @@ class MasterService {
   std::map<uint64_t, uint64_t> lease_renewed_us_;  // GUARDED_BY(mu_); inode -> clock micros
   ChunkserverStub* stub_;
   MetricsRegistry* metrics_;
+  std::unique_ptr<Random> random_;  // GUARDED_BY(mu_)
 
   std::mutex mu_;
   Catalog catalog_;
@@ -201,6 +214,8 @@ class MasterService {
     Gauge* recovery_copies_per_server;
     Gauge* foreground_p99;
     Counter* urgent_copies;
+    Counter* moves_started;
+    Counter* moves_done;
   } m_;
 };
 

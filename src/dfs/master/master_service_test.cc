@@ -423,10 +423,15 @@ TEST_F(MasterServiceTest, DeadServerIsDetectedAndItsChunksReReplicated) {
   }
   for (const auto& [id, n] : per_target) EXPECT_LE(n, 1) << id;
   ASSERT_FALSE(copies.empty());
-  // Targets report the copies; more copies follow until all have 3 replicas.
+  // Targets report the copies; more copies follow (in the replies to the
+  // reports, or after a tick) until all have 3 replicas.
   for (int round = 0; round < 10; ++round) {
-    for (const auto& [target, cmd] : copies) Beat(target, {Rep(cmd.chunk_id(), cmd.length(), true, cmd.target_disk())});
-    copies.clear();
+    std::vector<std::pair<std::string, ChunkCommand>> next;
+    for (const auto& [target, cmd] : copies) {
+      auto reply = Beat(target, {Rep(cmd.chunk_id(), cmd.length(), true, cmd.target_disk())});
+      for (const auto& more : Commands(reply, ChunkCommand::REPLICATE)) next.push_back({target, more});
+    }
+    copies = next;
     service_->Tick();
     for (const auto& id : alive) {
       for (const auto& cmd : Commands(Beat(id), ChunkCommand::REPLICATE)) copies.push_back({id, cmd});

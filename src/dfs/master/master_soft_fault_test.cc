@@ -28,18 +28,23 @@ class SoftFaultTest : public MasterServiceTest {
   }
   // One second: every server in `alive` (all by default) heartbeats with the
   // latencies `latency` gives it; a REPLICATE it receives is carried out at
-  // once (reported by a plain heartbeat) unless `complete_copies` is false;
-  // DELETEs are counted; then the master ticks.
+  // once (reported by a plain heartbeat, whose reply may carry more
+  // commands) unless `complete_copies` is false; DELETEs are counted; then
+  // the master ticks.
   void Round(const Latency& latency, bool complete_copies = true, const std::set<std::string>& down = {}) {
     clock_.Advance(1'000'000);
     for (int i = 1; i <= servers_; ++i) {
       std::string id = Cs(i);
       if (down.count(id)) continue;
-      auto resp = BeatLatency(id, latency(id));
-      deletes_[id] += static_cast<int>(Commands(resp, ChunkCommand::DELETE).size());
-      for (const auto& cmd : Commands(resp, ChunkCommand::REPLICATE)) {
-        copies_.push_back({id, cmd});
-        if (complete_copies) Beat(id, {Rep(cmd.chunk_id(), cmd.length(), true, cmd.target_disk())});
+      std::vector<HeartbeatResponse> replies = {BeatLatency(id, latency(id))};
+      while (!replies.empty()) {
+        HeartbeatResponse resp = replies.back();
+        replies.pop_back();
+        deletes_[id] += static_cast<int>(Commands(resp, ChunkCommand::DELETE).size());
+        for (const auto& cmd : Commands(resp, ChunkCommand::REPLICATE)) {
+          copies_.push_back({id, cmd});
+          if (complete_copies) replies.push_back(Beat(id, {Rep(cmd.chunk_id(), cmd.length(), true, cmd.target_disk())}));
+        }
       }
     }
     service_->Tick();

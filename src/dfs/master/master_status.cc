@@ -90,6 +90,8 @@ nlohmann::json MasterService::RecoveryJson() const {
       {"done", rs.done},
       {"done_bytes", rs.done_bytes},
       {"failed", rs.failed},
+      {"moves_in_flight", rs.moves_in_flight},
+      {"moves_done", rs.moves_done},
       {"paused", storm_.Paused()},
       {"paused_remaining_ms", storm_.PauseRemainingMs()},
       {"alert", storm_.Paused() ? storm_.reason() : std::string()},

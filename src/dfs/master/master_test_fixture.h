@@ -67,7 +67,8 @@ class MasterServiceTest : public ::testing::Test {
     Restart(&memory_);
   }
   void Restart(meta::MetaStore* store) {
-    service_ = std::make_unique<MasterService>(store, &clock_, &stub_, &metrics_, options_);
+    service_ = std::make_unique<MasterService>(store, &clock_, &stub_, &metrics_, options_,
+                                               std::make_unique<Random>(placement_seed_));
     ASSERT_TRUE(service_->Start().ok());
   }
   void AddServer(const std::string& id, const std::string& rack) {
@@ -222,6 +223,7 @@ class MasterServiceTest : public ::testing::Test {
   FakeStub stub_;
   MetricsRegistry metrics_;
   MasterOptions options_;
+  uint64_t placement_seed_ = 1;
   meta::MemoryMetaStore memory_;
   std::unique_ptr<MasterService> service_;
 };

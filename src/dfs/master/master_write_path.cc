@@ -146,7 +146,7 @@ Status MasterService::AllocateChunk(const AllocateChunkRequest& req, AllocateChu
   place.disk_free_min_bytes = options_.disk_free_min_bytes;
   place.exclude_servers.insert(req.exclude_servers().begin(), req.exclude_servers().end());
   place.allow_rack_reuse = options_.placement_rack_fallback;
-  ASSIGN_OR_RETURN(auto choices, PlaceReplicas(ServerViews(), place));
+  ASSIGN_OR_RETURN(auto choices, PlaceReplicas(ServerViews(), place, random_.get()));
   std::set<std::string> racks;
   for (const auto& c : choices) racks.insert(c.rack);
   if (racks.size() < choices.size()) m_.rack_fallbacks->Add();

@@ -27,17 +27,13 @@ struct Ranked {
   bool stalled;  // its chosen disk is stalled
 };
 
-// Smaller sorts first: not stalled, more headroom, less load, fewer
-// replicas, lower id.
-bool RankBefore(const Ranked& a, const Ranked& b) {
-  if (a.stalled != b.stalled) return !a.stalled;
-  if (a.headroom != b.headroom) return a.headroom > b.headroom;
-  if (a.server->load != b.server->load) return a.server->load < b.server->load;
-  if (a.server->replicas != b.server->replicas) return a.server->replicas < b.server->replicas;
-  return a.server->id < b.server->id;
+// The class a server is drawn in; smaller is better: not stalled, more
+// headroom, less load.
+std::tuple<bool, uint64_t, uint32_t> Class(const Ranked& r) {
+  return {r.stalled, kHeadroomBuckets - r.headroom, r.server->load};
 }
 
-std::vector<Ranked> RankServers(const std::vector<ServerView>& servers, const PlacementRequest& req) {
+std::vector<Ranked> EligibleServers(const std::vector<ServerView>& servers, const PlacementRequest& req) {
   std::vector<Ranked> ranked;
   for (const auto& s : servers) {
     if (req.exclude_servers.count(s.id)) continue;
@@ -55,8 +51,27 @@ std::vector<Ranked> RankServers(const std::vector<ServerView>& servers, const Pl
     }
     ranked.push_back({&s, *disk, HeadroomBucket(free, capacity), stalled});
   }
-  std::sort(ranked.begin(), ranked.end(), RankBefore);
+  // Input order must not matter: draws index this order.
+  std::sort(ranked.begin(), ranked.end(), [](const Ranked& a, const Ranked& b) { return a.server->id < b.server->id; });
   return ranked;
+}
+
+// Draws one of the servers `usable` accepts: from the best class, two at
+// random, the one with fewer replicas. -1 when none is usable.
+template <typename Usable>
+int Draw(const std::vector<Ranked>& ranked, Usable usable, Random* random) {
+  std::vector<int> pool;
+  for (int i = 0; i < static_cast<int>(ranked.size()); ++i) {
+    if (!usable(i)) continue;
+    if (!pool.empty() && Class(ranked[i]) > Class(ranked[pool[0]])) continue;
+    if (!pool.empty() && Class(ranked[i]) < Class(ranked[pool[0]])) pool.clear();
+    pool.push_back(i);
+  }
+  if (pool.empty()) return -1;
+  const uint64_t n = pool.size();
+  const uint64_t a = random->Uniform(n);
+  const uint64_t b = n == 1 ? a : (a + 1 + random->Uniform(n - 1)) % n;
+  return ranked[pool[b]].server->replicas < ranked[pool[a]].server->replicas ? pool[b] : pool[a];
 }
 
 }  // namespace
@@ -80,19 +95,25 @@ Result<uint32_t> ChooseDisk(const ServerView& server, uint64_t bytes_needed, uin
 }
 
 Result<std::vector<PlacementChoice>> PlaceReplicas(const std::vector<ServerView>& servers,
-                                                   const PlacementRequest& req) {
-  std::vector<Ranked> ranked = RankServers(servers, req);
+                                                   const PlacementRequest& req, Random* random) {
+  std::vector<Ranked> ranked = EligibleServers(servers, req);
   std::vector<PlacementChoice> out;
   std::set<std::string> racks = req.avoid_racks;
   std::vector<bool> taken(ranked.size(), false);
-  for (size_t i = 0; i < ranked.size() && out.size() < req.replicas; ++i) {
-    if (!racks.insert(ranked[i].server->rack).second) continue;
-    out.push_back({ranked[i].server->id, ranked[i].server->rack, ranked[i].disk});
+  auto take = [&](int i) {
     taken[i] = true;
-  }
-  for (size_t i = 0; req.allow_rack_reuse && i < ranked.size() && out.size() < req.replicas; ++i) {
-    if (taken[i]) continue;
+    racks.insert(ranked[i].server->rack);
     out.push_back({ranked[i].server->id, ranked[i].server->rack, ranked[i].disk});
+  };
+  while (out.size() < req.replicas) {
+    int i = Draw(ranked, [&](int j) { return !taken[j] && !racks.count(ranked[j].server->rack); }, random);
+    if (i < 0) break;
+    take(i);
+  }
+  while (req.allow_rack_reuse && out.size() < req.replicas) {
+    int i = Draw(ranked, [&](int j) { return !taken[j]; }, random);
+    if (i < 0) break;
+    take(i);
   }
   if (out.size() < req.replicas) {
     if (req.replicas > servers.size()) {

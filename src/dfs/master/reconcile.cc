@@ -78,6 +78,13 @@ void Reconciler::SealedReplica(const std::string& server, const ReplicaReport& r
   const bool copying_here = copy && copy->target == server;
   if (r.sealed() && r.length() == c.length()) {
     if (listed) return;
+    if (copying_here && copy->move) {
+      p->records[c.chunk_id()] = ChunkMap::WithReplica(c, server, r.disk());
+      out->moves_landed.push_back(*copy);
+      recovery_->Complete(c.chunk_id(), server);
+      out->added++;
+      return;
+    }
     if (LiveReplicas(c) < c.replication()) {
       p->records[c.chunk_id()] = ChunkMap::WithReplica(c, server, r.disk());
       recovery_->Complete(c.chunk_id(), server);

@@ -6,7 +6,8 @@
 //   - chunk open: its length is noted (the master's view of the file size);
 //   - chunk sealed at L, replica sealed at L: good. Not yet in the chunk's
 //     list: added if the chunk lacks replicas (a finished recovery copy, or a
-//     server back from the dead), otherwise DELETE (surplus);
+//     server back from the dead) or is the target of a balancer move (the
+//     caller then drops the move's source), otherwise DELETE (surplus);
 //   - replica unsealed with length >= L: SEAL at L (truncates the tail an
 //     old writer left);
 //   - replica shorter than L and unsealed, within `seal_grace_ms` of the
@@ -46,6 +47,7 @@ namespace strata::dfs::master {
 struct ReconcileOutcome {
   std::vector<ChunkCommand> commands;
   std::set<uint64_t> changed;  // chunks whose replica list changed
+  std::vector<CopyTask> moves_landed;  // balancer moves whose new replica was added
   uint64_t added = 0, removed = 0, deletes = 0, seals = 0;
 };
 

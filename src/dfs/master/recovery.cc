@@ -93,6 +93,7 @@ void RecoveryQueue::Start(CopyTask task) {
   as_source_[task.source]++;
   as_target_[task.target]++;
   urgent_in_flight_ += task.urgent_lane;
+  moves_in_flight_ += task.move;
   in_flight_[task.chunk_id] = std::move(task);
 }
 
@@ -104,14 +105,19 @@ void RecoveryQueue::Finish(std::map<uint64_t, CopyTask>::iterator it) {
   release(as_source_, it->second.source);
   release(as_target_, it->second.target);
   urgent_in_flight_ -= it->second.urgent_lane;
+  moves_in_flight_ -= it->second.move;
   in_flight_.erase(it);
 }
 
 bool RecoveryQueue::Complete(uint64_t chunk_id, const std::string& target) {
   auto it = in_flight_.find(chunk_id);
   if (it == in_flight_.end() || it->second.target != target) return false;
-  done_++;
-  done_bytes_ += it->second.bytes;
+  if (it->second.move) {
+    moves_done_++;
+  } else {
+    done_++;
+    done_bytes_ += it->second.bytes;
+  }
   Finish(it);
   return true;
 }
@@ -181,6 +187,8 @@ RecoveryStats RecoveryQueue::Stats() const {
   s.done_bytes = done_bytes_;
   s.failed = failed_;
   s.urgent_in_flight = urgent_in_flight_;
+  s.moves_in_flight = moves_in_flight_;
+  s.moves_done = moves_done_;
   return s;
 }
 

@@ -28,6 +28,14 @@
 //   - a copy that has not landed within `recovery_copy_timeout_ms` is given
 //     up and its chunk queued again, as are copies touching a dead server.
 //
+// Nothing here paces copies: the master starts the next copy as soon as one
+// lands (its target reports it at once, master_link.h), so recovery runs as
+// fast as the budget and the per-server limits allow.
+//
+// Balancer moves (balancer.h) are copies of fully replicated chunks tracked
+// here too, under the same limits and budget; they are counted apart
+// (`moves_done`, not `done`).
+//
 // Thread-safety: not thread-safe; the master service serializes access.
 // Ownership: borrows the clock.
 #pragma once
@@ -54,6 +62,7 @@ struct CopyTask {
   uint64_t polled_us = 0;  // when the master last asked the target about it
   uint64_t rate_bytes_per_sec = 0;  // the copy's read rate limit
   bool urgent_lane = false;  // started outside the budget (one live replica left)
+  bool move = false;         // a balancer move (balancer.h): the source's replica goes once it lands
 };
 
 struct RecoveryStats {
@@ -66,6 +75,8 @@ struct RecoveryStats {
   uint64_t done_bytes = 0;
   uint64_t failed = 0;  // timed out or aborted
   uint64_t urgent_in_flight = 0;  // copies in the urgent lane (0 or 1)
+  uint64_t moves_in_flight = 0;   // balancer moves among in_flight
+  uint64_t moves_done = 0;        // landed balancer moves (not in done)
 };
 
 class RecoveryQueue {
@@ -97,6 +108,11 @@ class RecoveryQueue {
   uint64_t rate_limit_bytes_per_sec() const { return rate_bytes_per_sec_; }
   uint32_t copies_per_server() const { return copies_per_server_; }
   size_t in_flight() const { return in_flight_.size(); }
+  // Copies and moves landed so far.
+  uint64_t landed() const { return done_ + moves_done_; }
+  uint32_t moves_in_flight() const { return moves_in_flight_; }
+  // Some chunk is queued (under-replicated, copied or not).
+  bool AnyQueued() const { return !queue_.empty(); }
 
   // The target reported the replica: the copy is done. False if no copy of
   // that chunk to that server was in flight.
@@ -128,6 +144,8 @@ class RecoveryQueue {
   uint64_t rate_bytes_per_sec_;
   uint32_t copies_per_server_;
   uint32_t urgent_in_flight_ = 0;
+  uint32_t moves_in_flight_ = 0;
+  uint64_t moves_done_ = 0;
   double tokens_bytes_ = 0;
   uint64_t refilled_us_ = 0;
   uint64_t done_ = 0, done_bytes_ = 0, failed_ = 0;

@@ -45,7 +45,7 @@ class FakeMaster {
         MASTER_REGISTER, "register", [this](const RegisterRequest& req, std::string&, RegisterResponse* resp, std::string*) {
           std::lock_guard lock(mu_);
           registrations_.push_back(req);
-          resp->set_heartbeat_interval_ms(30);
+          resp->set_heartbeat_interval_ms(interval_ms_);
           resp->set_cluster_id(cluster_id_);
           return Status::Ok();
         });
@@ -77,6 +77,11 @@ class FakeMaster {
   void Send(ChunkCommand c) {
     std::lock_guard lock(mu_);
     pending_.push_back(std::move(c));
+  }
+  // The heartbeat interval registrations are told (before they happen).
+  void SetHeartbeatIntervalMs(uint64_t ms) {
+    std::lock_guard lock(mu_);
+    interval_ms_ = ms;
   }
   void SetClusterId(std::string id) {
     std::lock_guard lock(mu_);
@@ -113,6 +118,7 @@ class FakeMaster {
   std::vector<ChunkCommand> pending_;
   std::vector<ReportBadReplicaRequest> bad_reports_;
   bool reregister_ = false;
+  uint64_t interval_ms_ = 30;
   std::string cluster_id_;  // empty: none (as a master from before cluster ids)
 };
 
@@ -421,6 +427,32 @@ TEST_F(ChunkserverTest, MasterLinkRegistersReportsAndRunsCommands) {
   size_t regs = master.registrations();
   master.AskReregister();
   ASSERT_TRUE(Eventually([&] { return master.registrations() > regs; }));
+}
+
+// A copy that lands is reported at once, in a heartbeat of its own that
+// lists the new replica alone, not at the next heartbeat (a minute away
+// here): the master's next copy must not wait for the interval.
+TEST_F(ChunkserverTest, ALandedCopyIsReportedAtOnce) {
+  FakeMaster master;
+  master.SetHeartbeatIntervalMs(60'000);
+  Chunkserver* a = StartServer(Options("a"));
+  std::string data = Bytes(100000, 8);
+  WriteSealed(a, 7, data);
+  Chunkserver* b = StartServer(Options("b", master.addr()));
+  ASSERT_TRUE(Eventually([&] { return b->StatusJson()["registered"].get<bool>(); }));
+  ASSERT_TRUE(master.heartbeats().empty());
+  ASSERT_TRUE(Replicate(b, 7, data.size(), {a->addr()}).ok());
+  ASSERT_TRUE(Eventually([&] { return !master.heartbeats().empty(); }));
+  const HeartbeatRequest report = master.heartbeats()[0];
+  EXPECT_FALSE(report.full_report());
+  EXPECT_EQ(report.disks_size(), 0);
+  ASSERT_EQ(report.replicas_size(), 1);
+  EXPECT_EQ(report.replicas(0).chunk_id(), 7u);
+  EXPECT_EQ(report.replicas(0).length(), data.size());
+  EXPECT_TRUE(report.replicas(0).sealed());
+  EXPECT_EQ(report.replicas(0).disk(), 1u);
+  EXPECT_EQ(report.replicas(0).epoch(), 1u);
+  EXPECT_EQ(report.copies_in_flight(), 0u);
 }
 
 // Master commands run off the heartbeat thread: a seal stuck on a hung disk

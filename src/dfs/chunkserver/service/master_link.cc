@@ -28,12 +28,15 @@ MasterLink::MasterLink(const ChunkserverOptions& options, MasterLinkIdentity ide
 MasterLink::~MasterLink() { Stop(); }
 
 void MasterLink::Start() {
+  replicator_->SetCopyListener(
+      [this](const ReplicateJob& job, const Result<ReplicateResult>& result) { ReportCopy(job, result); });
   commands_thread_ = std::thread([this] { CommandLoop(); });
   thread_ = std::thread([this] { Loop(); });
 }
 
 void MasterLink::Stop() {
   stopping_ = true;
+  replicator_->SetCopyListener(nullptr);
   if (thread_.joinable()) thread_.join();
   {
     std::lock_guard lock(commands_mu_);
@@ -131,6 +134,7 @@ Status MasterLink::Register() {
   FillDisks(req.mutable_disks());
   for (const DiskIdentity& id : store_->DiskIdentities()) req.add_disk_ids(id.disk_id);
   RegisterResponse resp;
+  std::lock_guard calls(calls_mu_);
   RETURN_IF_ERROR(rpc_->CallTyped(master_, MASTER_REGISTER, req, &resp, {}, nullptr, rpc_timeout_ms_)
                       .WithContext("register"));
   if (resp.heartbeat_interval_ms() > 0) interval_ms_ = resp.heartbeat_interval_ms();
@@ -145,6 +149,7 @@ Status MasterLink::Register() {
 }
 
 Status MasterLink::Heartbeat() {
+  std::lock_guard calls(calls_mu_);  // the replica list stays current until the master has it
   HeartbeatRequest req;
   req.set_server_id(identity_.server_id);
   FillDisks(req.mutable_disks());
@@ -177,6 +182,31 @@ Status MasterLink::Heartbeat() {
     registered_ = false;
   }
   return Status::Ok();
+}
+
+void MasterLink::ReportCopy(const ReplicateJob& job, const Result<ReplicateResult>& result) {
+  if (!result.ok() || stopping_ || !registered_) return;
+  HeartbeatRequest req;
+  req.set_server_id(identity_.server_id);
+  ReplicaReport* r = req.add_replicas();
+  r->set_chunk_id(job.chunk_id);
+  r->set_disk(result->disk);
+  r->set_length(result->length);
+  r->set_sealed(true);
+  r->set_epoch(job.epoch);
+  req.set_copies_in_flight(replicator_->in_flight());
+  HeartbeatResponse resp;
+  Status st;
+  {
+    std::lock_guard calls(calls_mu_);
+    st = rpc_->CallTyped(master_, MASTER_HEARTBEAT, req, &resp, {}, nullptr, rpc_timeout_ms_);
+  }
+  if (!st.ok()) {
+    spdlog::info("reporting the copy of chunk {}: {}", ChunkIdHex(job.chunk_id), st.ToString());
+    return;
+  }
+  for (const ChunkCommand& c : resp.commands()) Enqueue(c);
+  if (resp.reregister()) registered_ = false;
 }
 
 void MasterLink::Execute(const ChunkCommand& c) {

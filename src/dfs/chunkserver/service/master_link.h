@@ -9,6 +9,13 @@
 // (asynchronous, within its limits), DELETE and SEAL run on the store. At
 // most kCommandsQueuedMax wait; the master sends again what is still due.
 //
+// A copy that lands is reported at once, in a heartbeat of its own (no disk
+// statistics, not a full report: the replica alone), from the replicator's
+// worker: the master records the replica, frees the copy's slots and answers
+// with the next commands, so recovery is paced by the copies themselves and
+// the master's limits, not by the heartbeat interval. Calls to the master go
+// one at a time (a report never overtakes a full report taken before it).
+//
 // Replicas found corrupt (by reads, copies or the scrubber) are queued with
 // ReportCorruption() and sent as MASTER_REPORT_BAD_REPLICA after the next
 // heartbeat; the queue is bounded and a chunk is queued once.
@@ -80,6 +87,10 @@ class MasterLink {
   // Queues a command for the command thread (Heartbeat does this).
   void Enqueue(const ChunkCommand& command);
   Status SendCorruptionReports();
+  // Reports a copy that landed here (the replicator's listener); a failed
+  // copy or a failed call is left to the next full report and the master's
+  // poll.
+  void ReportCopy(const ReplicateJob& job, const Result<ReplicateResult>& result);
 
  private:
   void Loop();
@@ -102,6 +113,7 @@ class MasterLink {
   std::atomic<bool> registered_{false};
   std::atomic<bool> stopping_{false};
   std::atomic<uint64_t> heartbeats_{0};
+  std::mutex calls_mu_;  // one call to the master at a time
   uint64_t since_full_report_ = 0;  // touched only by the loop thread
   uint64_t reported_layout_ = 0;     // the store's LayoutVersion at the last full report
   std::mutex reports_mu_;

@@ -57,6 +57,11 @@ Result<Replicator::Future> Replicator::Submit(ReplicateJob job) {
   return future;
 }
 
+void Replicator::SetCopyListener(CopyListener listener) {
+  std::lock_guard lock(listener_mu_);
+  listener_ = std::move(listener);
+}
+
 uint32_t Replicator::in_flight() const {
   std::lock_guard lock(mu_);
   return static_cast<uint32_t>(active_.size());
@@ -81,6 +86,10 @@ void Replicator::WorkerLoop() {
       std::lock_guard lock(mu_);
       active_.erase(task->job.chunk_id);
       in_flight_gauge_->Set(static_cast<double>(active_.size()));
+    }
+    {
+      std::lock_guard lock(listener_mu_);
+      if (listener_) listener_(task->job, result);
     }
     task->promise.set_value(std::move(result));
   }

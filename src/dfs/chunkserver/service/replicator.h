@@ -15,6 +15,10 @@
 // further. A copy of a chunk already queued or running is not queued twice:
 // the caller gets the same future.
 //
+// A listener set with SetCopyListener hears of every copy as it ends, on the
+// worker that ran it (MasterLink reports a landed copy to the master at once,
+// so that the next one starts without waiting for a heartbeat or a poll).
+//
 // Thread-safety: thread-safe. Ownership: borrows the store, the RPC client
 // and the registry, which must outlive it; Stop() before destroying them.
 #pragma once
@@ -23,6 +27,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <future>
 #include <map>
 #include <memory>
@@ -59,6 +64,7 @@ struct ReplicateResult {
 class Replicator {
  public:
   using Future = std::shared_future<Result<ReplicateResult>>;
+  using CopyListener = std::function<void(const ReplicateJob&, const Result<ReplicateResult>&)>;
 
   Replicator(ReplicatorOptions options, ChunkStore* store, rpc::RpcClient* rpc, std::shared_ptr<Clock> clock,
              MetricsRegistry* metrics);
@@ -73,6 +79,10 @@ class Replicator {
   Result<Future> Submit(ReplicateJob job);
   // Copies queued or running.
   uint32_t in_flight() const;
+  // Called after each copy ends, before its future is fulfilled; may block
+  // (the worker waits). Replacing it (or clearing it with nullptr) waits for
+  // a call in progress, so the old listener may be destroyed afterwards.
+  void SetCopyListener(CopyListener listener);
 
  private:
   struct Task {
@@ -100,6 +110,8 @@ class Replicator {
   std::deque<std::unique_ptr<Task>> queue_;  // GUARDED_BY(mu_)
   std::map<uint64_t, Future> active_;         // GUARDED_BY(mu_); chunk id -> queued or running
   std::vector<std::thread> workers_;
+  std::mutex listener_mu_;  // held while the listener runs
+  CopyListener listener_;   // GUARDED_BY(listener_mu_)
 
   Counter* copies_ok_;
   Counter* copies_failed_;

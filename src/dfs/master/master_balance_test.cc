@@ -1,0 +1,157 @@
+// Placement spread and the balancer, through the master: where new chunks
+// go, and how replicas move once the cluster is uneven.
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "dfs/master/master_test_fixture.h"
+
+namespace strata::dfs::master {
+namespace {
+
+class MasterBalanceTest : public MasterServiceTest {
+ protected:
+  void AddSixServers() {
+    for (const auto& [id, rack] : std::vector<std::pair<std::string, std::string>>{
+             {"cs1", "r1"}, {"cs2", "r2"}, {"cs3", "r3"}, {"cs4", "r1"}, {"cs5", "r2"}, {"cs6", "r3"}}) {
+      AddServer(id, rack);
+      servers_.push_back(id);
+    }
+  }
+  std::map<std::string, int> ReplicaCounts() {
+    std::map<std::string, int> n;
+    for (const auto& id : servers_) n[id] = 0;
+    const StatResponse st = StatOf("/f");
+    for (const auto& c : st.chunks()) {
+      for (const auto& r : c.replicas()) n[r.server_id()]++;
+    }
+    return n;
+  }
+  // Every chunk of /f has 3 replicas in 3 racks.
+  void ExpectFullySpread() {
+    const StatResponse st = StatOf("/f");
+    for (const auto& c : st.chunks()) {
+      std::set<std::string> racks;
+      for (const auto& r : c.replicas()) racks.insert(rack_of_.count(r.server_id()) ? rack_of_[r.server_id()] : "?");
+      EXPECT_EQ(c.replicas_size(), 3) << c.chunk_id();
+      EXPECT_EQ(racks.size(), 3u) << c.chunk_id();
+    }
+  }
+  // One round: a second passes, every server beats (and reports the copies
+  // it was handed the round before as landed), the master ticks. Returns
+  // the copies handed out this round.
+  size_t Round() {
+    clock_.Advance(1'000'000);
+    std::vector<std::pair<std::string, ChunkCommand>> handed;
+    for (const auto& id : servers_) {
+      std::vector<ReplicaReport> landed;
+      for (const auto& [target, cmd] : pending_) {
+        if (target == id) landed.push_back(Rep(cmd.chunk_id(), cmd.length(), true, cmd.target_disk()));
+      }
+      auto resp = Beat(id, landed);
+      for (const auto& cmd : Commands(resp, ChunkCommand::REPLICATE)) handed.push_back({id, cmd});
+      deletes_ += Commands(resp, ChunkCommand::DELETE).size();
+    }
+    pending_ = handed;
+    service_->Tick();
+    return handed.size();
+  }
+  std::vector<std::string> servers_;
+  std::map<std::string, std::string> rack_of_ = {{"cs1", "r1"}, {"cs2", "r2"}, {"cs3", "r3"}, {"cs4", "r1"},
+                                                 {"cs5", "r2"}, {"cs6", "r3"}, {"cs7", "r1"}};
+  std::vector<std::pair<std::string, ChunkCommand>> pending_;
+  size_t deletes_ = 0;
+};
+
+// New chunks spread over every server of each rack, in many replica sets,
+// with counts close to each other (placement.h).
+TEST_F(MasterBalanceTest, AllocationsUseEveryServerAndManyReplicaSets) {
+  AddSixServers();
+  std::set<std::vector<std::string>> sets;
+  for (const auto& c : WriteFile("/f", 120, 4096)) sets.insert(ReplicaIds(c));
+  for (const auto& [id, n] : ReplicaCounts()) {  // 360 replicas over 6 servers
+    EXPECT_GE(n, 55) << id;
+    EXPECT_LE(n, 65) << id;
+  }
+  EXPECT_EQ(sets.size(), 8u);  // every choice of one server per rack
+}
+
+// A server added to the cluster starts empty; the balancer moves replicas
+// of its rack to it until the rack is even, keeping every chunk at three
+// replicas in three racks throughout: a source's replica goes only after the
+// new one is reported. Then nothing more moves.
+TEST_F(MasterBalanceTest, AnUnbalancedClusterConverges) {
+  options_.balance_replicas_spread_min = 4;
+  Restart(&memory_);
+  AddSixServers();
+  WriteFile("/f", 90, 1 << 20);
+  Pass(1000, servers_);
+  EXPECT_EQ(metrics_.GetCounter("strata_master_balance_moves_started_total", "")->Value(), 0u);
+  AddServer("cs7", "r1");
+  servers_.push_back("cs7");
+  ASSERT_EQ(ReplicaCounts()["cs7"], 0);
+  int rounds = 0;
+  size_t moves = 0;
+  for (; rounds < 60; ++rounds) {
+    size_t before = pending_.size();
+    moves += Round();
+    ExpectFullySpread();
+    if (before == 0 && pending_.empty() && rounds > 2) break;
+  }
+  EXPECT_LT(rounds, 60) << "still moving";
+  auto n = ReplicaCounts();
+  // Rack r1 holds 90 replicas over cs1, cs4 and cs7; the other racks' chunks
+  // cannot move to r1 (each chunk already has its r1 replica there).
+  EXPECT_EQ(n["cs1"] + n["cs4"] + n["cs7"], 90);
+  EXPECT_GE(n["cs7"], 30 - 4);
+  EXPECT_LE(std::max({n["cs1"], n["cs4"], n["cs7"]}) - std::min({n["cs1"], n["cs4"], n["cs7"]}), 5);
+  EXPECT_GT(moves, 20u);
+  EXPECT_EQ(deletes_, moves);  // each move's source replica told to go
+  auto recovery = service_->StatusJson()["recovery"];
+  EXPECT_EQ(recovery["moves_done"].get<size_t>(), moves);
+  EXPECT_EQ(recovery["done"], 0);  // moves are not recovery copies
+  EXPECT_EQ(service_->StatusJson()["chunks"]["under_replicated"], 0);
+}
+
+// A move that has not landed keeps the source's replica listed.
+TEST_F(MasterBalanceTest, TheSourceReplicaStaysUntilTheNewOneIsReported) {
+  options_.balance_replicas_spread_min = 4;
+  options_.balance_moves_in_flight_max = 1;
+  Restart(&memory_);
+  AddSixServers();
+  WriteFile("/f", 30, 1 << 20);
+  AddServer("cs7", "r1");
+  servers_.push_back("cs7");
+  Round();  // the tick plans the move
+  Round();  // cs7's beat hands it out
+  ASSERT_EQ(pending_.size(), 1u);
+  const uint64_t chunk = pending_[0].second.chunk_id();
+  const std::string source = pending_[0].second.sources(0).server_id();
+  auto listed = [&](const std::string& server) {
+    const StatResponse st = StatOf("/f");
+    for (const auto& c : st.chunks()) {
+      if (c.chunk_id() != chunk) continue;
+      for (const auto& r : c.replicas()) {
+        if (r.server_id() == server) return true;
+      }
+    }
+    return false;
+  };
+  for (int i = 0; i < 5; ++i) {  // cs7 does not report it: nothing changes
+    Pass(1000, servers_);
+    EXPECT_TRUE(listed(source));
+    EXPECT_FALSE(listed("cs7"));
+  }
+  auto resp = Beat("cs7", {Rep(chunk, 1 << 20, true, pending_[0].second.target_disk())});
+  EXPECT_TRUE(listed("cs7"));
+  EXPECT_FALSE(listed(source));
+  auto deletes = Commands(Beat(source), ChunkCommand::DELETE);
+  ASSERT_EQ(deletes.size(), 1u);
+  EXPECT_EQ(deletes[0].chunk_id(), chunk);
+}
+
+}  // namespace
+}  // namespace strata::dfs::master
