@@ -184,7 +184,9 @@ TEST(PlacementTest, SkipsFailedAndFullDisksAndExcluded) {
   auto r = PlaceReplicas(s, req, &rnd);
   EXPECT_EQ(Ids(r), (std::vector<std::string>{"b1", "c1"}));
   for (const auto& c : *r) {
-    if (c.server_id == "b1") EXPECT_EQ(c.disk, 1u);  // the only healthy disk of b1
+    if (c.server_id == "b1") {
+      EXPECT_EQ(c.disk, 1u);  // the only healthy disk of b1
+    }
   }
   req.exclude_servers = {"b1"};
   EXPECT_EQ(Ids(PlaceReplicas(s, req, &rnd)), (std::vector<std::string>{"b2", "c1"}));
