@@ -42,6 +42,8 @@ Status ChunkserverOptions::Load(ConfigNode& n) {
   RETURN_IF_ERROR(n.GetUint("memory_slow_flush_ms", &store.memory.slow_flush_ms));
   RETURN_IF_ERROR(n.GetUint("memory_flush_batch_ms", &store.memory.flush_batch_ms));
   RETURN_IF_ERROR(n.GetUint("disk_probe_interval_ms", &store.disk_probe_interval_ms));
+  RETURN_IF_ERROR(n.GetUint("disk_online_probes", &store.disk_online_probes));
+  RETURN_IF_ERROR(n.GetUint("disk_auto_online_max", &store.disk_auto_online_max));
   RETURN_IF_ERROR(n.GetBool("fault_injection", &fault_injection));
   return n.CheckNoUnknownKeys();
 }

@@ -36,6 +36,11 @@
 //                                       disk reports latency; 0: no probes
 //   disk_hang_ms                 30000  a disk whose probe has not finished by
 //                                       then is failed as hung
+//   disk_online_probes           3      a failed disk passing this many probes in
+//                                       a row is verified and returns; 0: never
+//                                       by itself (`strata cluster disk --online`)
+//   disk_auto_online_max         3      automatic returns per disk per process;
+//                                       a disk failing more often waits for the operator
 //   fault_injection              false  serve CHUNKSERVER_DISK_FAULT (strata
 //                                       debug disk-fault); `strata up` sets it
 //

@@ -8,6 +8,12 @@
 #include "common/logging.h"
 
 namespace strata::dfs {
+namespace {
+
+// Replicas of a returning disk are read back in pieces of this size.
+constexpr uint64_t kVerifyPieceBytes = 1ull << 20;
+
+}  // namespace
 
 ChunkStore::ChunkStore(ChunkStoreOptions options, std::shared_ptr<FileSystem> fs, std::shared_ptr<Clock> clock,
                        MetricsRegistry* metrics)
@@ -21,6 +27,9 @@ ChunkStore::ChunkStore(ChunkStoreOptions options, std::shared_ptr<FileSystem> fs
   crc_rejects_ = metrics->GetCounter("strata_chunkserver_append_crc_rejects_total",
                                      "Appends refused because the payload CRC did not match");
   replicas_gauge_ = metrics->GetGauge("strata_chunkserver_replicas", "Chunk replicas held");
+  return_removed_ = metrics->GetCounter("strata_chunkserver_disk_return_replicas_removed_total",
+                                        "Replicas of a returning disk that failed their check and were removed");
+  returns_.resize(options_.disk_paths.size());
   for (size_t i = 0; i < options_.disk_paths.size(); ++i) {
     disks_.push_back(std::make_unique<Disk>(static_cast<uint32_t>(i), options_.disk_paths[i], metrics));
   }
@@ -29,6 +38,7 @@ ChunkStore::ChunkStore(ChunkStoreOptions options, std::shared_ptr<FileSystem> fs
   prober_ = std::make_unique<DiskProber>(options_.disk_probe_interval_ms, options_.disk_hang_ms, disks, fs_.get(),
                                          clock_.get(), metrics);
   flusher_ = std::make_unique<MemoryFlusher>(options_.memory, std::move(disks), clock_.get(), metrics);
+  prober_->SetFailedDiskListener([this](Disk* disk, const Status& probe) { OnFailedDiskProbe(disk, probe); });
 }
 
 Result<std::unique_ptr<ChunkStore>> ChunkStore::Open(ChunkStoreOptions options, std::shared_ptr<FileSystem> fs,
@@ -68,7 +78,7 @@ Status ChunkStore::ClaimDisk(Disk* disk, Random* rng) {
     st = claim.status();
     if (st.code() == StatusCode::kFailedPrecondition) return st;
   }
-  disk->MarkFailed(st.ToString(), /*replicas_lost=*/true);
+  disk->Refuse(st.ToString());  // not claimed: nothing may touch it until a restart
   return st;
 }
 
@@ -89,7 +99,7 @@ Status ChunkStore::AdoptCluster(const std::string& cluster_id) {
     if (st.ok()) continue;
     spdlog::error("disk {} ({}): {}", disk->index(), disk->path(), st.ToString());
     if (st.code() == StatusCode::kFailedPrecondition) {
-      disk->MarkFailed(st.message(), /*replicas_lost=*/true);
+      disk->Refuse(st.message());
     } else {
       disk->NoteStatus(st);
     }
@@ -333,9 +343,151 @@ std::vector<ReplicaState> ChunkStore::ListReplicas(bool trusted_only) const {
 }
 
 uint64_t ChunkStore::LayoutVersion() const {
-  uint64_t failed = 0;
-  for (const auto& disk : disks_) failed += disk->failed() ? 1 : 0;
-  return failed + created_elsewhere_.load();
+  uint64_t transitions = 0;
+  for (const auto& disk : disks_) transitions += disk->transitions();
+  return transitions + created_elsewhere_.load();
+}
+
+void ChunkStore::OnFailedDiskProbe(Disk* disk, const Status& probe) {
+  {
+    std::lock_guard lock(return_mu_);
+    ReturnState& r = returns_[disk->index()];
+    if (!probe.ok()) {
+      r.passes = 0;
+      return;
+    }
+    ++r.passes;
+    // Each failed attempt doubles the passes the next one waits for (up to
+    // 64 times), so a disk that passes probes but fails its check is not
+    // re-read every few seconds.
+    const uint64_t needed = options_.disk_online_probes << std::min<uint64_t>(r.failed_attempts, 6);
+    if (options_.disk_online_probes == 0 || r.passes < needed) return;
+    if (r.auto_returns >= options_.disk_auto_online_max) {
+      if (r.passes == needed) {
+        spdlog::warn("disk {} ({}) passes its probes again but has come back {} times already; "
+                     "`strata cluster disk --online` returns it", disk->index(), disk->path(), r.auto_returns);
+      }
+      return;
+    }
+  }
+  Status st = ReturnDisk(disk->index(), /*forced=*/false);
+  if (!st.ok()) {
+    {
+      std::lock_guard lock(return_mu_);
+      ReturnState& r = returns_[disk->index()];
+      r.passes = 0;
+      ++r.failed_attempts;
+    }
+    spdlog::warn("disk {} ({}) passes its probes but stays failed: {}", disk->index(), disk->path(), st.ToString());
+  }
+}
+
+Status ChunkStore::CheckSameDisk(Disk* disk) const {
+  const DiskClaim* claim = claims_[disk->index()].get();
+  if (!claim) return Status::FailedPrecondition("the disk was never claimed: restart the chunkserver to take it");
+  const std::string where = disk->path() + "/" + kIdentityFileName;
+  std::string bytes;
+  Status read = [&]() -> Status {
+    ASSIGN_OR_RETURN(auto file, fs_->OpenFile(where, OpenMode::kRead));
+    ASSIGN_OR_RETURN(uint64_t size, file->Size());
+    bytes.resize(std::min<uint64_t>(size, 4096));
+    ASSIGN_OR_RETURN(size_t got, file->ReadAt(0, bytes.data(), bytes.size()));
+    bytes.resize(got);
+    return Status::Ok();
+  }();
+  if (read.code() == StatusCode::kIoError) return read.WithContext("the disk still fails");
+  auto found = read.ok() ? DecodeDiskIdentity(bytes) : Result<DiskIdentity>(read);
+  if (!found.ok() || found->disk_id != claim->identity().disk_id) {
+    return Status::FailedPrecondition(where + " is not the disk this chunkserver claimed (" +
+                                      (found.ok() ? "disk id " + found->disk_id : found.status().ToString()) +
+                                      "): another disk mounted? restart the chunkserver to take it");
+  }
+  return Status::Ok();
+}
+
+Result<size_t> ChunkStore::VerifyReplicasOf(Disk* disk) {
+  std::vector<std::shared_ptr<Replica>> mine;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [id, r] : replicas_) {
+      if (r->disk() == disk) mine.push_back(r);
+    }
+  }
+  size_t removed = 0;
+  std::string buf;
+  for (const auto& r : mine) {
+    Status st = r->Flush().status();
+    const uint64_t length = r->State().length;
+    for (uint64_t off = 0; st.ok() && off < length; off += kVerifyPieceBytes) {
+      st = r->Read(off, std::min(kVerifyPieceBytes, length - off), &buf);
+    }
+    if (st.ok() || st.code() == StatusCode::kNotFound) continue;  // NotFound: deleted meanwhile
+    if (st.code() != StatusCode::kCorruption) {
+      // The disk still fails: it stays failed and its replicas stay as they are.
+      disk->NoteStatus(st);
+      return st.WithContext("chunk " + ChunkIdHex(r->chunk_id()));
+    }
+    corruptions_->Add();
+    if (corruption_listener_) corruption_listener_(r->chunk_id(), st.message());
+    spdlog::error("disk {}: chunk {} fails its check on the disk's return ({}); removing it", disk->index(),
+                  ChunkIdHex(r->chunk_id()), st.ToString());
+    {
+      std::lock_guard lock(mu_);
+      auto it = replicas_.find(r->chunk_id());
+      if (it != replicas_.end() && it->second == r) replicas_.erase(it);
+      replicas_gauge_->Set(static_cast<double>(replicas_.size()));
+    }
+    Status gone = r->Remove();
+    if (!gone.ok() && gone.code() != StatusCode::kNotFound) {
+      disk->NoteStatus(gone);
+      return gone.WithContext("removing chunk " + ChunkIdHex(r->chunk_id()));
+    }
+    return_removed_->Add();
+    ++removed;
+  }
+  return removed;
+}
+
+Status ChunkStore::ReturnDisk(uint32_t index, bool forced) {
+  if (index >= disks_.size()) {
+    return Status::InvalidArgument("no disk " + std::to_string(index) + " (this chunkserver has " +
+                                   std::to_string(disks_.size()) + ")");
+  }
+  std::lock_guard serial(return_mu_);
+  Disk* disk = disks_[index].get();
+  if (!disk->failed()) return Status::Ok();
+  if (disk->refused()) {
+    return Status::FailedPrecondition("disk " + std::to_string(index) + " was refused (" + disk->failure() +
+                                      "): only a restart takes it again");
+  }
+  RETURN_IF_ERROR(CheckSameDisk(disk));
+  const uint64_t errors_before = disk->errors();
+  RETURN_IF_ERROR(prober_->ProbeOnce(disk, /*tell_listener=*/false).WithContext("probe"));
+  if (disk->failure_code() == StatusCode::kNoSpace && !HasRoom(disk)) {
+    return Status::NoSpace("disk " + std::to_string(index) + " still has less free space than its reserve of " +
+                           std::to_string(options_.disk_reserve_bytes) + " bytes");
+  }
+  size_t removed = 0;
+  if (!disk->readable()) {
+    ASSIGN_OR_RETURN(removed, VerifyReplicasOf(disk));
+  }
+  Status scan = LoadDisk(disk);
+  {
+    std::lock_guard lock(mu_);
+    replicas_gauge_->Set(static_cast<double>(replicas_.size()));
+  }
+  if (!scan.ok()) return Note(disk, scan.WithContext("rescanning the disk"));
+  if (disk->errors() != errors_before) {
+    return Status::IoError("disk " + std::to_string(index) + " failed again while being checked");
+  }
+  disk->ReturnToService();
+  ReturnState& r = returns_[index];
+  r.passes = 0;
+  r.failed_attempts = 0;
+  if (!forced) ++r.auto_returns;
+  spdlog::warn("disk {} ({}) returned to service{} ({} replica(s) failed their check and were removed)", index,
+               disk->path(), forced ? " by the operator" : " after passing its probes", removed);
+  return Status::Ok();
 }
 
 void ChunkStore::CheckDisks() {

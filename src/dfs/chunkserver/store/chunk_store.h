@@ -54,6 +54,8 @@ struct ChunkStoreOptions {
   MemoryFlusherOptions memory;               // memory durability bounds
   uint64_t disk_probe_interval_ms = 1000;    // latency probe per disk (disk_prober.h); 0: none
   uint64_t disk_hang_ms = 30000;             // a probe running this long fails its disk as hung
+  uint64_t disk_online_probes = 3;           // passing probes in a row that return a failed disk; 0: never
+  uint64_t disk_auto_online_max = 3;         // automatic returns per disk; then only ReturnDisk(forced)
 };
 
 enum class WriteDurability { kSync, kMemory };
@@ -122,6 +124,21 @@ class ChunkStore {
   Status AdoptCluster(const std::string& cluster_id);
   const ChunkStoreOptions& options() const { return options_; }
 
+  // Brings failed disk `index` back into service, after checking that it is
+  // the same disk (its IDENTITY is still the one claimed), that a probe
+  // (4 KiB write + fdatasync) passes, that a disk failed for want of space
+  // has its reserve free again, and, when its replicas were in doubt, that
+  // each of them syncs and reads back whole against its CRCs (those that do
+  // not are removed; the master copies them again). Then it rescans the
+  // disk's chunks/ directory (files it did not load or was told to delete
+  // while failed are loaded and reported; the master deletes the surplus).
+  // The probe thread calls it after `disk_online_probes` passing probes in
+  // a row, at most `disk_auto_online_max` times per disk; an operator
+  // (`strata cluster disk --online`, `forced`) has no such limit. A refused
+  // disk (another cluster's, or not claimed) is FailedPrecondition; a
+  // healthy one is OK and untouched.
+  Status ReturnDisk(uint32_t index, bool forced);
+
  private:
   ChunkStore(ChunkStoreOptions options, std::shared_ptr<FileSystem> fs, std::shared_ptr<Clock> clock,
              MetricsRegistry* metrics);
@@ -140,6 +157,13 @@ class ChunkStore {
   // Note() for an operation on a replica: also counts and reports corruption.
   Status NoteReplica(uint64_t chunk_id, Disk* disk, Status st);
   Result<uint32_t> CreateExisting(const std::shared_ptr<Replica>& r, uint64_t epoch);
+  // The prober's verdict on a failed disk (see ReturnDisk).
+  void OnFailedDiskProbe(Disk* disk, const Status& probe);
+  Status CheckSameDisk(Disk* disk) const;
+  // Syncs and reads back each replica of `disk`; removes those that fail
+  // their CRCs and returns how many. An I/O error stops it (the disk still
+  // fails) and is returned.
+  Result<size_t> VerifyReplicasOf(Disk* disk);
 
   const ChunkStoreOptions options_;
   CorruptionListener corruption_listener_;
@@ -153,12 +177,20 @@ class ChunkStore {
   mutable std::mutex mu_;
   std::map<uint64_t, std::shared_ptr<Replica>> replicas_;  // GUARDED_BY(mu_)
   std::atomic<uint64_t> created_elsewhere_{0};
+  std::mutex return_mu_;  // serialises ReturnDisk
+  struct ReturnState {
+    uint64_t passes = 0;        // probes passed in a row while failed
+    uint64_t auto_returns = 0;  // returns by the probe thread
+    uint64_t failed_attempts = 0;  // automatic attempts in a row that failed
+  };
+  std::vector<ReturnState> returns_;  // GUARDED_BY(return_mu_); per disk
   Counter* appends_;
   Counter* append_bytes_;
   Counter* reads_;
   Counter* read_bytes_;
   Counter* corruptions_;
   Counter* crc_rejects_;
+  Counter* return_removed_;
   Gauge* replicas_gauge_;
 };
 

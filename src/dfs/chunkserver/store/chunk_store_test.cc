@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <functional>
 #include <mutex>
+#include <set>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -496,6 +497,130 @@ TEST_F(ChunkStoreTest, EioMarksDiskFailedAndCreationMovesOn) {
   // A failed disk stays failed: no more writes go to it.
   EXPECT_EQ(store_->Append(Args(1, 1, 0, "hello")).status().code(), StatusCode::kIoError);
   EXPECT_EQ(*store_->Create(3, 1, 0), 1u);
+}
+
+// A store whose probe threads run every 2 ms of real time.
+class DiskReturnTest : public ChunkStoreTest {
+ protected:
+  void OpenProbing(uint64_t auto_online_max = 3) {
+    store_.reset();
+    ChunkStoreOptions opt;
+    opt.disk_paths = {disk0_, disk1_};
+    opt.disk_reserve_bytes = 0;
+    opt.disk_probe_interval_ms = 2;
+    opt.disk_online_probes = 3;
+    opt.disk_auto_online_max = auto_online_max;
+    auto s = ChunkStore::Open(opt, fault_, clock_, &metrics_);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    store_ = std::move(*s);
+  }
+  void WriteSealed(uint64_t id, const std::string& data) {
+    ASSERT_EQ(*store_->Create(id, 1, 0), 0u);
+    ASSERT_TRUE(store_->Append(Args(id, 1, 0, data)).ok());
+    ASSERT_TRUE(store_->Seal(id, 1, data.size()).ok());
+  }
+  // Fails disk 0 with an EIO (a chunk creation meets it and goes to disk
+  // 1), which stays injected until the caller clears it.
+  void FailDisk0() {
+    fault_->SetFault(disk0_, DiskFault{.error_rate = 1.0});
+    (void)store_->Create(next_id_++, 1, 0);
+    ASSERT_TRUE(Disk0Failed());
+  }
+  uint64_t Disk0Counter(const std::string& name) { return metrics_.GetCounter(name, "", "disk=\"0\"")->Value(); }
+  uint64_t next_id_ = 1000;
+  bool Disk0Failed() { return store_->DiskReports(/*drain_latency=*/false)[0].failed; }
+};
+
+TEST_F(DiskReturnTest, AFailedDiskPassingItsProbesReturnsWithItsIntactReplicasOnly) {
+  OpenProbing();
+  const std::string good = Bytes(100000, 1), bad = Bytes(100000, 2);
+  WriteSealed(1, good);
+  WriteSealed(2, bad);
+  auto trusted_ids = [&] {
+    std::set<uint64_t> ids;
+    for (const auto& r : store_->ListReplicas(/*trusted_only=*/true)) ids.insert(r.chunk_id);
+    return ids;
+  };
+  FailDisk0();
+  EXPECT_EQ(trusted_ids(), std::set<uint64_t>({1000}));  // the creation that met the EIO went to disk 1
+  const uint64_t layout_failed = store_->LayoutVersion();
+  {  // chunk 2 rots while its disk is out
+    std::fstream f(DataPath(disk0_, 2), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(kDataOffset + 5000);
+    f.put(static_cast<char>(bad[5000] ^ 0x40));
+  }
+  const uint64_t probes = Counter("strata_chunkserver_disk_probes_total");
+  EXPECT_TRUE(Disk0Failed());
+  fault_->ClearFault(disk0_);
+  ASSERT_TRUE(Eventually([&] { return !Disk0Failed(); }));
+  EXPECT_GE(Counter("strata_chunkserver_disk_probes_total"), probes + 3);
+  EXPECT_NE(store_->LayoutVersion(), layout_failed);
+  EXPECT_EQ(ReadAll(1), good);
+  EXPECT_EQ(store_->Info(2).status().code(), StatusCode::kNotFound);
+  EXPECT_FALSE(std::filesystem::exists(DataPath(disk0_, 2)));
+  EXPECT_EQ(Counter("strata_chunkserver_disk_return_replicas_removed_total"), 1u);
+  EXPECT_EQ(trusted_ids(), std::set<uint64_t>({1, 1000}));
+  EXPECT_EQ(*store_->Create(3, 1, 0), 0u);  // it takes new chunks again
+  EXPECT_EQ(Disk0Counter("strata_chunkserver_disk_returns_total"), 1u);
+}
+
+TEST_F(DiskReturnTest, ADiskThatKeepsFailingWaitsForTheOperator) {
+  OpenProbing(/*auto_online_max=*/1);
+  FailDisk0();
+  fault_->ClearFault(disk0_);
+  ASSERT_TRUE(Eventually([&] { return !Disk0Failed(); }));
+  FailDisk0();
+  fault_->ClearFault(disk0_);
+  // Probes pass again and again, but it has come back once already.
+  const uint64_t probes = Counter("strata_chunkserver_disk_probes_total");
+  ASSERT_TRUE(Eventually([&] { return Counter("strata_chunkserver_disk_probes_total") >= probes + 20; }));
+  EXPECT_TRUE(Disk0Failed());
+  ASSERT_TRUE(store_->ReturnDisk(0, /*forced=*/true).ok());
+  EXPECT_FALSE(Disk0Failed());
+  EXPECT_EQ(Disk0Counter("strata_chunkserver_disk_returns_total"), 2u);
+}
+
+TEST_F(DiskReturnTest, TheOperatorCannotReturnADiskThatStillFailsOrIsAnotherDisk) {
+  const std::string data = Bytes(50000, 3);
+  WriteSealed(1, data);
+  FailDisk0();
+  Status still = store_->ReturnDisk(0, /*forced=*/true);
+  EXPECT_EQ(still.code(), StatusCode::kIoError) << still.ToString();
+  EXPECT_TRUE(Disk0Failed());
+  fault_->ClearFault(disk0_);
+  // Another disk mounted in its place: no IDENTITY of the disk claimed.
+  std::filesystem::rename(disk0_ + "/IDENTITY", disk0_ + "/IDENTITY.away");
+  Status other = store_->ReturnDisk(0, /*forced=*/true);
+  EXPECT_EQ(other.code(), StatusCode::kFailedPrecondition) << other.ToString();
+  EXPECT_NE(other.message().find("not the disk"), std::string::npos) << other.ToString();
+  EXPECT_TRUE(Disk0Failed());
+  std::filesystem::rename(disk0_ + "/IDENTITY.away", disk0_ + "/IDENTITY");
+  ASSERT_TRUE(store_->ReturnDisk(0, /*forced=*/true).ok());
+  EXPECT_EQ(ReadAll(1), data);
+  EXPECT_TRUE(store_->ReturnDisk(0, /*forced=*/true).ok());  // healthy: nothing to do
+  EXPECT_EQ(store_->ReturnDisk(7, /*forced=*/true).code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(DiskReturnTest, AFullDiskReturnsOnlyOnceItHasRoom) {
+  ASSERT_EQ(*store_->Create(1, 1, 0), 0u);
+  fault_->SetFault(disk0_, DiskFault{.no_space = true});
+  EXPECT_EQ(store_->Append(Args(1, 1, 0, "x")).status().code(), StatusCode::kNoSpace);
+  ASSERT_TRUE(Disk0Failed());
+  EXPECT_EQ(store_->ReturnDisk(0, /*forced=*/true).code(), StatusCode::kNoSpace);
+  EXPECT_TRUE(Disk0Failed());
+  fault_->ClearFault(disk0_);
+  ASSERT_TRUE(store_->ReturnDisk(0, /*forced=*/true).ok());
+  EXPECT_TRUE(store_->Append(Args(1, 1, 0, "x")).ok());
+}
+
+TEST_F(DiskReturnTest, ADiskOfAnotherClusterIsNeverReturned) {
+  ASSERT_TRUE(store_->AdoptCluster(std::string(32, 'a')).ok());
+  Status refused = store_->AdoptCluster(std::string(32, 'b'));
+  ASSERT_EQ(refused.code(), StatusCode::kFailedPrecondition) << refused.ToString();
+  ASSERT_TRUE(Disk0Failed());
+  Status st = store_->ReturnDisk(0, /*forced=*/true);
+  EXPECT_EQ(st.code(), StatusCode::kFailedPrecondition) << st.ToString();
+  EXPECT_TRUE(Disk0Failed());
 }
 
 TEST_F(ChunkStoreTest, EioOnCreateTriesTheOtherDisk) {

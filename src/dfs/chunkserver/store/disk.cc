@@ -52,6 +52,8 @@ Disk::Disk(uint32_t index, std::string path, MetricsRegistry* metrics)
                                          "Latency of chunk writes including fdatasync, per disk", labels);
   failures_ = metrics->GetCounter("strata_chunkserver_disk_failures_total",
                                   "Times a disk was marked failed", labels);
+  returns_ = metrics->GetCounter("strata_chunkserver_disk_returns_total",
+                                 "Times a failed disk was verified and returned to service", labels);
 }
 
 std::string Disk::failure() const {
@@ -62,11 +64,11 @@ std::string Disk::failure() const {
 void Disk::NoteStatus(const Status& st) {
   switch (st.code()) {
     case StatusCode::kNoSpace:
-      MarkFailed(st.ToString(), /*replicas_lost=*/false);
+      Fail(st.ToString(), /*replicas_lost=*/false, st.code());
       break;
     case StatusCode::kIoError:
     case StatusCode::kPermissionDenied:
-      MarkFailed(st.ToString(), /*replicas_lost=*/true);
+      Fail(st.ToString(), /*replicas_lost=*/true, st.code());
       break;
     default:
       break;
@@ -74,15 +76,48 @@ void Disk::NoteStatus(const Status& st) {
 }
 
 void Disk::MarkFailed(const std::string& reason, bool replicas_lost) {
+  Fail(reason, replicas_lost, StatusCode::kOk);
+}
+
+void Disk::Fail(const std::string& reason, bool replicas_lost, StatusCode code) {
+  errors_.fetch_add(1, std::memory_order_acq_rel);
   {
     std::lock_guard lock(mu_);
     if (replicas_lost) readable_.store(false, std::memory_order_release);
     if (failed_.load()) return;
     failure_ = reason;
+    failure_code_ = code;
     failed_.store(true, std::memory_order_release);
+    transitions_.fetch_add(1, std::memory_order_acq_rel);
   }
   failures_->Add();
   spdlog::error("disk {} ({}) marked failed: {}", index_, path_, reason);
+}
+
+void Disk::Refuse(const std::string& reason) {
+  refused_.store(true, std::memory_order_release);
+  MarkFailed(reason, /*replicas_lost=*/true);
+}
+
+StatusCode Disk::failure_code() const {
+  std::lock_guard lock(mu_);
+  return failure_code_;
+}
+
+void Disk::ReturnToService() {
+  std::string was;
+  {
+    std::lock_guard lock(mu_);
+    if (!failed_.load() || refused_.load()) return;
+    was = failure_;
+    failure_.clear();
+    failure_code_ = StatusCode::kOk;
+    readable_.store(true, std::memory_order_release);
+    failed_.store(false, std::memory_order_release);
+    transitions_.fetch_add(1, std::memory_order_acq_rel);
+  }
+  returns_->Add();
+  spdlog::warn("disk {} ({}) is back in service (it had failed: {})", index_, path_, was);
 }
 
 Status Disk::CheckHealthy() const {

@@ -3,11 +3,13 @@
 // A disk is healthy until an operation on it fails with an I/O error, ENOSPC
 // or a permission error, or its directory disappears; then it is marked failed
 // with the reason, gets no new chunks, refuses writes, and is reported as
-// failed in heartbeats until the process restarts (an operator replaces or
-// frees the disk, then restarts). A disk that is merely full still serves its
+// failed in heartbeats. A disk that is merely full still serves its
 // replicas; after any other failure its replicas are no longer trusted
 // (readable() is false) and are left out of replica reports, so the master
-// copies them elsewhere.
+// copies them elsewhere (they stay readable as a last resort: every read
+// checks CRCs). A failed disk returns to service (ReturnToService) when the
+// store has probed and verified it again (ChunkStore::ReturnDisk), unless it
+// was refused (Refuse: another cluster's disk), which only a restart clears.
 // Write latency (write + fdatasync) is recorded both in a Prometheus histogram
 // and in a window that the heartbeat drains to report recent p50/p99.
 //
@@ -82,6 +84,18 @@ class Disk {
   void NoteStatus(const Status& st);
   // `replicas_lost`: its replicas can no longer be trusted either.
   void MarkFailed(const std::string& reason, bool replicas_lost);
+  // Failed for good, for this process: it is not probed or returned.
+  void Refuse(const std::string& reason);
+  bool refused() const { return refused_.load(std::memory_order_acquire); }
+  // The code of the error that failed it (kOk while healthy, or when failed
+  // by MarkFailed without a status).
+  StatusCode failure_code() const;
+  // Healthy again; the caller has checked it (ChunkStore::ReturnDisk).
+  void ReturnToService();
+  // Errors that failed it or found it failed (counts every one).
+  uint64_t errors() const { return errors_.load(std::memory_order_acquire); }
+  // Counts failures and returns to service: changes at each change of state.
+  uint64_t transitions() const { return transitions_.load(std::memory_order_acquire); }
   // OK, or the failure as an IoError naming the disk.
   Status CheckHealthy() const;
 
@@ -99,12 +113,19 @@ class Disk {
   const std::string chunks_dir_;
   std::atomic<bool> failed_{false};
   std::atomic<bool> readable_{true};
+  std::atomic<bool> refused_{false};
+  std::atomic<uint64_t> transitions_{0};
+  std::atomic<uint64_t> errors_{0};
   std::atomic<uint64_t> free_bytes_seen_{UINT64_MAX};
   mutable std::mutex mu_;
   std::string failure_;  // GUARDED_BY(mu_)
+  StatusCode failure_code_ = StatusCode::kOk;  // GUARDED_BY(mu_)
   LatencyWindow window_;
+  void Fail(const std::string& reason, bool replicas_lost, StatusCode code);
+
   Histogram* write_latency_;
   Counter* failures_;
+  Counter* returns_;
 };
 
 }  // namespace strata::dfs

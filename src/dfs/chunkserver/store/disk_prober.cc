@@ -38,8 +38,9 @@ void DiskProber::Stop() {
   threads_.clear();
 }
 
-Status DiskProber::ProbeOnce(Disk* disk) {
-  if (disk->failed()) return disk->CheckHealthy();
+Status DiskProber::ProbeOnce(Disk* disk, bool tell_listener) {
+  if (disk->refused()) return disk->CheckHealthy();
+  const bool was_failed = disk->failed();
   static const std::string kBlock(kProbeBytes, 'p');
   uint64_t start = clock_->NowMicros();
   std::atomic<uint64_t>* started = nullptr;
@@ -53,13 +54,14 @@ Status DiskProber::ProbeOnce(Disk* disk) {
     return file->Sync();
   }();
   if (started) started->store(0);
-  if (!st.ok()) {
+  if (st.ok()) {
+    disk->ObserveWrite(clock_->NowMicros() - start);
+    probes_->Add();
+  } else {
     disk->NoteStatus(st);
-    return st;
   }
-  disk->ObserveWrite(clock_->NowMicros() - start);
-  probes_->Add();
-  return Status::Ok();
+  if (was_failed && tell_listener && failed_listener_) failed_listener_(disk, st);
+  return st;
 }
 
 void DiskProber::CheckHung() {

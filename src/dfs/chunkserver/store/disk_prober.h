@@ -21,6 +21,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -40,10 +41,16 @@ class DiskProber {
              MetricsRegistry* metrics);
   ~DiskProber();
 
+  // Called with a failed disk and the result of its probe, on the disk's
+  // probe thread. REQUIRES: set before Start.
+  using FailedDiskListener = std::function<void(Disk* disk, const Status& probe)>;
+  void SetFailedDiskListener(FailedDiskListener listener) { failed_listener_ = std::move(listener); }
+
   void Start();
   void Stop();
-  // Probes `disk` once now (tests; the threads call it too).
-  Status ProbeOnce(Disk* disk);
+  // Probes `disk` once now (tests and ChunkStore::ReturnDisk, which passes
+  // `tell_listener` false; the threads call it too).
+  Status ProbeOnce(Disk* disk, bool tell_listener = true);
   // See above.
   void CheckHung();
 
@@ -61,6 +68,7 @@ class DiskProber {
   std::condition_variable cv_;
   bool stopping_ = false;  // GUARDED_BY(mu_)
   std::vector<std::thread> threads_;
+  FailedDiskListener failed_listener_;
   Counter* probes_;
 };
 
