@@ -657,6 +657,105 @@ TEST_F(DfsSystemTest, AFailedDisksReplicasAreReplacedOnceOnOtherServers) {
   EXPECT_TRUE(FilesEqual(src, dst));
 }
 
+// Each chunk of `st` has exactly `want` replicas.
+bool ExactlyReplicated(const nlohmann::json& st, size_t want) {
+  if (!st.contains("chunk_list")) return false;
+  for (const auto& ch : st["chunk_list"]) {
+    if (ch["replicas"].size() != want) return false;
+  }
+  return true;
+}
+
+TEST_F(DfsSystemTest, AFailedDiskComesBackOnlyWhenItIsGoodAgainByItselfOrByTheOperator) {
+  TestClusterConfig cfg;
+  cfg.master_yaml = "  heartbeat_interval_ms: 200\n";
+  // cs1 waits for the operator; every other chunkserver returns its disks
+  // after 3 passing probes, 100 ms apart.
+  cfg.chunkserver_yaml = "  full_report_every: 3\n  disk_probe_interval_ms: 100\n";
+  TestCluster c(cfg);
+  ASSERT_FALSE(c.info().is_null());
+  std::string src = Tmp("src"), dst = Tmp("dst");
+  WriteRandomFile(src, 3ull << 20, 33);
+  ASSERT_EQ(c.Cli({"fs", "put", "--chunk-size", "1M", src, "/d"}).exit_code, 0);
+  const nlohmann::json replica = c.StatJson("/d")["chunk_list"][0]["replicas"][0];
+  const std::string server = replica["server_id"].get<std::string>();
+  const std::string disk = std::to_string(replica["disk"].get<int>());
+  auto failed = [&] {
+    auto d = c.DiskStatus(server, std::stoi(disk));
+    return !d.is_null() && d["failed"] == true;
+  };
+
+  // Failing, the disk is replaced; the operator cannot bring it back.
+  ASSERT_EQ(c.Cli({"debug", "disk-fault", "--server", server, "--disk", disk, "--error-rate", "1"}).exit_code, 0);
+  ASSERT_TRUE(WaitFor(failed, 30s)) << c.ClusterStatusJson().dump(1);
+  ASSERT_TRUE(WaitFor([&] { return c.ClusterStatusJson()["chunks"]["under_replicated"] == 0; }, 60s));
+  auto refused = c.Cli({"cluster", "disk", server, disk, "--online"});
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.err.find("still fails"), std::string::npos) << refused.err;
+  EXPECT_TRUE(failed());
+  auto shown = c.Cli({"cluster", "disk", server, disk});
+  EXPECT_EQ(shown.exit_code, 0);
+  EXPECT_NE(shown.out.find("FAILED"), std::string::npos) << shown.out;
+
+  // Lifted, it returns by itself after its probes pass; the surplus copies
+  // go and every chunk has 3 replicas again.
+  ASSERT_EQ(c.Cli({"debug", "disk-fault", "--server", server, "--disk", disk, "--off"}).exit_code, 0);
+  EXPECT_TRUE(WaitFor([&] { return !failed(); }, 30s)) << c.DiskStatus(server, std::stoi(disk)).dump();
+  EXPECT_TRUE(WaitFor([&] { return ExactlyReplicated(c.StatJson("/d"), 3); }, 60s)) << c.StatJson("/d").dump(1);
+  EXPECT_EQ(c.ClusterStatusJson()["chunks"]["under_replicated"], 0);
+  EXPECT_EQ(c.ClusterStatusJson()["chunks"]["lost"], 0);
+
+  // A healthy disk: --online changes nothing and says so.
+  auto again = c.Cli({"cluster", "disk", server, disk, "--online", "--json"});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(nlohmann::json::parse(again.out)["was_failed"], false) << again.out;
+  EXPECT_NE(c.Cli({"cluster", "disk", server, "9", "--online"}).exit_code, 0);
+  EXPECT_NE(c.Cli({"cluster", "disk", "cs99", disk, "--online"}).exit_code, 0);
+  ASSERT_EQ(c.Cli({"fs", "get", "/d", dst}).exit_code, 0);
+  EXPECT_TRUE(FilesEqual(src, dst));
+}
+
+TEST_F(DfsSystemTest, AFailedDiskWaitsForTheOperatorWhenAutomaticReturnIsOff) {
+  TestClusterConfig cfg;
+  cfg.master_yaml = "  heartbeat_interval_ms: 200\n";
+  cfg.chunkserver_yaml = "  full_report_every: 3\n  disk_probe_interval_ms: 100\n  disk_online_probes: 0\n";
+  TestCluster c(cfg);
+  ASSERT_FALSE(c.info().is_null());
+  std::string src = Tmp("src"), dst = Tmp("dst");
+  WriteRandomFile(src, 2ull << 20, 34);
+  ASSERT_EQ(c.Cli({"fs", "put", "--chunk-size", "1M", src, "/d"}).exit_code, 0);
+  const nlohmann::json replica = c.StatJson("/d")["chunk_list"][0]["replicas"][0];
+  const std::string server = replica["server_id"].get<std::string>();
+  const int disk = replica["disk"].get<int>();
+  auto failed = [&] {
+    auto d = c.DiskStatus(server, disk);
+    return !d.is_null() && d["failed"] == true;
+  };
+  ASSERT_EQ(c.Cli({"debug", "disk-fault", "--server", server, "--disk", std::to_string(disk), "--error-rate", "1"})
+                .exit_code,
+            0);
+  ASSERT_TRUE(WaitFor(failed, 30s));
+  ASSERT_TRUE(WaitFor([&] { return c.ClusterStatusJson()["chunks"]["under_replicated"] == 0; }, 60s));
+  ASSERT_EQ(c.Cli({"debug", "disk-fault", "--server", server, "--disk", std::to_string(disk), "--off"}).exit_code, 0);
+  // 30 probes pass, and the disk stays failed.
+  std::string cs_http;
+  const nlohmann::json status = c.ClusterStatusJson();
+  for (const auto& cs : status["chunkservers"]) {
+    if (cs["id"] == server) cs_http = cs["http_addr"].get<std::string>();
+  }
+  const std::string probes = "strata_chunkserver_disk_probes_total";
+  const double start = MetricValue(cs_http, probes);
+  ASSERT_TRUE(WaitFor([&] { return MetricValue(cs_http, probes) >= start + 30; }, 30s));
+  EXPECT_TRUE(failed());
+  auto online = c.Cli({"cluster", "disk", server, std::to_string(disk), "--online"});
+  ASSERT_EQ(online.exit_code, 0) << online.err;
+  EXPECT_NE(online.out.find("back in service"), std::string::npos) << online.out;
+  EXPECT_TRUE(WaitFor([&] { return !failed(); }, 10s));
+  EXPECT_TRUE(WaitFor([&] { return ExactlyReplicated(c.StatJson("/d"), 3); }, 60s)) << c.StatJson("/d").dump(1);
+  ASSERT_EQ(c.Cli({"fs", "get", "/d", dst}).exit_code, 0);
+  EXPECT_TRUE(FilesEqual(src, dst));
+}
+
 TEST_F(DfsSystemTest, FullDiskIsMarkedFailedAndWritesGoElsewhere) {
   TestCluster c;
   ASSERT_FALSE(c.info().is_null());

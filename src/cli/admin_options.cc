@@ -110,4 +110,20 @@ std::string HumanBytes(uint64_t bytes) {
   return buf;
 }
 
+Result<std::string> ResolveChunkserver(dfs::DfsClient* client, const std::string& server) {
+  ASSIGN_OR_RETURN(std::string text, client->ClusterStatusJson());
+  auto doc = nlohmann::json::parse(text, nullptr, false);
+  if (doc.is_discarded() || !doc.contains("chunkservers")) {
+    return Status::Internal("the master's status is not the JSON expected");
+  }
+  std::string known;
+  for (const auto& cs : doc["chunkservers"]) {
+    std::string id = cs.value("id", std::string());
+    std::string addr = cs.value("addr", std::string());
+    if (server == id || server == addr) return addr;
+    known += (known.empty() ? "" : ", ") + id;
+  }
+  return Status::NotFound("no chunkserver " + server + " (known: " + known + ")");
+}
+
 }  // namespace strata::cli

@@ -37,6 +37,10 @@ Result<std::unique_ptr<dfs::DfsClient>> ConnectDfs(const AdminOptions& opts);
 // A client of the blockmanager found through `opts`.
 Result<std::unique_ptr<block::manager::BlockManagerClient>> ConnectBlockManager(const AdminOptions& opts);
 
+// The RPC address of the chunkserver whose id (e.g. cs3) or address is
+// `server`, from the master's status; NotFound lists the known ids.
+Result<std::string> ResolveChunkserver(dfs::DfsClient* client, const std::string& server);
+
 // Prints "error: <status>" to stderr (with `json`, {"error": {"code",
 // "message"}} instead) and returns the exit code for it (1 for errors
 // reported by the cluster, 2 for bad usage).

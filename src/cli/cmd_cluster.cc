@@ -220,6 +220,7 @@ void RegisterClusterCommand(CLI::App& app, int* exit_code) {
     // An unreachable blockmanager is a cluster problem the exit code shows.
     *exit_code = block.ok() ? 0 : 1;
   });
+  RegisterClusterDiskCommand(cluster, exit_code);
 }
 
 }  // namespace strata::cli

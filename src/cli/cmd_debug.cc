@@ -26,23 +26,6 @@ struct DiskFaultArgs {
   bool off = false;
 };
 
-// The RPC address of the chunkserver whose id or address is `server`.
-Result<std::string> ResolveChunkserver(dfs::DfsClient* client, const std::string& server) {
-  ASSIGN_OR_RETURN(std::string text, client->ClusterStatusJson());
-  auto doc = nlohmann::json::parse(text, nullptr, false);
-  if (doc.is_discarded() || !doc.contains("chunkservers")) {
-    return Status::Internal("the master's status is not the JSON expected");
-  }
-  std::string known;
-  for (const auto& cs : doc["chunkservers"]) {
-    std::string id = cs.value("id", std::string());
-    std::string addr = cs.value("addr", std::string());
-    if (server == id || server == addr) return addr;
-    known += (known.empty() ? "" : ", ") + id;
-  }
-  return Status::NotFound("no chunkserver " + server + " (known: " + known + ")");
-}
-
 nlohmann::json FaultJson(const dfs::DiskFaultSpec& f) {
   return {{"latency_ms", f.latency_ms()}, {"error_rate", f.error_rate()}, {"no_space", f.no_space()},
           {"frozen", f.frozen()}};

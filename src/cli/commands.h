@@ -26,6 +26,8 @@ void RegisterBlockManagerCommand(CLI::App& app, int* exit_code);
 void RegisterVolumeCommand(CLI::App& app, int* exit_code);
 void RegisterBlockServerCommand(CLI::App& app, int* exit_code);
 void RegisterNbdCommand(CLI::App& app, int* exit_code);
+// `strata cluster disk`, added under the cluster command.
+void RegisterClusterDiskCommand(CLI::App* cluster, int* exit_code);
 // `strata debug block-write`, added under the debug command.
 void RegisterDebugBlockWriteCommand(CLI::App* debug, int* exit_code);
 

@@ -63,6 +63,21 @@ Status HandleReplicate(Replicator* replicator, const ReplicateRequest& req, Repl
   return Status::Ok();
 }
 
+Status HandleDiskOnline(ChunkStore* store, const DiskOnlineRequest& req, DiskOnlineResponse* resp) {
+  if (req.disk() >= store->disk_count()) {
+    return Status::InvalidArgument("no disk " + std::to_string(req.disk()) + " (this chunkserver has " +
+                                   std::to_string(store->disk_count()) + ")");
+  }
+  bool was_failed = store->DiskReports(/*drain_latency=*/false)[req.disk()].failed;
+  RETURN_IF_ERROR(store->ReturnDisk(req.disk(), /*forced=*/true));
+  DiskReport now = store->DiskReports(/*drain_latency=*/false)[req.disk()];
+  resp->set_disk(req.disk());
+  resp->set_path(now.path);
+  resp->set_was_failed(was_failed);
+  resp->set_chunks(now.chunks);
+  return Status::Ok();
+}
+
 }  // namespace
 
 void RegisterChunkService(rpc::RpcServer* server, ChunkStore* store, Replicator* replicator) {
@@ -113,6 +128,11 @@ void RegisterChunkService(rpc::RpcServer* server, ChunkStore* store, Replicator*
       CHUNKSERVER_REPLICATE, "replicate",
       [replicator](const ReplicateRequest& req, std::string&, ReplicateResponse* resp, std::string*) {
         return HandleReplicate(replicator, req, resp);
+      });
+  server->RegisterTyped<DiskOnlineRequest, DiskOnlineResponse>(
+      CHUNKSERVER_DISK_ONLINE, "disk_online",
+      [store](const DiskOnlineRequest& req, std::string&, DiskOnlineResponse* resp, std::string*) {
+        return HandleDiskOnline(store, req, resp);
       });
 }
 
