@@ -17,3 +17,10 @@ pkg_check_modules(LZ4 REQUIRED IMPORTED_TARGET liblz4)
 add_library(strata_asio INTERFACE)
 target_compile_definitions(strata_asio INTERFACE ASIO_STANDALONE ASIO_NO_DEPRECATED)
 target_link_libraries(strata_asio INTERFACE Threads::Threads)
+if(CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+  # asio 1.22 turns co_await on under clang only when libc++'s
+  # <experimental/coroutine> exists (__cpp_coroutines, i.e. -fcoroutines-ts);
+  # clang's C++20 coroutines work with libstdc++'s <coroutine>, which asio
+  # then uses (ASIO_HAS_STD_COROUTINE, detected through __GNUC__), so say so.
+  target_compile_definitions(strata_asio INTERFACE ASIO_HAS_CO_AWAIT=1)
+endif()
