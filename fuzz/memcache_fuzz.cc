@@ -1,7 +1,7 @@
 // libFuzzer harness for the memcached text and meta protocol: arbitrary
 // bytes through a real MemcacheHandler over a small engine.
-// Build: cmake -DSTRATA_FUZZ=ON -DCMAKE_CXX_COMPILER=clang++ ...; run:
-// ASAN_OPTIONS=detect_leaks=0 build-fuzz/src/cache/memcache_fuzz -max_total_time=60
+// Run: fuzz/run (docs/fuzzing.md), or by hand:
+// ASAN_OPTIONS=detect_leaks=0 build-fuzz/fuzz/memcache_fuzz fuzz/corpus/memcache_fuzz
 // (LeakSanitizer cannot see pointers stored in the mmap'd slab arena, so
 // container objects owned by items look leaked; leaks are checked by the
 // ASan unit tests instead, whose engines are destroyed.)

@@ -9,8 +9,8 @@
 //      over a socketpair, from the first byte of the handshake;
 //   3  the same after a canned NBD_OPT_GO of export "a" (simple replies);
 //   4  the same after canned STRUCTURED_REPLY, SET_META_CONTEXT and GO.
-// Build: cmake -DSTRATA_FUZZ=ON -DCMAKE_CXX_COMPILER=clang++ ...; run:
-// build-fuzz/fuzz/nbd_fuzz -max_total_time=120
+// Run: fuzz/run (docs/fuzzing.md), or by hand:
+// build-fuzz/fuzz/nbd_fuzz fuzz/corpus/nbd_fuzz
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>

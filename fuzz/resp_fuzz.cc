@@ -1,8 +1,8 @@
 // libFuzzer harness for the RESP side: arbitrary bytes go through the parser
 // and every command of the table (a real RespHandler over a small engine);
 // nothing may crash, hang or read out of bounds.
-// Build: cmake -DSTRATA_FUZZ=ON -DCMAKE_CXX_COMPILER=clang++ ...; run:
-// ASAN_OPTIONS=detect_leaks=0 build-fuzz/src/cache/resp_fuzz -max_total_time=60
+// Run: fuzz/run (docs/fuzzing.md), or by hand:
+// ASAN_OPTIONS=detect_leaks=0 build-fuzz/fuzz/resp_fuzz fuzz/corpus/resp_fuzz
 // (LeakSanitizer cannot see pointers stored in the mmap'd slab arena, so
 // container objects owned by items look leaked; leaks are checked by the
 // ASan unit tests instead, whose engines are destroyed.)

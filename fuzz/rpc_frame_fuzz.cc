@@ -75,7 +75,9 @@ void FuzzStructured(std::string_view in) {
   limits.max_meta_bytes = 1 + Take(in, 2);
   limits.max_bulk_bytes = 1 + Take(in, 3);
   FrameHeader h;
-  h.flags = static_cast<uint8_t>(Take(in, 1));
+  // Mostly the flags a peer sends (none, reply, ordered); sometimes others.
+  const uint8_t flags = static_cast<uint8_t>(Take(in, 1));
+  h.flags = flags & 0x80 ? flags : flags % 3;
   h.status = static_cast<uint16_t>(Take(in, 2));
   h.method = static_cast<uint32_t>(Take(in, 4));
   h.timeout_ms = static_cast<uint32_t>(Take(in, 4));
@@ -100,8 +102,10 @@ void FuzzStructured(std::string_view in) {
     Check(!got.ok());
     return;
   }
+  // Refused: lengths past the limits, unknown flags, an ordered reply.
+  const bool flags_known = !(h.flags & ~(kFlagReply | kFlagOrdered)) && !(h.is_reply() && h.is_ordered());
   const bool within = h.meta_len <= limits.max_meta_bytes && h.bulk_len <= limits.max_bulk_bytes;
-  Check(got.ok() == within);
+  Check(got.ok() == (within && flags_known));
   Check(ServerHandshake::IsFrame(std::string_view(header, kFrameHeaderSize)));
   if (!got.ok()) return;
   Check(got->flags == h.flags && got->status == h.status && got->method == h.method);

@@ -1,0 +1,57 @@
+// libFuzzer harness for the YAML config parsers (common/config.h and a
+// role's options): the rest of the input after the first byte is a config
+// file, written to a scratch file and read as the role reads it. The first
+// byte picks the target:
+//   0  LoadMasterOptions (LoadYamlFile, ConfigNode's typed getters, the
+//      master's keys and Validate): no file may crash it, and what it
+//      accepts must validate;
+//   1  ParseByteSize on the text ("64K", "4GiB"): what it accepts must be a
+//      whole number of bytes that its own output ("<n>") parses back to.
+// Run: fuzz/run, or build-fuzz/fuzz/config_fuzz fuzz/corpus/config_fuzz
+#include <unistd.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <string_view>
+
+#include "common/config.h"
+#include "dfs/master/master_options.h"
+
+namespace {
+
+void Check(bool ok) {
+  if (!ok) __builtin_trap();
+}
+
+const std::string& ScratchPath() {
+  static const std::string path = "/dev/shm/strata-config-fuzz-" + std::to_string(getpid()) + ".yaml";
+  return path;
+}
+
+bool WriteScratch(std::string_view text) {
+  FILE* f = std::fopen(ScratchPath().c_str(), "wb");
+  if (!f) return false;
+  const bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
+  return std::fclose(f) == 0 && ok;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size < 1 || size > 4096) return 0;
+  std::string_view in(reinterpret_cast<const char*>(data) + 1, size - 1);
+  if (data[0] % 2 == 0) {
+    if (!WriteScratch(in)) return 0;
+    auto options = strata::dfs::master::LoadMasterOptions(ScratchPath());
+    if (options.ok()) Check(options->Validate().ok());
+  } else {
+    auto bytes = strata::ParseByteSize(std::string(in));
+    if (bytes.ok()) {
+      auto again = strata::ParseByteSize(std::to_string(*bytes));
+      Check(again.ok() && *again == *bytes);
+    }
+  }
+  return 0;
+}
