@@ -7,11 +7,16 @@ namespace strata {
 
 Result<uint64_t> ParseByteSize(const std::string& text) {
   if (text.empty()) return Status::InvalidArgument("empty size");
+  // Every value that fits in 64 bits parses, however it is written: a size
+  // printed in bytes (e.g. 4T as 4398046511104) reads back as itself.
   size_t pos = 0;
-  while (pos < text.size() && std::isdigit(static_cast<unsigned char>(text[pos]))) ++pos;
+  uint64_t n = 0;
+  for (; pos < text.size() && std::isdigit(static_cast<unsigned char>(text[pos])); ++pos) {
+    const uint64_t digit = static_cast<uint64_t>(text[pos] - '0');
+    if (n > (UINT64_MAX - digit) / 10) return Status::InvalidArgument("size '" + text + "' is too large");
+    n = n * 10 + digit;
+  }
   if (pos == 0) return Status::InvalidArgument("size '" + text + "' does not start with a number");
-  if (pos > 18) return Status::InvalidArgument("size '" + text + "' is too large");
-  uint64_t n = std::stoull(text.substr(0, pos));
   std::string unit = text.substr(pos);
   for (auto& c : unit) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   if (unit.size() >= 2 && unit.back() == 'B') unit.pop_back();   // KB, KIB -> K, KI

@@ -17,6 +17,21 @@ TEST(ConfigTest, ParseByteSize) {
   EXPECT_FALSE(ParseByteSize("99999999999999999999").ok());
 }
 
+// Found by fuzz/config_fuzz: "4411119T" parsed, but the same size in bytes
+// (19 digits) was refused as too large.
+TEST(ConfigTest, ParseByteSizeTakesEverySizeItCanReturn) {
+  auto t = ParseByteSize("4411119T");
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(*t, 4411119ull << 40);
+  auto bytes = ParseByteSize(std::to_string(*t));
+  ASSERT_TRUE(bytes.ok()) << bytes.status().ToString();
+  EXPECT_EQ(*bytes, *t);
+  EXPECT_EQ(*ParseByteSize("18446744073709551615"), UINT64_MAX);
+  EXPECT_FALSE(ParseByteSize("18446744073709551616").ok());
+  EXPECT_FALSE(ParseByteSize("16777216T").ok());
+  EXPECT_EQ(*ParseByteSize("00000000000000000000000064K"), 65536u);
+}
+
 TEST(ConfigTest, TypedAccessAndUnknownKeys) {
   ConfigNode node(YAML::Load("a: 5\nb: hello\nc: 64M\nd: [1]\n"), "test.yaml");
   int64_t a = 0;
