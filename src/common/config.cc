@@ -108,6 +108,9 @@ Result<ConfigNode> ConfigNode::Child(const std::string& key) {
 Status ConfigNode::CheckNoUnknownKeys() const {
   if (!node_.IsMap()) return Status::Ok();
   for (const auto& kv : node_) {
+    // A key that is a sequence or mapping (YAML's `? [a, b]`) names no
+    // option; as<std::string>() would throw, and the role would abort.
+    if (!kv.first.IsScalar()) return Status::InvalidArgument(where_ + ": a key that is not a plain name");
     auto key = kv.first.as<std::string>();
     if (!seen_.count(key)) return Status::InvalidArgument(where_ + ": unknown key '" + key + "'");
   }

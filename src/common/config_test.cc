@@ -65,5 +65,17 @@ TEST(ConfigTest, MissingFile) {
   EXPECT_EQ(LoadYamlFile("/nonexistent/strata.yaml").status().code(), StatusCode::kNotFound);
 }
 
+// Found by fuzz/config_fuzz: a mapping or sequence used as a key threw from
+// CheckNoUnknownKeys (the role aborted) instead of being refused.
+TEST(ConfigTest, ComplexKeyIsRefusedNotThrown) {
+  for (const char* text : {"? [a, b]\n: 1\n", "? {x: 1}\n: 2\nport: 3\n", "? \n: 1\n"}) {
+    ConfigNode node(YAML::Load(text), "test.yaml");
+    int64_t port = 0;
+    ASSERT_TRUE(node.GetInt("port", &port).ok());
+    Status st = node.CheckNoUnknownKeys();
+    EXPECT_FALSE(st.ok()) << text;
+  }
+}
+
 }  // namespace
 }  // namespace strata
