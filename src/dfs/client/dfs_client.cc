@@ -183,7 +183,7 @@ Result<std::unique_ptr<FileReader>> DfsClient::OpenReader(const std::string& pat
   RETURN_IF_ERROR(CheckPathBytes(path));
   ASSIGN_OR_RETURN(StatResponse st, Stat(path));
   if (st.info().is_dir()) return Status::InvalidArgument(path + " is a directory");
-  return std::make_unique<FileReader>(this, std::move(st));
+  return std::make_unique<FileReader>(this, path, std::move(st));
 }
 
 }  // namespace strata::dfs

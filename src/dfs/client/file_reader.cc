@@ -16,8 +16,36 @@ constexpr size_t kReadPieceBytesMax = 4u << 20;
 
 }  // namespace
 
-FileReader::FileReader(DfsClient* client, StatResponse stat) : client_(client), stat_(std::move(stat)) {
-  for (const auto& c : stat_.chunks()) size_ = std::max(size_, c.file_offset() + c.length());
+FileReader::FileReader(DfsClient* client, std::string path, StatResponse stat)
+    : client_(client), path_(std::move(path)), stat_(std::make_shared<const StatResponse>(std::move(stat))) {
+  for (const auto& c : stat_->chunks()) size_ = std::max(size_, c.file_offset() + c.length());
+}
+
+std::shared_ptr<const StatResponse> FileReader::Snapshot() const {
+  std::lock_guard lock(mu_);
+  return stat_;
+}
+
+Result<std::shared_ptr<const StatResponse>> FileReader::Refresh(const std::shared_ptr<const StatResponse>& seen) {
+  {
+    std::lock_guard lock(mu_);
+    if (stat_ != seen) return stat_;
+  }
+  ASSIGN_OR_RETURN(StatResponse fresh, client_->Stat(path_));
+  refreshes_++;
+  auto next = std::make_shared<const StatResponse>(std::move(fresh));
+  std::lock_guard lock(mu_);
+  if (stat_ == seen) stat_ = next;
+  return stat_;
+}
+
+const ChunkInfo* FileReader::ChunkAt(const StatResponse& stat, uint64_t pos) {
+  // Chunks are ordered by file offset; find the one holding `pos`.
+  auto it = std::upper_bound(stat.chunks().begin(), stat.chunks().end(), pos,
+                             [](uint64_t p, const ChunkInfo& c) { return p < c.file_offset(); });
+  if (it == stat.chunks().begin()) return nullptr;
+  const ChunkInfo& chunk = *(it - 1);
+  return pos - chunk.file_offset() < chunk.length() ? &chunk : nullptr;
 }
 
 void FileReader::ReportBadReplica(const ChunkInfo& chunk, const ReplicaLocation& loc, const Status& why) {
@@ -68,17 +96,24 @@ Result<size_t> FileReader::ReadAt(uint64_t offset, char* buf, size_t n) {
   size_t done = 0;
   while (done < n && offset + done < size_) {
     uint64_t pos = offset + done;
-    // Chunks are ordered by file offset; find the one holding `pos`.
-    auto it = std::upper_bound(stat_.chunks().begin(), stat_.chunks().end(), pos,
-                               [](uint64_t p, const ChunkInfo& c) { return p < c.file_offset(); });
-    if (it == stat_.chunks().begin()) return Status::Internal("no chunk covers offset " + std::to_string(pos));
-    const ChunkInfo& chunk = *(it - 1);
-    uint64_t in_chunk = pos - chunk.file_offset();
-    if (in_chunk >= chunk.length()) break;  // a hole cannot happen: end of data
-    size_t want = static_cast<size_t>(std::min<uint64_t>({n - done, chunk.length() - in_chunk, kReadPieceBytesMax}));
-    ASSIGN_OR_RETURN(size_t got, ReadFromChunk(chunk, in_chunk, buf + done, want));
-    done += got;
-    if (got == 0) break;
+    std::shared_ptr<const StatResponse> stat = Snapshot();
+    const ChunkInfo* chunk = ChunkAt(*stat, pos);
+    if (chunk == nullptr) break;  // a hole cannot happen: end of data
+    uint64_t in_chunk = pos - chunk->file_offset();
+    size_t want = static_cast<size_t>(std::min<uint64_t>({n - done, chunk->length() - in_chunk, kReadPieceBytesMax}));
+    Result<size_t> got = ReadFromChunk(*chunk, in_chunk, buf + done, want);
+    if (!got.ok()) {
+      // Every replica it knew failed: the chunk may have moved since.
+      auto fresh = Refresh(stat);
+      if (!fresh.ok()) return got.status();
+      const ChunkInfo* moved = ChunkAt(**fresh, pos);
+      if (moved == nullptr || moved->chunk_id() != chunk->chunk_id()) return got.status();
+      spdlog::info("dfs: chunk {} of {}: read again from its current replicas", chunk->chunk_id(), path_);
+      got = ReadFromChunk(*moved, in_chunk, buf + done, want);
+      if (!got.ok()) return got.status();
+    }
+    done += *got;
+    if (*got == 0) break;
   }
   return done;
 }
