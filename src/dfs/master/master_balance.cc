@@ -1,6 +1,9 @@
 // The balancer's side of the master (balancer.h): starting moves while
 // nothing is under-replicated, and dropping a move's source replica once the
-// new one is reported.
+// new one is reported. A chunk just moved is left alone for
+// `balance_chunk_cooldown_ms`, so that servers dying and returning cannot
+// make the same chunk travel back and forth (each move costs a copy, and
+// readers holding its old locations must look it up again).
 #include <spdlog/spdlog.h>
 
 #include "dfs/master/master_service.h"
@@ -22,7 +25,7 @@ std::optional<MovableChunk> MasterService::FindMovableChunk(const ServerView& so
   size_t scanned = 0;
   for (uint64_t id : catalog_.ChunksOn(source.id)) {
     if (++scanned > kMoveScanChunksMax) break;
-    if (planned.count(id) || recovery_.InFlight(id)) continue;
+    if (planned.count(id) || recovery_.InFlight(id) || moved_us_.count(id)) continue;
     const ChunkRecord* c = catalog_.FindChunk(id);
     if (!c || !c->sealed() || c->length() == 0 || ChunkMap::HasReplica(*c, target.id)) continue;
     // Fully replicated, every listed replica live (the source's included).
@@ -43,6 +46,10 @@ std::optional<MovableChunk> MasterService::FindMovableChunk(const ServerView& so
 
 void MasterService::ScheduleMoves() {
   if (!options_.balance_enabled || storm_.Paused() || recovery_.AnyQueued()) return;
+  const uint64_t now = clock_->NowMicros();
+  for (auto it = moved_us_.begin(); it != moved_us_.end();) {
+    it = now - it->second >= options_.balance_chunk_cooldown_ms * 1000 ? moved_us_.erase(it) : std::next(it);
+  }
   const uint32_t in_flight = recovery_.moves_in_flight();
   if (in_flight >= options_.balance_moves_in_flight_max || !recovery_.BudgetAllows()) return;
   std::vector<ServerView> views;
@@ -94,6 +101,7 @@ void MasterService::FinishMove(const CopyTask& move) {
   }
   m_.replicas_removed->Add();
   m_.moves_done->Add();
+  if (options_.balance_chunk_cooldown_ms > 0) moved_us_[move.chunk_id] = clock_->NowMicros();
   QueueDelete(move.source, move.chunk_id);
   RefreshRecovery(move.chunk_id);
 }

@@ -116,6 +116,40 @@ TEST_F(MasterBalanceTest, AnUnbalancedClusterConverges) {
   EXPECT_EQ(service_->StatusJson()["chunks"]["under_replicated"], 0);
 }
 
+// A chunk the balancer moved stays put for balance_chunk_cooldown_ms: when
+// one more server joins the rack right after a first round of moves, only
+// chunks that have not moved yet go to it; after the cooldown any may.
+TEST_F(MasterBalanceTest, AMovedChunkIsNotMovedAgainWithinItsCooldown) {
+  options_.balance_replicas_spread_min = 4;
+  options_.balance_chunk_cooldown_ms = 600'000;
+  Restart(&memory_);
+  AddSixServers();
+  WriteFile("/f", 90, 1 << 20);
+  AddServer("cs7", "r1");
+  servers_.push_back("cs7");
+  std::multiset<uint64_t> moved;
+  auto rounds = [&](int n) {
+    for (int i = 0; i < n; ++i) {
+      Round();
+      for (const auto& [target, cmd] : pending_) moved.insert(cmd.chunk_id());
+    }
+  };
+  rounds(40);
+  const std::set<uint64_t> first(moved.begin(), moved.end());
+  ASSERT_GT(first.size(), 20u);
+  EXPECT_EQ(first.size(), moved.size());  // none twice
+  AddServer("cs8", "r1");
+  servers_.push_back("cs8");
+  rounds(40);
+  size_t second = 0;
+  for (uint64_t id : std::set<uint64_t>(moved.begin(), moved.end())) {
+    EXPECT_EQ(moved.count(id), 1u) << "chunk " << id << " moved again within its cooldown";
+    second += first.count(id) == 0;
+  }
+  EXPECT_GT(second, 10u);  // cs8 got chunks that had not moved
+  ExpectFullySpread();
+}
+
 // A move that has not landed keeps the source's replica listed.
 TEST_F(MasterBalanceTest, TheSourceReplicaStaysUntilTheNewOneIsReported) {
   options_.balance_replicas_spread_min = 4;

@@ -29,6 +29,7 @@ Status MasterOptions::Load(ConfigNode& n) {
   RETURN_IF_ERROR(n.GetUint("balance_replicas_spread_min", &balance_replicas_spread_min));
   RETURN_IF_ERROR(n.GetDouble("balance_replicas_spread_fraction", &balance_replicas_spread_fraction));
   RETURN_IF_ERROR(n.GetDouble("balance_disk_use_spread_max", &balance_disk_use_spread_max));
+  RETURN_IF_ERROR(n.GetUint("balance_chunk_cooldown_ms", &balance_chunk_cooldown_ms));
   RETURN_IF_ERROR(n.GetUint("recovery_storm_window_ms", &recovery_storm_window_ms));
   RETURN_IF_ERROR(n.GetUint("recovery_storm_servers_min", &recovery_storm_servers_min));
   RETURN_IF_ERROR(n.GetDouble("recovery_storm_fraction", &recovery_storm_fraction));

@@ -54,6 +54,7 @@ struct MasterOptions {
   uint32_t balance_replicas_spread_min = 10;       // replicas between fullest and emptiest
   double balance_replicas_spread_fraction = 0.05;  // ... and this fraction of the mean
   double balance_disk_use_spread_max = 0.10;       // used fraction of capacity between them
+  uint64_t balance_chunk_cooldown_ms = 600000;     // a moved chunk stays put this long
   // Bounded automatic recovery (storm_guard.h); servers_min 0 disables it.
   uint64_t recovery_storm_window_ms = 60000;
   uint32_t recovery_storm_servers_min = 3;

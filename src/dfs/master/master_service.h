@@ -160,6 +160,8 @@ class MasterService {
   MasterOptions options_;
   Clock* clock_;
   std::map<uint64_t, uint64_t> lease_renewed_us_;  // GUARDED_BY(mu_); inode -> clock micros
+  // Chunks moved by the balancer within balance_chunk_cooldown_ms -> when.
+  std::map<uint64_t, uint64_t> moved_us_;  // GUARDED_BY(mu_)
   ChunkserverStub* stub_;
   MetricsRegistry* metrics_;
   std::unique_ptr<Random> random_;  // GUARDED_BY(mu_)
