@@ -187,5 +187,74 @@ TEST_F(MasterBalanceTest, TheSourceReplicaStaysUntilTheNewOneIsReported) {
   EXPECT_EQ(deletes[0].chunk_id(), chunk);
 }
 
+// Chunks written while only two racks had servers hold two replicas in one
+// rack. When a third rack's servers join, one replica of each moves there,
+// even with the balancer off: a rack failure must not take two replicas.
+TEST_F(MasterBalanceTest, ChunksInTwoRacksMoveAReplicaToAThirdRackWhenOneJoins) {
+  options_.balance_enabled = false;
+  Restart(&memory_);
+  for (const auto& id : {"cs1", "cs2", "cs4", "cs5"}) {
+    AddServer(id, rack_of_[id]);
+    servers_.push_back(id);
+  }
+  WriteFile("/f", 6, 1 << 20);
+  const StatResponse written = StatOf("/f");
+  for (const auto& c : written.chunks()) ASSERT_EQ(c.replicas_size(), 3);
+  Round();
+  EXPECT_TRUE(pending_.empty());  // nowhere better to go yet
+  EXPECT_EQ(service_->StatusJson()["chunks"]["spread_short"], 0);
+  for (const auto& id : {"cs3", "cs6"}) {
+    AddServer(id, "r3");
+    servers_.push_back(id);
+  }
+  size_t moves = 0;
+  for (int i = 0; i < 30; ++i) moves += Round();
+  ExpectFullySpread();
+  EXPECT_EQ(moves, 6u);  // one per chunk, none more
+  EXPECT_EQ(deletes_, 6u);
+  EXPECT_EQ(CounterValue("strata_master_spread_repairs_total"), 6u);
+  EXPECT_EQ(service_->StatusJson()["chunks"]["spread_short"], 0);
+}
+
+// Both servers of a rack die: their chunks are copied into the two racks
+// left. When one of them comes back with its replicas, each of those is
+// kept and a replica of the crowded rack goes instead, with no copy.
+TEST_F(MasterBalanceTest, AServerBackFromTheDeadGivesItsChunksTheirRackBack) {
+  options_.recovery_storm_servers_min = 0;  // two deaths in one rack: no pause here
+  Restart(&memory_);
+  AddSixServers();
+  WriteFile("/f", 6, 1 << 20);
+  std::vector<ReplicaReport> cs3_had, cs6_had;
+  const StatResponse written = StatOf("/f");
+  for (const auto& c : written.chunks()) {
+    for (const auto& r : c.replicas()) {
+      if (r.server_id() == "cs3") cs3_had.push_back(Rep(c.chunk_id(), 1 << 20, true, r.disk()));
+      if (r.server_id() == "cs6") cs6_had.push_back(Rep(c.chunk_id(), 1 << 20, true, r.disk()));
+    }
+  }
+  ASSERT_EQ(cs3_had.size() + cs6_had.size(), 6u);
+  servers_ = {"cs1", "cs2", "cs4", "cs5"};
+  size_t copies = 0;
+  for (int i = 0; i < 30; ++i) copies += Round();
+  EXPECT_EQ(copies, 6u);  // re-replicated into r1 and r2
+  const StatResponse recovered = StatOf("/f");
+  for (const auto& c : recovered.chunks()) ASSERT_EQ(c.replicas_size(), 3);
+  EXPECT_EQ(service_->StatusJson()["chunks"]["spread_short"], 0);  // no rack to go to
+  const size_t deletes_before = deletes_;
+  for (const auto& [id, had] : {std::pair{"cs3", cs3_had}, std::pair{"cs6", cs6_had}}) {
+    AddServer(id, "r3");
+    servers_.push_back(id);
+    auto resp = Beat(id, had, /*full=*/true);
+    EXPECT_TRUE(Commands(resp, ChunkCommand::DELETE).empty()) << id << " keeps its replicas";
+  }
+  ExpectFullySpread();
+  size_t more = 0;
+  for (int i = 0; i < 5; ++i) more += Round();
+  EXPECT_EQ(more, 0u);  // no copy needed
+  EXPECT_EQ(deletes_ - deletes_before, 6u);  // the crowded racks' replicas told to go
+  EXPECT_EQ(CounterValue("strata_master_spread_repairs_total"), 0u);
+  ExpectFullySpread();
+}
+
 }  // namespace
 }  // namespace strata::dfs::master

@@ -50,6 +50,7 @@ void MasterService::RefreshRecovery(uint64_t chunk_id) {
   if (!c) {
     recovery_.Forget(chunk_id);
     chunks_.Forget(chunk_id);
+    spread_short_.erase(chunk_id);
     return;
   }
   if (!c->sealed() || c->length() == 0) {
@@ -58,6 +59,7 @@ void MasterService::RefreshRecovery(uint64_t chunk_id) {
   }
   uint32_t live = reconciler_.LiveReplicas(*c);
   if (live >= c->replication()) DropReplacedFailedDiskReplicas(*c);
+  if (const ChunkRecord* now = catalog_.FindChunk(chunk_id)) NoteSpread(*now);
   recovery_.Update(chunk_id, live, c->replication());
 }
 
@@ -128,6 +130,7 @@ Status MasterService::Heartbeat(const HeartbeatRequest& req, HeartbeatResponse* 
   // not by ticks and heartbeats (a target reports each copy as it lands).
   if (recovery_.landed() != landed_before && !storm_.Paused()) {
     ScheduleCopies();
+    ScheduleSpreadRepairs();
     ScheduleMoves();
   }
   for (auto& cmd : queues_.Drain(req.server_id(), options_.heartbeat_commands_max)) {
@@ -325,6 +328,7 @@ Status MasterService::ApplyReport(const std::string& server, const HeartbeatRequ
   m_.replicas_added->Add(out.added);
   m_.replicas_removed->Add(out.removed);
   for (auto& cmd : out.commands) queues_.Push(server, std::move(cmd));
+  for (const auto& [other, chunk_id] : out.deletes_elsewhere) QueueDelete(other, chunk_id);
   for (const auto& move : out.moves_landed) FinishMove(move);
   return Status::Ok();
 }
@@ -345,6 +349,7 @@ void MasterService::TickLocked() {
   storm_.OnTick(membership_);
   if (!storm_.Paused()) {
     ScheduleCopies();
+    ScheduleSpreadRepairs();
     ScheduleMoves();
   }
   TakeSlowDisksOffline();

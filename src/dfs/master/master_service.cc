@@ -68,9 +68,12 @@ MasterService::MasterService(meta::MetaStore* store, Clock* clock, ChunkserverSt
                             "Median over in-service disks of the write p99 chunkservers report");
   m_.urgent_copies = counter("strata_master_recovery_urgent_copies_total",
                              "Copies of chunks with one replica left started outside the budget");
-  m_.moves_started = counter("strata_master_balance_moves_started_total", "Balancer moves started");
+  m_.moves_started = counter("strata_master_balance_moves_started_total",
+                             "Moves started (balancer and rack spread repairs)");
   m_.moves_done = counter("strata_master_balance_moves_done_total",
                           "Balancer moves whose new replica landed and whose source replica was dropped");
+  m_.spread_repairs = counter("strata_master_spread_repairs_total",
+                              "Moves started to put a chunk's replicas in distinct racks again");
   m_.gc_pending = gauge("strata_master_gc_pending", "Deleted chunks whose replicas are not yet told to go");
 }
 

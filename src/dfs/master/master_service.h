@@ -134,6 +134,11 @@ class MasterService {
   std::optional<MovableChunk> FindMovableChunk(const ServerView& source, const ServerView& target,
                                                const std::set<uint64_t>& planned) const;
   void FinishMove(const CopyTask& move);
+  // Rack spread repair (master_spread.cc).
+  size_t LiveRackCount() const;
+  void NoteSpread(const ChunkRecord& c);
+  bool PlanSpreadRepair(const ChunkRecord& c, const std::vector<ServerView>& views, CopyTask* task);
+  void ScheduleSpreadRepairs();
   bool PlanCopy(const ChunkRecord& c, const std::vector<ServerView>& views, bool urgent_lane, CopyTask* task) const;
   void QueueDelete(const std::string& server, uint64_t chunk_id);
   void ForgetRetired();
@@ -162,6 +167,10 @@ class MasterService {
   std::map<uint64_t, uint64_t> lease_renewed_us_;  // GUARDED_BY(mu_); inode -> clock micros
   // Chunks moved by the balancer within balance_chunk_cooldown_ms -> when.
   std::map<uint64_t, uint64_t> moved_us_;  // GUARDED_BY(mu_)
+  // Whole chunks whose live replicas are in fewer racks than they could be
+  // (master_spread.cc), and the racks with a live server when last looked.
+  std::set<uint64_t> spread_short_;  // GUARDED_BY(mu_)
+  size_t spread_racks_ = 0;          // GUARDED_BY(mu_)
   ChunkserverStub* stub_;
   MetricsRegistry* metrics_;
   std::unique_ptr<Random> random_;  // GUARDED_BY(mu_)
@@ -218,6 +227,7 @@ class MasterService {
     Counter* urgent_copies;
     Counter* moves_started;
     Counter* moves_done;
+    Counter* spread_repairs;
   } m_;
 };
 

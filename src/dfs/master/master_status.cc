@@ -76,6 +76,7 @@ nlohmann::json MasterService::ChunksJson() const {
       {"under_replicated", under},
       {"under_replicated_by_replicas_left", by_live},
       {"lost", rs.lost},
+      {"spread_short", spread_short_.size()},
       {"gc_pending", catalog_.gc().size()},
   };
 }

@@ -24,13 +24,24 @@ ChunkCommand Reconciler::Command(ChunkCommand::Kind kind, uint64_t chunk_id, uin
   return cmd;
 }
 
+bool Reconciler::IsLive(const ReplicaRecord& r) const {
+  return membership_->CountsReplicas(r.server_id()) && !membership_->DiskFailed(r.server_id(), r.disk()) &&
+         ReplicaHealth(*soft_faults_, *slow_servers_, r.server_id(), r.disk()) == Health::kNormal;
+}
+
 uint32_t Reconciler::LiveReplicas(const ChunkRecord& c) const {
   uint32_t live = 0;
-  for (const auto& r : c.replicas()) {
-    live += membership_->CountsReplicas(r.server_id()) && !membership_->DiskFailed(r.server_id(), r.disk()) &&
-            ReplicaHealth(*soft_faults_, *slow_servers_, r.server_id(), r.disk()) == Health::kNormal;
-  }
+  for (const auto& r : c.replicas()) live += IsLive(r);
   return live;
+}
+
+std::map<std::string, uint32_t> Reconciler::LiveRacks(const ChunkRecord& c) const {
+  std::map<std::string, uint32_t> racks;
+  for (const auto& r : c.replicas()) {
+    const ServerState* s = membership_->Find(r.server_id());
+    if (s && IsLive(r)) racks[s->record.rack()]++;
+  }
+  return racks;
 }
 
 Result<ReconcileOutcome> Reconciler::Apply(const std::string& server, const HeartbeatRequest& hb) {
@@ -89,6 +100,8 @@ void Reconciler::SealedReplica(const std::string& server, const ReplicaReport& r
       p->records[c.chunk_id()] = ChunkMap::WithReplica(c, server, r.disk());
       recovery_->Complete(c.chunk_id(), server);
       out->added++;
+    } else if (!copy && RestoresSpread(server, r, c, p, out)) {
+      return;
     } else {
       // Surplus (e.g. a server came back while a copy was made elsewhere).
       if (copying_here) recovery_->Complete(c.chunk_id(), server);
@@ -117,6 +130,33 @@ void Reconciler::SealedReplica(const std::string& server, const ReplicaReport& r
   }
   out->commands.push_back(Command(ChunkCommand::DELETE, c.chunk_id(), 0, 0));
   out->deletes++;
+}
+
+// A server back from the dead, whose rack the chunk lost while it was gone
+// (its copy went to a rack already used, for lack of another), holds the
+// better replica: it is listed, and one replica of a rack holding two leaves
+// the list (deleted by its server).
+bool Reconciler::RestoresSpread(const std::string& server, const ReplicaReport& r, const ChunkRecord& c, Pending* p,
+                                ReconcileOutcome* out) {
+  const ServerState* self = membership_->Find(server);
+  if (!self) return false;
+  const auto racks = LiveRacks(c);
+  if (racks.count(self->record.rack())) return false;
+  std::string crowded;  // the last listed live replica of a rack with two or more
+  for (const auto& x : c.replicas()) {
+    const ServerState* s = membership_->Find(x.server_id());
+    if (s && IsLive(x) && racks.at(s->record.rack()) >= 2) crowded = x.server_id();
+  }
+  if (crowded.empty()) return false;
+  const uint64_t id = c.chunk_id();
+  ChunkRecord next = ChunkMap::WithoutReplica(ChunkMap::WithReplica(c, server, r.disk()), crowded);
+  p->records[id] = std::move(next);
+  spdlog::info("master: chunk {}: the replica on {} (rack {}) is kept and the one on {} goes, so the chunk is in {} "
+               "racks again", id, server, self->record.rack(), crowded, racks.size() + 1);
+  out->added++;
+  out->removed++;
+  out->deletes_elsewhere.emplace_back(crowded, id);
+  return true;
 }
 
 void Reconciler::MissingReplicas(const std::string& server, const std::set<uint64_t>& reported, Pending* p,

@@ -7,7 +7,10 @@
 //   - chunk sealed at L, replica sealed at L: good. Not yet in the chunk's
 //     list: added if the chunk lacks replicas (a finished recovery copy, or a
 //     server back from the dead) or is the target of a balancer move (the
-//     caller then drops the move's source), otherwise DELETE (surplus);
+//     caller then drops the move's source), otherwise it is surplus: if
+//     its rack holds none of the chunk's live replicas while another rack
+//     holds two, it is listed and one of those two goes instead (the rack
+//     spread comes back without a copy), else DELETE;
 //   - replica unsealed with length >= L: SEAL at L (truncates the tail an
 //     old writer left);
 //   - replica shorter than L and unsealed, within `seal_grace_ms` of the
@@ -29,8 +32,10 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/result.h"
@@ -48,6 +53,9 @@ struct ReconcileOutcome {
   std::vector<ChunkCommand> commands;
   std::set<uint64_t> changed;  // chunks whose replica list changed
   std::vector<CopyTask> moves_landed;  // balancer moves whose new replica was added
+  // Replicas on other servers dropped from their chunk's list: each server
+  // must be told to DELETE its copy.
+  std::vector<std::pair<std::string, uint64_t>> deletes_elsewhere;
   uint64_t added = 0, removed = 0, deletes = 0, seals = 0;
 };
 
@@ -66,12 +74,17 @@ class Reconciler {
   // failed and on disks and servers in service (not slow: soft_fault.h,
   // slow_server.h).
   uint32_t LiveReplicas(const ChunkRecord& c) const;
+  bool IsLive(const ReplicaRecord& r) const;
+  // Rack -> live replicas of `c` in it.
+  std::map<std::string, uint32_t> LiveRacks(const ChunkRecord& c) const;
 
  private:
   struct Pending;  // the chunk records being rewritten by one report
   void OneReplica(const std::string& server, const ReplicaReport& r, Pending* p, ReconcileOutcome* out);
   void SealedReplica(const std::string& server, const ReplicaReport& r, const ChunkRecord& c, Pending* p,
                      ReconcileOutcome* out);
+  bool RestoresSpread(const std::string& server, const ReplicaReport& r, const ChunkRecord& c, Pending* p,
+                      ReconcileOutcome* out);
   void MissingReplicas(const std::string& server, const std::set<uint64_t>& reported, Pending* p,
                        ReconcileOutcome* out);
   static ChunkCommand Command(ChunkCommand::Kind kind, uint64_t chunk_id, uint64_t length, uint64_t epoch);
