@@ -194,7 +194,7 @@ TEST_F(DfsFaultSystemTest, HalfTheServersStoppedPausesRecoveryThenTheyRejoin) {
     auto s = c.ClusterStatusJson();
     return !s.is_null() && !s.is_discarded() && s["totals"]["alive"] == 6 &&
            s["chunks"]["under_replicated"] == 0 && ChunksFullyReplicated(c.StatJson("/storm"), 3);
-  }, 120s)) << c.ClusterStatusJson().dump(1);
+  }, 120s)) << c.ClusterStatusJson().dump(1) << c.StatJson("/storm").dump(1);
   auto get = c.Cli({"fs", "get", "/storm", dst});
   ASSERT_EQ(get.exit_code, 0) << get.err;
   EXPECT_TRUE(FilesEqual(src, dst));
