@@ -16,6 +16,7 @@ struct CacheFlags {
   cache::CacheOptions opt;
   std::string memory = "256M";
   std::string max_value = "64M";
+  std::string pubsub_limit = "32M 8M 60";
   std::string config;
   std::string log_level = "info";
   std::string log_file;
@@ -49,6 +50,7 @@ Status ApplyConfig(ConfigNode& n, CacheFlags* f, CLI::App* cmd) {
   RETURN_IF_ERROR(text("max_value_size", "--max-value-size", &f->max_value));
   RETURN_IF_ERROR(text("data_dir", "--data-dir", &f->opt.data_dir));
   RETURN_IF_ERROR(text("password", "--password", &f->opt.password));
+  RETURN_IF_ERROR(text("pubsub_buffer_limit", "--pubsub-buffer-limit", &f->pubsub_limit));
   if (n.Has("namespaces")) {
     const YAML::Node specs = n.node()["namespaces"];
     if (!specs.IsSequence()) return Status::InvalidArgument(n.where() + ": key 'namespaces': expected a list");
@@ -79,6 +81,7 @@ Status Prepare(CacheFlags* f, CLI::App* cmd) {
   if (!f->config.empty()) RETURN_IF_ERROR(ApplyConfigFile(f, cmd));
   ASSIGN_OR_RETURN(f->opt.memory_bytes, ParseByteSize(f->memory));
   ASSIGN_OR_RETURN(f->opt.max_value_bytes, ParseByteSize(f->max_value));
+  ASSIGN_OR_RETURN(f->opt.pubsub_limits, cache::ParsePubSubLimits(f->pubsub_limit));
   for (const auto& spec : f->namespaces) {
     ASSIGN_OR_RETURN(auto ns, cache::ParseNamespaceSpec(spec));
     f->opt.namespaces.push_back(ns);
@@ -131,6 +134,9 @@ void RegisterCacheCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--data-dir", f->opt.data_dir, "directory for persist namespaces");
   cmd->add_option("--password", f->opt.password, "password required by AUTH");
   cmd->add_option("--max-value-size", f->max_value, "largest value accepted (e.g. 1M, 64M)")->capture_default_str();
+  cmd->add_option("--pubsub-buffer-limit", f->pubsub_limit,
+                  "output-buffer limit of a subscriber: 'HARD SOFT SECONDS' (over HARD, or over SOFT for SECONDS, "
+                  "it is disconnected; 0 turns a limit off)")->capture_default_str();
   cmd->add_option("--namespace", f->namespaces, "namespace spec: id=N[,name=S][,engine=mem|persist][,quota=SIZE][,ops=N]");
   cmd->add_option("--config", f->config, "YAML config file (keys as the flags, with underscores)");
   cmd->add_option("--log-level", f->log_level, "trace, debug, info, warn, error")->capture_default_str();

@@ -6,10 +6,17 @@
 // waits for a wake-up on one of the keys or the deadline, and calls Process
 // again with the same unconsumed input, so the blocked command re-runs.
 //
-// Thread-safety: one handler per connection, used only by its worker thread.
+// Out-of-band output (pub/sub messages published by other connections, on
+// any thread) waits inside the handler: the connection installs a wake-up,
+// which the handler calls from the publishing thread when output is waiting,
+// and then takes that output on its own thread with TakePushes.
+//
+// Thread-safety: one handler per connection, used only by its worker thread
+// (the wake-up alone is called from other threads).
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,6 +35,16 @@ class ProtocolHandler {
  public:
   virtual ~ProtocolHandler() = default;
   virtual ProcessOutcome Process(std::string_view in, std::string* out) = 0;
+  // Installed once, before the first Process.
+  virtual void SetPushWake(std::function<void()> wake) { (void)wake; }
+  // Appends waiting out-of-band output to `out`; false when the connection
+  // must close (it exceeded its output-buffer limit).
+  virtual bool TakePushes(std::string* out) {
+    (void)out;
+    return true;
+  }
+  // Bytes of the connection's output the socket has not taken yet.
+  virtual void ReportUnsent(size_t bytes) { (void)bytes; }
 };
 
 }  // namespace strata::cache

@@ -1,6 +1,8 @@
 #include "cache/server/cache_core.h"
 
+#include <cctype>
 #include <filesystem>
+#include <sstream>
 
 #include "cache/engine/persist_engine.h"
 
@@ -11,6 +13,7 @@ CacheCore::CacheCore(const CacheOptions& options, const Clock* clock, MetricsReg
       clock_(clock),
       metrics_(metrics),
       hotkeys_(clock, HotKeysOptions{.sample_every = options.hotkeys_sample_every}),
+      pubsub_(clock, options.pubsub_limits),
       start_us_(clock->NowMicros()) {
   m_.commands_resp = metrics->GetCounter("strata_cache_commands_total", "Commands executed", "proto=\"resp\"");
   m_.commands_memcache = metrics->GetCounter("strata_cache_commands_total", "Commands executed", "proto=\"memcache\"");
@@ -21,6 +24,9 @@ CacheCore::CacheCore(const CacheOptions& options, const Clock* clock, MetricsReg
   m_.bytes_in = metrics->GetCounter("strata_cache_net_input_bytes_total", "Bytes read from clients");
   m_.bytes_out = metrics->GetCounter("strata_cache_net_output_bytes_total", "Bytes written to clients");
   m_.command_latency = metrics->GetHistogram("strata_cache_batch_latency_us", "Time to execute one read batch of commands");
+  m_.pubsub_messages = metrics->GetCounter("strata_cache_pubsub_messages_total", "PUBLISH and SPUBLISH calls");
+  m_.pubsub_disconnects = metrics->GetCounter("strata_cache_pubsub_disconnects_total",
+                                              "Subscribers closed for exceeding the pubsub output-buffer limit");
   settings_ = {
       {"maxmemory", std::to_string(options.memory_bytes)},
       {"maxmemory-policy", "allkeys-lru"},
@@ -36,10 +42,40 @@ CacheCore::CacheCore(const CacheOptions& options, const Clock* clock, MetricsReg
       {"hz", "10"},
       {"maxclients", std::to_string(options.max_connections)},
       {"dir", options.data_dir},
+      {"client-output-buffer-limit", OutputLimitsSetting(options.pubsub_limits)},
   };
 }
 
 CacheCore::~CacheCore() = default;
+
+// Redis's form: "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432
+// 8388608 60". Only the pubsub class means anything here (normal clients are
+// bounded by the connection's pending-output pause, and there are no
+// replicas); the others are shown with Redis's defaults.
+std::string CacheCore::OutputLimitsSetting(const PubSubLimits& l) {
+  return "normal 0 0 0 slave 268435456 67108864 60 pubsub " + FormatPubSubLimits(l);
+}
+
+// CONFIG SET client-output-buffer-limit "<class> <hard> <soft> <seconds>"...:
+// the pubsub group replaces the limits; normal and replica groups are
+// checked and accepted.
+Result<PubSubLimits> CacheCore::ParseOutputLimits(const std::string& value, PubSubLimits current) {
+  std::istringstream in(value);
+  std::vector<std::string> words;
+  for (std::string w; in >> w;) words.push_back(w);
+  if (words.empty() || words.size() % 4 != 0) return Status::InvalidArgument("Wrong number of arguments in buffer limit configuration.");
+  for (size_t i = 0; i < words.size(); i += 4) {
+    std::string cls = words[i];
+    for (char& c : cls) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (cls != "normal" && cls != "slave" && cls != "replica" && cls != "pubsub") {
+      return Status::InvalidArgument("Invalid client class specified in buffer limit configuration.");
+    }
+    auto l = ParsePubSubLimits(words[i + 1] + " " + words[i + 2] + " " + words[i + 3]);
+    if (!l.ok()) return Status::InvalidArgument("Error in hard, soft or soft_seconds setting in buffer limit configuration.");
+    if (cls == "pubsub") current = *l;
+  }
+  return current;
+}
 
 Status CacheCore::Open() {
   MemEngineOptions mo;
@@ -82,6 +118,16 @@ Status CacheCore::ConfigSet(const std::string& name, const std::string& value) {
     return Status::Ok();
   }
   if (name == "maxmemory-policy" && value == "allkeys-lru") return Status::Ok();
+  if (name == "client-output-buffer-limit") {
+    auto l = ParseOutputLimits(value, pubsub_.limits());
+    if (!l.ok()) {
+      return Status::InvalidArgument("CONFIG SET failed (possibly related to argument '" + name + "') - " +
+                                     l.status().message());
+    }
+    pubsub_.set_limits(*l);
+    it->second = OutputLimitsSetting(*l);
+    return Status::Ok();
+  }
   return Status::InvalidArgument("CONFIG SET failed (possibly related to argument '" + name + "') - can't set immutable config");
 }
 

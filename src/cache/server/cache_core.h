@@ -1,6 +1,6 @@
 // CacheCore: the state every connection of one cache server shares — the
 // engines, the namespace table, hot keys, client and blocking registries,
-// metrics and the few settings CONFIG GET/SET exposes. It is created once by
+// pub/sub, metrics and the few settings CONFIG GET/SET exposes. It is created once by
 // CacheServer and handed to each connection by pointer; there is no global.
 //
 // Thread-safety: members are either immutable after construction, atomics, or
@@ -20,6 +20,7 @@
 #include "cache/engine/mem_engine.h"
 #include "cache/hotkeys/hot_keys.h"
 #include "cache/server/namespaces.h"
+#include "cache/server/pubsub.h"
 #include "cache/server/registries.h"
 #include "cache/server/transactions.h"
 #include "common/metrics.h"
@@ -42,6 +43,7 @@ struct CacheOptions {
   std::vector<NamespaceSpec> namespaces;
   uint32_t hotkeys_sample_every = 16;
   uint64_t max_connections = 10000;
+  PubSubLimits pubsub_limits;         // client-output-buffer-limit pubsub (pubsub.h)
 };
 
 struct CacheMetrics {
@@ -54,6 +56,8 @@ struct CacheMetrics {
   Counter* bytes_in;
   Counter* bytes_out;
   Histogram* command_latency;
+  Counter* pubsub_messages;       // PUBLISH/SPUBLISH calls
+  Counter* pubsub_disconnects;    // subscribers closed by the output-buffer limit
 };
 
 class CacheCore {
@@ -75,6 +79,7 @@ class CacheCore {
   // MULTI/EXEC atomicity and WATCH (transactions.h).
   TxnLock* txn_lock() { return &txn_lock_; }
   WatchRegistry* watches() { return &watches_; }
+  PubSubRegistry* pubsub() { return &pubsub_; }
   MetricsRegistry* registry() const { return metrics_; }
   const CacheMetrics& metrics() const { return m_; }
   uint64_t NextClientId() { return next_client_id_.fetch_add(1); }
@@ -84,6 +89,10 @@ class CacheCore {
   std::map<std::string, std::string> ConfigMatching(const std::string& glob);
   Status ConfigSet(const std::string& name, const std::string& value);
   std::string password();
+  // client-output-buffer-limit as CONFIG GET shows it, and CONFIG SET's parser
+  // (Redis's "<class> <hard> <soft> <seconds>" groups; only pubsub applies).
+  static std::string OutputLimitsSetting(const PubSubLimits& l);
+  static Result<PubSubLimits> ParseOutputLimits(const std::string& value, PubSubLimits current);
   std::atomic<int> verbosity{0};
   // memcached "flush_all <delay>": items are flushed by the maintenance tick.
   std::atomic<int64_t> pending_flush_ms{0};
@@ -104,6 +113,7 @@ class CacheCore {
   BlockingRegistry blocking_;
   TxnLock txn_lock_;
   WatchRegistry watches_;
+  PubSubRegistry pubsub_;
   std::atomic<uint64_t> next_client_id_{1};
   uint64_t start_us_;
   std::mutex settings_mu_;

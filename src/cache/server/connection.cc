@@ -11,6 +11,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include <spdlog/spdlog.h>
+
 namespace strata::cache {
 namespace {
 
@@ -70,6 +72,15 @@ Connection::~Connection() {
 bool Connection::Start() {
   int one = 1;
   (void)::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  ConnectionSet* set = set_;
+  EventLoop* loop = loop_;
+  uint64_t id = id_;
+  // Called on a publishing thread: hand the delivery to our loop.
+  handler_->SetPushWake([set, loop, id] {
+    loop->Post([set, id] {
+      if (Connection* c = set->Find(id)) c->DeliverPushes();
+    });
+  });
   interest_ = EPOLLIN;
   if (!loop_->Add(fd_, interest_, this).ok()) {
     ::close(fd_);
@@ -150,7 +161,18 @@ void Connection::Flush() {
     out_.erase(0, out_sent_);  // keep the unsent tail from growing without end
     out_sent_ = 0;
   }
+  handler_->ReportUnsent(out_.size() - out_sent_);
   UpdateInterest();
+}
+
+void Connection::DeliverPushes() {
+  if (closed_) return;
+  if (!handler_->TakePushes(&out_)) {
+    spdlog::warn("client {} closed for exceeding the pubsub output-buffer limit", id_);
+    core_->metrics().pubsub_disconnects->Add();
+    return Close();
+  }
+  Flush();
 }
 
 void Connection::UpdateInterest() {

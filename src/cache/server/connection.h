@@ -15,6 +15,11 @@
 // stops processing (it keeps reading, to notice a disconnect) until a push
 // wakes it or its deadline passes; then the command re-runs.
 //
+// Pub/sub messages published on any thread wait in the handler; the handler
+// wakes the connection through EventLoop::Post, and the connection moves
+// them into its output (DeliverPushes). A subscriber over its output-buffer
+// limit is closed there.
+//
 // Thread-safety: all methods run on the loop's thread. Wake-ups from other
 // threads go through EventLoop::Post and find the connection by id in its
 // ConnectionSet, so a connection closed meanwhile is simply not found.
@@ -60,6 +65,7 @@ class Connection final : public EventLoop::Handler {
   // Asks epoll for what the connection can use now: input unless paused,
   // EPOLLOUT while replies wait.
   void UpdateInterest();
+  void DeliverPushes();
   void Block(const ProcessOutcome& o);
   void Unblock();
   void Close();

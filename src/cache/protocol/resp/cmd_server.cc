@@ -1,5 +1,5 @@
 // RESP connection and server commands: PING/ECHO/QUIT, AUTH/HELLO/SELECT,
-// INFO, CONFIG, CLIENT, COMMAND, DEBUG, TIME and Strata's HOTKEYS.
+// RESET, INFO, CONFIG, CLIENT, COMMAND, DEBUG, TIME and Strata's HOTKEYS.
 #include <unistd.h>
 
 #include <sstream>
@@ -13,6 +13,12 @@ constexpr std::string_view kVersion = "7.0.0-strata";
 
 void Ping(CommandContext& ctx, Args args) {
   if (args.size() > 2) return WrongArity(ctx, "ping");
+  if (ctx.w->protocol() == 2 && ctx.session->pubsub.total() > 0) {
+    // Subscribed mode (RESP2): a push-shaped reply, as Redis sends it.
+    ctx.w->Array(2);
+    ctx.w->Bulk("pong");
+    return ctx.w->Bulk(args.size() == 2 ? args[1] : "");
+  }
   if (args.size() == 2) return ctx.w->Bulk(args[1]);
   ctx.w->Simple("PONG");
 }
@@ -22,6 +28,22 @@ void Echo(CommandContext& ctx, Args args) { ctx.w->Bulk(args[1]); }
 void Quit(CommandContext& ctx, Args) {
   ctx.w->Ok();
   ctx.close = true;
+}
+
+// RESET: the connection's state as new — no transaction, watches or
+// subscriptions, database 0, RESP2, no name, authenticated only when no
+// password is set (Redis's clearClientConnectionState).
+void Reset(CommandContext& ctx, Args) {
+  Session* s = ctx.session;
+  for (const WatchedKey& k : s->txn.watched) ctx.core->watches()->Unwatch(k.key);
+  s->txn = Transaction{};
+  DropSubscriptions(ctx.core, s);
+  s->db = 0;
+  ctx.core->clients()->SetDb(s->id, 0);
+  ctx.core->clients()->SetName(s->id, "");
+  s->authed = ctx.core->password().empty();
+  ctx.w->set_protocol(2);
+  ctx.w->Simple("RESET");
 }
 
 bool CheckPassword(CommandContext& ctx, std::string_view user, std::string_view pass) {
@@ -121,7 +143,11 @@ std::string InfoText(CommandContext& ctx, const std::string& section) {
       << "\r\nevicted_keys:" << mem["evictions"].get<uint64_t>() << "\r\nexpired_keys:" << mem["expired_reclaimed"].get<uint64_t>()
       << "\r\npages_merged:" << mem["pages_merged"].get<uint64_t>() << "\r\nitems_moved:" << mem["items_moved"].get<uint64_t>()
       << "\r\npages_rebalanced:" << mem["pages_rebalanced"].get<uint64_t>()
-      << "\r\nrejected_by_limits:" << core->metrics().rejected_limit->Value() << "\r\n\r\n";
+      << "\r\nrejected_by_limits:" << core->metrics().rejected_limit->Value()
+      << "\r\npubsub_channels:" << core->pubsub()->Count(PubSubKind::kChannel)
+      << "\r\npubsub_patterns:" << core->pubsub()->Count(PubSubKind::kPattern)
+      << "\r\npubsubshard_channels:" << core->pubsub()->Count(PubSubKind::kShard)
+      << "\r\nclient_output_buffer_limit_disconnections:" << core->metrics().pubsub_disconnects->Value() << "\r\n\r\n";
   }
   if (want("replication")) o << "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n\r\n";
   if (want("keyspace")) {
@@ -304,9 +330,10 @@ void LastSave(CommandContext& ctx, Args) { ctx.w->Integer(static_cast<int64_t>(c
 }  // namespace
 
 void RegisterServerCommands(CommandTable& t) {
-  t.Add({"ping", -1, kFast, 0, 0, 0, Ping});  // NOAUTH before AUTH, as Redis
+  t.Add({"ping", -1, kFast | kPubSub, 0, 0, 0, Ping});  // NOAUTH before AUTH, as Redis
   t.Add({"echo", 2, kFast, 0, 0, 0, Echo});
-  t.Add({"quit", -1, kFast | kNoAuth | kTxnControl, 0, 0, 0, Quit});
+  t.Add({"quit", -1, kFast | kNoAuth | kTxnControl | kPubSub, 0, 0, 0, Quit});
+  t.Add({"reset", 1, kFast | kNoAuth | kTxnControl | kPubSub, 0, 0, 0, Reset});
   t.Add({"auth", -2, kFast | kNoAuth, 0, 0, 0, Auth});
   t.Add({"hello", -1, kFast | kNoAuth, 0, 0, 0, Hello});
   t.Add({"select", 2, kFast, 0, 0, 0, Select});

@@ -19,6 +19,8 @@
 
 #include <cstdint>
 #include <cstring>
+#include <memory>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -51,6 +53,15 @@ struct Transaction {
   std::vector<WatchedKey> watched;
 };
 
+// This connection's subscriptions (cmd_pubsub.cc). The registry holds the
+// same names; these sets give the counts in the replies and what to drop at
+// UNSUBSCRIBE without arguments, RESET and close.
+struct PubSubState {
+  std::set<std::string> channels, patterns, shard_channels;
+  std::shared_ptr<Mailbox> mailbox = std::make_shared<Mailbox>();
+  size_t total() const { return channels.size() + patterns.size() + shard_channels.size(); }
+};
+
 // Per-connection state visible to commands.
 struct Session {
   uint64_t id = 0;
@@ -58,6 +69,7 @@ struct Session {
   bool authed = false;
   int64_t block_deadline_ms = -1;  // set while a blocking command waits; -1: not blocked
   Transaction txn;
+  PubSubState pubsub;
 };
 
 struct CommandContext;
@@ -129,6 +141,7 @@ enum CommandFlags : uint32_t {
   kContainer = 64,   // needs an engine with container types
   kTxnControl = 128, // runs at once inside MULTI (MULTI, EXEC, DISCARD, WATCH, QUIT)
   kExclusive = 256,  // runs with the TxnLock held exclusive (EXEC)
+  kPubSub = 512,     // allowed in RESP2 subscribed mode ((P|S)(UN)SUBSCRIBE, PING, QUIT, RESET)
 };
 
 using Handler = void (*)(CommandContext&, Args);
@@ -170,5 +183,9 @@ void RegisterListCommands(CommandTable& t);
 void RegisterSetCommands(CommandTable& t);
 void RegisterZSetCommands(CommandTable& t);
 void RegisterTransactionCommands(CommandTable& t);
+void RegisterPubSubCommands(CommandTable& t);
+
+// Drops every subscription of `session` without replies (RESET, close).
+void DropSubscriptions(CacheCore* core, Session* session);
 
 }  // namespace strata::cache::resp

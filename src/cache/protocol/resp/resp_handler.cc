@@ -17,6 +17,19 @@ uint32_t NameHash(std::string_view name) {
   return h;
 }
 
+// Redis names a container command's subcommand in errors ("config|get").
+std::string FullName(const CommandSpec& spec, Args args) {
+  static constexpr std::string_view kContainers[] = {"client", "command", "config", "pubsub"};
+  std::string name(spec.name);
+  for (std::string_view c : kContainers) {
+    if (c == spec.name && args.size() > 1 && args[1].size() <= kMaxCommandName) {
+      name += "|";
+      for (char ch : args[1]) name.push_back(LowerAscii(ch));
+    }
+  }
+  return name;
+}
+
 }  // namespace
 
 void CommandTable::Add(const CommandSpec& spec) {
@@ -49,6 +62,7 @@ CommandTable BuildCommandTable() {
   RegisterSetCommands(t);
   RegisterZSetCommands(t);
   RegisterTransactionCommands(t);
+  RegisterPubSubCommands(t);
   return t;
 }
 
@@ -60,6 +74,7 @@ RespHandler::RespHandler(CacheCore* core, const CommandTable* table, uint64_t cl
 }
 
 RespHandler::~RespHandler() {
+  DropSubscriptions(core_, &session_);
   for (const WatchedKey& k : session_.txn.watched) core_->watches()->Unwatch(k.key);
 }
 
@@ -97,7 +112,10 @@ ProcessOutcome RespHandler::Process(std::string_view in, std::string* out) {
     }
     session_.block_deadline_ms = -1;
     outcome.consumed += r.consumed;
-    proto_ = w.protocol();
+    if (w.protocol() != proto_) {
+      proto_ = w.protocol();
+      session_.pubsub.mailbox->set_protocol(proto_);
+    }
     if (ctx.close) {
       outcome.close = true;
       break;
@@ -150,6 +168,11 @@ void RespHandler::Execute(Args args, CommandContext& ctx) {
   int n = static_cast<int>(args.size());
   if ((spec->arity > 0 && n != spec->arity) || (spec->arity < 0 && n < -spec->arity)) {
     return QueueError(ctx, "ERR wrong number of arguments for '" + std::string(spec->name) + "' command");
+  }
+  if (proto_ == 2 && !(spec->flags & kPubSub) && session_.pubsub.total() > 0) {
+    if (!session_.authed && !(spec->flags & kNoAuth)) return QueueError(ctx, "NOAUTH Authentication required.");
+    return QueueError(ctx, "ERR Can't execute '" + FullName(*spec, args) +
+                               "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context");
   }
   Transaction& txn = session_.txn;
   if (txn.active && !(spec->flags & kTxnControl)) {

@@ -10,6 +10,11 @@
 // queued; Process holds the server's TxnLock shared for a batch and trades it
 // for the exclusive lock around EXEC (transactions.h).
 //
+// Pub/sub: a RESP2 connection with subscriptions accepts only
+// (P|S)(UN)SUBSCRIBE, PING, QUIT and RESET (commands flagged kPubSub), as in
+// Redis; messages wait in the session's mailbox until the connection takes
+// them (TakePushes), encoded in the connection's RESP version.
+//
 // Thread-safety: one per connection. Ownership: borrows core and table.
 #pragma once
 
@@ -27,6 +32,9 @@ class RespHandler final : public ProtocolHandler, public Dispatcher {
   ~RespHandler() override;
   ProcessOutcome Process(std::string_view in, std::string* out) override;
   void Dispatch(Args args, CommandContext& ctx) override { Execute(args, ctx); }
+  void SetPushWake(std::function<void()> wake) override { session_.pubsub.mailbox->SetWake(std::move(wake)); }
+  bool TakePushes(std::string* out) override { return session_.pubsub.mailbox->Take(out); }
+  void ReportUnsent(size_t bytes) override { session_.pubsub.mailbox->SetUnsent(bytes); }
 
  private:
   // Runs (or, inside MULTI, queues) one parsed command.

@@ -59,6 +59,12 @@ void RespWriter::Array(size_t n) {
   out_->append("\r\n");
 }
 
+void RespWriter::Push(size_t n) {
+  out_->push_back(proto_ == 3 ? '>' : '*');
+  AppendInt(out_, static_cast<int64_t>(n));
+  out_->append("\r\n");
+}
+
 void RespWriter::Map(size_t pairs) {
   out_->push_back(proto_ == 3 ? '%' : '*');
   AppendInt(out_, static_cast<int64_t>(proto_ == 3 ? pairs : pairs * 2));

@@ -31,6 +31,8 @@ class RespWriter {
   void Array(size_t n);
   void Map(size_t pairs);
   void Set(size_t n);
+  // An out-of-band message (pub/sub): ">" in RESP3, an array in RESP2.
+  void Push(size_t n);
   void Double(double v);
   void Bool(bool v);
   // "Verbatim" text (INFO, CLIENT LIST): bulk in RESP2, "=txt:" in RESP3.
