@@ -148,7 +148,11 @@ void CacheCore::Tick() {
   }
 }
 
+// Redis's stringmatchlen (util.c), case-sensitive: an empty text matches only
+// the empty pattern (KEYS and SCAN take "*" as "everything" before matching,
+// as Redis does), and "x-y" inside a class is a range even when y is ']'.
 bool GlobMatch(std::string_view p, std::string_view s) {
+  if (s.empty()) return p.empty();
   size_t pi = 0, si = 0;
   size_t star_p = std::string_view::npos, star_s = 0;
   // Iterative matcher with single-star backtracking; classes handled inline.
@@ -173,7 +177,7 @@ bool GlobMatch(std::string_view p, std::string_view s) {
           if (p[j] == '\\' && j + 1 < p.size()) {
             j++;
             match |= p[j] == s[si];
-          } else if (j + 2 < p.size() && p[j + 1] == '-' && p[j + 2] != ']') {
+          } else if (j + 2 < p.size() && p[j + 1] == '-') {
             char lo = std::min(p[j], p[j + 2]), hi = std::max(p[j], p[j + 2]);
             match |= s[si] >= lo && s[si] <= hi;
             j += 2;

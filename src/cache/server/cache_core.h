@@ -120,7 +120,8 @@ class CacheCore {
   std::map<std::string, std::string> settings_;  // GUARDED_BY(settings_mu_)
 };
 
-// Redis-style glob matching (*, ?, [abc], [^a-z], \x), for KEYS/SCAN/CONFIG.
+// Redis's glob matching (*, ?, [abc], [^a-z], \x), for KEYS/SCAN/CONFIG and
+// pub/sub patterns.
 bool GlobMatch(std::string_view pattern, std::string_view text);
 
 }  // namespace strata::cache

@@ -116,9 +116,10 @@ void Keys(CommandContext& ctx, Args args) {
   std::vector<std::string> keys;
   uint64_t cursor = 0;
   std::string_view pattern = args[1];
+  bool all = pattern == "*";  // as Redis: "*" also takes the empty key, which no glob matches
   do {
     cursor = ctx.engine()->Scan(static_cast<uint8_t>(ctx.ns->id()), cursor, 1000, [&](std::string_view k, ValueType) {
-      if (GlobMatch(pattern, k)) keys.emplace_back(k);
+      if (all || GlobMatch(pattern, k)) keys.emplace_back(k);
     });
   } while (cursor != 0);
   ctx.w->Array(keys.size());
@@ -148,10 +149,11 @@ void Scan(CommandContext& ctx, Args args) {
     }
   }
   std::vector<std::string> keys;
+  bool all = pattern == "*";
   uint64_t next = ctx.engine()->Scan(static_cast<uint8_t>(ctx.ns->id()), cursor, static_cast<size_t>(std::min<int64_t>(count, 100000)),
                                      [&](std::string_view k, ValueType t) {
                                        if (!type.empty() && TypeName(t) != type) return;
-                                       if (GlobMatch(pattern, k)) keys.emplace_back(k);
+                                       if (all || GlobMatch(pattern, k)) keys.emplace_back(k);
                                      });
   ctx.w->Array(2);
   ctx.w->Bulk(std::to_string(next));

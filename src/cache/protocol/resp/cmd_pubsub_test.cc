@@ -139,6 +139,23 @@ TEST_F(PubSubTest, PatternsMatchAsRedisGlobs) {
   EXPECT_EQ(receivers("rd"), ":0\r\n");
 }
 
+// Where Redis's stringmatchlen differs from a textbook glob (checked against
+// redis-server 7.0): "a-]" in a class is the range a..] (swapped to ]..a),
+// and no pattern but the empty one matches an empty channel.
+TEST_F(PubSubTest, GlobCornerCasesAsRedis) {
+  A({"PSUBSCRIBE", "[a-]", "*"});
+  EXPECT_EQ(B({"PUBLISH", "]", "m"}), ":2\r\n");
+  EXPECT_EQ(B({"PUBLISH", "_", "m"}), ":2\r\n");
+  EXPECT_EQ(B({"PUBLISH", "-", "m"}), ":1\r\n");
+  EXPECT_EQ(B({"PUBLISH", "", "m"}), ":0\r\n");
+  A({"PSUBSCRIBE", ""});
+  EXPECT_EQ(B({"PUBLISH", "", "m"}), ":1\r\n");
+  // KEYS (and SCAN) take "*" as everything, the empty key included.
+  B({"SET", "", "v"});
+  EXPECT_EQ(B({"KEYS", "*"}), "*1\r\n$0\r\n\r\n");
+  EXPECT_EQ(B({"KEYS", "**"}), "*0\r\n");
+}
+
 TEST_F(PubSubTest, PubSubIntrospection) {
   A({"SUBSCRIBE", "c1", "c2"});
   A({"PSUBSCRIBE", "c*", "d*"});
