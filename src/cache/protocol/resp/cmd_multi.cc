@@ -57,6 +57,7 @@ void Exec(CommandContext& ctx, Args) {
     CommandContext sub{ctx.core, ctx.session, ctx.w, ctx.core->namespaces()->Get(ctx.session->db)};
     sub.table = ctx.table;
     sub.dispatcher = ctx.dispatcher;
+    sub.in_exec = true;
     ctx.dispatcher->Dispatch(argv, sub);
     // A blocking command inside a transaction does not block: it times out
     // at once, as in Redis.

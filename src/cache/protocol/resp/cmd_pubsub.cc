@@ -51,8 +51,11 @@ void Confirm(CommandContext& ctx, std::string_view kind, const std::string* name
   ctx.w->Integer(ReplyCount(ctx.session, family));
 }
 
-// Messages already delivered go out before what this command replies.
-void DrainPushes(CommandContext& ctx) { (void)ctx.session->pubsub.mailbox->Take(ctx.w->buffer()); }
+// Messages already delivered go out before what this command replies —
+// except inside EXEC, whose reply array they would break; they follow it.
+void DrainPushes(CommandContext& ctx) {
+  if (!ctx.in_exec) (void)ctx.session->pubsub.mailbox->Take(ctx.w->buffer());
+}
 
 void SubscribeTo(CommandContext& ctx, Args args, const Family& f) {
   DrainPushes(ctx);

@@ -209,6 +209,16 @@ TEST_F(PubSubTest, SubscribeInsideMultiRunsAtExec) {
   EXPECT_EQ(A({"SUBSCRIBE", "q"}), "+QUEUED\r\n");
   EXPECT_EQ(A({"EXEC"}), "*1\r\n" + Confirm("subscribe", "q", 1));
   EXPECT_EQ(A({"GET", "x"}), "-ERR Can't execute 'get" + kContextError);
+  A({"UNSUBSCRIBE"});
+  // A message delivered while EXEC runs follows its reply, never inside it.
+  A({"HELLO", "3"});
+  A({"SUBSCRIBE", "q"});
+  A({"MULTI"});
+  A({"SUBSCRIBE", "r"});
+  A({"UNSUBSCRIBE", "q"});
+  B({"PUBLISH", "q", "m"});
+  EXPECT_EQ(A({"EXEC"}), "*2\r\n" + Confirm("subscribe", "r", 2, '>') + Confirm("unsubscribe", "q", 1, '>'));
+  EXPECT_EQ(Pushed(a_), Msg("q", "m", '>'));
 }
 
 TEST_F(PubSubTest, ClientOutputBufferLimitIsAConfigSetting) {

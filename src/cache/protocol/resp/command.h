@@ -120,6 +120,7 @@ struct CommandContext {
   Namespace* ns;
   const CommandTable* table = nullptr;  // for COMMAND introspection
   Dispatcher* dispatcher = nullptr;     // for EXEC
+  bool in_exec = false;                  // a queued command run by EXEC: its reply is inside EXEC's array
   bool close = false;
   bool block = false;                    // the handler wants to wait
   std::vector<std::string> block_keys;   // internal keys to wait on
