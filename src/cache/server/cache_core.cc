@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "cache/engine/persist_engine.h"
+#include "cache/server/keyspace_events.h"
 
 namespace strata::cache {
 
@@ -43,6 +44,7 @@ CacheCore::CacheCore(const CacheOptions& options, const Clock* clock, MetricsReg
       {"maxclients", std::to_string(options.max_connections)},
       {"dir", options.data_dir},
       {"client-output-buffer-limit", OutputLimitsSetting(options.pubsub_limits)},
+      {"notify-keyspace-events", ""},
   };
 }
 
@@ -118,6 +120,16 @@ Status CacheCore::ConfigSet(const std::string& name, const std::string& value) {
     return Status::Ok();
   }
   if (name == "maxmemory-policy" && value == "allkeys-lru") return Status::Ok();
+  if (name == "notify-keyspace-events") {
+    auto flags = ParseKeyspaceEvents(value);
+    if (!flags.ok()) {
+      return Status::InvalidArgument("CONFIG SET failed (possibly related to argument '" + name + "') - " +
+                                     flags.status().message());
+    }
+    keyspace_events.store(*flags);
+    it->second = FormatKeyspaceEvents(*flags);
+    return Status::Ok();
+  }
   if (name == "client-output-buffer-limit") {
     auto l = ParseOutputLimits(value, pubsub_.limits());
     if (!l.ok()) {

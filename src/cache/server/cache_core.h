@@ -94,6 +94,8 @@ class CacheCore {
   static std::string OutputLimitsSetting(const PubSubLimits& l);
   static Result<PubSubLimits> ParseOutputLimits(const std::string& value, PubSubLimits current);
   std::atomic<int> verbosity{0};
+  // notify-keyspace-events as flags (keyspace_events.h); 0: no notifications.
+  std::atomic<uint32_t> keyspace_events{0};
   // memcached "flush_all <delay>": items are flushed by the maintenance tick.
   std::atomic<int64_t> pending_flush_ms{0};
 

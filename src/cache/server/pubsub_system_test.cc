@@ -94,6 +94,53 @@ TEST(PubSubSystem, RedisPyPatternsCountsAndOrderAcrossConnections) {
   EXPECT_EQ(r.out, "ok\n");
 }
 
+// Keyspace notifications through redis-py: CONFIG SET notify-keyspace-events,
+// a pattern subscription on __keyspace@0__ and __keyevent@0__, and the
+// events of a few writes made on another connection (another worker).
+const char* kRedisPyKeyspace = R"(
+import sys, time, redis
+sys.stderr = sys.stdout
+port = int(sys.argv[1])
+r = redis.Redis(port=port)
+assert r.config_set('notify-keyspace-events', 'KEA')
+assert r.config_get('notify-keyspace-events') == {'notify-keyspace-events': 'AKE'}
+ps = redis.Redis(port=port).pubsub()
+ps.psubscribe('__keyspace@0__:user:*', '__keyevent@0__:expire')
+def drain(n, wait=10):
+    got, deadline = [], time.time() + wait
+    while len(got) < n and time.time() < deadline:
+        m = ps.get_message(timeout=0.5)
+        if m and m['type'] == 'pmessage':
+            got.append((m['channel'].decode(), m['data'].decode()))
+    return got
+assert len([m for m in [ps.get_message(timeout=5), ps.get_message(timeout=5)] if m]) == 2
+r.set('user:1', 'a', ex=100)
+r.hset('user:2', 'f', 'v')
+r.delete('user:1', 'other')
+r.expire('other', 10)
+r.set('other', 'x')
+r.expire('other', 10)
+got = drain(5)
+assert got == [('__keyspace@0__:user:1', 'set'), ('__keyspace@0__:user:1', 'expire'),
+               ('__keyevent@0__:expire', 'user:1'), ('__keyspace@0__:user:2', 'hset'),
+               ('__keyspace@0__:user:1', 'del')], got
+assert drain(1) == [('__keyevent@0__:expire', 'other')]
+r.config_set('notify-keyspace-events', '')
+r.set('user:3', 'x')
+assert drain(1, wait=0.5) == []
+print('ok')
+)";
+
+TEST(PubSubSystem, RedisPyKeyspaceNotifications) {
+  std::string py = PythonWithRedis();
+  if (py.empty()) GTEST_SKIP() << "python3-redis not installed";
+  CacheProcess p;
+  ASSERT_TRUE(p.ready()) << p.Log();
+  RunResult r = RunProgram({py, "-c", kRedisPyKeyspace, std::to_string(p.resp_port())});
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(r.out, "ok\n");
+}
+
 // A subscriber whose socket takes little and which never reads.
 class StuckSubscriber {
  public:

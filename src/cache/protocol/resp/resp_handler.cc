@@ -1,6 +1,7 @@
 #include "cache/protocol/resp/resp_handler.h"
 
 #include "cache/protocol/resp/command_util.h"
+#include "cache/protocol/resp/keyspace_notify.h"
 
 namespace strata::cache::resp {
 
@@ -186,8 +187,20 @@ void RespHandler::Execute(Args args, CommandContext& ctx) {
   }
   if (!Admit(*spec, args, ctx)) return;
   if (spec->flags & kExclusive) return RunExclusive(*spec, args, ctx);
+  uint32_t events = (spec->flags & kWrite) ? core_->keyspace_events.load(std::memory_order_relaxed) : 0;
+  if (events != 0) return RunNotifying(*spec, args, ctx, events);
   spec->handler(ctx, args);
   if (spec->flags & kWrite) TouchKeys(*spec, args, ctx);
+}
+
+// A write command while keyspace notifications are on: the notifier looks at
+// the keys before and at the reply after (keyspace_notify.h).
+void RespHandler::RunNotifying(const CommandSpec& spec, Args args, CommandContext& ctx, uint32_t events) {
+  KeyspaceNotifier notifier(ctx, spec.name, args, events);
+  size_t mark = ctx.w->buffer()->size();
+  spec.handler(ctx, args);
+  TouchKeys(spec, args, ctx);
+  notifier.After(std::string_view(*ctx.w->buffer()).substr(mark));
 }
 
 // Trades the batch's shared TxnLock for the exclusive one around the handler.

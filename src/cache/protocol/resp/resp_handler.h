@@ -43,6 +43,7 @@ class RespHandler final : public ProtocolHandler, public Dispatcher {
   // A queueing error: replied now, and EXEC will answer EXECABORT.
   void QueueError(CommandContext& ctx, std::string_view msg);
   void RunExclusive(const CommandSpec& spec, Args args, CommandContext& ctx);
+  void RunNotifying(const CommandSpec& spec, Args args, CommandContext& ctx, uint32_t events);
   // Invalidates the WATCHes on the keys a write command names.
   void TouchKeys(const CommandSpec& spec, Args args, CommandContext& ctx);
 
