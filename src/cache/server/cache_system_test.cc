@@ -222,6 +222,27 @@ WATCH tx tx2
 UNWATCH
 MULTI
 DISCARD
+PUBLISH news hello
+SPUBLISH news hello
+PUBSUB NUMSUB news other
+PUBSUB NUMPAT
+PUBSUB CHANNELS
+PUBSUB SHARDNUMSUB news
+PUBSUB SHARDCHANNELS n*
+PUBSUB CHANNELS a b
+PUBSUB NUMPAT x
+PUBSUB FOO
+PUBSUB HELP
+PUBLISH a
+CONFIG SET notify-keyspace-events KEA
+CONFIG GET notify-keyspace-events
+CONFIG SET notify-keyspace-events Kl$
+CONFIG GET notify-keyspace-events
+CONFIG SET notify-keyspace-events Q
+CONFIG SET notify-keyspace-events ""
+CONFIG GET client-output-buffer-limit
+CONFIG SET client-output-buffer-limit "pubsub 32mb 8mb"
+RESET
 KEYS s1
 KEYS m?
 DEL s1 cnt f big e1 e3 e4 h l l2 st st2 su si z lex tx tx2
