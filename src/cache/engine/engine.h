@@ -40,6 +40,19 @@ struct ItemView {
   int64_t expire_ms = 0;             // absolute wall-clock ms; 0 = no expiry
 };
 
+// Told of the items an engine removes on its own: expired ones it reclaims
+// (on access or in the background) and ones it evicts for room. Called with
+// the item's shard lock held, with the internal key: it must not call into
+// the engine.
+class RemovalListener {
+ public:
+  virtual void OnExpired(std::string_view key) = 0;
+  virtual void OnEvicted(std::string_view key) = 0;
+
+ protected:
+  ~RemovalListener() = default;
+};
+
 class Engine {
  public:
   virtual ~Engine() = default;

@@ -29,6 +29,10 @@ MemEngine::MemEngine(std::unique_ptr<PagePool> pool, const MemEngineOptions& opt
 
 MemEngine::~MemEngine() { shards_.clear(); }
 
+void MemEngine::SetRemovalListener(RemovalListener* l) {
+  for (auto& s : shards_) s->set_listener(l);
+}
+
 bool MemEngine::Find(std::string_view key, ItemView* out) {
   uint64_t h = HashKey(key);
   return shards_[ShardOfHash(h)]->Find(key, h, NowMs(), out);

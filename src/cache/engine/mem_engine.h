@@ -54,6 +54,9 @@ class MemEngine final : public Engine {
                 const std::function<void(std::string_view, ValueType)>& fn) override;
   nlohmann::json Stats() override;
   void Tick() override;
+  // Expired and evicted items are reported to `l` (borrowed; set before the
+  // engine serves).
+  void SetRemovalListener(RemovalListener* l);
   bool SupportsContainers() const override { return true; }
 
   // Per-class numbers for `stats slabs` / `stats items`.

@@ -55,6 +55,7 @@ bool MemShard::Find(std::string_view key, uint64_t hash, int64_t now_ms, ItemVie
   if (Expired(it, now_ms)) {
     Unlink(h, hash);
     counters_.expired_reclaimed.fetch_add(1, std::memory_order_relaxed);
+    if (listener_) listener_->OnExpired(key);
     return false;
   }
   // Only the first read since the LRU last looked writes the item: a hot
@@ -103,12 +104,16 @@ bool MemShard::EvictOne(int cls, Handle pinned) {
   if (v == kNullHandle) return false;
   Item* it = At(v);
   bool expired = Expired(it, static_cast<int64_t>(clock_->WallMicros() / 1000));
+  std::string key;
+  if (listener_) key.assign(it->key());  // the chunk is freed by Unlink
   Unlink(v, HashKey(it->key()));
   if (expired) {
     counters_.expired_reclaimed.fetch_add(1, std::memory_order_relaxed);
+    if (listener_) listener_->OnExpired(key);
   } else {
     counters_.evictions.fetch_add(1, std::memory_order_relaxed);
     class_evictions_[cls]++;
+    if (listener_) listener_->OnEvicted(key);
   }
   return true;
 }
@@ -336,8 +341,11 @@ void MemShard::ExpireStep(int64_t now_ms, int buckets) {
       if (Expired(At(h), now_ms)) dead.push_back(h);
     });
     for (Handle h : dead) {
+      std::string key;
+      if (listener_) key.assign(At(h)->key());  // the chunk is freed by Unlink
       Unlink(h, HashKey(At(h)->key()));
       counters_.expired_reclaimed.fetch_add(1, std::memory_order_relaxed);
+      if (listener_) listener_->OnExpired(key);
     }
   }
 }

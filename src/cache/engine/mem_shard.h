@@ -49,6 +49,8 @@ class MemShard {
   ~MemShard();
 
   std::mutex& mu() { return mu_; }
+  // Set once before the shard serves; borrowed.
+  void set_listener(RemovalListener* l) { listener_ = l; }
 
   bool Find(std::string_view key, uint64_t hash, int64_t now_ms, ItemView* out);
   Result<uint64_t> PutString(std::string_view key, uint64_t hash, std::span<const std::string_view> pieces,
@@ -106,6 +108,7 @@ class MemShard {
   HashIndex index_;
   uint64_t next_cas_;
   uint64_t expire_cursor_ = 0;
+  RemovalListener* listener_ = nullptr;
   std::vector<uint64_t> class_evictions_;       // since start
   std::vector<uint64_t> class_evictions_tick_;  // at the last rebalance
   ShardCounters counters_;

@@ -48,7 +48,9 @@ CacheCore::CacheCore(const CacheOptions& options, const Clock* clock, MetricsReg
   };
 }
 
-CacheCore::~CacheCore() = default;
+CacheCore::~CacheCore() {
+  if (mem_) mem_->SetRemovalListener(nullptr);  // the listener goes first
+}
 
 // Redis's form: "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432
 // 8388608 60". Only the pubsub class means anything here (normal clients are
@@ -87,6 +89,7 @@ Status CacheCore::Open() {
   // the partially filled pages every shard keeps per size class.
   mo.shards = 4 * options_.threads;
   ASSIGN_OR_RETURN(mem_, MemEngine::Create(mo, clock_));
+  mem_->SetRemovalListener(&removals_);
   if (NeedsPersist(options_.namespaces)) {
     if (options_.data_dir.empty()) return Status::InvalidArgument("persist namespaces need --data-dir");
     // As the master does: a fresh --data-dir (e.g. DIR/cache of `strata up`) is created.

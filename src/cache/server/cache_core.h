@@ -19,6 +19,7 @@
 
 #include "cache/engine/mem_engine.h"
 #include "cache/hotkeys/hot_keys.h"
+#include "cache/server/keyspace_events.h"
 #include "cache/server/namespaces.h"
 #include "cache/server/pubsub.h"
 #include "cache/server/registries.h"
@@ -116,6 +117,7 @@ class CacheCore {
   TxnLock txn_lock_;
   WatchRegistry watches_;
   PubSubRegistry pubsub_;
+  KeyspaceRemovalNotifier removals_{&pubsub_, &keyspace_events};
   std::atomic<uint64_t> next_client_id_{1};
   uint64_t start_us_;
   std::mutex settings_mu_;

@@ -66,4 +66,11 @@ void NotifyKeyspaceEvent(PubSubRegistry* pubsub, uint32_t flags, uint32_t cls, s
   }
 }
 
+// Internal keys are the namespace byte, then the user's key.
+void KeyspaceRemovalNotifier::Notify(uint32_t cls, std::string_view event, std::string_view internal_key) {
+  uint32_t flags = flags_->load(std::memory_order_relaxed);
+  if (!(flags & cls) || internal_key.empty()) return;
+  NotifyKeyspaceEvent(pubsub_, flags, cls, event, internal_key.substr(1), static_cast<uint8_t>(internal_key[0]));
+}
+
 }  // namespace strata::cache

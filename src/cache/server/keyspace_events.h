@@ -11,10 +11,12 @@
 // thread-safe PubSubRegistry.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <string_view>
 
+#include "cache/engine/engine.h"
 #include "cache/server/pubsub.h"
 #include "common/result.h"
 
@@ -50,5 +52,21 @@ std::string FormatKeyspaceEvents(uint32_t flags);
 // and K or E.
 void NotifyKeyspaceEvent(PubSubRegistry* pubsub, uint32_t flags, uint32_t cls, std::string_view event,
                          std::string_view key, int db);
+
+// The engine's own removals as the "expired" (x) and "evicted" (e) events.
+// Thread-safety: called on any thread with a shard lock held; publishing
+// takes only the pub/sub locks. Ownership: borrows the registry and flags.
+class KeyspaceRemovalNotifier final : public RemovalListener {
+ public:
+  KeyspaceRemovalNotifier(PubSubRegistry* pubsub, const std::atomic<uint32_t>* flags)
+      : pubsub_(pubsub), flags_(flags) {}
+  void OnExpired(std::string_view key) override { Notify(kEventsExpired, "expired", key); }
+  void OnEvicted(std::string_view key) override { Notify(kEventsEvicted, "evicted", key); }
+
+ private:
+  void Notify(uint32_t cls, std::string_view event, std::string_view internal_key);
+  PubSubRegistry* const pubsub_;
+  const std::atomic<uint32_t>* const flags_;
+};
 
 }  // namespace strata::cache

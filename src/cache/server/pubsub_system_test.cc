@@ -96,7 +96,8 @@ TEST(PubSubSystem, RedisPyPatternsCountsAndOrderAcrossConnections) {
 
 // Keyspace notifications through redis-py: CONFIG SET notify-keyspace-events,
 // a pattern subscription on __keyspace@0__ and __keyevent@0__, and the
-// events of a few writes made on another connection (another worker).
+// events of a few writes made on another connection (another worker), and
+// the "expired" event of the server's background expiry.
 const char* kRedisPyKeyspace = R"(
 import sys, time, redis
 sys.stderr = sys.stdout
@@ -125,6 +126,10 @@ assert got == [('__keyspace@0__:user:1', 'set'), ('__keyspace@0__:user:1', 'expi
                ('__keyevent@0__:expire', 'user:1'), ('__keyspace@0__:user:2', 'hset'),
                ('__keyspace@0__:user:1', 'del')], got
 assert drain(1) == [('__keyevent@0__:expire', 'other')]
+r.set('user:exp', 'x', px=50)
+assert [e for _, e in drain(3)] == ['set', 'expire', 'user:exp']
+# Nobody reads it: the server's background expiry reclaims it.
+assert drain(1) == [('__keyspace@0__:user:exp', 'expired')]
 r.config_set('notify-keyspace-events', '')
 r.set('user:3', 'x')
 assert drain(1, wait=0.5) == []

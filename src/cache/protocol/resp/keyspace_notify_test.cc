@@ -162,6 +162,28 @@ TEST_F(KeyspaceNotifyTest, InsideExecToo) {
   EXPECT_EQ(Received(), (Events{{"set", "a"}, {"incrby", "a"}}));
 }
 
+// The engine's own removals: an expired key read after its time, one the
+// background crawl reclaims, and keys evicted for room.
+TEST_F(KeyspaceNotifyTest, ExpiredAndEvictedEventsComeFromTheEngine) {
+  On(c_, {"CONFIG", "SET", "notify-keyspace-events", "Exe"});
+  On(sub_, {"PSUBSCRIBE", "__keyevent@0__:*"});
+  On(c_, {"SET", "read", "v", "PX", "100"});
+  On(c_, {"SET", "crawled", "v", "PX", "100"});
+  On(c_, {"SET", "kept", "v", "PX", "100000"});
+  t_.clock.Advance(200'000);
+  EXPECT_EQ(On(c_, {"GET", "read"}), "$-1\r\n");
+  EXPECT_EQ(Received(), (Events{{"expired", "read"}}));
+  for (int i = 0; i < 100; i++) t_.core.Tick();
+  EXPECT_EQ(Received(), (Events{{"expired", "crawled"}}));
+  // 48 MiB of values into a 16 MiB engine.
+  std::string value(100 * 1024, 'v');
+  for (int i = 0; i < 480; i++) On(c_, {"SET", "big:" + std::to_string(i), value});
+  Events got = Received();
+  EXPECT_GT(got.size(), 300u);
+  for (const auto& [event, key] : got) EXPECT_EQ(event, "evicted") << key;
+  EXPECT_EQ(got.front().second, "big:0");
+}
+
 TEST_F(KeyspaceNotifyTest, FlagStringAsRedisShowsIt) {
   auto set_get = [&](const std::string& v) {
     std::string r = On(c_, {"CONFIG", "SET", "notify-keyspace-events", v});
