@@ -88,7 +88,10 @@ void MasterService::ScheduleMoves() {
 void MasterService::FinishMove(const CopyTask& move) {
   const ChunkRecord* c = catalog_.FindChunk(move.chunk_id);
   if (!c || !ChunkMap::HasReplica(*c, move.source) || !ChunkMap::HasReplica(*c, move.target)) return;
-  if (reconciler_.LiveReplicas(*c) <= c->replication()) return;
+  if (reconciler_.LiveReplicas(*c) <= c->replication()) {
+    RefreshRecovery(move.chunk_id);  // both kept; a later refresh drops the surplus once the other is back
+    return;
+  }
   Mutation m;
   m.PutChunk(ChunkMap::WithoutReplica(*c, move.source));
   Status st = catalog_.Commit(m);

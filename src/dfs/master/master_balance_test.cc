@@ -59,6 +59,19 @@ class MasterBalanceTest : public MasterServiceTest {
     service_->Tick();
     return handed.size();
   }
+  // Six servers holding 30 chunks, and cs7 joining rack r1: the balancer
+  // hands cs7 one move (at most one in flight), left in pending_ unlanded.
+  void StartOneMoveToANewServer() {
+    options_.balance_replicas_spread_min = 4;
+    options_.balance_moves_in_flight_max = 1;
+    Restart(&memory_);
+    AddSixServers();
+    WriteFile("/f", 30, 1 << 20);
+    AddServer("cs7", "r1");
+    servers_.push_back("cs7");
+    Round();  // the tick plans the move
+    Round();  // cs7's beat hands it out
+  }
   std::vector<std::string> servers_;
   std::map<std::string, std::string> rack_of_ = {{"cs1", "r1"}, {"cs2", "r2"}, {"cs3", "r3"}, {"cs4", "r1"},
                                                  {"cs5", "r2"}, {"cs6", "r3"}, {"cs7", "r1"}};
@@ -152,15 +165,7 @@ TEST_F(MasterBalanceTest, AMovedChunkIsNotMovedAgainWithinItsCooldown) {
 
 // A move that has not landed keeps the source's replica listed.
 TEST_F(MasterBalanceTest, TheSourceReplicaStaysUntilTheNewOneIsReported) {
-  options_.balance_replicas_spread_min = 4;
-  options_.balance_moves_in_flight_max = 1;
-  Restart(&memory_);
-  AddSixServers();
-  WriteFile("/f", 30, 1 << 20);
-  AddServer("cs7", "r1");
-  servers_.push_back("cs7");
-  Round();  // the tick plans the move
-  Round();  // cs7's beat hands it out
+  StartOneMoveToANewServer();
   ASSERT_EQ(pending_.size(), 1u);
   const uint64_t chunk = pending_[0].second.chunk_id();
   const std::string source = pending_[0].second.sources(0).server_id();
@@ -254,6 +259,51 @@ TEST_F(MasterBalanceTest, AServerBackFromTheDeadGivesItsChunksTheirRackBack) {
   EXPECT_EQ(deletes_ - deletes_before, 6u);  // the crowded racks' replicas told to go
   EXPECT_EQ(CounterValue("strata_master_spread_repairs_total"), 0u);
   ExpectFullySpread();
+}
+
+// A move whose source replica went bad while it was in flight, and an old
+// copy that came back meanwhile (listed: the chunk lacked one): when the
+// move lands the chunk lists one live replica too many. The surplus goes,
+// from a rack holding two, so three replicas in three racks stay.
+TEST_F(MasterBalanceTest, ASurplusLeftWhenAMoveLandsIsDropped) {
+  StartOneMoveToANewServer();
+  ASSERT_EQ(pending_.size(), 1u);
+  const ChunkCommand move = pending_[0].second;
+  const std::string source = move.sources(0).server_id();
+  auto replicas_of = [&] {
+    std::vector<ReplicaLocation> out;
+    const StatResponse st = StatOf("/f");
+    for (const auto& c : st.chunks()) {
+      if (c.chunk_id() == move.chunk_id()) out.assign(c.replicas().begin(), c.replicas().end());
+    }
+    return out;
+  };
+  ReportBadReplicaRequest bad;
+  bad.set_chunk_id(move.chunk_id());
+  bad.set_server_id(source);
+  ReportBadReplicaResponse br;
+  ASSERT_TRUE(service_->ReportBadReplica(bad, &br).ok());
+  std::set<std::string> holders;
+  for (const auto& r : replicas_of()) holders.insert(r.server_id());
+  std::string returning;  // a server of the source's rack without the chunk
+  for (const auto& id : servers_) {
+    if (id != source && id != "cs7" && !holders.count(id) && rack_of_[id] == rack_of_[source]) returning = id;
+  }
+  ASSERT_FALSE(returning.empty());
+  Beat(returning, {Rep(move.chunk_id(), 1 << 20, true, 0)});
+  ASSERT_EQ(replicas_of().size(), 3u);  // listed: the chunk lacked a replica
+  auto landed = Beat("cs7", {Rep(move.chunk_id(), 1 << 20, true, move.target_disk())});
+  const auto after = replicas_of();
+  ASSERT_EQ(after.size(), 3u);
+  std::set<std::string> racks;
+  for (const auto& r : after) racks.insert(r.rack());
+  EXPECT_EQ(racks.size(), 3u);
+  size_t deletes = 0;
+  for (const auto& cmd : Commands(landed, ChunkCommand::DELETE)) deletes += cmd.chunk_id() == move.chunk_id();
+  for (const auto& id : {returning, std::string("cs7")}) {
+    for (const auto& cmd : Commands(Beat(id), ChunkCommand::DELETE)) deletes += cmd.chunk_id() == move.chunk_id();
+  }
+  EXPECT_EQ(deletes, 1u);  // the one of the two in the rack that left the list is told to go
 }
 
 }  // namespace

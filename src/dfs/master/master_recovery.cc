@@ -59,6 +59,9 @@ void MasterService::RefreshRecovery(uint64_t chunk_id) {
   }
   uint32_t live = reconciler_.LiveReplicas(*c);
   if (live >= c->replication()) DropReplacedFailedDiskReplicas(*c);
+  if (live > c->replication() && !recovery_.InFlight(chunk_id)) {
+    if (const ChunkRecord* now = catalog_.FindChunk(chunk_id)) DropSurplusReplicas(*now);
+  }
   if (const ChunkRecord* now = catalog_.FindChunk(chunk_id)) NoteSpread(*now);
   recovery_.Update(chunk_id, live, c->replication());
 }
@@ -84,6 +87,41 @@ void MasterService::DropReplacedFailedDiskReplicas(const ChunkRecord& c) {
   }
   m_.replicas_removed->Add(dropped);
   spdlog::info("master: chunk {} is whole again; its {} replica(s) on failed disks leave its list", chunk_id, dropped);
+}
+
+// A chunk listing more live replicas than its replication (a move that
+// landed while another replica was out, which then came back) drops the
+// surplus: each time one of a rack holding the most, so the spread stays.
+void MasterService::DropSurplusReplicas(const ChunkRecord& c) {
+  ChunkRecord kept = c;
+  std::vector<std::string> dropped;
+  while (reconciler_.LiveReplicas(kept) > kept.replication()) {
+    const auto racks = reconciler_.LiveRacks(kept);
+    uint32_t most = 0;
+    for (const auto& [rack, n] : racks) most = std::max(most, n);
+    std::string victim;  // the last listed live replica of a most crowded rack
+    for (const auto& r : kept.replicas()) {
+      const ServerState* s = membership_.Find(r.server_id());
+      if (s && reconciler_.IsLive(r) && racks.at(s->record.rack()) == most) victim = r.server_id();
+    }
+    if (victim.empty()) break;
+    kept = ChunkMap::WithoutReplica(kept, victim);
+    dropped.push_back(victim);
+  }
+  if (dropped.empty()) return;
+  const uint64_t chunk_id = c.chunk_id();  // `c` is replaced by the commit
+  Mutation m;
+  m.PutChunk(kept);
+  Status st = catalog_.Commit(m);
+  if (!st.ok()) {
+    spdlog::error("master: dropping the surplus replicas of chunk {}: {}", chunk_id, st.ToString());
+    return;
+  }
+  m_.replicas_removed->Add(dropped.size());
+  for (const auto& server : dropped) {
+    spdlog::info("master: chunk {} has a surplus replica; the one on {} goes", chunk_id, server);
+    QueueDelete(server, chunk_id);
+  }
 }
 
 void MasterService::QueueDelete(const std::string& server, uint64_t chunk_id) {
@@ -324,12 +362,14 @@ void MasterService::ApplyCopyPolls(const std::vector<CopyTask>& polled,
 
 Status MasterService::ApplyReport(const std::string& server, const HeartbeatRequest& report) {
   ASSIGN_OR_RETURN(ReconcileOutcome out, reconciler_.Apply(server, report));
+  // A landed move drops its source first: only then is what is left of a
+  // surplus (DropSurplusReplicas) something to trim.
+  for (const auto& move : out.moves_landed) FinishMove(move);
   for (uint64_t id : out.changed) RefreshRecovery(id);
   m_.replicas_added->Add(out.added);
   m_.replicas_removed->Add(out.removed);
   for (auto& cmd : out.commands) queues_.Push(server, std::move(cmd));
   for (const auto& [other, chunk_id] : out.deletes_elsewhere) QueueDelete(other, chunk_id);
-  for (const auto& move : out.moves_landed) FinishMove(move);
   return Status::Ok();
 }
 

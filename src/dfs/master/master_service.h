@@ -124,6 +124,7 @@ class MasterService {
   // Membership and recovery helpers (master_recovery.cc).
   void RefreshRecovery(uint64_t chunk_id);
   void DropReplacedFailedDiskReplicas(const ChunkRecord& c);
+  void DropSurplusReplicas(const ChunkRecord& c);
   void DropServerReplicas(const std::string& server);
   void ScheduleCopies();
   ChunkCommand ReplicateCommand(const ChunkRecord& c, const CopyTask& task) const;
