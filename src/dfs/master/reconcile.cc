@@ -104,7 +104,10 @@ void Reconciler::SealedReplica(const std::string& server, const ReplicaReport& r
       return;
     } else {
       // Surplus (e.g. a server came back while a copy was made elsewhere).
-      if (copying_here) recovery_->Complete(c.chunk_id(), server);
+      if (copying_here) {
+        recovery_->Complete(c.chunk_id(), server);
+        out->changed.insert(c.chunk_id());  // nothing in flight now: a listed surplus can go
+      }
       out->commands.push_back(Command(ChunkCommand::DELETE, c.chunk_id(), 0, 0));
       out->deletes++;
     }

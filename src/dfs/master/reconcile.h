@@ -51,7 +51,7 @@ namespace strata::dfs::master {
 
 struct ReconcileOutcome {
   std::vector<ChunkCommand> commands;
-  std::set<uint64_t> changed;  // chunks whose replica list changed
+  std::set<uint64_t> changed;  // chunks whose replica list changed, or whose copy ended
   std::vector<CopyTask> moves_landed;  // balancer moves whose new replica was added
   // Replicas on other servers dropped from their chunk's list: each server
   // must be told to DELETE its copy.
