@@ -24,6 +24,7 @@ constexpr uint64_t kChunkBytes = 1 << 20;
 constexpr uint32_t kReplication = 3;
 constexpr uint32_t kMinCopies = 2;
 constexpr uint64_t kWholeCheckEverySteps = 5;
+constexpr uint32_t kScrubsPerStep = 4;  // replicas a scrubber checks per second
 
 master::MasterOptions SimMasterOptions() {
   master::MasterOptions o;
@@ -54,7 +55,7 @@ struct Writer {
 };
 
 struct Fault {
-  enum Kind { kCrash, kFreeze, kDiskFail } kind = kCrash;
+  enum Kind { kCrash, kFreeze, kDiskFail, kSlowDisk } kind = kCrash;
   size_t server = 0;
   uint32_t disk = 0;
   uint64_t end_step = 0;
@@ -113,6 +114,10 @@ class World {
   bool Safe();
   bool Whole(std::string* why);
   void PlantLoss();
+  void Corrupt();
+  void RunReaders();
+  void RunScrubbers();
+  void ReportBad(const SimChunkserver& s, uint64_t chunk, const char* why);
   void Watch();
   void Trace(const std::string& what) { result_.trace.push_back(fmt::format("{:>4} {}", step_, what)); }
   void Fail(const std::string& what) {
@@ -136,6 +141,11 @@ class World {
   std::map<uint64_t, Acked> acked_;  // acknowledged chunks of files not deleted
   std::set<uint64_t> deleted_;       // chunks of deleted files
   std::string watched_;              // the watched chunk's replica list, as last traced
+  struct ScrubCursor {
+    uint32_t disk = 0;
+    uint64_t chunk = 0;  // the last one checked on that disk
+  };
+  std::map<size_t, ScrubCursor> scrub_;  // per server
   uint64_t step_ = 0;
   DfsSimulationResult result_;
 };
@@ -222,7 +232,7 @@ void World::RunServers() {
     auto landed = s.FinishCopies(step_, [&](const std::string& id, uint64_t chunk, uint64_t length) {
       const SimChunkserver* src = Find(id);
       const SimReplica* r = src && src->running() ? src->Readable(chunk) : nullptr;
-      return r && r->sealed && r->length == length;
+      return r && r->sealed && r->length == length && !r->corrupt;  // a copy checks CRCs
     });
     if (!landed.empty()) Beat(s, s.MakeLandedReport(landed));
     Beat(s, s.MakeHeartbeat(full));
@@ -345,7 +355,7 @@ size_t World::WholeCopies(uint64_t chunk, uint64_t length, size_t skip_server, u
     for (uint32_t d = 0; d < disks.size(); ++d) {
       if (i == skip_server && d == skip_disk) continue;
       auto it = disks[d].files.find(chunk);
-      n += it != disks[d].files.end() && it->second.length == length;
+      n += it != disks[d].files.end() && it->second.length == length && !it->second.corrupt;
     }
   }
   return n;
@@ -374,6 +384,10 @@ void World::EndFault(const Fault& f, bool allow_replace) {
     case Fault::kFreeze:
       s.Thaw();
       Trace(s.id() + " thaws");
+      break;
+    case Fault::kSlowDisk:
+      s.disks()[f.disk].slow = false;
+      Trace(fmt::format("{} disk {} is fast again", s.id(), f.disk));
       break;
     case Fault::kDiskFail:
       s.disks()[f.disk].failed = false;
@@ -411,21 +425,30 @@ void World::MaybeFault() {
     if (s.running() && !s.disks()[disk].failed && CanReplace(server, disk)) ReplaceDisk(server, disk);
     return;
   }
+  if (kind < 24) {
+    Corrupt();
+    return;
+  }
   const bool busy = std::any_of(faults_.begin(), faults_.end(), [&](const Fault& f) { return f.server == server; });
   if (faults_.size() >= options_.unavailable_max || busy) return;
   Fault f;
   f.server = server;
   f.disk = disk;
-  if (kind < 50) {
+  if (kind < 46) {
     f.kind = Fault::kCrash;
     f.end_step = step_ + 2 + random_.Uniform(40);
     s.Crash();
     Trace(fmt::format("{} crashes until step {}", s.id(), f.end_step));
-  } else if (kind < 75) {
+  } else if (kind < 66) {
     f.kind = Fault::kFreeze;
     f.end_step = step_ + 1 + random_.Uniform(30);
     s.Freeze();
     Trace(fmt::format("{} freezes until step {}", s.id(), f.end_step));
+  } else if (kind < 88) {
+    f.kind = Fault::kSlowDisk;
+    f.end_step = step_ + 10 + random_.Uniform(70);
+    s.disks()[disk].slow = true;
+    Trace(fmt::format("{} disk {} is slow until step {}", s.id(), disk, f.end_step));
   } else {
     f.kind = Fault::kDiskFail;
     f.end_step = step_ + 5 + random_.Uniform(60);
@@ -488,9 +511,10 @@ bool World::Whole(std::string* why) {
         SimChunkserver* s = Find(r.server_id());
         const SimDisk* d = s && r.disk() < s->disks().size() ? &s->disks()[r.disk()] : nullptr;
         auto it = d ? d->files.find(c.chunk_id()) : std::map<uint64_t, SimReplica>::const_iterator{};
-        if (!d || it == d->files.end() || it->second.length != c.length() || !it->second.sealed) {
-          *why = fmt::format("chunk {} of {} lists {} disk {}, which does not hold it sealed at {}", c.chunk_id(),
-                             entry.path(), r.server_id(), r.disk(), c.length());
+        if (!d || it == d->files.end() || it->second.length != c.length() || !it->second.sealed ||
+            it->second.corrupt) {
+          *why = fmt::format("chunk {} of {} lists {} disk {}, which does not hold it sealed and sound at {}",
+                             c.chunk_id(), entry.path(), r.server_id(), r.disk(), c.length());
           return false;
         }
       }
@@ -568,6 +592,83 @@ void World::Watch() {
   Trace(fmt::format("chunk {} on disks:{}", options_.watch_chunk, now));
 }
 
+// Rots one copy of an acknowledged chunk that has three whole ones.
+void World::Corrupt() {
+  std::vector<uint64_t> candidates;
+  for (const auto& [chunk, a] : acked_) {
+    if (WholeCopies(chunk, a.length) >= 3) candidates.push_back(chunk);
+  }
+  if (candidates.empty()) return;
+  const uint64_t chunk = candidates[random_.Uniform(candidates.size())];
+  std::vector<SimReplica*> copies;
+  std::vector<std::string> where;
+  for (auto& s : servers_) {
+    for (uint32_t d = 0; d < s.disks().size(); ++d) {
+      auto it = s.disks()[d].files.find(chunk);
+      if (it == s.disks()[d].files.end() || it->second.corrupt) continue;
+      copies.push_back(&it->second);
+      where.push_back(fmt::format("{} disk {}", s.id(), d));
+    }
+  }
+  const size_t i = random_.Uniform(copies.size());
+  copies[i]->corrupt = true;
+  Trace(fmt::format("the copy of chunk {} on {} rots", chunk, where[i]));
+}
+
+void World::ReportBad(const SimChunkserver& s, uint64_t chunk, const char* why) {
+  ReportBadReplicaRequest req;
+  req.set_chunk_id(chunk);
+  req.set_server_id(s.id());
+  req.set_reason(why);
+  ReportBadReplicaResponse resp;
+  (void)master_->ReportBadReplica(req, &resp);
+}
+
+// Readers read acknowledged chunks from their listed replicas, in the
+// master's order, and report a copy that fails its CRC check.
+void World::RunReaders() {
+  if (acked_.empty()) return;
+  for (int n = 0; n < 2; ++n) {
+    auto it = std::next(acked_.begin(), static_cast<std::ptrdiff_t>(random_.Uniform(acked_.size())));
+    StatRequest sreq;
+    sreq.set_path(it->second.path);
+    StatResponse stat;
+    if (!master_->Stat(sreq, &stat).ok()) continue;
+    for (const auto& c : stat.chunks()) {
+      if (c.chunk_id() != it->first) continue;
+      for (const auto& r : c.replicas()) {
+        SimChunkserver* s = Find(r.server_id());
+        const SimReplica* rep = s && s->running() ? s->Readable(c.chunk_id()) : nullptr;
+        if (!rep) continue;
+        if (!rep->corrupt) break;
+        ReportBad(*s, c.chunk_id(), "read: CRC mismatch");
+      }
+    }
+  }
+}
+
+// Each chunkserver's scrubber goes through its replicas in passes, a few
+// per step, and reports those that fail their CRC check.
+void World::RunScrubbers() {
+  for (size_t i = 0; i < servers_.size(); ++i) {
+    SimChunkserver& s = servers_[i];
+    if (!s.running()) continue;
+    ScrubCursor& cur = scrub_[i];
+    for (uint32_t n = 0; n < kScrubsPerStep; ++n) {
+      cur.disk %= static_cast<uint32_t>(s.disks().size());
+      const SimDisk& disk = s.disks()[cur.disk];
+      auto it = disk.files.upper_bound(cur.chunk);
+      if (disk.failed || it == disk.files.end()) {  // this disk's pass is over
+        cur.disk++;
+        cur.chunk = 0;
+        continue;
+      }
+      cur.chunk = it->first;
+      if (it->second.corrupt) ReportBad(s, it->first, "scrub: CRC mismatch");
+    }
+  }
+}
+
 void World::Step(bool load) {
   ++step_;
   clock_.Advance(kStepMicros);
@@ -577,6 +678,8 @@ void World::Step(bool load) {
     if (options_.plant_lost_chunk && step_ == options_.fault_steps / 2) PlantLoss();
   }
   RunServers();
+  RunReaders();
+  RunScrubbers();
   master_->Tick();
   if (options_.watch_chunk) Watch();
   Safe();

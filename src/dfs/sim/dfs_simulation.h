@@ -9,11 +9,15 @@
 // die with a chunk half written (the master's lease expiry seals it); every
 // running chunkserver finishes its due copies, beats and carries out the
 // commands it gets; the master ticks. Faults, at most `unavailable_max` at
-// once (servers down or frozen plus failed disks): a chunkserver crashes and
-// restarts, freezes and thaws (SIGSTOP, a cut link), a disk fails and comes
-// back intact or replaced empty, the master restarts (all its memory lost,
-// its store kept). A disk is replaced only while every chunk it holds has
-// two copies elsewhere, so data loss is never the faults' doing alone.
+// once (servers down or frozen plus failed or slow disks): a chunkserver
+// crashes and restarts, freezes and thaws (SIGSTOP, a cut link), a disk
+// fails and comes back intact or replaced empty, a disk turns slow (an
+// outlier write latency) and fast again; and at any time the master
+// restarts (all its memory lost, its store kept) or a copy of a chunk rots
+// (readers and scrubbers report it when they meet it). A disk is replaced
+// only while every chunk it holds has two copies elsewhere, and a copy rots
+// only when two others are sound, so data loss is never the faults' doing
+// alone.
 //
 // The oracle checks, after every step, that every acknowledged chunk has at
 // least one whole copy somewhere (on any disk, of any server, down or not);
@@ -42,7 +46,7 @@ struct DfsSimulationOptions {
   int writers = 3;
   uint64_t fault_steps = 300;      // simulated seconds of load and faults
   uint64_t heal_steps_max = 900;   // then, to become whole
-  uint32_t unavailable_max = 2;    // servers down or frozen plus failed disks, at once
+  uint32_t unavailable_max = 2;    // servers down or frozen plus failed or slow disks, at once
   double fault_probability = 0.08;  // per step, that a fault starts
   // Test hook: halfway through, every copy of one acknowledged chunk is
   // destroyed behind the master's back; the oracle must report it.

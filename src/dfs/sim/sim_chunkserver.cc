@@ -6,6 +6,8 @@ namespace strata::dfs::sim {
 namespace {
 
 constexpr uint64_t kDiskCapacityBytes = 100ull << 30;
+constexpr uint64_t kWriteUs = 2000;        // a healthy disk's write p99
+constexpr uint64_t kSlowWriteUs = 200000;  // a fail-slow one's
 
 }  // namespace
 
@@ -51,6 +53,11 @@ HeartbeatRequest SimChunkserver::MakeHeartbeat(bool full) const {
     if (disk.failed) s->set_failure("simulated I/O error");
     s->set_chunks(static_cast<uint32_t>(disk.files.size()));
     s->set_media("hdd");
+    // Every disk reports samples, so the fail-slow detector has a cluster to
+    // compare with.
+    s->set_ops(10);
+    s->set_write_p50_us(disk.slow ? kSlowWriteUs : kWriteUs / 2);
+    s->set_write_p99_us(disk.slow ? kSlowWriteUs : kWriteUs);
     if (!full || disk.failed) continue;
     for (const auto& [id, r] : disk.files) {
       ReplicaReport* rep = hb.add_replicas();
@@ -83,7 +90,7 @@ void SimChunkserver::Apply(const ChunkCommand& cmd, uint64_t step, uint64_t dela
       for (auto& disk : disks_) {
         auto it = disk.files.find(cmd.chunk_id());
         if (disk.failed || it == disk.files.end() || it->second.length < cmd.length()) continue;
-        it->second = SimReplica{cmd.length(), true, cmd.epoch()};
+        it->second = SimReplica{cmd.length(), true, cmd.epoch(), it->second.corrupt};
       }
       break;
     case ChunkCommand::REPLICATE:
@@ -110,7 +117,7 @@ std::vector<ReplicaReport> SimChunkserver::FinishCopies(
     bool source_ok = false;
     for (const auto& src : cmd.sources()) source_ok |= source_holds(src.server_id(), cmd.chunk_id(), cmd.length());
     if (target.failed || !source_ok) continue;  // the copy fails; the master times it out
-    target.files[cmd.chunk_id()] = SimReplica{cmd.length(), true, cmd.epoch()};
+    target.files[cmd.chunk_id()] = SimReplica{cmd.length(), true, cmd.epoch(), false};
     ReplicaReport r;
     r.set_chunk_id(cmd.chunk_id());
     r.set_disk(cmd.target_disk());
@@ -136,7 +143,7 @@ const SimReplica* SimChunkserver::Readable(uint64_t chunk, uint32_t* disk) const
 
 bool SimChunkserver::WriteReplica(uint32_t disk, uint64_t chunk, uint64_t length, uint64_t epoch) {
   if (!running() || disk >= disks_.size() || disks_[disk].failed) return false;
-  disks_[disk].files[chunk] = SimReplica{length, false, epoch};
+  disks_[disk].files[chunk] = SimReplica{length, false, epoch, false};
   return true;
 }
 

@@ -11,8 +11,10 @@
 // Faults are states the simulation sets: down (crashed: nothing runs, the
 // copies in flight are lost, the files stay), frozen (as SIGSTOP or a cut
 // link: nothing runs or answers until thawed, then it goes on), a failed
-// disk (its files cannot be read or reported until the disk returns) and a
-// wiped disk (a replaced disk: its files are gone).
+// disk (its files cannot be read or reported until the disk returns), a
+// slow disk (its write latency an outlier in the statistics it reports), a
+// corrupt replica (a copy from it fails; a reader or the scrubber reports
+// it) and a wiped disk (a replaced disk: its files are gone).
 //
 // Thread-safety: single-threaded (the simulation is). Ownership: a value.
 #pragma once
@@ -32,10 +34,12 @@ struct SimReplica {
   uint64_t length = 0;
   bool sealed = false;
   uint64_t epoch = 0;
+  bool corrupt = false;  // bytes rotted on the disk: every read of it fails its CRC check
 };
 
 struct SimDisk {
   bool failed = false;
+  bool slow = false;  // writes take 200 ms (a fail-slow disk), reported in its statistics
   std::map<uint64_t, SimReplica> files;
 };
 
