@@ -249,8 +249,9 @@ DEL s1 cnt f big e1 e3 e4 h l l2 st st2 su si z lex tx tx2
 DBSIZE
 )";
 
-TEST(CacheSystem, RedisCliSessionMatchesRedis) {
-  if (!HaveProgram("redis-cli") || !HaveProgram("redis-server")) GTEST_SKIP() << "redis tools not installed";
+// Replays `session` through redis-cli against a fresh redis-server and a
+// fresh strata cache; every reply line must be identical.
+void ExpectSessionMatchesRedis(const char* session, int min_lines) {
   CacheProcess p;
   ASSERT_TRUE(p.ready()) << p.Log();
   int redis_port = FreePort();
@@ -264,13 +265,13 @@ TEST(CacheSystem, RedisCliSessionMatchesRedis) {
   }
   ASSERT_TRUE(WaitFor([&] { return Client(redis_port).Command("PING\r\n").find("PONG") != std::string::npos; },
                       std::chrono::seconds(10)));
-  RunResult theirs = RunProgram({"redis-cli", "-p", std::to_string(redis_port)}, kSession);
-  RunResult ours = RunProgram({"redis-cli", "-p", std::to_string(p.resp_port())}, kSession);
+  RunResult theirs = RunProgram({"redis-cli", "-p", std::to_string(redis_port)}, session);
+  RunResult ours = RunProgram({"redis-cli", "-p", std::to_string(p.resp_port())}, session);
   kill(redis, SIGKILL);
   waitpid(redis, nullptr, 0);
   ASSERT_EQ(theirs.exit_code, 0);
   ASSERT_EQ(ours.exit_code, 0);
-  std::istringstream a(theirs.out), b(ours.out), cmds(kSession);
+  std::istringstream a(theirs.out), b(ours.out);
   std::string la, lb;
   int line = 0;
   while (std::getline(a, la)) {
@@ -279,7 +280,107 @@ TEST(CacheSystem, RedisCliSessionMatchesRedis) {
     line++;
   }
   EXPECT_FALSE(std::getline(b, lb)) << "extra strata output: " << lb;
-  EXPECT_GT(line, 150);
+  EXPECT_GT(line, min_lines);
+}
+
+TEST(CacheSystem, RedisCliSessionMatchesRedis) {
+  if (!HaveProgram("redis-cli") || !HaveProgram("redis-server")) GTEST_SKIP() << "redis tools not installed";
+  ExpectSessionMatchesRedis(kSession, 150);
+}
+
+// Bitmaps and HyperLogLogs: replies, error texts and the stored bytes (GET
+// of a bitmap or of an HLL in both its sparse and dense forms).
+const char* kBitSession = R"(SETBIT b 7 1
+SETBIT b 7 1
+SETBIT b 100 1
+GETBIT b 100
+GETBIT b 4294967295
+GET b
+SETBIT b -1 1
+SETBIT b 01 1
+SETBIT b 4294967296 1
+SETBIT b 1 2
+SETBIT b 1 -0
+GETBIT b x
+SET s foobar
+BITCOUNT s
+BITCOUNT s 1 1
+BITCOUNT s 1 1 BYTE
+BITCOUNT s 5 30 BIT
+BITCOUNT s -2 -1
+BITCOUNT s -1 -2
+BITCOUNT s -100 100 bit
+BITCOUNT s 1
+BITCOUNT s 0 1 WORD
+BITCOUNT s a 1
+BITCOUNT nosuch a b
+BITPOS s 1
+BITPOS s 0
+BITPOS s 1 2
+BITPOS s 0 2 -1 BYTE
+BITPOS s 1 7 15 BIT
+BITPOS s 0 8 19 BIT
+BITPOS s 1 100
+BITPOS s 2
+BITPOS s 1 0 1 BYTES
+BITPOS nosuch 0
+BITPOS nosuch 1 a
+SET ff "ÿÿ"
+BITPOS ff 0
+BITPOS ff 0 1
+BITPOS ff 0 0 -1
+SET e ""
+BITPOS e 0
+BITCOUNT e
+SET a abcdef
+BITOP AND d s a
+GET d
+BITOP OR d s a
+GET d
+BITOP XOR d s a
+GET d
+BITOP NOT d s
+GET d
+BITOP AND d s nosuch
+GET d
+BITOP OR d nosuch other
+EXISTS d
+BITOP NOT d s a
+BITOP NAND d s
+LPUSH l x
+BITOP OR d l
+SETBIT l 1 1
+BITCOUNT l
+BITFIELD l GET u8 0
+BITFIELD f SET i8 0 100 GET i8 0 INCRBY u4 #3 7
+GET f
+BITFIELD f GET u63 0 GET i64 0 GET i1 1 GET u8 100000
+BITFIELD f GET u64 0
+BITFIELD f GET I8 0
+BITFIELD f GET u8 #-1
+BITFIELD f GET u8
+BITFIELD f SET u8 0 x
+BITFIELD f OVERFLOW CLAMP
+BITFIELD f
+BITFIELD o SET u8 0 250 INCRBY u8 0 10
+BITFIELD o OVERFLOW SAT INCRBY u8 0 300 INCRBY u8 0 -300
+BITFIELD o OVERFLOW FAIL INCRBY u8 0 256 INCRBY u8 0 255 OVERFLOW WRAP INCRBY u8 0 2
+BITFIELD o SET i8 0 127 INCRBY i8 0 1
+BITFIELD o OVERFLOW SAT INCRBY i8 0 -1000 SET i8 0 1000
+BITFIELD o OVERFLOW FAIL SET i8 0 128 GET i8 0
+BITFIELD o SET i64 0 9223372036854775807 INCRBY i64 0 1
+BITFIELD o OVERFLOW SAT INCRBY i64 0 -1
+BITFIELD o SET u2 100 -1 GET u2 100
+GET o
+BITFIELD_RO o GET u1 0 GET i2 0
+BITFIELD_RO o SET u1 0 0
+BITFIELD_RO nosuch GET u8 0
+EXISTS nosuch
+)";
+
+TEST(CacheSystem, RedisCliBitmapAndHllSessionMatchesRedis) {
+  if (!HaveProgram("redis-cli") || !HaveProgram("redis-server")) GTEST_SKIP() << "redis tools not installed";
+  ExpectSessionMatchesRedis(kBitSession, 100);
 }
 
 TEST(CacheSystem, RedisCliServerCommands) {

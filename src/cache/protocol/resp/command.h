@@ -185,6 +185,7 @@ void RegisterSetCommands(CommandTable& t);
 void RegisterZSetCommands(CommandTable& t);
 void RegisterTransactionCommands(CommandTable& t);
 void RegisterPubSubCommands(CommandTable& t);
+void RegisterBitmapCommands(CommandTable& t);
 
 // Drops every subscription of `session` without replies (RESET, close).
 void DropSubscriptions(CacheCore* core, Session* session);

@@ -15,6 +15,12 @@ bool ParseInt(std::string_view s, int64_t* out) {
   return ec == std::errc() && p == s.data() + s.size();
 }
 
+bool ParseStrictInt(std::string_view s, int64_t* out) {
+  std::string_view digits = !s.empty() && s[0] == '-' ? s.substr(1) : s;
+  if (digits.empty() || (digits[0] == '0' && s.size() > 1)) return false;
+  return ParseInt(s, out);
+}
+
 bool ParseDouble(std::string_view s, double* out) {
   if (s.empty() || s.size() > 256) return false;
   std::string str(s);

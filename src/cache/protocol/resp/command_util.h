@@ -20,6 +20,8 @@ inline constexpr std::string_view kOverflow = "ERR increment or decrement would 
 inline constexpr std::string_view kNoSuchKey = "ERR no such key";
 
 bool ParseInt(std::string_view s, int64_t* out);
+// As Redis's string2ll: also refuses leading zeros ("01") and "-0".
+bool ParseStrictInt(std::string_view s, int64_t* out);
 bool ParseDouble(std::string_view s, double* out);
 bool IEquals(std::string_view a, std::string_view b);
 std::string ToLower(std::string_view s);

@@ -29,6 +29,9 @@ enum class Special {
   kBPop,      // BLPOP, BRPOP: the pop on the key named in the reply
   kZAdd,      // "zadd", or "zincr" with INCR
   kPairs,     // MSET, MSETNX: "set" on every key
+  kBitOp,     // BITOP: "set" on the destination, or "del" of it for an empty result
+  kBitField,  // BITFIELD: "setbit" when a SET or INCRBY was carried out and the value changed
+  kSetBit,    // SETBIT: "setbit" when the value changed (a bit flipped, or it was created or grown)
 };
 
 }  // namespace
@@ -63,6 +66,11 @@ const std::unordered_map<std::string_view, KeyspaceNotifier::Rule>& Rules() {
       {"incrby", {"incrby", kEventsString, N, false, Special::kNone}},
       {"decrby", {"incrby", kEventsString, N, false, Special::kNone}},
       {"incrbyfloat", {"incrbyfloat", kEventsString, N, false, Special::kNone}},
+      {"setbit", {"setbit", kEventsString, N, false, Special::kSetBit}},
+      {"bitop", {"set", kEventsString, N, false, Special::kBitOp}},
+      {"bitfield", {"setbit", kEventsString, N, false, Special::kBitField}},
+      {"pfadd", {"pfadd", kEventsString, F, false, Special::kNone}},
+      {"pfmerge", {"pfadd", kEventsString, N, false, Special::kNone}},
       {"del", {"del", kEventsGeneric, N, false, Special::kDel}},
       {"unlink", {"del", kEventsGeneric, N, false, Special::kDel}},
       {"expire", {"expire", kEventsGeneric, F, false, Special::kExpire}},
@@ -145,6 +153,28 @@ std::string_view FirstBulk(std::string_view r) {
   return r.substr(eol + 2, static_cast<size_t>(len));
 }
 
+// Whether a BITFIELD carried out a SET or INCRBY: its reply has one element
+// per GET/SET/INCRBY in order, null for a write refused by OVERFLOW FAIL.
+bool BitFieldWrote(Args args, std::string_view reply) {
+  size_t p = reply.find("\r\n");
+  if (p == std::string_view::npos) return false;
+  p += 2;
+  for (size_t j = 2; j < args.size(); j++) {
+    bool get = IEquals(args[j], "get");
+    if (IEquals(args[j], "overflow")) {
+      j++;
+      continue;
+    }
+    size_t eol = reply.find("\r\n", p);
+    if (eol == std::string_view::npos) return false;
+    bool null = reply[p] == '_' || reply[p] == '$';
+    if (!get && !null) return true;
+    p = eol + 2;
+    j += get ? 2 : 3;
+  }
+  return false;
+}
+
 }  // namespace
 
 KeyspaceNotifier::KeyspaceNotifier(CommandContext& ctx, std::string_view name, Args args, uint32_t flags)
@@ -156,6 +186,17 @@ KeyspaceNotifier::KeyspaceNotifier(CommandContext& ctx, std::string_view name, A
   if (rule_->special == Special::kDel) {
     existed_.assign(args.size(), false);
     for (size_t i = 1; i < args.size(); i++) existed_[i] = Exists(args[i]);
+  } else if (rule_->special == Special::kSetBit || rule_->special == Special::kBitField) {
+    InternalKey k = ctx_.Key(args[1]);
+    KeyLock lock(ctx_.engine(), k);
+    ItemView v;
+    if (ctx_.engine()->Find(k, &v) && v.type == ValueType::kString) {
+      // SETBIT needs only the length; BITFIELD compares the whole value.
+      before_ = rule_->special == Special::kSetBit ? std::string(v.value.size(), '\0') : std::string(v.value);
+    }
+  } else if (rule_->special == Special::kBitOp) {
+    existed_.assign(3, false);
+    if (args.size() > 2) existed_[2] = Exists(args[2]);
   } else if (rule_->special == Special::kStore || rule_->del_if_gone) {
     existed_.assign(2, false);
     existed_[1] = Exists(args[1]);
@@ -171,6 +212,14 @@ bool KeyspaceNotifier::Exists(std::string_view key) {
 
 void KeyspaceNotifier::Event(uint32_t cls, std::string_view event, std::string_view key) {
   NotifyKeyspaceEvent(ctx_.core->pubsub(), flags_, cls, event, key, ctx_.ns->id());
+}
+
+bool KeyspaceNotifier::Changed(std::string_view key) {
+  InternalKey k = ctx_.Key(key);
+  KeyLock lock(ctx_.engine(), k);
+  ItemView v;
+  if (!ctx_.engine()->Find(k, &v)) return false;
+  return !before_ || v.value != *before_;
 }
 
 void KeyspaceNotifier::DelIfGone(std::string_view key) {
@@ -254,6 +303,21 @@ void KeyspaceNotifier::After(std::string_view reply) {
       if (IsNull(reply)) return;  // INCR with NX or XX refused
       Event(kEventsZset, HasOption(args_, 2, {"incr"}) ? "zincr" : "zadd", key);
       return;
+    case Special::kBitOp:
+      if (args_.size() < 3) return;
+      if (IntOr1(reply) > 0) Event(kEventsString, "set", args_[2]);
+      else if (existed_[2]) Event(kEventsGeneric, "del", args_[2]);
+      return;
+    case Special::kBitField:
+      if (BitFieldWrote(args_, reply) && Changed(key)) Event(kEventsString, "setbit", key);
+      return;
+    case Special::kSetBit: {
+      int64_t offset = 0, on = 0;
+      if (args_.size() < 4 || !ParseInt(args_[2], &offset) || !ParseInt(args_[3], &on)) return;
+      bool grown = !before_ || static_cast<uint64_t>(offset >> 3) >= before_->size();
+      if (grown || IntOr1(reply) != on) Event(kEventsString, "setbit", key);
+      return;
+    }
     case Special::kPairs:
       if (!fire) return;
       for (size_t i = 1; i < args_.size(); i += 2) Event(kEventsString, "set", args_[i]);

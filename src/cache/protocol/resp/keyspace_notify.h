@@ -15,6 +15,8 @@
 // Thread-safety: one per command execution, on the connection's thread.
 #pragma once
 
+#include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -34,12 +36,14 @@ class KeyspaceNotifier {
   void Event(uint32_t cls, std::string_view event, std::string_view key);
   bool Exists(std::string_view key);
   void DelIfGone(std::string_view key);
+  bool Changed(std::string_view key);  // the string at `key` differs from before_
 
   CommandContext& ctx_;
   Args args_;
   uint32_t flags_;
   const Rule* rule_;
   std::vector<bool> existed_;  // by argument index, for the rules that need it
+  std::optional<std::string> before_;  // SETBIT, BITFIELD: the value before (SETBIT: its length only)
 };
 
 }  // namespace strata::cache::resp

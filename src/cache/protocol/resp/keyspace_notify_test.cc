@@ -83,6 +83,17 @@ TEST_F(KeyspaceNotifyTest, EventsMatchRedisForEveryWriteCommand) {
       {{"GETEX", "sr", "EX", "100"}, {{"expire", "sr"}}},
       {{"GETEX", "sr", "PERSIST"}, {{"persist", "sr"}}},
       {{"INCRBYFLOAT", "f", "1.5"}, {{"incrbyfloat", "f"}}},
+      {{"SETBIT", "bm", "7", "1"}, {{"setbit", "bm"}}},
+      {{"SETBIT", "bm", "7", "1"}, {}},  // nothing changed
+      {{"SETBIT", "bm", "7", "0"}, {{"setbit", "bm"}}},
+      {{"SETBIT", "bm", "100", "0"}, {{"setbit", "bm"}}},  // grown
+      {{"BITFIELD", "bm", "OVERFLOW", "FAIL", "INCRBY", "u2", "0", "10"}, {}},
+      {{"BITFIELD", "bf", "OVERFLOW", "FAIL", "INCRBY", "u2", "0", "10"}, {}},  // created, but nothing written
+      {{"BITFIELD", "bm", "SET", "u2", "0", "0", "GET", "u2", "0"}, {}},
+      {{"BITFIELD", "bm", "GET", "u2", "0", "SET", "u2", "0", "1"}, {{"setbit", "bm"}}},
+      {{"BITOP", "AND", "bd", "bm", "bm"}, {{"set", "bd"}}},
+      {{"BITOP", "AND", "bd", "nosuch"}, {{"del", "bd"}}},
+      {{"BITOP", "AND", "bd", "nosuch"}, {}},
       {{"ZADD", "z", "INCR", "1", "m"}, {{"zincr", "z"}}},
       {{"SADD", "s1", "a", "b"}, {{"sadd", "s1"}}},
       {{"SPOP", "s1"}, {{"spop", "s1"}}},

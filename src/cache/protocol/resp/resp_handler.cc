@@ -64,6 +64,7 @@ CommandTable BuildCommandTable() {
   RegisterZSetCommands(t);
   RegisterTransactionCommands(t);
   RegisterPubSubCommands(t);
+  RegisterBitmapCommands(t);
   return t;
 }
 
