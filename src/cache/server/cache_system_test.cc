@@ -251,7 +251,7 @@ DBSIZE
 
 // Replays `session` through redis-cli against a fresh redis-server and a
 // fresh strata cache; every reply line must be identical.
-void ExpectSessionMatchesRedis(const char* session, int min_lines) {
+void ExpectSessionMatchesRedis(const std::string& session, int min_lines) {
   CacheProcess p;
   ASSERT_TRUE(p.ready()) << p.Log();
   int redis_port = FreePort();
@@ -376,11 +376,50 @@ BITFIELD_RO o GET u1 0 GET i2 0
 BITFIELD_RO o SET u1 0 0
 BITFIELD_RO nosuch GET u8 0
 EXISTS nosuch
+PFADD h
+GET h
+PFCOUNT h
+GET h
+PFADD h a b c
+PFADD h a
+GET h
+PFCOUNT h
+GET h
+PFCOUNT h nosuch
+PFADD s x
+PFCOUNT s
+PFCOUNT h s
+PFMERGE h s
+PFADD l x
+PFCOUNT nosuch
+SET bad "HYLL\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x80\x00"
+PFCOUNT bad
+PFADD bad a
+PFMERGE d bad
+SET bad2 "HYLL\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x80\x7f\xfe"
+PFADD bad2 a b c
+GET bad2
+PFCOUNT bad2
+SET bad3 "HYLL\x02\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x80\x7f\xff"
+PFCOUNT bad3
+PFADD
 )";
+
+// PFADD of `n` elements named prefix0.. as one redis-cli line.
+std::string PfAddLine(const std::string& key, const std::string& prefix, int from, int to) {
+  std::string line = "PFADD " + key;
+  for (int i = from; i < to; i++) line += " " + prefix + std::to_string(i);
+  return line + "\n";
+}
 
 TEST(CacheSystem, RedisCliBitmapAndHllSessionMatchesRedis) {
   if (!HaveProgram("redis-cli") || !HaveProgram("redis-server")) GTEST_SKIP() << "redis tools not installed";
-  ExpectSessionMatchesRedis(kBitSession, 100);
+  // Sparse HLLs, their promotion to dense, merges of both, and the bytes.
+  std::string session = kBitSession;
+  session += PfAddLine("s1", "x", 0, 301) + PfAddLine("s2", "x", 200, 601) + PfAddLine("big", "x", 0, 5000);
+  session += "GET s1\nPFCOUNT s1 s2\nPFMERGE m s1 s2\nGET m\nPFCOUNT m\nGET m\nSTRLEN big\nGET big\nPFCOUNT big\n";
+  session += "GET big\nPFMERGE m2 s1 big\nGET m2\nPFCOUNT m2 s2 big\nPFMERGE big s2\nPFCOUNT big\nPFADD big y1 y2 y3\nGET big\n";
+  ExpectSessionMatchesRedis(session, 150);
 }
 
 TEST(CacheSystem, RedisCliServerCommands) {

@@ -186,6 +186,7 @@ void RegisterZSetCommands(CommandTable& t);
 void RegisterTransactionCommands(CommandTable& t);
 void RegisterPubSubCommands(CommandTable& t);
 void RegisterBitmapCommands(CommandTable& t);
+void RegisterHllCommands(CommandTable& t);
 
 // Drops every subscription of `session` without replies (RESET, close).
 void DropSubscriptions(CacheCore* core, Session* session);

@@ -65,6 +65,7 @@ CommandTable BuildCommandTable() {
   RegisterTransactionCommands(t);
   RegisterPubSubCommands(t);
   RegisterBitmapCommands(t);
+  RegisterHllCommands(t);
   return t;
 }
 
