@@ -472,6 +472,36 @@ TEST(CacheSystem, BlpopWakesOnPushFromAnotherClient) {
   EXPECT_EQ(waiter.Command(Resp({"PING"})), "+PONG\r\n");
 }
 
+// Bitmaps and HLLs are plain strings to the engines: on the persist engine
+// they are acknowledged durably and read back the same after a SIGKILL.
+TEST(CacheSystem, BitmapsAndHllsOnThePersistEngineSurviveSigkill) {
+  std::string dir = MakeTempDir();
+  CacheProcess p({"--data-dir", dir, "--namespace", "id=2,name=bits,engine=persist"}, dir);
+  ASSERT_TRUE(p.ready()) << p.Log();
+  std::string hll_bytes;
+  {
+    Client c(p.resp_port());
+    EXPECT_EQ(c.Command(Resp({"SELECT", "2"})), "+OK\r\n");
+    EXPECT_EQ(c.Command(Resp({"SETBIT", "b", "1000", "1"})), ":0\r\n");
+    EXPECT_EQ(c.Command(Resp({"BITFIELD", "b", "INCRBY", "u8", "#0", "200", "INCRBY", "u8", "#0", "100"})),
+              "*2\r\n:200\r\n:44\r\n");
+    std::vector<std::string> add = {"PFADD", "h"};
+    for (int i = 0; i < 2000; i++) add.push_back("m" + std::to_string(i));
+    EXPECT_EQ(c.Command(Resp(add)), ":1\r\n");
+    std::string n = c.Command(Resp({"PFCOUNT", "h"}));
+    hll_bytes = c.Command(Resp({"STRLEN", "h"})) + c.Command(Resp({"BITCOUNT", "h"}));  // a fingerprint of the bytes
+    EXPECT_EQ(c.Command(Resp({"BITCOUNT", "b"})), ":4\r\n");
+    EXPECT_EQ(p.Stop(SIGKILL), 128 + SIGKILL);
+    ASSERT_TRUE(p.Restart()) << p.Log();
+    Client d(p.resp_port());
+    d.Command(Resp({"SELECT", "2"}));
+    EXPECT_EQ(d.Command(Resp({"GETBIT", "b", "1000"})), ":1\r\n");
+    EXPECT_EQ(d.Command(Resp({"BITFIELD_RO", "b", "GET", "u8", "0"})), "*1\r\n:44\r\n");
+    EXPECT_EQ(d.Command(Resp({"PFCOUNT", "h"})), n);
+    EXPECT_EQ(d.Command(Resp({"STRLEN", "h"})) + d.Command(Resp({"BITCOUNT", "h"})), hll_bytes);
+  }
+}
+
 TEST(CacheSystem, PersistNamespaceSurvivesSigkill) {
   std::string dir = MakeTempDir();
   CacheProcess p({"--data-dir", dir, "--namespace", "id=2,name=counters,engine=persist"}, dir);
