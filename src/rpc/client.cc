@@ -290,7 +290,11 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
 
 class RpcClient::Impl {
  public:
-  explicit Impl(RpcClientOptions options) : options_(std::move(options)), work_(asio::make_work_guard(io_)) {
+  explicit Impl(RpcClientOptions options)
+      : options_(std::move(options)),
+        io_(options_.io_context ? *options_.io_context : own_io_),
+        work_(asio::make_work_guard(own_io_)) {
+    if (options_.io_context) return;  // its owner runs it
     for (int i = 0; i < std::max(1, options_.io_threads); ++i) threads_.emplace_back([this] { io_.run(); });
   }
 
@@ -305,6 +309,7 @@ class RpcClient::Impl {
       pool_.clear();
     }
     work_.reset();
+    if (options_.io_context) return;  // the closes posted above run there, or die with it
     io_.stop();
     for (auto& t : threads_) t.join();
   }
@@ -334,7 +339,8 @@ class RpcClient::Impl {
   RpcClientOptions options_;
 
  private:
-  asio::io_context io_;
+  asio::io_context own_io_;  // unused with options_.io_context
+  asio::io_context& io_;
   asio::executor_work_guard<asio::io_context::executor_type> work_;
   std::vector<std::thread> threads_;
   std::mutex mu_;

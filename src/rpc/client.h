@@ -22,10 +22,19 @@
 #include "rpc/frame.h"
 #include "rpc/server.h"
 
+namespace asio {
+class io_context;
+}
+
 namespace strata::rpc {
 
 struct RpcClientOptions {
   int io_threads = 1;
+  // Run the connections on this io_context instead of the client's own
+  // (io_threads is then unused): its owner runs it and keeps it alive until
+  // the client is destroyed. A process whose other I/O runs there (the NBD
+  // gateway) then handles replies on the thread that waits for them.
+  asio::io_context* io_context = nullptr;
   int connections_per_endpoint = 2;
   uint32_t connect_timeout_ms = 2000;
   uint32_t default_timeout_ms = 10000;

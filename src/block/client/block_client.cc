@@ -454,7 +454,7 @@ nbd::ExportInfo ExportInfoOf(const VolumeInfo& v) {
 
 BlockClient::BlockClient(BlockClientOptions options)
     : options_(std::move(options)),
-      rpc_(rpc::RpcClientOptions{.auth = options_.auth}),
+      rpc_(rpc::RpcClientOptions{.io_context = options_.io_context, .auth = options_.auth}),
       pool_(std::make_unique<Pool>(options_.threads)) {
   MetricsRegistry* m = options_.metrics ? options_.metrics : &own_metrics_;
   static const char* const kNames[kRequestKinds] = {"read", "write", "flush", "trim", "zero", "block_status"};

@@ -44,6 +44,9 @@ struct BlockClientOptions {
   // registry of the client's own.
   MetricsRegistry* metrics = nullptr;
   std::shared_ptr<const rpc::RpcAuth> auth;  // the cluster secret (rpc/auth.h); null: authentication off
+  // The io_context its RPC connections run on (rpc/client.h), e.g. the NBD
+  // server's; null: the RPC client's own thread.
+  asio::io_context* io_context = nullptr;
 };
 
 // Per kind of request (read, write, flush, trim, zero, block_status).

@@ -119,6 +119,7 @@ class NbdServer::Impl {
   Impl(Backend* backend, NbdServerOptions options)
       : backend_(backend),
         options_(std::move(options)),
+        io_(options_.io_context ? *options_.io_context : own_io_),
         pool_(static_cast<size_t>(std::max(1, options_.backend_threads))),
         tcp_acceptor_(io_),
         unix_acceptor_(io_) {}
@@ -165,7 +166,8 @@ class NbdServer::Impl {
 
   Backend* const backend_;
   const NbdServerOptions options_;
-  asio::io_context io_;
+  asio::io_context own_io_;  // unused with options_.io_context
+  asio::io_context& io_;
   // Keeps io_.run() going while no socket has work (no listener, say: only
   // Adopt), from Start to Stop.
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;

@@ -43,6 +43,10 @@
 #include "block/nbd/nbd_backend.h"
 #include "common/result.h"
 
+namespace asio {
+class io_context;
+}
+
 namespace strata::block::nbd {
 
 struct NbdServerOptions {
@@ -54,6 +58,11 @@ struct NbdServerOptions {
   // such a request names no export.
   std::string default_export;
   int io_threads = 1;
+  // Serve on this io_context (e.g. shared with the backend's RPC client, so
+  // that a reply needs no hand-off between threads); the server still runs
+  // io_threads threads on it and stops it in Stop(). It must outlive the
+  // server. Null: the server's own.
+  asio::io_context* io_context = nullptr;
   int backend_threads = 2;  // run Backend::Open / List
   uint32_t max_connections = 4096;
   uint32_t max_requests_in_flight = 128;           // per connection
