@@ -56,6 +56,30 @@ TEST_F(MasterServiceTest, ExcludedServersAndTooFewRacks) {
   EXPECT_EQ(Allocate("/f", epoch, {"cs2"}).status().code(), StatusCode::kUnavailable);
 }
 
+// Right after a master restart only some chunkservers have registered
+// again: an allocation that cannot be placed yet is retryable (Unavailable),
+// not a final "the cluster has 2 chunkservers"; once they are back it is
+// placed. A cluster that really has too few servers still says so.
+TEST_F(MasterServiceTest, AfterARestartAnAllocationWaitsForServersNotRegisteredYet) {
+  AddCluster();
+  Restart(&memory_);
+  AddServer("cs1", "r1");
+  AddServer("cs2", "r2");
+  uint64_t epoch = OpenFile("/f");
+  auto early = Allocate("/f", epoch);
+  EXPECT_EQ(early.status().code(), StatusCode::kUnavailable) << early.status().ToString();
+  EXPECT_NE(early.status().message().find("have not registered"), std::string::npos) << early.status().ToString();
+  AddServer("cs3", "r3");
+  EXPECT_TRUE(Allocate("/f", epoch).ok());
+
+  meta::MemoryMetaStore fresh;
+  Restart(&fresh);
+  AddServer("cs1", "r1");
+  AddServer("cs2", "r2");
+  epoch = OpenFile("/g");
+  EXPECT_EQ(Allocate("/g", epoch).status().code(), StatusCode::kFailedPrecondition);
+}
+
 TEST_F(MasterServiceTest, NewWriterFencesTheOldOne) {
   AddCluster();
   uint64_t e1 = OpenFile("/f");

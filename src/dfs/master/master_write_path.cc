@@ -146,11 +146,26 @@ Status MasterService::AllocateChunk(const AllocateChunkRequest& req, AllocateChu
   place.disk_free_min_bytes = options_.disk_free_min_bytes;
   place.exclude_servers.insert(req.exclude_servers().begin(), req.exclude_servers().end());
   place.allow_rack_reuse = options_.placement_rack_fallback;
-  ASSIGN_OR_RETURN(auto choices, PlaceReplicas(ServerViews(), place, random_.get()));
+  auto choices = PlaceReplicas(ServerViews(), place, random_.get());
+  if (!choices.ok() && choices.status().code() == StatusCode::kFailedPrecondition) {
+    // Too few live servers, but some known ones have not registered since
+    // this master started (or stopped beating and are not dead yet): they
+    // may come any moment, so the writer is told to retry, not to give up.
+    size_t pending = 0, usable = 0;
+    for (const auto& [id, s] : membership_.servers()) {
+      pending += s.liveness == Liveness::kUnknown;
+      usable += s.liveness != Liveness::kDead && !place.exclude_servers.count(id);
+    }
+    if (pending > 0 && usable >= place.replicas) {
+      return Status::Unavailable(choices.status().message() + " yet; " + std::to_string(pending) +
+                                 " more known chunkserver(s) have not registered since the master started");
+    }
+  }
+  if (!choices.ok()) return choices.status();
   std::set<std::string> racks;
-  for (const auto& c : choices) racks.insert(c.rack);
-  if (racks.size() < choices.size()) m_.rack_fallbacks->Add();
-  ASSIGN_OR_RETURN(ChunkRecord chunk, chunks_.Allocate(file, choices));
+  for (const auto& c : *choices) racks.insert(c.rack);
+  if (racks.size() < choices->size()) m_.rack_fallbacks->Add();
+  ASSIGN_OR_RETURN(ChunkRecord chunk, chunks_.Allocate(file, *choices));
   *resp->mutable_chunk() = ToChunkInfo(chunk);
   return Status::Ok();
 }
