@@ -13,7 +13,8 @@ namespace strata::dfs {
 
 DfsClient::DfsClient(DfsClientOptions options)
     : options_(std::move(options)),
-      rpc_(rpc::RpcClientOptions{.default_timeout_ms = options_.rpc_timeout_ms, .auth = options_.auth}) {}
+      rpc_(rpc::RpcClientOptions{.default_timeout_ms = options_.rpc_timeout_ms, .auth = options_.auth}),
+      clock_(options_.clock ? options_.clock : SystemClock::Default().get()) {}
 
 DfsClient::~DfsClient() = default;
 
@@ -54,30 +55,30 @@ Status DfsClient::NotAMaster(const Status& st) const {
   return Status::Ok();
 }
 
-DfsClient::SteadyTime DfsClient::OutageStart(SteadyTime now) {
+uint64_t DfsClient::OutageStart(uint64_t now_us) {
   std::lock_guard lock(outage_mu_);
-  if (outage_since_ && now - outage_last_failure_ <= std::chrono::milliseconds(kOutageGapMs)) return *outage_since_;
-  return now;
+  if (outage_since_us_ && now_us - outage_last_failure_us_ <= uint64_t{kOutageGapMs} * 1000) return *outage_since_us_;
+  return now_us;
 }
 
-void DfsClient::NoteFailure(SteadyTime start, SteadyTime now) {
+void DfsClient::NoteFailure(uint64_t start_us, uint64_t now_us) {
   std::lock_guard lock(outage_mu_);
-  if (!outage_since_ || *outage_since_ > start) outage_since_ = start;
-  outage_last_failure_ = now;
+  if (!outage_since_us_ || *outage_since_us_ > start_us) outage_since_us_ = start_us;
+  outage_last_failure_us_ = now_us;
 }
 
 void DfsClient::NoteAnswer() {
   std::lock_guard lock(outage_mu_);
-  outage_since_.reset();
+  outage_since_us_.reset();
 }
 
 Status DfsClient::CallMaster(MasterMethod method, const google::protobuf::Message& req,
                              google::protobuf::Message* resp) {
   uint32_t budget_ms = master_reached_ ? options_.master_retry_ms_max : options_.master_first_contact_ms_max;
   // A call that continues an outage gets what is left of its budget.
-  const SteadyTime start = OutageStart(std::chrono::steady_clock::now());
-  const SteadyTime deadline = start + std::chrono::milliseconds(budget_ms);
-  auto backoff = std::chrono::milliseconds(50);
+  const uint64_t start = OutageStart(clock_->NowMicros());
+  const uint64_t deadline = start + uint64_t{budget_ms} * 1000;
+  uint64_t backoff_us = 50'000;
   for (;;) {
     Status st = rpc_.CallTyped(options_.master, method, req, resp);
     if (Status wrong = NotAMaster(st); !wrong.ok()) return wrong;
@@ -87,17 +88,16 @@ Status DfsClient::CallMaster(MasterMethod method, const google::protobuf::Messag
       NoteAnswer();
       return st;
     }
-    const SteadyTime now = std::chrono::steady_clock::now();
+    const uint64_t now = clock_->NowMicros();
     NoteFailure(start, now);
-    if (now + backoff > deadline) {
+    if (now + backoff_us > deadline) {
       // Either the master could not be reached or it kept answering that it
       // cannot do this now (e.g. too few chunkservers to place replicas).
-      auto waited_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now - start).count();
-      return st.WithContext("master " + options_.master + ", gave up after " + std::to_string(waited_ms) +
+      return st.WithContext("master " + options_.master + ", gave up after " + std::to_string((now - start) / 1000) +
                             " ms (bound " + std::to_string(budget_ms) + " ms)");
     }
-    std::this_thread::sleep_for(backoff);
-    backoff = std::min(backoff * 2, std::chrono::milliseconds(1000));
+    clock_->SleepMicros(backoff_us);
+    backoff_us = std::min<uint64_t>(backoff_us * 2, uint64_t{kOutageGapMs} * 1000);
   }
 }
 

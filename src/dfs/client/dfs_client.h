@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "env/clock.h"
 #include "master.pb.h"
 #include "rpc/client.h"
 
@@ -40,6 +41,9 @@ struct DfsClientOptions {
   uint32_t master_first_contact_ms_max = 3000;  // before it ever answered: fail fast
   uint32_t replica_lag_ms_max = 2000;  // a replica this far behind is dropped (chunk sealed)
   std::shared_ptr<const rpc::RpcAuth> auth;  // the cluster secret (rpc/auth.h); null: authentication off
+  // Times the master retries and waits between them (a ManualClock in
+  // tests); null: the system clock. Must outlive the client.
+  Clock* clock = nullptr;
 };
 
 struct CreateOptions {
@@ -92,14 +96,15 @@ class DfsClient {
 
   // When the current outage began (the first failed attempt of a run of
   // calls without an answer) and when its latest attempt failed.
-  using SteadyTime = std::chrono::steady_clock::time_point;
+  // Times are the clock's microseconds.
   static constexpr uint32_t kOutageGapMs = 1000;  // the longest backoff between retries
-  SteadyTime OutageStart(SteadyTime now);
-  void NoteFailure(SteadyTime start, SteadyTime now);
+  uint64_t OutageStart(uint64_t now_us);
+  void NoteFailure(uint64_t start_us, uint64_t now_us);
   void NoteAnswer();
+  Clock* clock_;
   std::mutex outage_mu_;
-  std::optional<SteadyTime> outage_since_;  // GUARDED_BY(outage_mu_)
-  SteadyTime outage_last_failure_;          // GUARDED_BY(outage_mu_)
+  std::optional<uint64_t> outage_since_us_;  // GUARDED_BY(outage_mu_)
+  uint64_t outage_last_failure_us_ = 0;      // GUARDED_BY(outage_mu_)
 };
 
 }  // namespace strata::dfs
