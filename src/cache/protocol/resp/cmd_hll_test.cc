@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <random>
 
 #include "cache/protocol/resp/hyperloglog.h"
 #include "cache/protocol/resp/resp_handler.h"
@@ -152,6 +153,27 @@ TEST_F(HllTest, EstimateOf100kDistinctElementsIsWithinTwoPercent) {
   double err = std::abs(static_cast<double>(n) - kN) / kN;
   std::printf("PFCOUNT of %d distinct elements: %lld (error %.3f%%)\n", kN, static_cast<long long>(n), err * 100);
   EXPECT_LT(err, 0.02);
+}
+
+// Random sparse bodies behind a valid header: every command either works or
+// answers INVALIDOBJ, and a value it rejects is left as it was.
+TEST_F(HllTest, RandomSparseBodiesNeverBreakTheServer) {
+  std::mt19937 rng(13);
+  for (int i = 0; i < 3000; i++) {
+    std::string v("HYLL\x01\0\0\0\0\0\0\0\0\0\0\x80", 16);
+    int n = static_cast<int>(rng() % 12);
+    for (int j = 0; j < n; j++) v.push_back(static_cast<char>(rng()));
+    Run({"SET", "r", v});
+    std::string add = Run({"PFADD", "r", std::to_string(rng())});
+    ASSERT_TRUE(add == ":0\r\n" || add == ":1\r\n" || add.starts_with("-INVALIDOBJ")) << add;
+    if (add[0] == '-') {
+      ASSERT_EQ(Value("r"), v);
+    }
+    std::string count = Run({"PFCOUNT", "r", "other"});
+    ASSERT_TRUE(count[0] == ':' || count.starts_with("-INVALIDOBJ")) << count;
+    std::string merge = Run({"PFMERGE", "d", "r"});
+    ASSERT_TRUE(merge == "+OK\r\n" || merge.starts_with("-INVALIDOBJ")) << merge;
+  }
 }
 
 TEST(Hll, MurmurHash64AMatchesRedis) {

@@ -191,8 +191,9 @@ KeyspaceNotifier::KeyspaceNotifier(CommandContext& ctx, std::string_view name, A
     KeyLock lock(ctx_.engine(), k);
     ItemView v;
     if (ctx_.engine()->Find(k, &v) && v.type == ValueType::kString) {
+      before_size_ = v.value.size();
       // SETBIT needs only the length; BITFIELD compares the whole value.
-      before_ = rule_->special == Special::kSetBit ? std::string(v.value.size(), '\0') : std::string(v.value);
+      before_ = rule_->special == Special::kSetBit ? std::string() : std::string(v.value);
     }
   } else if (rule_->special == Special::kBitOp) {
     existed_.assign(3, false);
@@ -314,7 +315,7 @@ void KeyspaceNotifier::After(std::string_view reply) {
     case Special::kSetBit: {
       int64_t offset = 0, on = 0;
       if (args_.size() < 4 || !ParseInt(args_[2], &offset) || !ParseInt(args_[3], &on)) return;
-      bool grown = !before_ || static_cast<uint64_t>(offset >> 3) >= before_->size();
+      bool grown = !before_ || static_cast<uint64_t>(offset >> 3) >= before_size_;
       if (grown || IntOr1(reply) != on) Event(kEventsString, "setbit", key);
       return;
     }

@@ -43,7 +43,8 @@ class KeyspaceNotifier {
   uint32_t flags_;
   const Rule* rule_;
   std::vector<bool> existed_;  // by argument index, for the rules that need it
-  std::optional<std::string> before_;  // SETBIT, BITFIELD: the value before (SETBIT: its length only)
+  std::optional<std::string> before_;  // SETBIT, BITFIELD: the value before (SETBIT: empty, see before_size_)
+  size_t before_size_ = 0;
 };
 
 }  // namespace strata::cache::resp
