@@ -88,6 +88,7 @@ class DfsClient {
 
   rpc::RpcClient& rpc() { return rpc_; }
   const DfsClientOptions& options() const { return options_; }
+  Clock* clock() const { return clock_; }
 
  private:
   DfsClientOptions options_;

@@ -20,12 +20,6 @@ constexpr uint64_t kReplicaLagBytesMax = 32u << 20;
 // Appends in flight to one replica when the writer has a window.
 constexpr size_t kInflightPerReplicaMax = 4;
 
-uint64_t NowMicros() {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                   std::chrono::steady_clock::now().time_since_epoch())
-                                   .count());
-}
-
 Status ReplyStatus(Result<rpc::RpcReply>& reply) {
   if (!reply.ok()) return reply.status();
   return reply->status;
@@ -91,7 +85,7 @@ void FileWriter::Pump(Replica& r) {
       DropReplica(r, id.status());
       return;
     }
-    if (r.sent == 0) r.progress_us = NowMicros();
+    if (r.sent == 0) r.progress_us = client_->clock()->NowMicros();
     r.inflight_ids.push_back(*id);
     r.sent++;
   }
@@ -120,12 +114,12 @@ void FileWriter::Collect(Replica& r) {
     r.acked_end = r.queue.front()->end;
     r.queue.pop_front();
     r.sent--;
-    r.progress_us = NowMicros();
+    r.progress_us = client_->clock()->NowMicros();
   }
   Pump(r);
   if (r.failed) return;
   const uint64_t lag_us = uint64_t{client_->options().replica_lag_ms_max} * 1000;
-  if (r.sent > 0 && NowMicros() - r.progress_us > lag_us) {
+  if (r.sent > 0 && client_->clock()->NowMicros() - r.progress_us > lag_us) {
     DropReplica(r, Status::DeadlineExceeded("replica has not answered an append for " +
                                             std::to_string(lag_us / 1000) + " ms"));
   } else if (chunk_len_ > r.acked_end + kReplicaLagBytesMax) {
@@ -158,19 +152,19 @@ void FileWriter::UpdateAcks() {
     file_size_ += bytes;
     unacked_bytes_ -= bytes;
     stats_.appends++;
-    if (on_ack_) on_ack_(bytes, NowMicros() - front->submitted_us);
+    if (on_ack_) on_ack_(bytes, client_->clock()->NowMicros() - front->submitted_us);
     unacked_.pop_front();
   }
 }
 
 void FileWriter::Drain() {
-  const auto deadline = std::chrono::steady_clock::now() +
-                        std::chrono::milliseconds(client_->options().replica_lag_ms_max);
+  const uint64_t deadline_us =
+      client_->clock()->NowMicros() + uint64_t{client_->options().replica_lag_ms_max} * 1000;
   for (;;) {
     bool pending = false;
     for (auto& r : replicas_) pending |= !r.failed && !r.queue.empty();
     if (!pending) return;
-    if (std::chrono::steady_clock::now() > deadline) {
+    if (client_->clock()->NowMicros() > deadline_us) {
       for (auto& r : replicas_) {
         if (!r.failed && !r.queue.empty()) {
           DropReplica(r, Status::DeadlineExceeded("replica did not catch up before the chunk was sealed"));
@@ -262,7 +256,7 @@ void FileWriter::Queue(std::string_view piece, uint64_t submitted_us) {
 
 Status FileWriter::WaitAcked(uint64_t limit) {
   const uint64_t stall_us = (uint64_t{client_->options().rpc_timeout_ms} + 1000) * 1000;
-  uint64_t last_progress_us = NowMicros();
+  uint64_t last_progress_us = client_->clock()->NowMicros();
   uint64_t last_unacked = unacked_bytes_;
   Progress(0);
   for (;;) {
@@ -276,8 +270,8 @@ Status FileWriter::WaitAcked(uint64_t limit) {
     }
     if (unacked_bytes_ != last_unacked) {
       last_unacked = unacked_bytes_;
-      last_progress_us = NowMicros();
-    } else if (NowMicros() - last_progress_us > stall_us) {
+      last_progress_us = client_->clock()->NowMicros();
+    } else if (client_->clock()->NowMicros() - last_progress_us > stall_us) {
       return Status::DeadlineExceeded("append to " + path_);
     }
     // Sleep until a reply comes; wake now and then to check the lag bounds.
@@ -355,7 +349,7 @@ Status FileWriter::Append(std::string_view data) {
 }
 
 Status FileWriter::AppendQueued(std::string_view data) {
-  const uint64_t submitted_us = NowMicros();
+  const uint64_t submitted_us = client_->clock()->NowMicros();
   while (!data.empty()) {
     RETURN_IF_ERROR(EnsureRoom());
     std::string_view piece = data.substr(0, std::min<uint64_t>(chunk_size_ - sent_len_, data.size()));
