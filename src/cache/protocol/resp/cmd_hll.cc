@@ -45,20 +45,22 @@ void PfAdd(CommandContext& ctx, Args args) {
 }
 
 // One key: the cached cardinality, or the estimate, which is then cached in
-// the value as Redis does (a GET afterwards shows the same bytes).
-void PfCountOne(CommandContext& ctx, std::string_view user_key) {
-  InternalKey key = ctx.Key(user_key);
+// the value as Redis does (a GET afterwards shows the same bytes). True when
+// it rewrote the value.
+bool PfCountOne(CommandContext& ctx, const InternalKey& key) {
   KeyLock lock(ctx.engine(), key);
   ItemView v;
   Found f = LookupHll(ctx, key, &v);
-  if (f == Found::kWrongType) return;
-  if (f == Found::kNo) return ctx.w->Integer(0);
-  if (auto cached = hll::CachedCount(v.value)) return ctx.w->Integer(static_cast<int64_t>(*cached));
+  if (f == Found::kWrongType) return false;
+  if (f == Found::kNo) return ctx.w->Integer(0), false;
+  if (auto cached = hll::CachedCount(v.value)) return ctx.w->Integer(static_cast<int64_t>(*cached)), false;
   auto card = hll::Count(v.value);
-  if (!card) return ctx.w->Error(kCorrupt);
+  if (!card) return ctx.w->Error(kCorrupt), false;
   std::string value(v.value);
   hll::SetCachedCount(&value, *card);
-  if (StoreString(ctx, key, value, v.expire_ms, v.flags)) ctx.w->Integer(static_cast<int64_t>(*card));
+  if (!StoreString(ctx, key, value, v.expire_ms, v.flags)) return false;
+  ctx.w->Integer(static_cast<int64_t>(*card));
+  return true;
 }
 
 // Merges the registers of keys[from..] into `max`; false with the reply
@@ -76,7 +78,12 @@ bool MergeKeys(CommandContext& ctx, const std::vector<std::string>& keys, uint8_
 }
 
 void PfCount(CommandContext& ctx, Args args) {
-  if (args.size() == 2) return PfCountOne(ctx, args[1]);
+  if (args.size() == 2) {
+    InternalKey key = ctx.Key(args[1]);
+    // Caching the count modifies the key: WATCH sees it, as in Redis.
+    if (PfCountOne(ctx, key) && ctx.core->watches()->watched() > 0) ctx.core->watches()->Touch(key);
+    return;
+  }
   std::vector<std::string> keys;
   for (size_t i = 1; i < args.size(); i++) keys.push_back(ctx.Key(args[i]));
   KeyLock lock(ctx.engine(), keys);

@@ -132,6 +132,29 @@ TEST_F(HllTest, WrongTypesAndCorruptValues) {
   EXPECT_EQ(Run({"PFADD"}), "-ERR wrong number of arguments for 'pfadd' command\r\n");
 }
 
+// PFCOUNT caching the count in the value modifies the key (Redis's
+// signalModifiedKey): a WATCH on it fails the transaction; a cached answer
+// changes nothing.
+TEST_F(HllTest, PfCountThatCachesTheCountInvalidatesWatch) {
+  RespHandler other(&t_.core, &table_, 2);
+  auto on = [](RespHandler& h, const std::vector<std::string>& args) {
+    std::string out;
+    h.Process(Cmd(args), &out);
+    return out;
+  };
+  Run({"PFADD", "w", "a"});
+  Run({"WATCH", "w"});
+  EXPECT_EQ(on(other, {"PFCOUNT", "w"}), ":1\r\n");
+  Run({"MULTI"});
+  Run({"PING"});
+  EXPECT_EQ(Run({"EXEC"}), "*-1\r\n");
+  Run({"WATCH", "w"});
+  EXPECT_EQ(on(other, {"PFCOUNT", "w"}), ":1\r\n");  // cached now
+  Run({"MULTI"});
+  Run({"PING"});
+  EXPECT_EQ(Run({"EXEC"}), "*1\r\n+PONG\r\n");
+}
+
 TEST_F(HllTest, PfAddKeepsTheTtl) {
   Run({"PFADD", "t", "a"});
   Run({"EXPIRE", "t", "100"});
