@@ -147,6 +147,7 @@ class World {
   };
   std::map<size_t, ScrubCursor> scrub_;  // per server
   uint64_t step_ = 0;
+  bool load_ = false;  // faults and writes run (not healing)
   DfsSimulationResult result_;
 };
 
@@ -204,8 +205,12 @@ void World::StartMaster() {
 }
 
 void World::Beat(SimChunkserver& s, const HeartbeatRequest& hb) {
+  // The network loses a beat on its way to the master, or its answer (with
+  // the commands the master handed out) on the way back.
+  if (load_ && random_.Bernoulli(options_.message_loss_probability)) return;
   HeartbeatResponse resp;
   Status st = master_->Heartbeat(hb, &resp);
+  if (load_ && random_.Bernoulli(options_.message_loss_probability)) return;
   if (!st.ok()) {
     Trace(fmt::format("{}: heartbeat refused: {}", s.id(), st.ToString()));
     return;
@@ -671,6 +676,7 @@ void World::RunScrubbers() {
 
 void World::Step(bool load) {
   ++step_;
+  load_ = load;
   clock_.Advance(kStepMicros);
   if (load) {
     MaybeFault();

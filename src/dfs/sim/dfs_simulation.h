@@ -13,7 +13,8 @@
 // crashes and restarts, freezes and thaws (SIGSTOP, a cut link), a disk
 // fails and comes back intact or replaced empty, a disk turns slow (an
 // outlier write latency) and fast again; and at any time the master
-// restarts (all its memory lost, its store kept) or a copy of a chunk rots
+// restarts (all its memory lost, its store kept), a heartbeat or its answer
+// (with the commands in it) is lost on the network, or a copy of a chunk rots
 // (readers and scrubbers report it when they meet it). A disk is replaced
 // only while every chunk it holds has two copies elsewhere, and a copy rots
 // only when two others are sound, so data loss is never the faults' doing
@@ -48,6 +49,9 @@ struct DfsSimulationOptions {
   uint64_t heal_steps_max = 900;   // then, to become whole
   uint32_t unavailable_max = 2;    // servers down or frozen plus failed or slow disks, at once
   double fault_probability = 0.08;  // per step, that a fault starts
+  // While faults run: that a heartbeat is lost on its way to the master,
+  // and again that its answer (the commands handed out) is lost on the way back.
+  double message_loss_probability = 0.02;
   // Test hook: halfway through, every copy of one acknowledged chunk is
   // destroyed behind the master's back; the oracle must report it.
   bool plant_lost_chunk = false;
