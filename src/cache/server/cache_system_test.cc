@@ -739,14 +739,6 @@ assert r.get('w') == b'102', r.get('w')
 print('ok')
 )";
 
-// The python that has the redis module: Debian's python3-redis installs into
-// /usr/bin/python3, which a python3 earlier in PATH may not see. Empty: none.
-std::string PythonWithRedis() {
-  for (const char* py : {"/usr/bin/python3", "python3"}) {
-    if (RunProgram({py, "-c", "import redis"}).exit_code == 0) return py;
-  }
-  return "";
-}
 
 TEST(CacheSystem, RedisPyTransactionsAndWatchRetry) {
   std::string py = PythonWithRedis();

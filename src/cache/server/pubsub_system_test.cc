@@ -25,14 +25,6 @@ std::string Resp(const std::vector<std::string>& args) {
   return s;
 }
 
-// The python that has the redis module (Debian's python3-redis installs into
-// /usr/bin/python3, which a python3 earlier in PATH may not see).
-std::string PythonWithRedis() {
-  for (const char* py : {"/usr/bin/python3", "python3"}) {
-    if (RunProgram({py, "-c", "import redis"}).exit_code == 0) return py;
-  }
-  return "";
-}
 
 // Two subscribers (one by channel and pattern, one by pattern only) and a
 // publisher, each its own connection: PUBLISH counts, message order and

@@ -272,4 +272,11 @@ std::string CacheProcess::Log() const {
   return s.str();
 }
 
+std::string PythonWithRedis() {
+  for (const char* py : {"/usr/bin/python3", "python3"}) {
+    if (RunProgram({py, "-c", "import redis"}).exit_code == 0) return py;
+  }
+  return "";
+}
+
 }  // namespace strata::cache::testing

@@ -25,6 +25,9 @@ struct RunResult {
 RunResult RunProgram(const std::vector<std::string>& argv, const std::string& input = "",
               std::chrono::milliseconds timeout = std::chrono::seconds(60));
 bool HaveProgram(const std::string& name);
+// The python that has the redis module (Debian's python3-redis installs into
+// /usr/bin/python3, which a python3 earlier in PATH may not see); empty: none.
+std::string PythonWithRedis();
 // A TCP port that was free a moment ago.
 int FreePort();
 bool WaitFor(const std::function<bool()>& cond, std::chrono::milliseconds timeout);

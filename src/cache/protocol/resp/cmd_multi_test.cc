@@ -12,27 +12,14 @@
 #include "cache/protocol/memcache/memcache_handler.h"
 #include "cache/protocol/resp/resp_handler.h"
 #include "cache/testing/test_core.h"
+#include "cache/testing/two_connections.h"
 
 namespace strata::cache::resp {
 namespace {
 
 using testing::Cmd;
 
-class MultiTest : public ::testing::Test {
- protected:
-  MultiTest() : table_(BuildCommandTable()), a_(&t_.core, &table_, 1), b_(&t_.core, &table_, 2) {}
-  static std::string On(RespHandler& h, const std::vector<std::string>& args) {
-    std::string out;
-    h.Process(Cmd(args), &out);
-    return out;
-  }
-  std::string A(const std::vector<std::string>& args) { return On(a_, args); }
-  std::string B(const std::vector<std::string>& args) { return On(b_, args); }
-  testing::TestCore t_;
-  CommandTable table_;
-  RespHandler a_;
-  RespHandler b_;
-};
+using MultiTest = testing::TwoConnectionsTest;
 
 TEST_F(MultiTest, QueuesAndExecReturnsTheReplies) {
   EXPECT_EQ(A({"MULTI"}), "+OK\r\n");

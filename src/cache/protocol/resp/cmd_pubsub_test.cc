@@ -10,6 +10,7 @@
 
 #include "cache/protocol/resp/resp_handler.h"
 #include "cache/testing/test_core.h"
+#include "cache/testing/two_connections.h"
 
 namespace strata::cache::resp {
 namespace {
@@ -29,26 +30,14 @@ std::string Confirm(std::string_view kind, std::string_view name, int count, cha
 const std::string kContextError =
     "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context\r\n";
 
-class PubSubTest : public ::testing::Test {
+class PubSubTest : public testing::TwoConnectionsTest {
  protected:
-  PubSubTest() : table_(BuildCommandTable()), a_(&t_.core, &table_, 1), b_(&t_.core, &table_, 2) {}
-  static std::string On(RespHandler& h, const std::vector<std::string>& args) {
-    std::string out;
-    h.Process(Cmd(args), &out);
-    return out;
-  }
-  std::string A(const std::vector<std::string>& args) { return On(a_, args); }
-  std::string B(const std::vector<std::string>& args) { return On(b_, args); }
-  // The messages waiting for A's connection.
+  // The messages waiting for a connection.
   std::string Pushed(RespHandler& h) {
     std::string out;
     EXPECT_TRUE(h.TakePushes(&out));
     return out;
   }
-  testing::TestCore t_;
-  CommandTable table_;
-  RespHandler a_;
-  RespHandler b_;
 };
 
 TEST_F(PubSubTest, SubscribeRepliesCountChannelsAndPatterns) {
