@@ -369,7 +369,6 @@ Status MasterService::ApplyReport(const std::string& server, const HeartbeatRequ
   m_.replicas_added->Add(out.added);
   m_.replicas_removed->Add(out.removed);
   for (auto& cmd : out.commands) queues_.Push(server, std::move(cmd));
-  for (const auto& [other, chunk_id] : out.deletes_elsewhere) QueueDelete(other, chunk_id);
   return Status::Ok();
 }
 

@@ -137,28 +137,18 @@ void Reconciler::SealedReplica(const std::string& server, const ReplicaReport& r
 
 // A server back from the dead, whose rack the chunk lost while it was gone
 // (its copy went to a rack already used, for lack of another), holds the
-// better replica: it is listed, and one replica of a rack holding two leaves
-// the list (deleted by its server).
+// better replica: it is listed, and the chunk's surplus then leaves from a
+// rack holding two (MasterService::DropSurplusReplicas).
 bool Reconciler::RestoresSpread(const std::string& server, const ReplicaReport& r, const ChunkRecord& c, Pending* p,
                                 ReconcileOutcome* out) {
   const ServerState* self = membership_->Find(server);
   if (!self) return false;
   const auto racks = LiveRacks(c);
   if (racks.count(self->record.rack())) return false;
-  std::string crowded;  // the last listed live replica of a rack with two or more
-  for (const auto& x : c.replicas()) {
-    const ServerState* s = membership_->Find(x.server_id());
-    if (s && IsLive(x) && racks.at(s->record.rack()) >= 2) crowded = x.server_id();
-  }
-  if (crowded.empty()) return false;
-  const uint64_t id = c.chunk_id();
-  ChunkRecord next = ChunkMap::WithoutReplica(ChunkMap::WithReplica(c, server, r.disk()), crowded);
-  p->records[id] = std::move(next);
-  spdlog::info("master: chunk {}: the replica on {} (rack {}) is kept and the one on {} goes, so the chunk is in {} "
-               "racks again", id, server, self->record.rack(), crowded, racks.size() + 1);
+  const bool crowded = std::any_of(racks.begin(), racks.end(), [](const auto& rack) { return rack.second >= 2; });
+  if (!crowded) return false;
+  p->records[c.chunk_id()] = ChunkMap::WithReplica(c, server, r.disk());
   out->added++;
-  out->removed++;
-  out->deletes_elsewhere.emplace_back(crowded, id);
   return true;
 }
 

@@ -9,8 +9,8 @@
 //     server back from the dead) or is the target of a balancer move (the
 //     caller then drops the move's source), otherwise it is surplus: if
 //     its rack holds none of the chunk's live replicas while another rack
-//     holds two, it is listed and one of those two goes instead (the rack
-//     spread comes back without a copy), else DELETE;
+//     holds two, it is listed (the caller's refresh then drops one of those
+//     two: the rack spread comes back without a copy), else DELETE;
 //   - replica unsealed with length >= L: SEAL at L (truncates the tail an
 //     old writer left);
 //   - replica shorter than L and unsealed, within `seal_grace_ms` of the
@@ -35,7 +35,6 @@
 #include <map>
 #include <set>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "common/result.h"
@@ -53,9 +52,6 @@ struct ReconcileOutcome {
   std::vector<ChunkCommand> commands;
   std::set<uint64_t> changed;  // chunks whose replica list changed, or whose copy ended
   std::vector<CopyTask> moves_landed;  // balancer moves whose new replica was added
-  // Replicas on other servers dropped from their chunk's list: each server
-  // must be told to DELETE its copy.
-  std::vector<std::pair<std::string, uint64_t>> deletes_elsewhere;
   uint64_t added = 0, removed = 0, deletes = 0, seals = 0;
 };
 
