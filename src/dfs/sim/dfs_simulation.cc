@@ -65,9 +65,9 @@ class World;
 
 // The master's calls to chunkservers, answered from the models: a server
 // that does not run does not answer.
-class SimStub final : public master::ChunkserverStub {
+class ModelChunkserverCalls final : public master::ChunkserverStub {
  public:
-  explicit SimStub(World* world) : world_(world) {}
+  explicit ModelChunkserverCalls(World* world) : world_(world) {}
   std::vector<Result<ChunkInfoResponse>> ChunkInfoEach(const std::vector<master::ChunkQuery>& queries,
                                                        uint32_t timeout_ms) override;
   std::vector<Status> Seal(const std::vector<std::string>& addrs, const SealRequest& req,
@@ -131,7 +131,7 @@ class World {
   Random random_;
   ManualClock clock_;
   meta::MemoryMetaStore store_;
-  SimStub stub_;
+  ModelChunkserverCalls stub_;
   std::unique_ptr<MetricsRegistry> metrics_;
   std::unique_ptr<master::MasterService> master_;
   std::vector<SimChunkserver> servers_;
@@ -151,7 +151,7 @@ class World {
   DfsSimulationResult result_;
 };
 
-std::vector<Result<ChunkInfoResponse>> SimStub::ChunkInfoEach(const std::vector<master::ChunkQuery>& queries,
+std::vector<Result<ChunkInfoResponse>> ModelChunkserverCalls::ChunkInfoEach(const std::vector<master::ChunkQuery>& queries,
                                                               uint32_t) {
   std::vector<Result<ChunkInfoResponse>> out;
   for (const auto& q : queries) {
@@ -176,7 +176,7 @@ std::vector<Result<ChunkInfoResponse>> SimStub::ChunkInfoEach(const std::vector<
   return out;
 }
 
-std::vector<Status> SimStub::Seal(const std::vector<std::string>& addrs, const SealRequest& req, uint32_t) {
+std::vector<Status> ModelChunkserverCalls::Seal(const std::vector<std::string>& addrs, const SealRequest& req, uint32_t) {
   std::vector<Status> out;
   for (const auto& addr : addrs) {
     SimChunkserver* s = world_->Find(addr);
