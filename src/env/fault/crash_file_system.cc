@@ -1,6 +1,7 @@
 #include "env/fault/crash_file_system.h"
 
 #include <algorithm>
+#include <filesystem>
 
 namespace strata {
 namespace {
@@ -69,7 +70,7 @@ Result<std::unique_ptr<File>> CrashableFileSystem::OpenFile(const std::string& p
     st.synced_size = st.min_size = size;
     files_[path] = std::move(st);
   }
-  if (!existed) entries_.push_back(Entry{path, std::nullopt, std::nullopt, {ParentOf(path)}});
+  if (!existed) entries_.push_back(Entry{Entry::Kind::kCreate, path, std::nullopt, std::nullopt, {ParentOf(path)}});
   return std::unique_ptr<File>(std::make_unique<CrashFile>(std::move(f), this, generation_));
 }
 
@@ -163,11 +164,38 @@ Result<std::string> CrashableFileSystem::SyncedImage(const std::string& path) {
   return bytes;
 }
 
+Status CrashableFileSystem::CreateDirs(const std::string& path) {
+  std::lock_guard lock(mu_);
+  // The directories this call creates, outermost first.
+  std::vector<std::string> created;
+  for (std::string dir = WithoutTrailingSlash(path); !dir.empty() && dir != "/" && dir != "." && !target_->Exists(dir);
+       dir = ParentOf(dir)) {
+    created.insert(created.begin(), dir);
+  }
+  RETURN_IF_ERROR(target_->CreateDirs(path));
+  for (const std::string& dir : created) {
+    entries_.push_back(Entry{Entry::Kind::kMakeDir, dir, std::nullopt, std::nullopt, {ParentOf(dir)}});
+  }
+  return Status::Ok();
+}
+
 Status CrashableFileSystem::RemoveFile(const std::string& path) {
   std::lock_guard lock(mu_);
+  // A file created since the last sync of its directory leaves no trace.
+  auto create = std::find_if(entries_.begin(), entries_.end(), [&](const Entry& e) {
+    return e.kind == Entry::Kind::kCreate && e.path == path && !e.replaced;
+  });
+  std::optional<std::string> image;
+  if (create == entries_.end() && target_->Exists(path)) {
+    ASSIGN_OR_RETURN(image, SyncedImage(path));
+  }
   RETURN_IF_ERROR(target_->RemoveFile(path));
   files_.erase(path);
-  std::erase_if(entries_, [&](const Entry& e) { return e.path == path && !e.from; });
+  if (create != entries_.end()) {
+    entries_.erase(create);
+  } else if (image) {
+    entries_.push_back(Entry{Entry::Kind::kRemove, path, std::nullopt, std::move(image), {ParentOf(path)}});
+  }
   return Status::Ok();
 }
 
@@ -184,14 +212,14 @@ Status CrashableFileSystem::Rename(const std::string& from, const std::string& t
     files_.insert(std::move(node));
   }
   for (Entry& e : entries_) {
-    if (e.path == from && !e.from) {  // an unsynced create moves with its file
+    if (e.kind == Entry::Kind::kCreate && e.path == from) {  // an unsynced create moves with its file
       e.path = to;
       e.dirs = {ParentOf(to)};
       e.replaced = replaced;
       return Status::Ok();
     }
   }
-  entries_.push_back(Entry{to, from, std::move(replaced), {ParentOf(from), ParentOf(to)}});
+  entries_.push_back(Entry{Entry::Kind::kRename, to, from, std::move(replaced), {ParentOf(from), ParentOf(to)}});
   return Status::Ok();
 }
 
@@ -256,10 +284,23 @@ Status CrashableFileSystem::RevertFile(const std::string& path, FileState& st, c
 }
 
 Status CrashableFileSystem::UndoEntry(const Entry& e) {
-  if (e.from) {
-    if (target_->Exists(e.path)) RETURN_IF_ERROR(target_->Rename(e.path, *e.from));
-  } else if (target_->Exists(e.path)) {
-    RETURN_IF_ERROR(target_->RemoveFile(e.path));
+  switch (e.kind) {
+    case Entry::Kind::kRename:
+      if (target_->Exists(e.path)) RETURN_IF_ERROR(target_->Rename(e.path, *e.from));
+      break;
+    case Entry::Kind::kCreate:
+      if (target_->Exists(e.path)) RETURN_IF_ERROR(target_->RemoveFile(e.path));
+      break;
+    case Entry::Kind::kRemove:
+      // A newer file that kept this name wins.
+      if (target_->Exists(e.path)) return Status::Ok();
+      break;
+    case Entry::Kind::kMakeDir: {
+      std::error_code ec;
+      std::filesystem::remove_all(e.path, ec);
+      if (ec) return Status::FromErrno(ec.value(), "undo mkdir " + e.path);
+      return Status::Ok();
+    }
   }
   if (e.replaced) {
     ASSIGN_OR_RETURN(std::unique_ptr<File> f, target_->OpenFile(e.path, OpenMode::kCreate));

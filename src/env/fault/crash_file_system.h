@@ -8,19 +8,25 @@
 //     common device write unit) written or truncated away since the file's
 //     last Sync(), with the bytes it held at that sync (its shadow);
 //   - the size at the last Sync() and any Truncate() since;
-//   - files created and renames done since the last SyncDir() of the
-//     directories involved (the parent for a create; both parents for a
-//     rename; a rename over an existing file keeps the replaced file's synced
-//     bytes so that undoing it brings that file back).
+//   - files created, files removed, directories created and renames done
+//     since the last SyncDir() of the directories involved (the parent for a
+//     create, a remove or a new directory; both parents for a rename; a
+//     rename over an existing file and a remove keep the file's synced bytes
+//     so that undoing them brings that file back).
 // SimulateCrash(rng) then decides, by seeded draws: each unsynced sector is
 // kept or reverted to its shadow (bytes past the synced size become a hole,
 // and the file is cut back to the end of the last kept sector or its synced
-// size); an unsynced truncate is kept or undone; each unsynced rename may be
-// undone (newest first) and each unsynced create may vanish. Data made
-// durable by Sync() and entries made durable by SyncDir() are never lost.
-// DropAllUnsynced() is the worst case, every unsynced byte and entry lost.
-// Not modelled: removes (durable at once), directory creation, and files
-// changed behind the wrapper's back.
+// size); an unsynced truncate is kept or undone; each unsynced directory
+// entry may be undone, newest first: a rename goes back, a created file
+// vanishes, a removed file comes back with its synced bytes (unless a kept
+// newer file took its name), and a created directory vanishes with
+// everything in it, synced or not (its entry in the parent was never
+// durable). Data made durable by Sync() and entries made durable by
+// SyncDir() are never lost. DropAllUnsynced() is the worst case, every
+// unsynced byte and entry lost.
+// Not modelled: files changed behind the wrapper's back. Undoing a created
+// directory deletes it with std::filesystem, so the wrapped file system's
+// paths must be real paths (the posix one).
 //
 // After a crash every File opened before it fails with Aborted, as the
 // handles of a process that died; open the files again.
@@ -60,6 +66,7 @@ class CrashableFileSystem final : public FileSystemWrapper {
   uint64_t crash_count() const;
 
   Result<std::unique_ptr<File>> OpenFile(const std::string& path, OpenMode mode) override;
+  Status CreateDirs(const std::string& path) override;
   Status RemoveFile(const std::string& path) override;
   Status Rename(const std::string& from, const std::string& to) override;
   Status SyncDir(const std::string& path) override;
@@ -84,11 +91,13 @@ class CrashableFileSystem final : public FileSystemWrapper {
     uint64_t truncate_size = 0;  // size set by the last Truncate
     std::map<uint64_t, Shadow> shadows;  // by sector index
   };
-  // An unsynced directory entry: a created file (from empty) or a rename.
+  // An unsynced directory entry.
   struct Entry {
-    std::string path;                     // where the file is now
-    std::optional<std::string> from;      // a rename's source
-    std::optional<std::string> replaced;  // synced bytes of a file the rename replaced
+    enum class Kind { kCreate, kRename, kRemove, kMakeDir };
+    Kind kind = Kind::kCreate;
+    std::string path;                     // the file (or directory) the entry names now
+    std::optional<std::string> from;      // kRename: the source
+    std::optional<std::string> replaced;  // synced bytes of a file the rename replaced, or of the removed file
     std::set<std::string> dirs;           // directories still to sync
   };
   using Keep = std::function<bool()>;

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <set>
 
 #include "env/posix/posix_file_system.h"
@@ -117,6 +118,115 @@ TEST_F(CrashFileSystemTest, UndoneRenameOverAFileBringsTheReplacedFileBack) {
   ASSERT_TRUE(fs_->DropAllUnsynced().ok());
   EXPECT_EQ(Contents("CURRENT"), "old");
   EXPECT_EQ(Contents("CURRENT.tmp"), "new");
+}
+
+TEST_F(CrashFileSystemTest, UnsyncedRemoveBringsTheSyncedBytesBackSyncedRemoveStays) {
+  for (bool sync_dir : {false, true}) {
+    SCOPED_TRACE(sync_dir);
+    WriteSyncedThenDirty("a", 2);  // synced 'a'*2 sectors, then unsynced 'b's and a 'c' sector
+    ASSERT_TRUE(fs_->RemoveFile(P("a")).ok());
+    EXPECT_EQ(Contents("a"), "<missing>");
+    if (sync_dir) {
+      ASSERT_TRUE(fs_->SyncDir(dir_.path()).ok());
+    }
+    ASSERT_TRUE(fs_->DropAllUnsynced().ok());
+    EXPECT_EQ(Contents("a"), sync_dir ? "<missing>" : std::string(2 * kSector, 'a'));
+    if (!sync_dir) {
+      ASSERT_TRUE(fs_->RemoveFile(P("a")).ok());
+      ASSERT_TRUE(fs_->SyncDir(dir_.path()).ok());
+    }
+  }
+}
+
+TEST_F(CrashFileSystemTest, RemovingAnUnsyncedCreateLeavesNothingToBringBack) {
+  auto f = Open("tmp");
+  Write(f.get(), 0, "t");
+  ASSERT_TRUE(f->Sync().ok());
+  f.reset();
+  ASSERT_TRUE(fs_->RemoveFile(P("tmp")).ok());
+  ASSERT_TRUE(fs_->DropAllUnsynced().ok());
+  EXPECT_EQ(Contents("tmp"), "<missing>");
+}
+
+TEST_F(CrashFileSystemTest, AFileReplacedByRemoveAndRenameComesBackOld) {
+  for (bool sync_dir : {false, true}) {
+    SCOPED_TRACE(sync_dir);
+    auto f = Open("a");
+    Write(f.get(), 0, "old");
+    ASSERT_TRUE(f->Sync().ok());
+    ASSERT_TRUE(fs_->SyncDir(dir_.path()).ok());
+    f.reset();
+    ASSERT_TRUE(fs_->RemoveFile(P("a")).ok());
+    auto tmp = Open("a.tmp");
+    Write(tmp.get(), 0, "new");
+    ASSERT_TRUE(tmp->Sync().ok());
+    tmp.reset();
+    ASSERT_TRUE(fs_->Rename(P("a.tmp"), P("a")).ok());
+    if (sync_dir) {
+      ASSERT_TRUE(fs_->SyncDir(dir_.path()).ok());
+    }
+    ASSERT_TRUE(fs_->DropAllUnsynced().ok());
+    EXPECT_EQ(Contents("a"), sync_dir ? "new" : "old");
+    EXPECT_EQ(Contents("a.tmp"), "<missing>");
+    ASSERT_TRUE(fs_->RemoveFile(P("a")).ok());
+    ASSERT_TRUE(fs_->SyncDir(dir_.path()).ok());
+  }
+}
+
+TEST_F(CrashFileSystemTest, AnUnsyncedDirectoryVanishesWithItsSyncedFiles) {
+  for (bool sync_parent : {false, true}) {
+    SCOPED_TRACE(sync_parent);
+    ASSERT_TRUE(fs_->CreateDirs(P("d/e")).ok());
+    auto f = Open("d/e/f");
+    Write(f.get(), 0, "data");
+    ASSERT_TRUE(f->Sync().ok());
+    ASSERT_TRUE(fs_->SyncDir(P("d/e")).ok());  // the file's own entry is durable
+    if (sync_parent) {
+      ASSERT_TRUE(fs_->SyncDir(P("d")).ok());
+      ASSERT_TRUE(fs_->SyncDir(dir_.path()).ok());
+    }
+    f.reset();
+    ASSERT_TRUE(fs_->DropAllUnsynced().ok());
+    EXPECT_EQ(Contents("d/e/f"), sync_parent ? "data" : "<missing>");
+    EXPECT_EQ(fs_->Exists(P("d")), sync_parent);
+  }
+}
+
+TEST_F(CrashFileSystemTest, OnlyTheInnerUnsyncedDirectoryVanishes) {
+  ASSERT_TRUE(fs_->CreateDirs(P("d")).ok());
+  ASSERT_TRUE(fs_->SyncDir(dir_.path()).ok());
+  ASSERT_TRUE(fs_->CreateDirs(P("d/e")).ok());
+  ASSERT_TRUE(fs_->CreateDirs(P("d")).ok());  // exists: nothing new to lose
+  ASSERT_TRUE(fs_->DropAllUnsynced().ok());
+  EXPECT_TRUE(fs_->Exists(P("d")));
+  EXPECT_FALSE(fs_->Exists(P("d/e")));
+}
+
+TEST_F(CrashFileSystemTest, RandomCrashesKeepOrUndoRemovesAndDirectories) {
+  std::set<std::pair<bool, bool>> outcomes;
+  for (uint64_t seed = 1; seed <= 40 && outcomes.size() < 4; ++seed) {
+    auto f = Open("a");
+    Write(f.get(), 0, "a");
+    ASSERT_TRUE(f->Sync().ok());
+    ASSERT_TRUE(fs_->SyncDir(dir_.path()).ok());
+    f.reset();
+    ASSERT_TRUE(fs_->RemoveFile(P("a")).ok());
+    ASSERT_TRUE(fs_->CreateDirs(P("d")).ok());
+    Random rng(seed);
+    ASSERT_TRUE(fs_->SimulateCrash(&rng).ok());
+    const bool a_back = fs_->Exists(P("a"));
+    const bool d_kept = fs_->Exists(P("d"));
+    if (a_back) {
+      EXPECT_EQ(Contents("a"), "a");
+    }
+    outcomes.insert({a_back, d_kept});
+    if (a_back) {
+      ASSERT_TRUE(fs_->RemoveFile(P("a")).ok());
+    }
+    if (d_kept) std::filesystem::remove_all(P("d"));
+    ASSERT_TRUE(fs_->SyncDir(dir_.path()).ok());
+  }
+  EXPECT_EQ(outcomes.size(), 4u);  // each entry kept or undone on its own
 }
 
 TEST_F(CrashFileSystemTest, UnsyncedTruncateIsUndoneSyncedOneKept) {

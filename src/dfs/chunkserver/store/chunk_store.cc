@@ -6,6 +6,7 @@
 
 #include "common/crc32c.h"
 #include "common/logging.h"
+#include "env/durable_dirs.h"
 
 namespace strata::dfs {
 namespace {
@@ -68,7 +69,7 @@ Result<std::unique_ptr<ChunkStore>> ChunkStore::Open(ChunkStoreOptions options, 
 }
 
 Status ChunkStore::ClaimDisk(Disk* disk, Random* rng) {
-  Status st = fs_->CreateDirs(disk->path());
+  Status st = CreateDirsDurably(fs_.get(), disk->path());
   if (st.ok()) {
     auto claim = DiskClaim::Open(fs_.get(), disk->path(), rng);
     if (claim.ok()) {
@@ -109,7 +110,7 @@ Status ChunkStore::AdoptCluster(const std::string& cluster_id) {
 }
 
 Status ChunkStore::LoadDisk(Disk* disk) {
-  RETURN_IF_ERROR(fs_->CreateDirs(disk->chunks_dir()));
+  RETURN_IF_ERROR(CreateDirsDurably(fs_.get(), disk->chunks_dir()));
   ASSIGN_OR_RETURN(auto names, fs_->ListDir(disk->chunks_dir()));
   for (const auto& name : names) RETURN_IF_ERROR(LoadOne(disk, name));
   const std::set<std::string> present(names.begin(), names.end());
