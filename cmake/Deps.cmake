@@ -12,6 +12,8 @@ find_package(GTest REQUIRED)
 find_package(OpenSSL REQUIRED)  # libcrypto: HMAC-SHA256 of the RPC authentication
 pkg_check_modules(ISAL REQUIRED IMPORTED_TARGET libisal)
 pkg_check_modules(LZ4 REQUIRED IMPORTED_TARGET liblz4)
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)  # etcd's JSON gateway
+pkg_check_modules(LUA REQUIRED IMPORTED_TARGET lua5.1)  # liblua5.1-0-dev: cache scripting (EVAL)
 
 # asio is header-only (libasio-dev); standalone, no Boost.
 add_library(strata_asio INTERFACE)

@@ -10,9 +10,10 @@ PACKAGES=(
   libasio-dev libprotobuf-dev protobuf-compiler librocksdb-dev libisal-dev
   liblz4-dev libzstd-dev libspdlog-dev libfmt-dev libcli11-dev libyaml-cpp-dev
   nlohmann-json3-dev libcpp-httplib-dev libgtest-dev libgmock-dev libbenchmark-dev libssl-dev
+  liblua5.1-0-dev
   # clients and peers used by tests and benchmarks
   fio libnbd-bin nbdkit qemu-utils redis-tools redis-server memcached libmemcached-tools curl procps jq netcat-openbsd iproute2
-  python3-redis
+  python3-redis etcd-server etcd-client
 )
 
 missing=()
