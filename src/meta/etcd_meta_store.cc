@@ -182,6 +182,7 @@ Result<std::unique_ptr<EtcdMetaStore>> EtcdMetaStore::Open(EtcdMetaStoreOptions 
     ep->client->set_read_timeout(ms(options.request_timeout_ms));
     ep->client->set_write_timeout(ms(options.request_timeout_ms));
     ep->client->set_keep_alive(true);
+    ep->client->set_tcp_nodelay(true);  // headers and body go out in separate writes
     endpoints.push_back(std::move(ep));
   }
   return std::unique_ptr<EtcdMetaStore>(new EtcdMetaStore(std::move(options), std::move(endpoints)));
