@@ -6,7 +6,10 @@
 //      master's keys and Validate): no file may crash it, and what it
 //      accepts must validate;
 //   1  ParseByteSize on the text ("64K", "4GiB"): what it accepts must be a
-//      whole number of bytes that its own output ("<n>") parses back to.
+//      whole number of bytes that its own output ("<n>") parses back to;
+//   2  LoadBlockManagerOptions, then Validate on what it loaded;
+//   3  BlockServerOptions::LoadFile, then Validate on what it loaded: no
+//      file may crash either.
 // Run: fuzz/run, or build-fuzz/fuzz/config_fuzz fuzz/corpus/config_fuzz
 #include <unistd.h>
 
@@ -16,6 +19,8 @@
 #include <string>
 #include <string_view>
 
+#include "block/manager/blockmanager_options.h"
+#include "block/server/blockserver_options.h"
 #include "common/config.h"
 #include "dfs/master/master_options.h"
 
@@ -42,15 +47,32 @@ bool WriteScratch(std::string_view text) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1 || size > 4096) return 0;
   std::string_view in(reinterpret_cast<const char*>(data) + 1, size - 1);
-  if (data[0] % 2 == 0) {
-    if (!WriteScratch(in)) return 0;
-    auto options = strata::dfs::master::LoadMasterOptions(ScratchPath());
-    if (options.ok()) Check(options->Validate().ok());
-  } else {
-    auto bytes = strata::ParseByteSize(std::string(in));
-    if (bytes.ok()) {
-      auto again = strata::ParseByteSize(std::to_string(*bytes));
-      Check(again.ok() && *again == *bytes);
+  switch (data[0] % 4) {
+    case 0: {
+      if (!WriteScratch(in)) return 0;
+      auto options = strata::dfs::master::LoadMasterOptions(ScratchPath());
+      if (options.ok()) Check(options->Validate().ok());
+      break;
+    }
+    case 1: {
+      auto bytes = strata::ParseByteSize(std::string(in));
+      if (bytes.ok()) {
+        auto again = strata::ParseByteSize(std::to_string(*bytes));
+        Check(again.ok() && *again == *bytes);
+      }
+      break;
+    }
+    case 2: {
+      if (!WriteScratch(in)) return 0;
+      auto options = strata::block::manager::LoadBlockManagerOptions(ScratchPath());
+      if (options.ok()) (void)options->Validate();
+      break;
+    }
+    default: {
+      if (!WriteScratch(in)) return 0;
+      strata::block::BlockServerOptions options;
+      if (options.LoadFile(ScratchPath()).ok()) (void)options.Validate();
+      break;
     }
   }
   return 0;
