@@ -1,6 +1,7 @@
 #include "cache/server/cache_core.h"
 
 #include <cctype>
+#include <charconv>
 #include <filesystem>
 #include <sstream>
 
@@ -15,6 +16,7 @@ CacheCore::CacheCore(const CacheOptions& options, const Clock* clock, MetricsReg
       metrics_(metrics),
       hotkeys_(clock, HotKeysOptions{.sample_every = options.hotkeys_sample_every}),
       pubsub_(clock, options.pubsub_limits),
+      scripts_(clock),
       start_us_(clock->NowMicros()) {
   m_.commands_resp = metrics->GetCounter("strata_cache_commands_total", "Commands executed", "proto=\"resp\"");
   m_.commands_memcache = metrics->GetCounter("strata_cache_commands_total", "Commands executed", "proto=\"memcache\"");
@@ -45,6 +47,8 @@ CacheCore::CacheCore(const CacheOptions& options, const Clock* clock, MetricsReg
       {"dir", options.data_dir},
       {"client-output-buffer-limit", OutputLimitsSetting(options.pubsub_limits)},
       {"notify-keyspace-events", ""},
+      {"busy-reply-threshold", std::to_string(ScriptEngine::kDefaultBusyThresholdMs)},
+      {"lua-time-limit", std::to_string(ScriptEngine::kDefaultBusyThresholdMs)},
   };
 }
 
@@ -123,6 +127,18 @@ Status CacheCore::ConfigSet(const std::string& name, const std::string& value) {
     return Status::Ok();
   }
   if (name == "maxmemory-policy" && value == "allkeys-lru") return Status::Ok();
+  if (name == "busy-reply-threshold" || name == "lua-time-limit") {
+    // Two names of one setting, as in Redis 7.
+    int64_t ms = 0;
+    auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), ms);
+    if (ec != std::errc() || p != value.data() + value.size() || ms < 0) {
+      return Status::InvalidArgument("CONFIG SET failed (possibly related to argument '" + name +
+                                     "') - argument couldn't be parsed into an integer");
+    }
+    scripts_.set_busy_threshold_ms(ms);
+    settings_["busy-reply-threshold"] = settings_["lua-time-limit"] = std::to_string(ms);
+    return Status::Ok();
+  }
   if (name == "notify-keyspace-events") {
     auto flags = ParseKeyspaceEvents(value);
     if (!flags.ok()) {

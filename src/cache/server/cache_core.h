@@ -19,6 +19,7 @@
 
 #include "cache/engine/mem_engine.h"
 #include "cache/hotkeys/hot_keys.h"
+#include "cache/scripting/script_engine.h"
 #include "cache/server/keyspace_events.h"
 #include "cache/server/namespaces.h"
 #include "cache/server/pubsub.h"
@@ -81,6 +82,8 @@ class CacheCore {
   TxnLock* txn_lock() { return &txn_lock_; }
   WatchRegistry* watches() { return &watches_; }
   PubSubRegistry* pubsub() { return &pubsub_; }
+  // EVAL/EVALSHA/SCRIPT (script_engine.h).
+  ScriptEngine* scripts() { return &scripts_; }
   MetricsRegistry* registry() const { return metrics_; }
   const CacheMetrics& metrics() const { return m_; }
   uint64_t NextClientId() { return next_client_id_.fetch_add(1); }
@@ -117,6 +120,7 @@ class CacheCore {
   TxnLock txn_lock_;
   WatchRegistry watches_;
   PubSubRegistry pubsub_;
+  ScriptEngine scripts_;
   KeyspaceRemovalNotifier removals_{&pubsub_, &keyspace_events};
   std::atomic<uint64_t> next_client_id_{1};
   uint64_t start_us_;

@@ -1,5 +1,7 @@
 #include "cache/server/transactions.h"
 
+#include <ctime>
+
 namespace strata::cache {
 
 TxnLock::TxnLock() {
@@ -11,6 +13,34 @@ TxnLock::TxnLock() {
 }
 
 TxnLock::~TxnLock() { pthread_rwlock_destroy(&rw_); }
+
+namespace {
+
+// A lock deadline on the monotonic clock. This bounds a wait on a kernel
+// primitive; it does not decide anything a test would need to control.
+timespec DeadlineIn(int64_t timeout_ms) {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  ts.tv_sec += timeout_ms / 1000;
+  ts.tv_nsec += (timeout_ms % 1000) * 1000000;
+  if (ts.tv_nsec >= 1000000000) {
+    ts.tv_sec++;
+    ts.tv_nsec -= 1000000000;
+  }
+  return ts;
+}
+
+}  // namespace
+
+bool TxnLock::LockSharedFor(int64_t timeout_ms) {
+  timespec ts = DeadlineIn(timeout_ms);
+  return pthread_rwlock_clockrdlock(&rw_, CLOCK_MONOTONIC, &ts) == 0;
+}
+
+bool TxnLock::LockFor(int64_t timeout_ms) {
+  timespec ts = DeadlineIn(timeout_ms);
+  return pthread_rwlock_clockwrlock(&rw_, CLOCK_MONOTONIC, &ts) == 0;
+}
 
 // Versions come from one counter, so a key unwatched by everyone and watched
 // again never sees an old version come back.

@@ -41,6 +41,10 @@ class TxnLock {
   void UnlockShared() { pthread_rwlock_unlock(&rw_); }
   void Lock() { pthread_rwlock_wrlock(&rw_); }
   void Unlock() { pthread_rwlock_unlock(&rw_); }
+  // Bounded waits, so a worker can answer BUSY while a long script holds
+  // the lock exclusive (script_engine.h) instead of stalling its loop.
+  bool LockSharedFor(int64_t timeout_ms);
+  bool LockFor(int64_t timeout_ms);
 
  private:
   pthread_rwlock_t rw_;
@@ -57,6 +61,11 @@ class SharedTxnGuard {
   void Acquire() {
     if (!held_) lock_->LockShared();
     held_ = true;
+  }
+  // As Acquire, giving up after `timeout_ms`; true when held.
+  bool TryAcquireFor(int64_t timeout_ms) {
+    if (!held_) held_ = lock_->LockSharedFor(timeout_ms);
+    return held_;
   }
   void Release() {
     if (held_) lock_->UnlockShared();

@@ -187,6 +187,10 @@ void RegisterTransactionCommands(CommandTable& t);
 void RegisterPubSubCommands(CommandTable& t);
 void RegisterBitmapCommands(CommandTable& t);
 void RegisterHllCommands(CommandTable& t);
+void RegisterScriptCommands(CommandTable& t);
+
+// SCRIPT KILL's reply (cmd_script.cc); also answered while a script is busy.
+void ScriptKill(CommandContext& ctx);
 
 // Drops every subscription of `session` without replies (RESET, close).
 void DropSubscriptions(CacheCore* core, Session* session);

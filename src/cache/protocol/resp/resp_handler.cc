@@ -8,6 +8,10 @@ namespace strata::cache::resp {
 namespace {
 
 constexpr size_t kMaxCommandName = 31;
+// How long a worker waits for the TxnLock before it looks whether a busy
+// script holds it.
+constexpr int64_t kBusyPollMs = 20;
+constexpr std::string_view kBusy = "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
 
 char LowerAscii(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c; }
 
@@ -66,6 +70,7 @@ CommandTable BuildCommandTable() {
   RegisterPubSubCommands(t);
   RegisterBitmapCommands(t);
   RegisterHllCommands(t);
+  RegisterScriptCommands(t);
   return t;
 }
 
@@ -104,9 +109,12 @@ ProcessOutcome RespHandler::Process(std::string_view in, std::string* out) {
     CommandContext ctx{core_, &session_, &w, core_->namespaces()->Get(session_.db)};
     ctx.table = table_;
     ctx.dispatcher = this;
-    txn.Acquire();
-    Execute(args_, ctx);
     commands++;
+    if (!AcquireUnlessBusy(&txn, args_, ctx)) {
+      outcome.consumed += r.consumed;
+      continue;
+    }
+    Execute(args_, ctx);
     if (ctx.block) {
       outcome.blocked = true;
       outcome.block_keys = std::move(ctx.block_keys);
@@ -130,6 +138,25 @@ ProcessOutcome RespHandler::Process(std::string_view in, std::string* out) {
   if (commands) core_->metrics().commands_resp->Add(commands);
   if (w.errors()) core_->metrics().errors->Add(w.errors());
   return outcome;
+}
+
+// Takes the batch's shared TxnLock. While a script past busy-reply-threshold
+// holds it exclusive, the command is answered without it: BUSY, or SCRIPT
+// KILL, as Redis does.
+bool RespHandler::AcquireUnlessBusy(SharedTxnGuard* txn, Args args, CommandContext& ctx) {
+  while (!txn->TryAcquireFor(kBusyPollMs)) {
+    if (!core_->scripts()->Busy()) continue;
+    if (!session_.authed) {
+      ctx.w->Error("NOAUTH Authentication required.");
+    } else if (args.size() == 2 && (IEquals(args[0], "script") || IEquals(args[0], "function")) &&
+               IEquals(args[1], "kill")) {
+      ScriptKill(ctx);
+    } else {
+      ctx.w->Error(kBusy);
+    }
+    return false;
+  }
+  return true;
 }
 
 bool RespHandler::Admit(const CommandSpec& spec, Args args, CommandContext& ctx) {
@@ -205,15 +232,19 @@ void RespHandler::RunNotifying(const CommandSpec& spec, Args args, CommandContex
   notifier.After(std::string_view(*ctx.w->buffer()).substr(mark));
 }
 
-// Trades the batch's shared TxnLock for the exclusive one around the handler.
-// Nothing is queued when EXEC fails early, so that case skips the lock.
+// Trades the batch's shared TxnLock for the exclusive one around the handler
+// (EXEC and scripts). Nothing is queued when EXEC fails early, so that case
+// skips the lock, as does a command already inside EXEC or a script. The
+// next command of the batch takes the shared lock again.
 void RespHandler::RunExclusive(const CommandSpec& spec, Args args, CommandContext& ctx) {
-  if (!session_.txn.active || txn_guard_ == nullptr) return spec.handler(ctx, args);
+  bool exec_without_multi = (spec.flags & kTxnControl) && !session_.txn.active;
+  if (exec_without_multi || ctx.in_exec || txn_guard_ == nullptr) return spec.handler(ctx, args);
   txn_guard_->Release();
-  core_->txn_lock()->Lock();
+  while (!core_->txn_lock()->LockFor(kBusyPollMs)) {
+    if (core_->scripts()->Busy()) return ctx.w->Error(kBusy);
+  }
   spec.handler(ctx, args);
   core_->txn_lock()->Unlock();
-  txn_guard_->Acquire();
 }
 
 void RespHandler::TouchKeys(const CommandSpec& spec, Args args, CommandContext& ctx) {

@@ -40,6 +40,8 @@ class RespHandler final : public ProtocolHandler, public Dispatcher {
   // Runs (or, inside MULTI, queues) one parsed command.
   void Execute(Args args, CommandContext& ctx);
   bool Admit(const CommandSpec& spec, Args args, CommandContext& ctx);
+  // False when the command was answered without the lock (a busy script).
+  bool AcquireUnlessBusy(SharedTxnGuard* txn, Args args, CommandContext& ctx);
   // A queueing error: replied now, and EXEC will answer EXECABORT.
   void QueueError(CommandContext& ctx, std::string_view msg);
   void RunExclusive(const CommandSpec& spec, Args args, CommandContext& ctx);
