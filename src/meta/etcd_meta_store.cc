@@ -282,21 +282,22 @@ Status EtcdMetaStore::Delete(std::string_view key) {
 Status EtcdMetaStore::Write(const WriteBatch& batch) {
   if (batch.empty()) return Status::Ok();
   bool succeeded = false;
-  ASSIGN_OR_RETURN(int64_t revision, Txn({}, batch, &succeeded));
+  ASSIGN_OR_RETURN(int64_t revision, Txn({}, batch, 0, &succeeded));
   (void)revision;
   if (!succeeded) return Status::Internal("etcd: a transaction without compares did not succeed");
   return Status::Ok();
 }
 
-Result<int64_t> EtcdMetaStore::WriteIf(const std::vector<EtcdCompare>& compares, const WriteBatch& batch) {
+Result<int64_t> EtcdMetaStore::WriteIf(const std::vector<EtcdCompare>& compares, const WriteBatch& batch,
+                                       int64_t lease) {
   bool succeeded = false;
-  ASSIGN_OR_RETURN(int64_t revision, Txn(compares, batch, &succeeded));
+  ASSIGN_OR_RETURN(int64_t revision, Txn(compares, batch, lease, &succeeded));
   if (!succeeded) return Status::Aborted("etcd: write condition does not hold (a compared revision changed)");
   return revision;
 }
 
 Result<int64_t> EtcdMetaStore::Txn(const std::vector<EtcdCompare>& compares, const WriteBatch& batch,
-                                   bool* succeeded) {
+                                   int64_t lease, bool* succeeded) {
   // The last operation on each key decides its final state; etcd refuses a
   // transaction that names a key twice.
   std::map<std::string_view, const WriteBatch::Op*> last;
@@ -330,7 +331,9 @@ Result<int64_t> EtcdMetaStore::Txn(const std::vector<EtcdCompare>& compares, con
     if (op->is_delete) {
       success.push_back({{"request_delete_range", {{"key", key}}}});
     } else {
-      success.push_back({{"request_put", {{"key", key}, {"value", B64Encode(op->value)}}}});
+      json put = {{"key", key}, {"value", B64Encode(op->value)}};
+      if (lease != 0) put["lease"] = std::to_string(lease);
+      success.push_back({{"request_put", put}});
     }
   }
   json req = {{"compare", cmp}, {"success", success}};
@@ -342,6 +345,46 @@ Result<int64_t> EtcdMetaStore::Txn(const std::vector<EtcdCompare>& compares, con
   int64_t revision = header != answer.end() && header->is_object() ? JsonInt(*header, "revision") : 0;
   if (*succeeded && !ops.empty()) NoteWrite(revision);
   return revision;
+}
+
+Result<EtcdMetaStore::Lease> EtcdMetaStore::GrantLease(int64_t ttl_seconds) {
+  if (ttl_seconds <= 0) return Status::InvalidArgument("etcd: a lease TTL must be positive");
+  json req = {{"TTL", std::to_string(ttl_seconds)}};
+  ASSIGN_OR_RETURN(std::string body, Call("/v3/lease/grant", req.dump(), "lease grant"));
+  ASSIGN_OR_RETURN(json answer, ParseAnswer("", "lease grant", body));
+  Lease lease{JsonInt(answer, "ID"), JsonInt(answer, "TTL")};
+  if (lease.id == 0 || lease.ttl_seconds <= 0) {
+    std::string cause = JsonString(answer, "error");
+    return Status::ProtocolError("etcd: lease grant answered no lease" + (cause.empty() ? "" : ": " + cause));
+  }
+  return lease;
+}
+
+Result<int64_t> EtcdMetaStore::KeepAliveLease(int64_t lease) {
+  // A streaming call in gRPC; the gateway sends one request and relays the
+  // first answer as {"result": {"ID": .., "TTL": ..}}, TTL absent once the
+  // lease is gone.
+  json req = {{"ID", std::to_string(lease)}};
+  ASSIGN_OR_RETURN(std::string body, Call("/v3/lease/keepalive", req.dump(), "lease keepalive"));
+  // The stream may carry more than one JSON object; the first one answers.
+  size_t end = body.find('\n');
+  ASSIGN_OR_RETURN(json answer, ParseAnswer("", "lease keepalive", end == std::string::npos ? body : body.substr(0, end)));
+  auto result = answer.find("result");
+  if (result == answer.end() || !result->is_object()) {
+    if (answer.contains("error")) return EtcdError("", "lease keepalive", answer, 200);
+    return Status::ProtocolError("etcd: lease keepalive answer has no result");
+  }
+  return JsonInt(*result, "TTL");
+}
+
+Status EtcdMetaStore::RevokeLease(int64_t lease) {
+  json req = {{"ID", std::to_string(lease)}};
+  auto body = Call("/v3/kv/lease/revoke", req.dump(), "lease revoke");
+  if (!body.ok()) {
+    if (body.status().message().find("lease not found") != std::string::npos) return Status::Ok();
+    return body.status();
+  }
+  return Status::Ok();
 }
 
 void EtcdMetaStore::NoteWrite(int64_t revision) {

@@ -21,6 +21,10 @@
 //   - ScanPrefix pages through range reads of `scan_page_keys` keys, all at
 //     the revision of the first page, so a scan sees one consistent snapshot.
 //   - Reads are linearizable (etcd's default).
+//   - Leases (for leader election, meta/leader_election.h): GrantLease,
+//     KeepAliveLease and RevokeLease use /v3/lease/grant,
+//     /v3/lease/keepalive and /v3/kv/lease/revoke (the 3.4 gateway's path);
+//     WriteIf can bind its puts to a lease, so they vanish when it expires.
 //
 // Errors: an unreachable endpoint is skipped for the next one (only when the
 // connection could not be made, so a request is never sent twice); when all
@@ -92,7 +96,23 @@ class EtcdMetaStore final : public MetaStore {
   // Applies `batch` atomically only if every compare holds; Aborted (nothing
   // written) when one does not. Returns the revision of the write (for an
   // empty batch whose compares hold: the current revision).
-  Result<int64_t> WriteIf(const std::vector<EtcdCompare>& compares, const WriteBatch& batch);
+  // With `lease` != 0, every put of the batch is bound to that lease (etcd
+  // deletes the keys when the lease expires or is revoked).
+  Result<int64_t> WriteIf(const std::vector<EtcdCompare>& compares, const WriteBatch& batch, int64_t lease = 0);
+
+  // A lease granted for `ttl_seconds` (> 0); etcd may raise the TTL to its
+  // minimum, so the granted TTL is returned with the id.
+  struct Lease {
+    int64_t id = 0;
+    int64_t ttl_seconds = 0;
+  };
+  Result<Lease> GrantLease(int64_t ttl_seconds);
+  // Renews the lease once; returns its remaining TTL in seconds, 0 when the
+  // lease is gone (expired or revoked).
+  Result<int64_t> KeepAliveLease(int64_t lease);
+  // Revokes the lease, deleting the keys bound to it; OK when it is already
+  // gone.
+  Status RevokeLease(int64_t lease);
   // The etcd revision of this store's last successful write (0 before any).
   int64_t last_write_revision() const;
 
@@ -103,7 +123,8 @@ class EtcdMetaStore final : public MetaStore {
   // POSTs `body` to `path` on the current endpoint, failing over; returns the
   // parsed JSON answer (as text, parsed by the caller's helper).
   Result<std::string> Call(const std::string& path, const std::string& body, std::string_view what);
-  Result<int64_t> Txn(const std::vector<EtcdCompare>& compares, const WriteBatch& batch, bool* succeeded);
+  Result<int64_t> Txn(const std::vector<EtcdCompare>& compares, const WriteBatch& batch, int64_t lease,
+                      bool* succeeded);
   void NoteWrite(int64_t revision);
 
   const EtcdMetaStoreOptions options_;
