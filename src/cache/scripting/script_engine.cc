@@ -18,6 +18,9 @@ namespace {
 
 constexpr const char* kEngineKey = "strata_script_engine";
 constexpr const char* kScriptsKey = "strata_scripts";
+constexpr const char* kFunctionsKey = "strata_functions";
+constexpr const char* kPendingKey = "strata_pending_functions";
+constexpr const char* kTargetKey = "strata_function_target";
 constexpr const char* kKilledText = "ERR Script killed by user with SCRIPT KILL...";
 
 // Installed after the libraries: read-only globals and library tables, with
@@ -254,6 +257,31 @@ struct ScriptLuaApi {
     }
     return 0;
   }
+  // FUNCTION LOAD: records a function of the library being loaded.
+  static int RegisterFunction(lua_State* L) {
+    if (!Self(L)->registering_) return luaL_error(L, "redis.register_function can only be called on FUNCTION LOAD command");
+    if (lua_istable(L, 1)) {
+      lua_getfield(L, 1, "callback");
+      lua_getfield(L, 1, "function_name");
+      lua_replace(L, 1);  // (name, callback)
+    }
+    if (lua_type(L, 1) != LUA_TSTRING || lua_type(L, 2) != LUA_TFUNCTION) {
+      return luaL_error(L, "wrong arguments to redis.register_function");
+    }
+    lua_getfield(L, LUA_REGISTRYINDEX, kPendingKey);
+    lua_pushvalue(L, 1);
+    lua_pushvalue(L, 2);
+    lua_rawset(L, -3);
+    return 0;
+  }
+  // Calls the function in the registry's target slot with KEYS and ARGV.
+  static int CallWithKeysAndArgs(lua_State* L) {
+    lua_getfield(L, LUA_REGISTRYINDEX, kTargetKey);
+    lua_getglobal(L, "KEYS");
+    lua_getglobal(L, "ARGV");
+    lua_call(L, 2, 1);
+    return 1;
+  }
   static int Noop(lua_State* L) {
     lua_pushboolean(L, 1);
     return 1;
@@ -302,6 +330,8 @@ void ScriptEngine::Open() {
   lua_setfield(L_, LUA_REGISTRYINDEX, kEngineKey);
   lua_newtable(L_);
   lua_setfield(L_, LUA_REGISTRYINDEX, kScriptsKey);
+  lua_newtable(L_);
+  lua_setfield(L_, LUA_REGISTRYINDEX, kFunctionsKey);
 
   static const luaL_Reg kRedis[] = {{"call", ScriptLuaApi::Call},
                                     {"pcall", ScriptLuaApi::PCall},
@@ -311,6 +341,7 @@ void ScriptEngine::Open() {
                                     {"log", ScriptLuaApi::Log},
                                     {"setresp", ScriptLuaApi::SetResp},
                                     {"set_repl", ScriptLuaApi::Noop},
+                                    {"register_function", ScriptLuaApi::RegisterFunction},
                                     {"replicate_commands", ScriptLuaApi::Noop}};
   lua_newtable(L_);
   for (const luaL_Reg& f : kRedis) {
@@ -388,6 +419,10 @@ ScriptEngine::KillResult ScriptEngine::Kill() {
 
 bool ScriptEngine::DoCall(lua_State* L, bool protected_call) {
   int argc = lua_gettop(L);
+  if (host_ == nullptr) {
+    PushErrorTable(L, "ERR redis.call can only be called inside a script invocation");
+    return false;
+  }
   if (argc == 0) {
     PushErrorTable(L, "ERR Please specify at least one argument for this redis lib call");
     return false;
@@ -436,6 +471,14 @@ ScriptValue ScriptEngine::Run(const RunRequest& req, ScriptHost* host) {
   lua_getfield(L_, LUA_REGISTRYINDEX, kScriptsKey);
   lua_pushlstring(L_, sha.data(), sha.size());
   lua_rawget(L_, -2);
+  result = RunTop(req, host, " script: " + sha);
+  lua_settop(L_, base);
+  return result;
+}
+
+ScriptValue ScriptEngine::RunTop(const RunRequest& req, ScriptHost* host, const std::string& where) {
+  ScriptValue result;
+  result.type = ScriptValue::Type::kError;
   SetGlobalArray(L_, "KEYS", req.keys);
   SetGlobalArray(L_, "ARGV", req.argv);
   host_ = host;
@@ -461,12 +504,133 @@ ScriptValue ScriptEngine::Run(const RunRequest& req, ScriptHost* host) {
     lua_pop(L_, 1);
   } else {
     const char* err = lua_tostring(L_, -1);
-    result.str = std::string("ERR ") + (err != nullptr ? err : "unknown error") + " script: " + sha;
+    result.str = std::string("ERR ") + (err != nullptr ? err : "unknown error") + where;
   }
   kill_.store(false);
-  lua_settop(L_, base);
+  lua_pop(L_, 1);
   lua_gc(L_, LUA_GCSTEP, 1);
   return result;
+}
+
+// Library code: "#!lua name=<lib>" then Lua that calls
+// redis.register_function(name, fn) or redis.register_function{function_name=, callback=}.
+Result<std::string> ScriptEngine::LoadLibrary(std::string_view code, bool replace) {
+  size_t eol = code.find('\n');
+  std::string_view header = code.substr(0, eol);
+  if (header.substr(0, 2) != "#!") return Status::InvalidArgument("Missing library metadata");
+  size_t sp = header.find(' ');
+  std::string_view engine = header.substr(2, sp == std::string_view::npos ? std::string_view::npos : sp - 2);
+  if (engine != "lua") return Status::InvalidArgument("Engine '" + std::string(engine) + "' not found");
+  std::string name;
+  while (sp != std::string_view::npos) {
+    size_t next = header.find(' ', sp + 1);
+    std::string_view opt = header.substr(sp + 1, next == std::string_view::npos ? std::string_view::npos : next - sp - 1);
+    if (opt.substr(0, 5) == "name=") name = std::string(opt.substr(5));
+    else if (!opt.empty()) return Status::InvalidArgument("Invalid metadata value given: " + std::string(opt));
+    sp = next;
+  }
+  if (name.empty()) return Status::InvalidArgument("Library name was not given");
+  std::string body(eol == std::string_view::npos ? std::string_view() : code.substr(eol));
+  std::lock_guard<std::mutex> lock(mu_);
+  if (libraries_.count(name) && !replace) return Status::AlreadyExists("Library '" + name + "' already exists");
+  if (luaL_loadbuffer(L_, body.data(), body.size(), "@user_function") != 0) {
+    std::string msg = lua_tostring(L_, -1) ? lua_tostring(L_, -1) : "unknown error";
+    lua_pop(L_, 1);
+    return Status::InvalidArgument("Error compiling function: " + msg);
+  }
+  lua_newtable(L_);
+  lua_setfield(L_, LUA_REGISTRYINDEX, kPendingKey);
+  registering_ = true;
+  int rc = lua_pcall(L_, 0, 0, 0);
+  registering_ = false;
+  if (rc != 0) {
+    std::string msg = lua_tostring(L_, -1) ? lua_tostring(L_, -1) : "error in the library code";
+    lua_pop(L_, 1);
+    return Status::InvalidArgument("Error registering functions: " + msg);
+  }
+  // The new functions: none may belong to another library.
+  std::vector<std::string> names;
+  lua_getfield(L_, LUA_REGISTRYINDEX, kPendingKey);
+  lua_pushnil(L_);
+  while (lua_next(L_, -2) != 0) {
+    names.emplace_back(lua_tostring(L_, -2));
+    lua_pop(L_, 1);
+  }
+  if (names.empty()) {
+    lua_pop(L_, 1);
+    return Status::InvalidArgument("No functions registered");
+  }
+  for (const std::string& f : names) {
+    auto it = function_library_.find(f);
+    if (it != function_library_.end() && it->second != name) {
+      lua_pop(L_, 1);
+      return Status::AlreadyExists("Function " + f + " already exists");
+    }
+  }
+  DeleteLibraryLocked(name);
+  lua_getfield(L_, LUA_REGISTRYINDEX, kFunctionsKey);
+  for (const std::string& f : names) {
+    lua_pushstring(L_, f.c_str());
+    lua_getfield(L_, -3, f.c_str());
+    lua_rawset(L_, -3);
+    function_library_[f] = name;
+  }
+  lua_pop(L_, 2);
+  libraries_[name] = Library{std::string(code), names};
+  return name;
+}
+
+void ScriptEngine::DeleteLibraryLocked(const std::string& name) {
+  auto it = libraries_.find(name);
+  if (it == libraries_.end()) return;
+  lua_getfield(L_, LUA_REGISTRYINDEX, kFunctionsKey);
+  for (const std::string& f : it->second.functions) {
+    lua_pushnil(L_);
+    lua_setfield(L_, -2, f.c_str());
+    function_library_.erase(f);
+  }
+  lua_pop(L_, 1);
+  libraries_.erase(it);
+}
+
+bool ScriptEngine::DeleteLibrary(const std::string& name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!libraries_.count(name)) return false;
+  DeleteLibraryLocked(name);
+  return true;
+}
+
+void ScriptEngine::FlushFunctions() {
+  std::lock_guard<std::mutex> lock(mu_);
+  libraries_.clear();
+  function_library_.clear();
+  lua_newtable(L_);
+  lua_setfield(L_, LUA_REGISTRYINDEX, kFunctionsKey);
+}
+
+std::map<std::string, ScriptEngine::Library> ScriptEngine::Libraries() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return {libraries_.begin(), libraries_.end()};
+}
+
+ScriptValue ScriptEngine::CallFunction(const std::string& name, const RunRequest& req, ScriptHost* host) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!function_library_.count(name)) {
+    ScriptValue v;
+    v.type = ScriptValue::Type::kError;
+    v.str = "ERR Function not found";
+    return v;
+  }
+  int base = lua_gettop(L_);
+  lua_getfield(L_, LUA_REGISTRYINDEX, kFunctionsKey);
+  lua_getfield(L_, -1, name.c_str());
+  // A function gets KEYS and ARGV as its two arguments, as in Redis 7.
+  lua_pushcfunction(L_, ScriptLuaApi::CallWithKeysAndArgs);
+  lua_insert(L_, -2);
+  lua_setfield(L_, LUA_REGISTRYINDEX, kTargetKey);
+  ScriptValue v = RunTop(req, host, " function: " + name);
+  lua_settop(L_, base);
+  return v;
 }
 
 }  // namespace strata::cache

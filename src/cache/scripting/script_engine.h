@@ -33,6 +33,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <mutex>
 #include <span>
 #include <string>
@@ -103,6 +104,20 @@ class ScriptEngine {
   // a kError value with Redis's text.
   ScriptValue Run(const RunRequest& req, ScriptHost* host);
 
+  // Functions (FUNCTION LOAD, FCALL): a library is "#!lua name=<lib>" and
+  // code that calls redis.register_function; it replaces an existing
+  // library of that name only with `replace`. Returns the library name.
+  Result<std::string> LoadLibrary(std::string_view code, bool replace);
+  bool DeleteLibrary(const std::string& name);
+  void FlushFunctions();
+  struct Library {
+    std::string code;
+    std::vector<std::string> functions;
+  };
+  std::map<std::string, Library> Libraries();
+  // Runs function `name` with (KEYS, ARGV); req.body and req.sha are unused.
+  ScriptValue CallFunction(const std::string& name, const RunRequest& req, ScriptHost* host);
+
   // The busy-reply-threshold (lua-time-limit), in ms.
   void set_busy_threshold_ms(int64_t ms) { busy_threshold_ms_.store(ms); }
   int64_t busy_threshold_ms() const { return busy_threshold_ms_.load(); }
@@ -120,11 +135,18 @@ class ScriptEngine {
   // Runs redis.call/pcall with the arguments on the Lua stack; leaves one
   // value on the stack; returns false when that value is an error to raise.
   bool DoCall(lua_State* L, bool protected_call);
+  // Runs the function on top of the stack (popping it) with the request's
+  // KEYS and ARGV; REQUIRES: mu_ held.
+  ScriptValue RunTop(const RunRequest& req, ScriptHost* host, const std::string& where);
+  void DeleteLibraryLocked(const std::string& name);  // REQUIRES: mu_ held
 
   const Clock* clock_;
   std::mutex mu_;
   lua_State* L_ = nullptr;                                 // GUARDED_BY(mu_)
   std::unordered_map<std::string, std::string> bodies_;   // GUARDED_BY(mu_): sha -> body
+  std::unordered_map<std::string, Library> libraries_;          // GUARDED_BY(mu_)
+  std::unordered_map<std::string, std::string> function_library_;  // GUARDED_BY(mu_): function -> library
+  bool registering_ = false;                               // during LoadLibrary
   ScriptHost* host_ = nullptr;                             // set during Run
   bool read_only_ = false;                                 // set during Run
   std::atomic<int64_t> busy_threshold_ms_{kDefaultBusyThresholdMs};

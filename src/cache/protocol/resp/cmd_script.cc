@@ -1,5 +1,6 @@
-// Scripting: EVAL, EVALSHA, EVAL_RO, EVALSHA_RO and SCRIPT
-// LOAD|EXISTS|FLUSH|KILL|HELP, with Redis 7's replies (eval.c). The Lua side
+// Scripting: EVAL, EVALSHA, EVAL_RO, EVALSHA_RO, SCRIPT
+// LOAD|EXISTS|FLUSH|KILL|HELP, and Redis 7 functions (FUNCTION
+// LOAD|LIST|DELETE|FLUSH|KILL, FCALL, FCALL_RO), with Redis 7's replies (eval.c). The Lua side
 // is the server's ScriptEngine (cache/scripting/script_engine.h); this file
 // parses the commands, runs each redis.call through the dispatcher and
 // writes the script's result in the connection's RESP version.
@@ -172,6 +173,103 @@ void Script(CommandContext& ctx, Args args) {
   ctx.w->Error("ERR unknown subcommand '" + std::string(args[1].substr(0, 128)) + "'. Try SCRIPT HELP.");
 }
 
+// FCALL function numkeys key... arg...
+void FcallGeneric(CommandContext& ctx, Args args, bool read_only) {
+  int64_t numkeys = 0;
+  if (!ParseInt(args[2], &numkeys)) return ctx.w->Error(kNotInteger);
+  if (numkeys < 0) return ctx.w->Error("ERR Number of keys can't be negative");
+  if (static_cast<uint64_t>(numkeys) > args.size() - 3) {
+    return ctx.w->Error("ERR Number of keys can't be greater than number of args");
+  }
+  ScriptEngine::RunRequest req;
+  req.read_only = read_only;
+  size_t first_arg = 3 + static_cast<size_t>(numkeys);
+  for (size_t i = 3; i < first_arg; i++) req.keys.emplace_back(args[i]);
+  for (size_t i = first_arg; i < args.size(); i++) req.argv.emplace_back(args[i]);
+  RespScriptHost host(ctx);
+  int db = ctx.session->db;
+  ScriptValue v = ctx.core->scripts()->CallFunction(std::string(args[1]), req, &host);
+  ctx.session->db = db;
+  WriteValue(ctx.w, v);
+}
+
+void Fcall(CommandContext& ctx, Args args) { FcallGeneric(ctx, args, false); }
+void FcallRo(CommandContext& ctx, Args args) { FcallGeneric(ctx, args, true); }
+
+void FunctionList(CommandContext& ctx, Args args) {
+  bool with_code = false;
+  std::string pattern = "*";
+  for (size_t i = 2; i < args.size(); i++) {
+    if (IEquals(args[i], "withcode")) {
+      with_code = true;
+    } else if (IEquals(args[i], "libraryname") && i + 1 < args.size()) {
+      pattern = std::string(args[++i]);
+    } else {
+      return ctx.w->Error("ERR Unknown argument " + std::string(args[i].substr(0, 64)));
+    }
+  }
+  std::vector<std::pair<std::string, ScriptEngine::Library>> libs;
+  for (auto& [name, lib] : ctx.core->scripts()->Libraries()) {
+    if (GlobMatch(pattern, name)) libs.emplace_back(name, std::move(lib));
+  }
+  ctx.w->Array(libs.size());
+  for (const auto& [name, lib] : libs) {
+    ctx.w->Map(with_code ? 4 : 3);
+    ctx.w->Bulk("library_name");
+    ctx.w->Bulk(name);
+    ctx.w->Bulk("engine");
+    ctx.w->Bulk("LUA");
+    ctx.w->Bulk("functions");
+    ctx.w->Array(lib.functions.size());
+    for (const std::string& f : lib.functions) {
+      ctx.w->Map(3);
+      ctx.w->Bulk("name");
+      ctx.w->Bulk(f);
+      ctx.w->Bulk("description");
+      ctx.w->Null();
+      ctx.w->Bulk("flags");
+      ctx.w->Set(0);
+    }
+    if (with_code) {
+      ctx.w->Bulk("library_code");
+      ctx.w->Bulk(lib.code);
+    }
+  }
+}
+
+void Function(CommandContext& ctx, Args args) {
+  std::string sub = ToLower(args[1]);
+  ScriptEngine* engine = ctx.core->scripts();
+  auto arity = [&](bool ok) {
+    if (!ok) ctx.w->Error("ERR wrong number of arguments for 'function|" + sub + "' command");
+    return ok;
+  };
+  if (sub == "load") {
+    if (!arity(args.size() == 3 || args.size() == 4)) return;
+    bool replace = args.size() == 4;
+    if (replace && !IEquals(args[2], "replace")) return ctx.w->Error("ERR Unknown option given: " + std::string(args[2].substr(0, 64)));
+    auto name = engine->LoadLibrary(args.back(), replace);
+    if (!name.ok()) return ctx.w->Error("ERR " + name.status().message());
+    return ctx.w->Bulk(*name);
+  }
+  if (sub == "delete") {
+    if (!arity(args.size() == 3)) return;
+    if (!engine->DeleteLibrary(std::string(args[2]))) return ctx.w->Error("ERR Library not found");
+    return ctx.w->Ok();
+  }
+  if (sub == "flush") {
+    if (!arity(args.size() <= 3)) return;
+    engine->FlushFunctions();
+    return ctx.w->Ok();
+  }
+  if (sub == "list") return FunctionList(ctx, args);
+  if (sub == "kill") {
+    if (!arity(args.size() == 2)) return;
+    return ScriptKill(ctx);
+  }
+  ctx.w->Error("ERR unknown subcommand '" + std::string(args[1].substr(0, 128)) + "'. Try FUNCTION HELP.");
+}
+
 }  // namespace
 
 void ScriptKill(CommandContext& ctx) {
@@ -193,6 +291,9 @@ void RegisterScriptCommands(CommandTable& t) {
   t.Add({"eval_ro", -3, kExclusive, 0, 0, 0, EvalRo});
   t.Add({"evalsha_ro", -3, kExclusive, 0, 0, 0, EvalShaRo});
   t.Add({"script", -2, 0, 0, 0, 0, Script});
+  t.Add({"fcall", -3, kExclusive, 0, 0, 0, Fcall});
+  t.Add({"fcall_ro", -3, kExclusive, 0, 0, 0, FcallRo});
+  t.Add({"function", -2, 0, 0, 0, 0, Function});
 }
 
 }  // namespace strata::cache::resp

@@ -135,6 +135,31 @@ TEST_F(ScriptTest, ScriptThatWroteIsUnkillable) {
   EXPECT_EQ(A({"GET", "w"}), "$1\r\n1\r\n");
 }
 
+TEST_F(ScriptTest, FunctionsLoadCallListDelete) {
+  const std::string lib =
+      "#!lua name=mylib\n"
+      "redis.register_function('incr2', function(keys, args) return redis.call('incrby', keys[1], 2 * args[1]) end)\n"
+      "redis.register_function{function_name='peek', callback=function(keys) return redis.call('get', keys[1]) end}";
+  EXPECT_EQ(A({"FUNCTION", "LOAD", lib}), "$5\r\nmylib\r\n");
+  EXPECT_EQ(A({"FUNCTION", "LOAD", lib}), "-ERR Library 'mylib' already exists\r\n");
+  EXPECT_EQ(A({"FUNCTION", "LOAD", "REPLACE", lib}), "$5\r\nmylib\r\n");
+  EXPECT_EQ(A({"FCALL", "incr2", "1", "n", "3"}), ":6\r\n");
+  EXPECT_EQ(B({"FCALL_RO", "peek", "1", "n"}), "$1\r\n6\r\n");
+  EXPECT_EQ(B({"FCALL_RO", "incr2", "1", "n", "3"}), "-ERR Write commands are not allowed from read-only scripts.\r\n");
+  EXPECT_EQ(A({"FCALL", "nosuch", "0"}), "-ERR Function not found\r\n");
+  std::string list = A({"FUNCTION", "LIST"});
+  EXPECT_EQ(list.rfind("*1\r\n*6\r\n$12\r\nlibrary_name\r\n$5\r\nmylib\r\n", 0), 0u) << list;
+  EXPECT_NE(list.find("$5\r\nincr2\r\n"), std::string::npos) << list;
+  EXPECT_EQ(A({"FUNCTION", "LOAD", "return 1"}), "-ERR Missing library metadata\r\n");
+  EXPECT_EQ(A({"FUNCTION", "LOAD", "#!lua name=empty\nlocal x = 1"}), "-ERR No functions registered\r\n");
+  EXPECT_EQ(A({"FUNCTION", "DELETE", "mylib"}), "+OK\r\n");
+  EXPECT_EQ(A({"FUNCTION", "DELETE", "mylib"}), "-ERR Library not found\r\n");
+  EXPECT_EQ(A({"FCALL", "incr2", "1", "n", "3"}), "-ERR Function not found\r\n");
+  EXPECT_EQ(A({"FUNCTION", "LOAD", lib}), "$5\r\nmylib\r\n");
+  EXPECT_EQ(A({"FUNCTION", "FLUSH"}), "+OK\r\n");
+  EXPECT_EQ(A({"FUNCTION", "LIST"}), "*0\r\n");
+}
+
 TEST_F(ScriptTest, ConfigSetsTheThreshold) {
   EXPECT_EQ(A({"CONFIG", "SET", "busy-reply-threshold", "100"}), "+OK\r\n");
   EXPECT_EQ(t_.core.scripts()->busy_threshold_ms(), 100);
