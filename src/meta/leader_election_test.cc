@@ -21,17 +21,9 @@ using testing::EtcdCluster;
 std::string TestName() { return ::testing::UnitTest::GetInstance()->current_test_info()->name(); }
 
 EtcdCluster* SharedEtcd() {
-  static EtcdCluster* etcd = [] {
-    auto* c = new EtcdCluster(1);
-    Status st = c->Start();
-    if (!st.ok()) {
-      ADD_FAILURE() << st.ToString();
-      delete c;
-      return static_cast<EtcdCluster*>(nullptr);
-    }
-    std::atexit([] { delete SharedEtcd(); });
-    return c;
-  }();
+  Status why;
+  EtcdCluster* etcd = testing::SharedEtcdCluster(&why);
+  if (!etcd) ADD_FAILURE() << why.ToString();
   return etcd;
 }
 

@@ -34,17 +34,9 @@ std::string TestName() { return ::testing::UnitTest::GetInstance()->current_test
 
 // One etcd for the whole test process, started on first use; killed at exit.
 EtcdCluster* SharedEtcd() {
-  static EtcdCluster* etcd = [] {
-    auto* c = new EtcdCluster(1);
-    Status st = c->Start();
-    if (!st.ok()) {
-      ADD_FAILURE() << st.ToString();
-      delete c;
-      return static_cast<EtcdCluster*>(nullptr);
-    }
-    std::atexit([] { delete SharedEtcd(); });
-    return c;
-  }();
+  Status why;
+  EtcdCluster* etcd = testing::SharedEtcdCluster(&why);
+  if (!etcd) ADD_FAILURE() << why.ToString();
   return etcd;
 }
 

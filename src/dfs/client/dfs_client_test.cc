@@ -1,11 +1,8 @@
 #include "dfs/client/dfs_client.h"
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <gtest/gtest.h>
 
+#include "common/subprocess.h"
 #include "env/clock.h"
 
 namespace strata::dfs {
@@ -13,15 +10,9 @@ namespace {
 
 // A local port nothing listens on: connections to it are refused at once.
 std::string ClosedPort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  socklen_t len = sizeof addr;
-  EXPECT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-  ::close(fd);
-  return "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  auto port = PickFreePort("127.0.0.1");
+  EXPECT_TRUE(port.ok()) << port.status().ToString();
+  return "127.0.0.1:" + std::to_string(port.value_or(1));
 }
 
 // Calls that follow each other while the master does not answer share one

@@ -3,10 +3,6 @@
 // locations each STAT lists is decided here, so the outcome is exact.
 #include "dfs/client/file_reader.h"
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -15,6 +11,7 @@
 #include "chunkserver.pb.h"
 #include "common/crc32c.h"
 #include "common/metrics.h"
+#include "common/subprocess.h"
 #include "dfs/client/dfs_client.h"
 #include "master.pb.h"
 #include "rpc/server.h"
@@ -24,15 +21,9 @@ namespace {
 
 // A local port nothing listens on: connections to it are refused at once.
 std::string ClosedPort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  socklen_t len = sizeof addr;
-  EXPECT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-  ::close(fd);
-  return "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  auto port = PickFreePort("127.0.0.1");
+  EXPECT_TRUE(port.ok()) << port.status().ToString();
+  return "127.0.0.1:" + std::to_string(port.value_or(1));
 }
 
 class FileReaderRefreshTest : public ::testing::Test {

@@ -152,4 +152,20 @@ std::string EtcdCluster::Log(int i) const {
   return ss.str();
 }
 
+EtcdCluster* SharedEtcdCluster(Status* why) {
+  static Status started;
+  static EtcdCluster* etcd = [] {
+    auto* c = new EtcdCluster(1);
+    started = c->Start();
+    if (!started.ok()) {
+      delete c;
+      return static_cast<EtcdCluster*>(nullptr);
+    }
+    std::atexit([] { delete etcd; });
+    return c;
+  }();
+  if (why) *why = started;
+  return etcd;
+}
+
 }  // namespace strata::meta::testing

@@ -67,4 +67,8 @@ class EtcdCluster {
   std::vector<Member> members_;
 };
 
+// One single-member cluster for the whole test process, started on first
+// use and killed at exit; null, with `why` set, when it could not start.
+EtcdCluster* SharedEtcdCluster(Status* why = nullptr);
+
 }  // namespace strata::meta::testing
