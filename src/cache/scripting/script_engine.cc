@@ -202,22 +202,17 @@ struct ScriptLuaApi {
     Self(L)->DoCall(L, true);
     return 1;
   }
-  static int ErrorReply(lua_State* L) {
+  // {field = the string argument}: redis.error_reply and status_reply.
+  static int ReplyTable(lua_State* L, const char* field) {
     size_t n = 0;
     const char* p = luaL_checklstring(L, 1, &n);
     lua_newtable(L);
     lua_pushlstring(L, p, n);
-    lua_setfield(L, -2, "err");
+    lua_setfield(L, -2, field);
     return 1;
   }
-  static int StatusReply(lua_State* L) {
-    size_t n = 0;
-    const char* p = luaL_checklstring(L, 1, &n);
-    lua_newtable(L);
-    lua_pushlstring(L, p, n);
-    lua_setfield(L, -2, "ok");
-    return 1;
-  }
+  static int ErrorReply(lua_State* L) { return ReplyTable(L, "err"); }
+  static int StatusReply(lua_State* L) { return ReplyTable(L, "ok"); }
   static int Sha1Hex(lua_State* L) {
     if (lua_gettop(L) != 1) return luaL_error(L, "wrong number of arguments");
     size_t n = 0;

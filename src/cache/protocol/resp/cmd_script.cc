@@ -93,20 +93,34 @@ void WriteValue(RespWriter* w, const ScriptValue& v) {
   }
 }
 
-void EvalGeneric(CommandContext& ctx, Args args, bool by_sha, bool read_only) {
+// `name numkeys key... arg...` (EVAL and FCALL alike) into req's keys and
+// argv; false, with the error written, when numkeys is bad.
+bool ParseKeysAndArgs(CommandContext& ctx, Args args, ScriptEngine::RunRequest* req) {
   int64_t numkeys = 0;
-  if (!ParseInt(args[2], &numkeys)) return ctx.w->Error(kNotInteger);
-  if (numkeys < 0) return ctx.w->Error("ERR Number of keys can't be negative");
-  if (static_cast<uint64_t>(numkeys) > args.size() - 3) {
-    return ctx.w->Error("ERR Number of keys can't be greater than number of args");
+  if (!ParseInt(args[2], &numkeys)) {
+    ctx.w->Error(kNotInteger);
+    return false;
   }
+  if (numkeys < 0) {
+    ctx.w->Error("ERR Number of keys can't be negative");
+    return false;
+  }
+  if (static_cast<uint64_t>(numkeys) > args.size() - 3) {
+    ctx.w->Error("ERR Number of keys can't be greater than number of args");
+    return false;
+  }
+  const size_t first_arg = 3 + static_cast<size_t>(numkeys);
+  for (size_t i = 3; i < first_arg; i++) req->keys.emplace_back(args[i]);
+  for (size_t i = first_arg; i < args.size(); i++) req->argv.emplace_back(args[i]);
+  return true;
+}
+
+void EvalGeneric(CommandContext& ctx, Args args, bool by_sha, bool read_only) {
   ScriptEngine::RunRequest req;
   req.by_sha = by_sha;
   (by_sha ? req.sha : req.body) = args[1];
   req.read_only = read_only;
-  size_t first_arg = 3 + static_cast<size_t>(numkeys);
-  for (size_t i = 3; i < first_arg; i++) req.keys.emplace_back(args[i]);
-  for (size_t i = first_arg; i < args.size(); i++) req.argv.emplace_back(args[i]);
+  if (!ParseKeysAndArgs(ctx, args, &req)) return;
   if (by_sha && args[1].size() != 40) return ctx.w->Error("NOSCRIPT No matching script. Please use EVAL.");
   RespScriptHost host(ctx);
   // SELECT inside a script changes the database of the script only.
@@ -175,17 +189,9 @@ void Script(CommandContext& ctx, Args args) {
 
 // FCALL function numkeys key... arg...
 void FcallGeneric(CommandContext& ctx, Args args, bool read_only) {
-  int64_t numkeys = 0;
-  if (!ParseInt(args[2], &numkeys)) return ctx.w->Error(kNotInteger);
-  if (numkeys < 0) return ctx.w->Error("ERR Number of keys can't be negative");
-  if (static_cast<uint64_t>(numkeys) > args.size() - 3) {
-    return ctx.w->Error("ERR Number of keys can't be greater than number of args");
-  }
   ScriptEngine::RunRequest req;
   req.read_only = read_only;
-  size_t first_arg = 3 + static_cast<size_t>(numkeys);
-  for (size_t i = 3; i < first_arg; i++) req.keys.emplace_back(args[i]);
-  for (size_t i = first_arg; i < args.size(); i++) req.argv.emplace_back(args[i]);
+  if (!ParseKeysAndArgs(ctx, args, &req)) return;
   RespScriptHost host(ctx);
   int db = ctx.session->db;
   ScriptValue v = ctx.core->scripts()->CallFunction(std::string(args[1]), req, &host);
