@@ -20,12 +20,6 @@ using testing::EtcdCluster;
 
 std::string TestName() { return ::testing::UnitTest::GetInstance()->current_test_info()->name(); }
 
-EtcdCluster* SharedEtcd() {
-  Status why;
-  EtcdCluster* etcd = testing::SharedEtcdCluster(&why);
-  if (!etcd) ADD_FAILURE() << why.ToString();
-  return etcd;
-}
 
 std::unique_ptr<EtcdMetaStore> OpenStore(std::vector<std::string> endpoints, int timeout_ms = 2000) {
   EtcdMetaStoreOptions o;
@@ -70,7 +64,7 @@ double SecondsSince(steady_clock::time_point t) {
 }
 
 TEST(EtcdLeaseTest, GrantKeepAliveRevokeAndLeasedPuts) {
-  EtcdCluster* etcd = SharedEtcd();
+  EtcdCluster* etcd = testing::SharedEtcdCluster();
   ASSERT_NE(etcd, nullptr);
   auto store = OpenStore(etcd->ClientUrls());
   EXPECT_EQ(store->GrantLease(0).status().code(), StatusCode::kInvalidArgument);
@@ -121,7 +115,7 @@ TEST(LeaderElectionTest, BadOptionsAreRejected) {
 }
 
 TEST(LeaderElectionTest, ExactlyOneOfTwoLeadsAndResignHandsOver) {
-  EtcdCluster* etcd = SharedEtcd();
+  EtcdCluster* etcd = testing::SharedEtcdCluster();
   ASSERT_NE(etcd, nullptr);
   auto store_a = OpenStore(etcd->ClientUrls());
   auto store_b = OpenStore(etcd->ClientUrls());
@@ -163,7 +157,7 @@ TEST(LeaderElectionTest, ExactlyOneOfTwoLeadsAndResignHandsOver) {
 }
 
 TEST(LeaderElectionTest, FrozenLeaderIsFencedAfterItsLeaseExpires) {
-  EtcdCluster* etcd = SharedEtcd();
+  EtcdCluster* etcd = testing::SharedEtcdCluster();
   ASSERT_NE(etcd, nullptr);
   auto store_a = OpenStore(etcd->ClientUrls());
   auto store_b = OpenStore(etcd->ClientUrls());
@@ -207,7 +201,7 @@ TEST(LeaderElectionTest, FrozenLeaderIsFencedAfterItsLeaseExpires) {
 }
 
 TEST(LeaderElectionTest, LeaderStepsDownWhenItsClockPassesTheTtl) {
-  EtcdCluster* etcd = SharedEtcd();
+  EtcdCluster* etcd = testing::SharedEtcdCluster();
   ASSERT_NE(etcd, nullptr);
   auto store = OpenStore(etcd->ClientUrls());
   auto clock = std::make_shared<ManualClock>();
@@ -228,7 +222,7 @@ TEST(LeaderElectionTest, LeaderStepsDownWhenItsClockPassesTheTtl) {
 }
 
 TEST(LeaderElectionTest, KeepalivesHoldLeadershipPastTheTtl) {
-  EtcdCluster* etcd = SharedEtcd();
+  EtcdCluster* etcd = testing::SharedEtcdCluster();
   ASSERT_NE(etcd, nullptr);
   auto store_a = OpenStore(etcd->ClientUrls());
   auto store_b = OpenStore(etcd->ClientUrls());

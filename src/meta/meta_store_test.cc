@@ -32,13 +32,6 @@ fs::path TempDir(const std::string& name) {
 
 std::string TestName() { return ::testing::UnitTest::GetInstance()->current_test_info()->name(); }
 
-// One etcd for the whole test process, started on first use; killed at exit.
-EtcdCluster* SharedEtcd() {
-  Status why;
-  EtcdCluster* etcd = testing::SharedEtcdCluster(&why);
-  if (!etcd) ADD_FAILURE() << why.ToString();
-  return etcd;
-}
 
 std::unique_ptr<EtcdMetaStore> OpenEtcd(std::vector<std::string> endpoints, std::string prefix,
                                         size_t page_keys = 16, int timeout_ms = 2000) {
@@ -79,7 +72,7 @@ class MetaStoreTest : public ::testing::TestWithParam<Backend> {
         break;
       }
       case Backend::kEtcd: {
-        EtcdCluster* etcd = SharedEtcd();
+        EtcdCluster* etcd = testing::SharedEtcdCluster();
         ASSERT_NE(etcd, nullptr);
         store_ = OpenEtcd(etcd->ClientUrls(), "test/" + TestName() + "/");
         ASSERT_NE(store_, nullptr);
@@ -309,7 +302,7 @@ TEST(EtcdMetaStoreTest, UnreachableIsUnavailableNamingTheEndpoints) {
 }
 
 TEST(EtcdMetaStoreTest, FailsOverToTheNextEndpoint) {
-  EtcdCluster* etcd = SharedEtcd();
+  EtcdCluster* etcd = testing::SharedEtcdCluster();
   ASSERT_NE(etcd, nullptr);
   auto store = OpenEtcd({DeadEndpoint(), etcd->ClientUrl(0)}, "failover/");
   ASSERT_TRUE(store->Put("k", "v").ok());
@@ -317,7 +310,7 @@ TEST(EtcdMetaStoreTest, FailsOverToTheNextEndpoint) {
 }
 
 TEST(EtcdMetaStoreTest, PrefixesAreSeparateNamespaces) {
-  EtcdCluster* etcd = SharedEtcd();
+  EtcdCluster* etcd = testing::SharedEtcdCluster();
   ASSERT_NE(etcd, nullptr);
   auto a = OpenEtcd(etcd->ClientUrls(), "ns/a/");
   auto ab = OpenEtcd(etcd->ClientUrls(), "ns/ab/");
@@ -332,7 +325,7 @@ TEST(EtcdMetaStoreTest, PrefixesAreSeparateNamespaces) {
 }
 
 TEST(EtcdMetaStoreTest, BatchOverTheTxnLimitIsRefusedWhole) {
-  EtcdCluster* etcd = SharedEtcd();
+  EtcdCluster* etcd = testing::SharedEtcdCluster();
   ASSERT_NE(etcd, nullptr);
   auto store = OpenEtcd(etcd->ClientUrls(), "txnlimit/");
   WriteBatch b;
@@ -353,7 +346,7 @@ TEST(EtcdMetaStoreTest, BatchOverTheTxnLimitIsRefusedWhole) {
 }
 
 TEST(EtcdMetaStoreTest, WriteIfComparesRevisions) {
-  EtcdCluster* etcd = SharedEtcd();
+  EtcdCluster* etcd = testing::SharedEtcdCluster();
   ASSERT_NE(etcd, nullptr);
   auto store = OpenEtcd(etcd->ClientUrls(), "writeif/");
   using T = EtcdCompare::Target;

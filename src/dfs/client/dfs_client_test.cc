@@ -2,18 +2,13 @@
 
 #include <gtest/gtest.h>
 
-#include "common/subprocess.h"
+#include "dfs/client/closed_port_for_test.h"
 #include "env/clock.h"
 
 namespace strata::dfs {
 namespace {
 
-// A local port nothing listens on: connections to it are refused at once.
-std::string ClosedPort() {
-  auto port = PickFreePort("127.0.0.1");
-  EXPECT_TRUE(port.ok()) << port.status().ToString();
-  return "127.0.0.1:" + std::to_string(port.value_or(1));
-}
+using testing::ClosedPort;
 
 // Calls that follow each other while the master does not answer share one
 // bound: the second one, made right after the first gave up, tries once and

@@ -11,7 +11,7 @@
 #include "chunkserver.pb.h"
 #include "common/crc32c.h"
 #include "common/metrics.h"
-#include "common/subprocess.h"
+#include "dfs/client/closed_port_for_test.h"
 #include "dfs/client/dfs_client.h"
 #include "master.pb.h"
 #include "rpc/server.h"
@@ -19,12 +19,7 @@
 namespace strata::dfs {
 namespace {
 
-// A local port nothing listens on: connections to it are refused at once.
-std::string ClosedPort() {
-  auto port = PickFreePort("127.0.0.1");
-  EXPECT_TRUE(port.ok()) << port.status().ToString();
-  return "127.0.0.1:" + std::to_string(port.value_or(1));
-}
+using testing::ClosedPort;
 
 class FileReaderRefreshTest : public ::testing::Test {
  protected:

@@ -80,7 +80,7 @@ class ModelChunkserverCalls final : public master::ChunkserverStub {
 class World {
  public:
   explicit World(const DfsSimulationOptions& options)
-      : options_(options), random_(options.seed), stub_(this) {
+      : options_(options), random_(options.seed), chunkserver_calls_(this) {
     for (int i = 0; i < options.chunkservers; ++i) {
       servers_.emplace_back(fmt::format("cs{}", i + 1), fmt::format("rack{}", i % options.racks + 1),
                             options.disks_per_chunkserver);
@@ -131,7 +131,7 @@ class World {
   Random random_;
   ManualClock clock_;
   meta::MemoryMetaStore store_;
-  ModelChunkserverCalls stub_;
+  ModelChunkserverCalls chunkserver_calls_;
   std::unique_ptr<MetricsRegistry> metrics_;
   std::unique_ptr<master::MasterService> master_;
   std::vector<SimChunkserver> servers_;
@@ -198,7 +198,7 @@ std::vector<Status> ModelChunkserverCalls::Seal(const std::vector<std::string>& 
 void World::StartMaster() {
   master_.reset();
   metrics_ = std::make_unique<MetricsRegistry>();
-  master_ = std::make_unique<master::MasterService>(&store_, &clock_, &stub_, metrics_.get(), SimMasterOptions(),
+  master_ = std::make_unique<master::MasterService>(&store_, &clock_, &chunkserver_calls_, metrics_.get(), SimMasterOptions(),
                                                     std::make_unique<Random>(random_.Next64()));
   Status st = master_->Start();
   if (!st.ok()) Fail("the master did not start: " + st.ToString());

@@ -1,5 +1,6 @@
 #include "meta/testing/etcd_cluster.h"
 
+#include <gtest/gtest.h>
 #include <httplib.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -152,7 +153,7 @@ std::string EtcdCluster::Log(int i) const {
   return ss.str();
 }
 
-EtcdCluster* SharedEtcdCluster(Status* why) {
+EtcdCluster* SharedEtcdCluster() {
   static Status started;
   static EtcdCluster* etcd = [] {
     auto* c = new EtcdCluster(1);
@@ -164,7 +165,7 @@ EtcdCluster* SharedEtcdCluster(Status* why) {
     std::atexit([] { delete etcd; });
     return c;
   }();
-  if (why) *why = started;
+  if (!etcd) ADD_FAILURE() << "shared etcd: " << started.ToString();
   return etcd;
 }
 

@@ -68,7 +68,8 @@ class EtcdCluster {
 };
 
 // One single-member cluster for the whole test process, started on first
-// use and killed at exit; null, with `why` set, when it could not start.
-EtcdCluster* SharedEtcdCluster(Status* why = nullptr);
+// use and killed at exit; null, with a test failure recorded, when it could
+// not start.
+EtcdCluster* SharedEtcdCluster();
 
 }  // namespace strata::meta::testing
