@@ -16,7 +16,8 @@
 //   logs/<role>.log     each process's log
 //   <role>.yaml         the config handed to each role
 //
-// The cluster shape comes from an optional YAML file (see docs/local_cluster.md):
+// The cluster shape comes from an optional YAML file (cli/config/local_cluster_config.h,
+// docs/local_cluster.md):
 // number of chunkservers, racks, disks per chunkserver, the block roles
 // (`block:` enabled, blockservers, nbd_port), and a `master`, `chunkserver`,
 // `cache`, `blockmanager` and `blockserver` section passed through to those
@@ -40,43 +41,18 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
-#include <yaml-cpp/yaml.h>
 
+#include "cli/config/local_cluster_config.h"
 #include "common/result.h"
 #include "env/secure_random.h"
 #include "rpc/auth.h"
 
 namespace strata::cli {
 
-struct LocalClusterConfig {
-  std::string host = "127.0.0.1";
-  int chunkservers = 6;
-  int racks = 3;
-  int disks_per_chunkserver = 2;
-  bool cache = true;
-  std::string cache_memory = "256M";
-  int cache_threads = 2;
-  int ready_timeout_ms = 30000;
-  bool block = true;              // blockmanager, blockservers and the NBD gateway
-  int blockservers = 3;
-  int nbd_port = 10809;           // 0: any free port; taken when free, else any free port
-  bool nbd_port_required = false; // `strata up --nbd-port`: a busy nbd_port is an error
-  YAML::Node blockmanager_config; // written to DIR/blockmanager.yaml
-  YAML::Node blockserver_config;  // written to DIR/blockserver.yaml
-  YAML::Node master_config;       // written to DIR/master.yaml
-  YAML::Node chunkserver_config;  // written to DIR/chunkserver.yaml
-  YAML::Node cache_config;        // extra keys for DIR/cache.yaml
-};
-
-// Reads a cluster config file; an empty path gives the defaults.
-Result<LocalClusterConfig> LoadLocalClusterConfig(const std::string& path);
 // The config of the cluster in `dir`: DIR/cluster.yaml when there is one; for
 // a directory from before cluster.yaml, the defaults shaped after its
 // cluster.json; else (a new directory) the defaults.
 Result<LocalClusterConfig> LoadSavedLocalClusterConfig(const std::string& dir);
-// `config` in the form LoadLocalClusterConfig reads (what DIR/cluster.yaml
-// holds). Equal text means equal configs.
-std::string LocalClusterConfigYaml(const LocalClusterConfig& config);
 // OK when a cluster in `dir` saved with `saved` may be started with `wanted`:
 // chunkservers and blockservers may be added, the block layer and the cache
 // turned on, and role settings changed; chunkservers, blockservers and the
