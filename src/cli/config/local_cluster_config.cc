@@ -1,8 +1,34 @@
 #include "cli/config/local_cluster_config.h"
 
+#include <cstdint>
+
 #include "common/config.h"
 
 namespace strata::cli {
+
+namespace {
+
+constexpr int64_t kChunkserversMax = 64;
+constexpr int64_t kDisksPerChunkserverMax = 16;
+constexpr int64_t kBlockserversMax = 64;
+constexpr int64_t kCacheThreadsMax = 256;            // the cache's own limit
+constexpr int64_t kReadyTimeoutMsMax = 86'400'000;   // a day
+constexpr int64_t kPortMax = 65535;
+
+// Reads the integer `key` of `node` into `out` when it lies in [min, max]; a
+// value past an int is refused, never cut to its low bits.
+Status GetIntIn(ConfigNode& node, const std::string& key, int64_t min, int64_t max, int* out) {
+  int64_t v = *out;
+  RETURN_IF_ERROR(node.GetInt(key, &v));
+  if (v < min || v > max) {
+    return Status::InvalidArgument(node.where() + ": " + key + " must be " + std::to_string(min) + ".." +
+                                   std::to_string(max));
+  }
+  *out = static_cast<int>(v);
+  return Status::Ok();
+}
+
+}  // namespace
 
 Result<LocalClusterConfig> LoadLocalClusterConfig(const std::string& path) {
   LocalClusterConfig c;
@@ -10,37 +36,22 @@ Result<LocalClusterConfig> LoadLocalClusterConfig(const std::string& path) {
   ASSIGN_OR_RETURN(YAML::Node root, LoadYamlFile(path));
   if (root.IsNull()) return c;
   ConfigNode node(root, path);
-  int64_t v = 0;
-  v = c.chunkservers;
-  RETURN_IF_ERROR(node.GetInt("chunkservers", &v));
-  c.chunkservers = static_cast<int>(v);
-  v = c.racks;
-  RETURN_IF_ERROR(node.GetInt("racks", &v));
-  c.racks = static_cast<int>(v);
-  v = c.disks_per_chunkserver;
-  RETURN_IF_ERROR(node.GetInt("disks_per_chunkserver", &v));
-  c.disks_per_chunkserver = static_cast<int>(v);
-  v = c.ready_timeout_ms;
-  RETURN_IF_ERROR(node.GetInt("ready_timeout_ms", &v));
-  c.ready_timeout_ms = static_cast<int>(v);
+  RETURN_IF_ERROR(GetIntIn(node, "chunkservers", 1, kChunkserversMax, &c.chunkservers));
+  RETURN_IF_ERROR(GetIntIn(node, "racks", 1, c.chunkservers, &c.racks));
+  RETURN_IF_ERROR(GetIntIn(node, "disks_per_chunkserver", 1, kDisksPerChunkserverMax, &c.disks_per_chunkserver));
+  RETURN_IF_ERROR(GetIntIn(node, "ready_timeout_ms", 1, kReadyTimeoutMsMax, &c.ready_timeout_ms));
   RETURN_IF_ERROR(node.GetString("host", &c.host));
   ASSIGN_OR_RETURN(ConfigNode cache, node.Child("cache"));
   RETURN_IF_ERROR(cache.GetBool("enabled", &c.cache));
   RETURN_IF_ERROR(cache.GetString("memory", &c.cache_memory));
-  v = c.cache_threads;
-  RETURN_IF_ERROR(cache.GetInt("threads", &v));
-  c.cache_threads = static_cast<int>(v);
+  RETURN_IF_ERROR(GetIntIn(cache, "threads", 1, kCacheThreadsMax, &c.cache_threads));
   YAML::Node cache_rest = YAML::Clone(cache.node());
   for (const char* key : {"enabled", "memory", "threads"}) cache_rest.remove(key);
   c.cache_config = cache_rest;
   ASSIGN_OR_RETURN(ConfigNode block, node.Child("block"));
   RETURN_IF_ERROR(block.GetBool("enabled", &c.block));
-  v = c.blockservers;
-  RETURN_IF_ERROR(block.GetInt("blockservers", &v));
-  c.blockservers = static_cast<int>(v);
-  v = c.nbd_port;
-  RETURN_IF_ERROR(block.GetInt("nbd_port", &v));
-  c.nbd_port = static_cast<int>(v);
+  RETURN_IF_ERROR(GetIntIn(block, "blockservers", 1, kBlockserversMax, &c.blockservers));
+  RETURN_IF_ERROR(GetIntIn(block, "nbd_port", 0, kPortMax, &c.nbd_port));
   RETURN_IF_ERROR(block.CheckNoUnknownKeys());
   ASSIGN_OR_RETURN(ConfigNode blockmanager, node.Child("blockmanager"));
   c.blockmanager_config = blockmanager.node();
@@ -51,13 +62,6 @@ Result<LocalClusterConfig> LoadLocalClusterConfig(const std::string& path) {
   ASSIGN_OR_RETURN(ConfigNode chunkserver, node.Child("chunkserver"));
   c.chunkserver_config = chunkserver.node();
   RETURN_IF_ERROR(node.CheckNoUnknownKeys());
-  if (c.chunkservers < 1 || c.chunkservers > 64) return Status::InvalidArgument(path + ": chunkservers must be 1..64");
-  if (c.racks < 1 || c.racks > c.chunkservers) return Status::InvalidArgument(path + ": racks must be 1..chunkservers");
-  if (c.disks_per_chunkserver < 1 || c.disks_per_chunkserver > 16) {
-    return Status::InvalidArgument(path + ": disks_per_chunkserver must be 1..16");
-  }
-  if (c.blockservers < 1 || c.blockservers > 64) return Status::InvalidArgument(path + ": blockservers must be 1..64");
-  if (c.nbd_port < 0 || c.nbd_port > 65535) return Status::InvalidArgument(path + ": nbd_port must be 0..65535");
   return c;
 }
 
