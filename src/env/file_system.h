@@ -2,9 +2,9 @@
 //
 // Small on purpose (as LevelDB's Env and RocksDB's FileSystem): positional
 // reads and writes, sync, truncate, and the directory operations chunk stores
-// and metadata need. Implementations: posix/ (real) and fault/ (a wrapper that
-// adds latency, errors, full disks, freezes, and drops unsynced data on a
-// simulated crash).
+// and metadata need. Implementations: posix/ (real), memory/ (in memory, for
+// tests and fuzz harnesses) and fault/ (a wrapper that adds latency, errors,
+// full disks, freezes, and drops unsynced data on a simulated crash).
 //
 // Thread-safety: FileSystem methods are thread-safe. A File may be used from
 // several threads for ReadAt; writers must serialise WriteAt/Sync/Truncate.
