@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <set>
@@ -40,20 +41,66 @@ struct Space {
   void Give(uint64_t bytes) { used_bytes.fetch_sub(bytes); }
 };
 
+// A file's bytes, sparse as on a real file system: 4 KiB pages, a missing
+// page reads as zeros and takes no space (a chunk file's data starts past a
+// 4 MiB CRC table that is mostly holes).
 struct Node {
+  static constexpr uint64_t kPageBytes = 4096;
   explicit Node(std::shared_ptr<Space> s) : space(std::move(s)) {}
-  ~Node() { space->Give(data.size()); }
+  ~Node() { space->Give(pages.size() * kPageBytes); }
   std::shared_ptr<Space> space;
   std::mutex mu;
-  std::string data;  // GUARDED_BY(mu)
+  uint64_t size = 0;                       // GUARDED_BY(mu)
+  std::map<uint64_t, std::string> pages;   // GUARDED_BY(mu); by page index, kPageBytes each
+
   // REQUIRES: mu held.
-  Status ResizeLocked(uint64_t size, const std::string& path) {
-    if (size > data.size() && !space->Take(size - data.size())) {
-      return Status::NoSpace(path + ": memory file system full");
+  size_t ReadLocked(uint64_t offset, char* buf, size_t n) const {
+    if (offset >= size) return 0;
+    const size_t got = std::min<uint64_t>(n, size - offset);
+    for (size_t done = 0; done < got;) {
+      const uint64_t at = offset + done;
+      const uint64_t in_page = at % kPageBytes;
+      const size_t piece = std::min<uint64_t>(got - done, kPageBytes - in_page);
+      auto it = pages.find(at / kPageBytes);
+      if (it == pages.end()) {
+        std::memset(buf + done, 0, piece);
+      } else {
+        std::memcpy(buf + done, it->second.data() + in_page, piece);
+      }
+      done += piece;
     }
-    if (size < data.size()) space->Give(data.size() - size);
-    data.resize(size, '\0');
+    return got;
+  }
+  // REQUIRES: mu held; offset + n does not overflow.
+  Status WriteLocked(uint64_t offset, const char* buf, size_t n, const std::string& path) {
+    const uint64_t first = offset / kPageBytes, last = (offset + n - 1) / kPageBytes;
+    uint64_t missing = 0;
+    for (uint64_t page = first; page <= last; ++page) missing += pages.count(page) ? 0 : 1;
+    if (!space->Take(missing * kPageBytes)) return Status::NoSpace(path + ": memory file system full");
+    for (size_t done = 0; done < n;) {
+      const uint64_t at = offset + done;
+      const uint64_t in_page = at % kPageBytes;
+      const size_t piece = std::min<uint64_t>(n - done, kPageBytes - in_page);
+      std::string& page = pages[at / kPageBytes];
+      if (page.empty()) page.assign(kPageBytes, '\0');
+      std::memcpy(page.data() + in_page, buf + done, piece);
+      done += piece;
+    }
+    size = std::max(size, offset + n);
     return Status::Ok();
+  }
+  // REQUIRES: mu held.
+  void TruncateLocked(uint64_t new_size) {
+    if (new_size < size) {
+      auto keep_end = pages.lower_bound((new_size + kPageBytes - 1) / kPageBytes);
+      space->Give(std::distance(keep_end, pages.end()) * kPageBytes);
+      pages.erase(keep_end, pages.end());
+      if (new_size % kPageBytes != 0) {
+        auto it = pages.find(new_size / kPageBytes);
+        if (it != pages.end()) std::memset(it->second.data() + new_size % kPageBytes, 0, kPageBytes - new_size % kPageBytes);
+      }
+    }
+    size = new_size;
   }
 };
 
@@ -63,29 +110,25 @@ class MemoryFile final : public File {
       : node_(std::move(node)), path_(std::move(path)), writable_(writable) {}
   Result<size_t> ReadAt(uint64_t offset, void* buf, size_t n) override {
     std::lock_guard lock(node_->mu);
-    if (offset >= node_->data.size()) return size_t{0};
-    size_t got = std::min<uint64_t>(n, node_->data.size() - offset);
-    std::memcpy(buf, node_->data.data() + offset, got);
-    return got;
+    return node_->ReadLocked(offset, static_cast<char*>(buf), n);
   }
   Status WriteAt(uint64_t offset, const void* buf, size_t n) override {
     if (!writable_) return Status::PermissionDenied(path_ + ": opened read-only");
     if (n == 0) return Status::Ok();
     if (offset > UINT64_MAX - n) return Status::InvalidArgument(path_ + ": write past 2^64");
     std::lock_guard lock(node_->mu);
-    if (offset + n > node_->data.size()) RETURN_IF_ERROR(node_->ResizeLocked(offset + n, path_));
-    std::memcpy(node_->data.data() + offset, buf, n);
-    return Status::Ok();
+    return node_->WriteLocked(offset, static_cast<const char*>(buf), n, path_);
   }
   Status Sync() override { return Status::Ok(); }
   Status Truncate(uint64_t size) override {
     if (!writable_) return Status::PermissionDenied(path_ + ": opened read-only");
     std::lock_guard lock(node_->mu);
-    return node_->ResizeLocked(size, path_);
+    node_->TruncateLocked(size);
+    return Status::Ok();
   }
   Result<uint64_t> Size() override {
     std::lock_guard lock(node_->mu);
-    return static_cast<uint64_t>(node_->data.size());
+    return node_->size;
   }
   const std::string& path() const override { return path_; }
 

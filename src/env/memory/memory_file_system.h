@@ -5,9 +5,10 @@
 // stays readable through handles already open, Rename replaces its target,
 // a read-only handle refuses writes. Nothing is ever lost, so Sync and
 // SyncDir only succeed (a crash model is CrashableFileSystem's, over real
-// paths). Space is bounded: writes that would hold more than
-// `capacity_bytes` in all files fail with NoSpace, and GetDiskSpace reports
-// what is left.
+// paths). Files are sparse, in 4 KiB pages: a hole (past a write, or made
+// by growing Truncate) reads as zeros and takes no space. Space is bounded:
+// a write that needs more pages than `capacity_bytes` leaves fails with
+// NoSpace, and GetDiskSpace reports what is left.
 //
 // Paths are '/'-separated strings; a trailing '/' is ignored. LockFile gives
 // one lock per path at a time (FailedPrecondition for a second).

@@ -73,21 +73,36 @@ TEST(MemoryFileSystemTest, RenameReplacesAndOpenHandlesKeepTheirFile) {
   EXPECT_EQ(fs->Rename("/d/none", "/d/x").code(), StatusCode::kNotFound);
 }
 
-TEST(MemoryFileSystemTest, WritesPastTheCapacityFailWithNoSpace) {
-  auto fs = NewMemoryFileSystem(/*capacity_bytes=*/100);
+TEST(MemoryFileSystemTest, FilesAreSparseAndWritesPastTheCapacityFailWithNoSpace) {
+  auto fs = NewMemoryFileSystem(/*capacity_bytes=*/3 * 4096);
   ASSERT_TRUE(fs->CreateDirs("/d").ok());
   auto f = fs->OpenFile("/d/a", OpenMode::kCreate);
   ASSERT_TRUE(f.ok());
-  ASSERT_TRUE((*f)->WriteAt(0, std::string(60, 'a').data(), 60).ok());
-  EXPECT_EQ((*f)->WriteAt(60, std::string(50, 'b').data(), 50).code(), StatusCode::kNoSpace);
-  EXPECT_EQ((*f)->Truncate(1ull << 40).code(), StatusCode::kNoSpace);
+  // A write that straddles two pages takes both; the hole before it none.
+  ASSERT_TRUE((*f)->WriteAt(10 * 4096 + 4000, std::string(200, 'a').data(), 200).ok());
+  EXPECT_EQ(fs->GetDiskSpace("/d")->free_bytes, 4096u);
+  EXPECT_EQ(*(*f)->Size(), 10 * 4096 + 4200u);
+  EXPECT_EQ((*f)->WriteAt(0, std::string(4097, 'b').data(), 4097).code(), StatusCode::kNoSpace);
+  ASSERT_TRUE((*f)->WriteAt(0, std::string(4096, 'b').data(), 4096).ok());
+  EXPECT_EQ(fs->GetDiskSpace("/d")->free_bytes, 0u);
+  // Growing by Truncate makes a hole; shrinking gives pages back and zeros
+  // the rest of the last page, so growing again reads zeros there.
+  ASSERT_TRUE((*f)->Truncate(1ull << 40).ok());
+  EXPECT_EQ(fs->GetDiskSpace("/d")->free_bytes, 0u);
+  ASSERT_TRUE((*f)->Truncate(10 * 4096 + 4050).ok());
+  EXPECT_EQ(fs->GetDiskSpace("/d")->free_bytes, 4096u) << "page 11 is gone";
+  ASSERT_TRUE((*f)->Truncate(10 * 4096 + 100).ok());
+  EXPECT_EQ(fs->GetDiskSpace("/d")->free_bytes, 4096u) << "page 10 is kept, zeroed from byte 100";
+  ASSERT_TRUE((*f)->Truncate(10 * 4096 + 4200).ok());
+  std::string tail(4100, 'x');
+  ASSERT_EQ(*(*f)->ReadAt(10 * 4096 + 100, tail.data(), tail.size()), 4100u);
+  EXPECT_EQ(tail, std::string(4100, '\0'));
   auto space = fs->GetDiskSpace("/d");
   ASSERT_TRUE(space.ok());
-  EXPECT_EQ(space->capacity_bytes, 100u);
-  EXPECT_EQ(space->free_bytes, 40u);
+  EXPECT_EQ(space->capacity_bytes, 3 * 4096u);
   ASSERT_TRUE(fs->RemoveFile("/d/a").ok());
   f->reset();
-  EXPECT_EQ(fs->GetDiskSpace("/d")->free_bytes, 100u) << "a removed file's bytes come back once closed";
+  EXPECT_EQ(fs->GetDiskSpace("/d")->free_bytes, 3 * 4096u) << "a removed file's pages come back once closed";
 }
 
 TEST(MemoryFileSystemTest, ALockIsHeldUntilReleased) {
