@@ -13,6 +13,8 @@ BlockServer::~BlockServer() { Stop(); }
 Status BlockServer::Start() {
   RETURN_IF_ERROR(options_.Validate());
   reads_ = metrics_.GetCounter("strata_blockserver_reads_total", "Read requests served");
+  reads_from_memory_ = metrics_.GetCounter("strata_blockserver_reads_from_memory_total",
+                                           "Read requests served without a dfs read (open file or read cache)");
   writes_ = metrics_.GetCounter("strata_blockserver_writes_total", "Write requests acknowledged");
   trims_ = metrics_.GetCounter("strata_blockserver_trims_total", "TRIM and WRITE_ZEROES requests acknowledged");
   flushes_ = metrics_.GetCounter("strata_blockserver_flushes_total", "FLUSH requests of memory volumes acknowledged");
@@ -25,8 +27,10 @@ Status BlockServer::Start() {
 
   dfs_ = std::make_unique<dfs::DfsClient>(dfs::DfsClientOptions{.master = options_.master, .auth = options_.auth});
   store_ = NewDfsLogFileStore(dfs_.get());
+  read_cache_ = std::make_unique<ReadCache>(options_.read_cache_bytes);
+  readers_ = std::make_unique<WorkerPool>(options_.rpc_worker_threads);
   table_ = std::make_unique<SegmentTable>(store_.get(), options_.segment, options_.segment_open_threads,
-                                          options_.reopen_backoff_ms, clock_.get());
+                                          options_.reopen_backoff_ms, clock_.get(), read_cache_.get());
   rpc::RpcClientOptions mo;
   mo.default_timeout_ms = options_.manager_rpc_timeout_ms;
   mo.connect_timeout_ms = options_.manager_rpc_timeout_ms;
@@ -36,7 +40,7 @@ Status BlockServer::Start() {
   rpc::RpcServerOptions ro;
   ro.host = options_.host;
   ro.port = options_.port;
-  ro.worker_threads = options_.rpc_worker_threads;
+  ro.worker_threads = 4;  // status and block status only: reads have their own pool
   ro.auth = options_.auth;
   rpc_ = std::make_unique<rpc::RpcServer>(ro, &metrics_);
   RegisterMethods();
@@ -62,7 +66,8 @@ void BlockServer::Stop() {
   cv_.notify_all();
   if (heartbeater_.joinable()) heartbeater_.join();
   if (collector_.joinable()) collector_.join();
-  if (rpc_) rpc_->Stop();
+  if (rpc_) rpc_->Stop();  // answers every read in flight, so the pool still runs
+  if (readers_) readers_->Stop();
   if (table_) table_->Stop();
   if (http_) http_->Stop();
 }
@@ -167,18 +172,39 @@ void BlockServer::RegisterMethods() {
     refused_->Add();
     return st;
   };
-  rpc_->RegisterTyped<BsReadRequest, BsReadResponse>(
-      BS_READ, "read", [this, refused](const BsReadRequest& req, std::string&, BsReadResponse* resp, std::string* out) {
-        uint64_t start = clock_->NowMicros();
-        auto seg = table_->Find(req.segment());
-        if (!seg.ok()) return refused(seg.status());
-        ASSIGN_OR_RETURN(*out, (*seg)->Read(req.offset(), req.length()));
-        resp->set_data_crc(Crc32c(*out));
-        reads_->Add();
-        read_bytes_->Add(out->size());
-        read_latency_->Observe(clock_->NowMicros() - start);
-        return Status::Ok();
-      });
+  // A read that finds its blocks in memory (the open data file, the read
+  // cache, or never written) is answered on the I/O thread that read the
+  // request; one that needs the dfs goes to the read pool.
+  rpc_->RegisterAsync(BS_READ, "read", [this](rpc::RpcRequest& rpc_req, rpc::RpcServer::Responder respond) {
+    const uint64_t start = clock_->NowMicros();
+    auto req = std::make_shared<BsReadRequest>();
+    if (!req->ParseFromString(rpc_req.meta)) {
+      return respond(rpc::RpcReply{Status::InvalidArgument("cannot parse request message"), "", ""});
+    }
+    auto seg = table_->Find(req->segment());
+    if (!seg.ok()) {
+      refused_->Add();
+      return respond(rpc::RpcReply{seg.status(), "", ""});
+    }
+    auto answer = [this, start](Result<std::string> data) {
+      if (!data.ok()) return rpc::RpcReply{data.status(), "", ""};
+      BsReadResponse resp;
+      resp.set_data_crc(Crc32c(*data));
+      reads_->Add();
+      read_bytes_->Add(data->size());
+      read_latency_->Observe(clock_->NowMicros() - start);
+      return rpc::RpcReply{Status::Ok(), resp.SerializeAsString(), std::move(*data)};
+    };
+    if (auto fast = (*seg)->ReadWithoutWaiting(req->offset(), req->length())) {
+      reads_from_memory_->Add();
+      return respond(answer(std::move(*fast)));
+    }
+    auto responder = std::make_shared<rpc::RpcServer::Responder>(std::move(respond));
+    bool queued = readers_->Submit([req, seg = *seg, answer, responder] {
+      (*responder)(answer(seg->Read(req->offset(), req->length())));
+    });
+    if (!queued) (*responder)(rpc::RpcReply{Status::Unavailable("blockserver is stopping"), "", ""});
+  });
   // Writes, trims and flushes wait for the segment's writer thread; they
   // are asynchronous, so no RPC worker waits with them and the writer
   // thread sends the reply itself.
@@ -236,6 +262,9 @@ nlohmann::json BlockServer::StatusJson() {
   j["addr"] = addr_;
   j["lease_valid"] = table_->LeaseValid();
   j["heartbeats_ok"] = heartbeats_ok_.load();
+  const ReadCacheStats rc = read_cache_->stats();
+  j["read_cache"] = {{"capacity_bytes", rc.capacity_bytes}, {"cached_bytes", rc.cached_bytes}, {"pages", rc.pages},
+                     {"hits", rc.hits},   {"misses", rc.misses},      {"evictions", rc.evictions}};
   j["segments"] = nlohmann::json::array();
   for (const auto& r : table_->Reports()) {
     j["segments"].push_back({{"volume_id", r.volume_id()}, {"index", r.index()}, {"epoch", r.epoch()},

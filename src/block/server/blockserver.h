@@ -25,6 +25,7 @@
 #include "block/server/segment_table.h"
 #include "common/admin_http.h"
 #include "common/metrics.h"
+#include "common/worker_pool.h"
 #include "dfs/client/dfs_client.h"
 #include "env/clock.h"
 #include "rpc/client.h"
@@ -61,6 +62,8 @@ class BlockServer {
   MetricsRegistry metrics_;
   std::unique_ptr<dfs::DfsClient> dfs_;
   std::unique_ptr<LogFileStore> store_;
+  std::unique_ptr<ReadCache> read_cache_;  // outlives the segments that read through it
+  std::unique_ptr<WorkerPool> readers_;    // reads that wait for the dfs
   std::unique_ptr<SegmentTable> table_;
   std::unique_ptr<rpc::RpcClient> manager_rpc_;
   std::unique_ptr<rpc::RpcServer> rpc_;
@@ -79,6 +82,7 @@ class BlockServer {
   std::thread collector_;
 
   Counter* reads_ = nullptr;
+  Counter* reads_from_memory_ = nullptr;
   Counter* writes_ = nullptr;
   Counter* trims_ = nullptr;
   Counter* flushes_ = nullptr;

@@ -23,6 +23,7 @@ Status BlockServerOptions::Load(ConfigNode& n) {
   RETURN_IF_ERROR(n.GetUint("manager_rpc_timeout_ms", &manager_rpc_timeout_ms));
   RETURN_IF_ERROR(n.GetUint("segment_open_threads", &segment_open_threads));
   RETURN_IF_ERROR(n.GetUint("rpc_worker_threads", &rpc_worker_threads));
+  RETURN_IF_ERROR(n.GetBytes("read_cache_bytes", &read_cache_bytes));
   RETURN_IF_ERROR(n.GetUint("reopen_backoff_ms", &reopen_backoff_ms));
   return n.CheckNoUnknownKeys();
 }

@@ -13,7 +13,8 @@
 //   heartbeat_interval_ms   500    until the blockmanager says otherwise
 //   manager_rpc_timeout_ms  2000
 //   segment_open_threads    4      segments being recovered at once
-//   rpc_worker_threads      64     requests served at once (they block on the dfs)
+//   read_cache_bytes        256M   closed data files' bytes kept in memory for reads (0: none)
+//   rpc_worker_threads      64     reads served from the dfs at once (they block on it)
 //   reopen_backoff_ms       1000   before a failed segment is opened again
 //
 // Thread-safety: value types.
@@ -44,6 +45,7 @@ struct BlockServerOptions {
   uint32_t manager_rpc_timeout_ms = 2000;
   uint32_t segment_open_threads = 4;
   int rpc_worker_threads = 64;
+  uint64_t read_cache_bytes = 256ull << 20;
   uint64_t reopen_backoff_ms = 1000;
 
   Status LoadFile(const std::string& path);

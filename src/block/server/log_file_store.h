@@ -47,6 +47,10 @@ class LogReader {
   virtual ~LogReader() = default;
   // Exactly `n` bytes at `offset`, or an error (OutOfRange past the end).
   virtual Status ReadExact(uint64_t offset, char* buf, size_t n) = 0;
+  // The same without waiting for any I/O: true with the bytes copied when
+  // they are in memory, false (nothing read) when a read would have to
+  // wait. Readers that keep nothing in memory always answer false.
+  virtual bool ReadIfCached(uint64_t /*offset*/, char* /*buf*/, size_t /*n*/) { return false; }
   virtual uint64_t size() const = 0;
 };
 

@@ -48,8 +48,16 @@ T GetRaw(const char* p) {
 
 }  // namespace
 
-Segment::Segment(LogFileStore* store, std::string dir, SegmentOptions options)
-    : store_(store), dir_(std::move(dir)), options_(options), index_(options.block_size) {}
+Segment::Segment(LogFileStore* store, std::string dir, SegmentOptions options, ReadCache* cache)
+    : store_(store), cache_(cache), dir_(std::move(dir)), options_(options), index_(options.block_size) {}
+
+Segment::DataFile Segment::OpenedFile(std::shared_ptr<LogReader> reader) const {
+  DataFile f;
+  f.size = reader->size();
+  f.cached = cache_ ? cache_->Wrap(reader) : reader;
+  f.reader = std::move(reader);
+  return f;
+}
 
 Segment::~Segment() { Close(); }
 
@@ -59,11 +67,12 @@ std::string Segment::PathOf(const std::string& prefix, uint32_t seq) const {
   return dir_ + "/" + name;
 }
 
-Result<std::unique_ptr<Segment>> Segment::Open(LogFileStore* store, std::string dir, SegmentOptions options) {
+Result<std::unique_ptr<Segment>> Segment::Open(LogFileStore* store, std::string dir, SegmentOptions options,
+                                               ReadCache* cache) {
   if (options.block_size == 0 || options.size_bytes % options.block_size != 0) {
     return Status::InvalidArgument("segment size must be a multiple of the block size");
   }
-  std::unique_ptr<Segment> seg(new Segment(store, std::move(dir), options));
+  std::unique_ptr<Segment> seg(new Segment(store, std::move(dir), options, cache));
   RETURN_IF_ERROR(seg->Recover());
   seg->writer_ = std::thread([s = seg.get()] { s->WriterLoop(); });
   return seg;
@@ -125,7 +134,7 @@ Status Segment::Recover() {
         continue;
       }
       ASSIGN_OR_RETURN(auto reader, store_->OpenReader(path));
-      files_[seq] = DataFile{reader->size(), reader};
+      files_[seq] = OpenedFile(std::move(reader));
       continue;
     }
     RETURN_IF_ERROR(store_->Fence(path).WithContext("fence " + path));
@@ -172,7 +181,7 @@ Status Segment::Replay(uint32_t seq, const std::string& path, uint64_t) {
     logged_since_checkpoint_ += kLogRecordHeaderBytes + h.payload_len;
     pos += kLogRecordHeaderBytes + h.payload_len;
   }
-  files_[seq] = DataFile{bytes.size(), reader};
+  files_[seq] = OpenedFile(std::move(reader));
   return Status::Ok();
 }
 
@@ -494,7 +503,7 @@ Status Segment::Roll() {
     ASSIGN_OR_RETURN(auto reader, store_->OpenReader(PathOf(kLogPrefix, current_)));
     {
       std::lock_guard lock(mu_);
-      files_[current_] = DataFile{reader->size(), reader};
+      files_[current_] = OpenedFile(std::move(reader));
       current_++;
     }
     RETURN_IF_ERROR(StartNewFile());
@@ -572,13 +581,24 @@ Result<std::string> Segment::ReadFromBuffer(const IndexExtent& e) const {
 }
 
 Result<std::string> Segment::ReadFromFile(LogReader* reader, const IndexExtent& e, uint32_t bs) {
+  return ReadExtent(e, bs, [reader](uint64_t offset, char* buf, size_t n) { return reader->ReadExact(offset, buf, n); });
+}
+
+Result<std::string> Segment::ReadFromCache(LogReader* reader, const IndexExtent& e, uint32_t bs) {
+  return ReadExtent(e, bs, [reader](uint64_t offset, char* buf, size_t n) {
+    return reader->ReadIfCached(offset, buf, n) ? Status::Ok() : Status::Unavailable("not in memory");
+  });
+}
+
+Result<std::string> Segment::ReadExtent(const IndexExtent& e, uint32_t bs,
+                                        const std::function<Status(uint64_t, char*, size_t)>& read) {
   if (!e.compressed) {
     std::string out(uint64_t{e.count} * bs, '\0');
-    RETURN_IF_ERROR(reader->ReadExact(e.data_offset, out.data(), out.size()));
+    RETURN_IF_ERROR(read(e.data_offset, out.data(), out.size()));
     return out;
   }
   std::string payload(e.payload_len, '\0');
-  RETURN_IF_ERROR(reader->ReadExact(e.data_offset, payload.data(), payload.size()));
+  RETURN_IF_ERROR(read(e.data_offset, payload.data(), payload.size()));
   LogRecordHeader h;
   h.flags = kLogRecordLz4;
   h.block_count = e.record_blocks;
@@ -588,6 +608,14 @@ Result<std::string> Segment::ReadFromFile(LogReader* reader, const IndexExtent& 
 }
 
 Result<std::string> Segment::Read(uint64_t offset, uint64_t length) {
+  return *ReadImpl(offset, length, /*memory_only=*/false);
+}
+
+std::optional<Result<std::string>> Segment::ReadWithoutWaiting(uint64_t offset, uint64_t length) {
+  return ReadImpl(offset, length, /*memory_only=*/true);
+}
+
+std::optional<Result<std::string>> Segment::ReadImpl(uint64_t offset, uint64_t length, bool memory_only) {
   RETURN_IF_ERROR(CheckRange(offset, length));
   uint32_t bs = options_.block_size;
   // A file read may find its file deleted by a checkpoint that ran after
@@ -613,12 +641,14 @@ Result<std::string> Segment::Read(uint64_t offset, uint64_t length) {
         }
         auto it = files_.find(p.extent.file);
         if (it == files_.end() || !it->second.reader) return Status::Internal("index names a missing data file");
-        reads.push_back({p, it->second.reader});
+        reads.push_back({p, it->second.cached});
       }
     }
     last = Status::Ok();
     for (const FileRead& r : reads) {
-      auto data = ReadFromFile(r.reader.get(), r.piece.extent, bs);
+      Result<std::string> data = memory_only ? ReadFromCache(r.reader.get(), r.piece.extent, bs)
+                                             : ReadFromFile(r.reader.get(), r.piece.extent, bs);
+      if (memory_only && data.status().code() == StatusCode::kUnavailable) return std::nullopt;
       if (!data.ok()) {
         last = data.status();
         break;

@@ -49,11 +49,13 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "block/server/log_file_store.h"
+#include "block/server/read_cache.h"
 #include "block/server/segment_index.h"
 #include "common/result.h"
 
@@ -95,7 +97,10 @@ class Segment {
  public:
   // Recovers the segment from `dir` (creating it when empty) and starts
   // its writer thread.
-  static Result<std::unique_ptr<Segment>> Open(LogFileStore* store, std::string dir, SegmentOptions options);
+  // `cache` (optional, must outlive the segment): reads of closed data
+  // files go through it.
+  static Result<std::unique_ptr<Segment>> Open(LogFileStore* store, std::string dir, SegmentOptions options,
+                                               ReadCache* cache = nullptr);
   ~Segment();
   Segment(const Segment&) = delete;
   Segment& operator=(const Segment&) = delete;
@@ -119,6 +124,10 @@ class Segment {
   void TrimAsync(uint64_t offset, uint64_t length, Done done);
   void SyncAsync(Done done);
   Result<std::string> Read(uint64_t offset, uint64_t length);
+  // The same when it needs no dfs read (the blocks are in the open data
+  // file's buffer, in the read cache, or never written); nullopt when it
+  // would have to wait for the dfs.
+  std::optional<Result<std::string>> ReadWithoutWaiting(uint64_t offset, uint64_t length);
   Result<std::vector<BlockRun>> BlockStatus(uint64_t offset, uint64_t length);
 
   // One step of garbage collection; true when a file was collected.
@@ -146,6 +155,7 @@ class Segment {
   struct DataFile {
     uint64_t size = 0;
     std::shared_ptr<LogReader> reader;  // closed files only
+    std::shared_ptr<LogReader> cached;  // the same through the read cache (or `reader` without one)
   };
   // One record the writer encoded into the batch, applied after the append.
   struct Encoded {
@@ -154,7 +164,8 @@ class Segment {
     IndexExtent extent;  // writes: offset relative to the batch start
   };
 
-  Segment(LogFileStore* store, std::string dir, SegmentOptions options);
+  Segment(LogFileStore* store, std::string dir, SegmentOptions options, ReadCache* cache);
+  DataFile OpenedFile(std::shared_ptr<LogReader> reader) const;
   Status Recover();
   Status Replay(uint32_t seq, const std::string& name, uint64_t size);
   Status StartNewFile();
@@ -180,9 +191,15 @@ class Segment {
 
   // Copies blocks of `piece` from the open file's buffer (under mu_).
   Result<std::string> ReadFromBuffer(const IndexExtent& e) const;
+  std::optional<Result<std::string>> ReadImpl(uint64_t offset, uint64_t length, bool memory_only);
   static Result<std::string> ReadFromFile(LogReader* reader, const IndexExtent& e, uint32_t block_size);
+  // Unavailable when the bytes are not in memory.
+  static Result<std::string> ReadFromCache(LogReader* reader, const IndexExtent& e, uint32_t block_size);
+  static Result<std::string> ReadExtent(const IndexExtent& e, uint32_t block_size,
+                                        const std::function<Status(uint64_t, char*, size_t)>& read);
 
   LogFileStore* store_;
+  ReadCache* const cache_;
   const std::string dir_;
   const SegmentOptions options_;
 

@@ -9,8 +9,8 @@ std::string SegmentDir(uint64_t volume_id, uint32_t index) {
 }
 
 SegmentTable::SegmentTable(LogFileStore* store, SegmentOptions defaults, uint32_t open_threads,
-                           uint64_t reopen_backoff_ms, Clock* clock)
-    : store_(store), defaults_(defaults), reopen_backoff_ms_(reopen_backoff_ms), clock_(clock) {
+                           uint64_t reopen_backoff_ms, Clock* clock, ReadCache* cache)
+    : store_(store), cache_(cache), defaults_(defaults), reopen_backoff_ms_(reopen_backoff_ms), clock_(clock) {
   for (uint32_t i = 0; i < open_threads; ++i) openers_.emplace_back([this] { OpenLoop(); });
 }
 
@@ -108,7 +108,7 @@ void SegmentTable::OpenLoop() {
     o.durability = a.durability();
     std::string dir = SegmentDir(a.volume_id(), a.index());
     uint64_t start = clock_->NowMicros();
-    auto seg = Segment::Open(store_, dir, o);
+    auto seg = Segment::Open(store_, dir, o, cache_);
     std::shared_ptr<Segment> opened;
     {
       std::lock_guard lock(mu_);

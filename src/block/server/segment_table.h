@@ -14,7 +14,7 @@
 // until a fresh heartbeat confirms what it owns.
 //
 // Thread-safety: thread-safe. Ownership: owns the segments; borrows the
-// store and clock.
+// store, the clock and the read cache (optional), which must outlive it.
 #pragma once
 
 #include <condition_variable>
@@ -47,7 +47,7 @@ std::string SegmentDir(uint64_t volume_id, uint32_t index);
 class SegmentTable {
  public:
   SegmentTable(LogFileStore* store, SegmentOptions defaults, uint32_t open_threads, uint64_t reopen_backoff_ms,
-               Clock* clock);
+               Clock* clock, ReadCache* cache = nullptr);
   ~SegmentTable();
 
   // Records that the blockmanager vouched for this server's assignment
@@ -76,6 +76,7 @@ class SegmentTable {
   void Queue(const SegmentKey& key, Slot& slot);
 
   LogFileStore* store_;
+  ReadCache* cache_;
   SegmentOptions defaults_;
   uint64_t reopen_backoff_ms_;
   Clock* clock_;
