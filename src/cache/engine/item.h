@@ -27,7 +27,7 @@
 
 namespace strata::cache {
 
-enum class ValueType : uint8_t { kString = 0, kHash = 1, kList = 2, kSet = 3, kZSet = 4 };
+enum class ValueType : uint8_t { kString = 0, kHash = 1, kList = 2, kSet = 3, kZSet = 4, kStream = 5 };
 
 enum class LruSegment : uint8_t { kHot = 0, kWarm = 1, kCold = 2 };
 

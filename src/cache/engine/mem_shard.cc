@@ -297,7 +297,7 @@ void MemShard::ObjectChanged(std::string_view key, uint64_t hash) {
   Item* it = At(h);
   if (!it->external()) return;
   auto* obj = static_cast<ExternalValue*>(it->external_ptr());
-  if (obj->Size() == 0 && obj->type() != ValueType::kString) {
+  if (obj->Size() == 0 && obj->RemovedWhenEmpty()) {
     Unlink(h, hash);
     return;
   }

@@ -39,6 +39,9 @@ class ExternalValue {
   // Estimated heap bytes; what the engine charges to the budget.
   virtual size_t MemoryUsage() const = 0;
   virtual size_t Size() const = 0;  // elements (or bytes for a string)
+  // Whether the engine removes the key once Size() is 0 (containers, as in
+  // Redis; not strings, not streams).
+  virtual bool RemovedWhenEmpty() const { return type_ != ValueType::kString; }
   uint64_t charged = 0;             // what the engine charged last time
 
  private:

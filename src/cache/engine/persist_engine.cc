@@ -7,6 +7,7 @@
 #include <rocksdb/write_batch.h>
 
 #include "cache/engine/hash_index.h"
+#include "cache/engine/stream.h"
 
 namespace strata::cache {
 
@@ -95,7 +96,54 @@ bool PersistEngine::Find(std::string_view key, ItemView* out) {
   out->expire_ms = h.expire_ms;
   out->object = nullptr;
   out->value = std::string_view(raw).substr(kHeader);
+  if (out->type == ValueType::kStream) {
+    out->object = CachedObject(key, h.cas, h.flags, h.expire_ms, out->value);
+    if (out->object == nullptr) return false;
+  }
   return true;
+}
+
+// The decoded stream at `key` as of record version `cas`.
+ExternalValue* PersistEngine::CachedObject(std::string_view key, uint64_t cas, uint32_t flags, int64_t expire_ms,
+                                           std::string_view bytes) {
+  StreamCache& c = cache(key);
+  auto it = c.find(std::string(key));
+  if (it != c.end() && it->second.cas == cas) return it->second.object.get();
+  auto decoded = StreamObject::Decode(bytes);
+  if (!decoded.ok()) {
+    corrupt_records_++;
+    return nullptr;
+  }
+  if (it == c.end()) {
+    if (c.size() >= kCachedStreams) c.erase(c.begin());
+    it = c.emplace(std::string(key), CachedStream{}).first;
+  }
+  it->second = CachedStream{cas, flags, expire_ms, std::move(*decoded)};
+  return it->second.object.get();
+}
+
+Status PersistEngine::WriteStream(std::string_view key, CachedStream& c) {
+  std::string raw;
+  c.cas = next_cas_++;
+  EncodeHeader({static_cast<uint8_t>(ValueType::kStream), c.flags, c.expire_ms, c.cas}, &raw);
+  raw += static_cast<const StreamObject*>(c.object.get())->Encode();
+  std::string old;
+  bool existed = ReadRaw(key, &old);
+  RETURN_IF_ERROR(WriteRaw(key, raw));
+  uint8_t ns = static_cast<uint8_t>(key[0]);
+  if (!existed) counts_[ns]++;
+  bytes_[ns] += key.size() + raw.size();
+  if (existed) bytes_[ns] -= key.size() + old.size();
+  return Status::Ok();
+}
+
+void PersistEngine::ObjectChanged(std::string_view key) {
+  StreamCache& c = cache(key);
+  auto it = c.find(std::string(key));
+  if (it == c.end()) return;
+  // A failed write is counted (write_errors) and the cached copy dropped, so
+  // the next read sees what is on disk.
+  if (!WriteStream(key, it->second).ok()) c.erase(it);
 }
 
 Result<uint64_t> PersistEngine::PutString(std::string_view key, std::span<const std::string_view> pieces,
@@ -110,6 +158,7 @@ Result<uint64_t> PersistEngine::PutString(std::string_view key, std::span<const 
   EncodeHeader({static_cast<uint8_t>(ValueType::kString), flags, expire_ms, cas}, &raw);
   for (auto p : pieces) raw.append(p);
   RETURN_IF_ERROR(WriteRaw(key, raw));
+  cache(key).erase(std::string(key));
   uint8_t ns = static_cast<uint8_t>(key[0]);
   if (!existed) counts_[ns]++;
   bytes_[ns] += key.size() + raw.size();
@@ -117,8 +166,17 @@ Result<uint64_t> PersistEngine::PutString(std::string_view key, std::span<const 
   return cas;
 }
 
-Status PersistEngine::PutObject(std::string_view, std::unique_ptr<ExternalValue>, int64_t) {
-  return Status::NotSupported("the persist engine stores strings and counters only");
+Status PersistEngine::PutObject(std::string_view key, std::unique_ptr<ExternalValue> obj, int64_t expire_ms) {
+  if (obj->type() != ValueType::kStream) {
+    return Status::NotSupported("the persist engine stores strings, counters and streams only");
+  }
+  StreamCache& c = cache(key);
+  CachedStream entry{0, 0, expire_ms, std::move(obj)};
+  RETURN_IF_ERROR(WriteStream(key, entry));
+  auto it = c.find(std::string(key));
+  if (it == c.end() && c.size() >= kCachedStreams) c.erase(c.begin());
+  c[std::string(key)] = std::move(entry);
+  return Status::Ok();
 }
 
 bool PersistEngine::Erase(std::string_view key) {
@@ -126,6 +184,7 @@ bool PersistEngine::Erase(std::string_view key) {
   if (!ReadRaw(key, &old)) return false;
   rocksdb::Status s = db_->Delete(rocksdb::WriteOptions(), rocksdb::Slice(key.data(), key.size()));
   if (!s.ok()) return false;
+  cache(key).erase(std::string(key));
   uint8_t ns = static_cast<uint8_t>(key[0]);
   counts_[ns]--;
   bytes_[ns] -= key.size() + old.size();
@@ -143,7 +202,13 @@ bool PersistEngine::SetExpire(std::string_view key, int64_t expire_ms) {
   std::string out;
   EncodeHeader(h, &out);
   out.append(raw, kHeader);
-  return WriteRaw(key, out).ok();
+  if (!WriteRaw(key, out).ok()) return false;
+  auto it = cache(key).find(std::string(key));
+  if (it != cache(key).end()) {
+    it->second.cas = h.cas;
+    it->second.expire_ms = expire_ms;
+  }
+  return true;
 }
 
 void PersistEngine::Flush(int ns) {
@@ -153,6 +218,10 @@ void PersistEngine::Flush(int ns) {
   for (it->Seek(lo); it->Valid(); it->Next()) {
     if (ns >= 0 && static_cast<uint8_t>(it->key()[0]) != ns) break;
     batch.Delete(it->key());
+  }
+  for (size_t i = 0; i < kShards; i++) {
+    std::lock_guard<std::mutex> lock(mu_[i]);
+    std::erase_if(streams_[i], [&](const auto& kv) { return ns < 0 || static_cast<uint8_t>(kv.first[0]) == ns; });
   }
   if (db_->Write(rocksdb::WriteOptions(), &batch).ok()) {
     for (int i = 0; i < 256; i++) {
@@ -210,6 +279,7 @@ nlohmann::json PersistEngine::Stats() {
   j["engine"] = "persist";
   j["items"] = keys;
   j["write_errors"] = write_errors_.load();
+  j["corrupt_records"] = corrupt_records_.load();
   return j;
 }
 

@@ -6,7 +6,14 @@
 // write goes through the write-ahead log before it is acknowledged, so an
 // acknowledged write survives SIGKILL of the process (the WAL is in the OS
 // page cache); surviving power loss would need sync writes and is not the
-// goal. Strings and counters only: container types need the mem engine.
+// goal. Strings, counters and streams: the other container types need the
+// mem engine.
+//
+// A stream record's bytes are StreamObject::Encode() (docs/cache.md). Find
+// decodes a stream once and keeps the object in a small per-shard cache
+// (kCachedStreams, validated by the record's cas), so a command mutates it in
+// place like a mem-engine container; ObjectChanged writes the whole stream
+// back through the WAL. A stream write therefore costs O(stream size).
 //
 // Read-modify-write commands (INCR, APPEND) are atomic because callers hold
 // the key's shard mutex (striped locks, see engine.h); RocksDB itself is
@@ -21,6 +28,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 
 #include "cache/engine/engine.h"
 #include "env/clock.h"
@@ -42,7 +50,7 @@ class PersistEngine final : public Engine {
   Result<uint64_t> PutString(std::string_view key, std::span<const std::string_view> pieces, uint32_t flags,
                              int64_t expire_ms) override;
   Status PutObject(std::string_view key, std::unique_ptr<ExternalValue> obj, int64_t expire_ms) override;
-  void ObjectChanged(std::string_view key) override {}
+  void ObjectChanged(std::string_view key) override;
   bool Erase(std::string_view key) override;
   bool SetExpire(std::string_view key, int64_t expire_ms) override;
 
@@ -58,6 +66,18 @@ class PersistEngine final : public Engine {
  private:
   static constexpr size_t kShards = 64;
   static constexpr size_t kHeader = 1 + 4 + 8 + 8;
+  static constexpr size_t kCachedStreams = 8;  // decoded streams kept per shard
+  struct CachedStream {
+    uint64_t cas = 0;
+    uint32_t flags = 0;
+    int64_t expire_ms = 0;
+    std::unique_ptr<ExternalValue> object;
+  };
+  using StreamCache = std::unordered_map<std::string, CachedStream>;
+  ExternalValue* CachedObject(std::string_view key, uint64_t cas, uint32_t flags, int64_t expire_ms,
+                              std::string_view bytes);
+  Status WriteStream(std::string_view key, CachedStream& c);
+  StreamCache& cache(std::string_view key) { return streams_[ShardOf(key)]; }
   PersistEngine(rocksdb::DB* db, const Clock* clock);
   int64_t NowMs() const { return static_cast<int64_t>(clock_->WallMicros() / 1000); }
   bool ReadRaw(std::string_view key, std::string* raw);
@@ -66,10 +86,12 @@ class PersistEngine final : public Engine {
   rocksdb::DB* db_;
   const Clock* clock_;
   std::array<std::mutex, kShards> mu_;
+  std::array<StreamCache, kShards> streams_;  // GUARDED_BY(mu_[shard])
   std::array<std::atomic<uint64_t>, 256> counts_{};
   std::array<std::atomic<uint64_t>, 256> bytes_{};
   std::atomic<uint64_t> next_cas_;
   std::atomic<uint64_t> write_errors_{0};
+  std::atomic<uint64_t> corrupt_records_{0};  // stream records that did not decode
   std::string expire_cursor_;  // only touched by Tick (one thread)
 };
 

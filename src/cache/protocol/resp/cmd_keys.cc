@@ -15,6 +15,7 @@ std::string_view TypeName(ValueType t) {
     case ValueType::kList: return "list";
     case ValueType::kSet: return "set";
     case ValueType::kZSet: return "zset";
+    case ValueType::kStream: return "stream";
   }
   return "none";
 }
@@ -167,6 +168,7 @@ std::unique_ptr<ExternalValue> Clone(const ExternalValue* obj) {
     case ValueType::kList: return std::make_unique<ListObject>(*static_cast<const ListObject*>(obj));
     case ValueType::kSet: return std::make_unique<SetObject>(*static_cast<const SetObject*>(obj));
     case ValueType::kZSet: return std::make_unique<ZSetObject>(*static_cast<const ZSetObject*>(obj));
+    case ValueType::kStream: return std::make_unique<StreamObject>(*static_cast<const StreamObject*>(obj));
     default: return nullptr;
   }
 }

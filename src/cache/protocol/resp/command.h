@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "cache/engine/engine.h"
+#include "cache/engine/stream.h"
 #include "cache/protocol/resp/resp_writer.h"
 #include "cache/server/cache_core.h"
 
@@ -68,6 +69,7 @@ struct Session {
   int db = 0;
   bool authed = false;
   int64_t block_deadline_ms = -1;  // set while a blocking command waits; -1: not blocked
+  std::vector<StreamId> block_stream_ids;  // XREAD BLOCK: the ids ("$" resolved) of its first run
   Transaction txn;
   PubSubState pubsub;
 };
@@ -125,6 +127,9 @@ struct CommandContext {
   bool block = false;                    // the handler wants to wait
   std::vector<std::string> block_keys;   // internal keys to wait on
   int64_t block_deadline_ms = 0;
+  // Keyspace events a handler raised itself, as (event, user key), when
+  // they depend on what it did (streams); KeyspaceNotifier publishes them.
+  std::vector<std::pair<std::string_view, std::string_view>> raised;
 
   Engine* engine() const { return ns->engine(); }
   int64_t NowMs() const { return core->NowMs(); }
@@ -188,6 +193,7 @@ void RegisterPubSubCommands(CommandTable& t);
 void RegisterBitmapCommands(CommandTable& t);
 void RegisterHllCommands(CommandTable& t);
 void RegisterScriptCommands(CommandTable& t);
+void RegisterStreamCommands(CommandTable& t);
 
 // SCRIPT KILL's reply (cmd_script.cc); also answered while a script is busy.
 void ScriptKill(CommandContext& ctx);

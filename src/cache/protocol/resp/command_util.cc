@@ -86,6 +86,7 @@ static std::unique_ptr<ExternalValue> NewContainer(ValueType type) {
     case ValueType::kList: return std::make_unique<ListObject>();
     case ValueType::kSet: return std::make_unique<SetObject>();
     case ValueType::kZSet: return std::make_unique<ZSetObject>();
+    case ValueType::kStream: return std::make_unique<StreamObject>();
     default: return nullptr;
   }
 }

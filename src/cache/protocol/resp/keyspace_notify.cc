@@ -32,6 +32,7 @@ enum class Special {
   kBitOp,     // BITOP: "set" on the destination, or "del" of it for an empty result
   kBitField,  // BITFIELD: "setbit" when a SET or INCRBY was carried out and the value changed
   kSetBit,    // SETBIT: "setbit" when the value changed (a bit flipped, or it was created or grown)
+  kRaised,    // streams: the events the handler raised (CommandContext::raised)
 };
 
 }  // namespace
@@ -114,6 +115,14 @@ const std::unordered_map<std::string_view, KeyspaceNotifier::Rule>& Rules() {
       {"zpopmax", {"zpopmax", kEventsZset, F, true, Special::kNone}},
       {"zremrangebyrank", {"zremrangebyrank", kEventsZset, F, true, Special::kNone}},
       {"zremrangebyscore", {"zremrangebyscore", kEventsZset, F, true, Special::kNone}},
+      {"xadd", {"", kEventsStream, N, false, Special::kRaised}},
+      {"xtrim", {"", kEventsStream, N, false, Special::kRaised}},
+      {"xdel", {"", kEventsStream, N, false, Special::kRaised}},
+      {"xgroup", {"", kEventsStream, N, false, Special::kRaised}},
+      {"xsetid", {"", kEventsStream, N, false, Special::kRaised}},
+      {"xreadgroup", {"", kEventsStream, N, false, Special::kRaised}},
+      {"xclaim", {"", kEventsStream, N, false, Special::kRaised}},
+      {"xautoclaim", {"", kEventsStream, N, false, Special::kRaised}},
   };
   return *rules;
 }
@@ -228,6 +237,10 @@ void KeyspaceNotifier::DelIfGone(std::string_view key) {
 }
 
 void KeyspaceNotifier::After(std::string_view reply) {
+  if (rule_ != nullptr && rule_->special == Special::kRaised) {
+    for (const auto& [event, key] : ctx_.raised) Event(kEventsStream, event, key);
+    return;
+  }
   if (rule_ == nullptr || IsError(reply)) return;
   const Rule& r = *rule_;
   std::string_view key = args_[1];
@@ -319,6 +332,8 @@ void KeyspaceNotifier::After(std::string_view reply) {
       if (grown || IntOr1(reply) != on) Event(kEventsString, "setbit", key);
       return;
     }
+    case Special::kRaised:
+      return;  // published above
     case Special::kPairs:
       if (!fire) return;
       for (size_t i = 1; i < args_.size(); i += 2) Event(kEventsString, "set", args_[i]);

@@ -6,7 +6,9 @@
 // non-null, non-empty reply); a few commands have rules of their own (SET's
 // "expire", EXPIRE turning into "del", RENAME, the moving commands, the
 // *STORE commands, DEL). A container emptied by the command raises "del"
-// after its own event.
+// after its own event. Stream commands raise events that depend on what they
+// did (XADD's "xtrim", XREADGROUP's "xgroup-createconsumer"), so their
+// handlers record them in CommandContext::raised and the rule publishes those.
 //
 // Only write commands run through it, and only while notify-keyspace-events
 // enables something: the dispatcher then pays a table lookup and, for a few

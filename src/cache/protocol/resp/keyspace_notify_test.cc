@@ -146,6 +146,48 @@ TEST_F(KeyspaceNotifyTest, EventsMatchRedisForEveryWriteCommand) {
   }
 }
 
+// Streams: the events t_stream.c raises, including those that depend on
+// what the command did (XADD's trim, consumers created by XREADGROUP,
+// XCLAIM and XAUTOCLAIM).
+TEST_F(KeyspaceNotifyTest, StreamEventsMatchRedis) {
+  ASSERT_EQ(On(c_, {"CONFIG", "SET", "notify-keyspace-events", "KEA"}), "+OK\r\n");
+  On(sub_, {"PSUBSCRIBE", "__keyevent@0__:*"});
+  const std::vector<std::pair<std::vector<std::string>, Events>> cases = {
+      {{"XADD", "x", "1-1", "f", "v"}, {{"xadd", "x"}}},
+      {{"XADD", "x", "MAXLEN", "1", "1-2", "f", "v"}, {{"xadd", "x"}, {"xtrim", "x"}}},
+      {{"XADD", "x", "MAXLEN", "1", "1-3", "f", "v"}, {{"xadd", "x"}, {"xtrim", "x"}}},
+      {{"XADD", "x", "1-1", "f", "v"}, {}},  // refused
+      {{"XADD", "nox", "NOMKSTREAM", "*", "f", "v"}, {}},
+      {{"XDEL", "x", "9-9"}, {}},
+      {{"XDEL", "x", "1-2"}, {}},
+      {{"XADD", "x", "1-4", "f", "v"}, {{"xadd", "x"}}},
+      {{"XDEL", "x", "1-3"}, {{"xdel", "x"}}},
+      {{"XTRIM", "x", "MAXLEN", "5"}, {}},
+      {{"XTRIM", "x", "MAXLEN", "0"}, {{"xtrim", "x"}}},
+      {{"XADD", "x", "2-1", "f", "v"}, {{"xadd", "x"}}},
+      {{"XGROUP", "CREATE", "x", "g", "0"}, {{"xgroup-create", "x"}}},
+      {{"XGROUP", "CREATE", "y", "g", "$", "MKSTREAM"}, {{"xgroup-create", "y"}}},
+      {{"XREADGROUP", "GROUP", "g", "c", "STREAMS", "x", ">"}, {{"xgroup-createconsumer", "x"}}},
+      {{"XREADGROUP", "GROUP", "g", "c", "STREAMS", "x", ">"}, {}},
+      {{"XGROUP", "CREATECONSUMER", "x", "g", "c2"}, {{"xgroup-createconsumer", "x"}}},
+      {{"XGROUP", "CREATECONSUMER", "x", "g", "c2"}, {}},
+      {{"XGROUP", "SETID", "x", "g", "0"}, {{"xgroup-setid", "x"}}},
+      {{"XGROUP", "DELCONSUMER", "x", "g", "c2"}, {{"xgroup-delconsumer", "x"}}},
+      {{"XGROUP", "DELCONSUMER", "x", "g", "c2"}, {}},
+      {{"XCLAIM", "x", "g", "c3", "0", "2-1"}, {{"xgroup-createconsumer", "x"}}},
+      {{"XAUTOCLAIM", "x", "g", "c4", "0", "0"}, {{"xgroup-createconsumer", "x"}}},
+      {{"XACK", "x", "g", "2-1"}, {}},
+      {{"XSETID", "x", "5-0"}, {{"xsetid", "x"}}},
+      {{"XGROUP", "DESTROY", "x", "g"}, {{"xgroup-destroy", "x"}}},
+      {{"XGROUP", "DESTROY", "x", "g"}, {}},
+      {{"DEL", "x"}, {{"del", "x"}}},
+  };
+  for (const auto& [command, events] : cases) {
+    std::string reply = On(c_, command);
+    EXPECT_EQ(Received(), events) << command[0] << " " << command[1] << " -> " << reply;
+  }
+}
+
 TEST_F(KeyspaceNotifyTest, KeyspaceChannelCarriesTheEventAndClassesFilter) {
   On(c_, {"CONFIG", "SET", "notify-keyspace-events", "Kl"});
   On(sub_, {"PSUBSCRIBE", "__key*__:*"});

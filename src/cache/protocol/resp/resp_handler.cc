@@ -71,6 +71,7 @@ CommandTable BuildCommandTable() {
   RegisterBitmapCommands(t);
   RegisterHllCommands(t);
   RegisterScriptCommands(t);
+  RegisterStreamCommands(t);
   return t;
 }
 
@@ -166,7 +167,7 @@ bool RespHandler::Admit(const CommandSpec& spec, Args args, CommandContext& ctx)
   }
   if ((spec.flags & kContainer) && !ctx.engine()->SupportsContainers()) {
     ctx.w->Error("ERR namespace '" + ctx.ns->DisplayName() +
-                 "' uses the persist engine, which stores strings and counters only");
+                 "' uses the persist engine, which stores strings, counters and streams only");
     return false;
   }
   if (spec.flags & (kWrite | kReadOnly)) {
