@@ -53,39 +53,52 @@ struct Node {
   uint64_t size = 0;                       // GUARDED_BY(mu)
   std::map<uint64_t, std::string> pages;   // GUARDED_BY(mu); by page index, kPageBytes each
 
+  // Calls fn(page index, offset in the page, offset in buf, bytes) for
+  // each page [offset, offset + n) touches.
+  template <typename Fn>
+  static void ForEachPiece(uint64_t offset, size_t n, Fn fn) {
+    for (size_t done = 0; done < n;) {
+      const uint64_t at = offset + done;
+      const size_t piece = std::min<uint64_t>(n - done, kPageBytes - at % kPageBytes);
+      fn(at / kPageBytes, at % kPageBytes, done, piece);
+      done += piece;
+    }
+  }
+  static bool AllZero(const char* p, size_t n) {
+    return n == 0 || (p[0] == 0 && std::memcmp(p, p + 1, n - 1) == 0);
+  }
+
   // REQUIRES: mu held.
   size_t ReadLocked(uint64_t offset, char* buf, size_t n) const {
     if (offset >= size) return 0;
     const size_t got = std::min<uint64_t>(n, size - offset);
-    for (size_t done = 0; done < got;) {
-      const uint64_t at = offset + done;
-      const uint64_t in_page = at % kPageBytes;
-      const size_t piece = std::min<uint64_t>(got - done, kPageBytes - in_page);
-      auto it = pages.find(at / kPageBytes);
+    ForEachPiece(offset, got, [&](uint64_t index, uint64_t in_page, size_t to, size_t piece) {
+      auto it = pages.find(index);
       if (it == pages.end()) {
-        std::memset(buf + done, 0, piece);
+        std::memset(buf + to, 0, piece);
       } else {
-        std::memcpy(buf + done, it->second.data() + in_page, piece);
+        std::memcpy(buf + to, it->second.data() + in_page, piece);
       }
-      done += piece;
-    }
+    });
     return got;
   }
+  // Zeros written into a hole leave it a hole (they read the same), so the
+  // megabytes of zeros a replica writes ahead cost nothing here.
   // REQUIRES: mu held; offset + n does not overflow.
   Status WriteLocked(uint64_t offset, const char* buf, size_t n, const std::string& path) {
-    const uint64_t first = offset / kPageBytes, last = (offset + n - 1) / kPageBytes;
     uint64_t missing = 0;
-    for (uint64_t page = first; page <= last; ++page) missing += pages.count(page) ? 0 : 1;
+    ForEachPiece(offset, n, [&](uint64_t page, uint64_t, size_t from, size_t piece) {
+      if (!pages.count(page) && !AllZero(buf + from, piece)) missing++;
+    });
     if (!space->Take(missing * kPageBytes)) return Status::NoSpace(path + ": memory file system full");
-    for (size_t done = 0; done < n;) {
-      const uint64_t at = offset + done;
-      const uint64_t in_page = at % kPageBytes;
-      const size_t piece = std::min<uint64_t>(n - done, kPageBytes - in_page);
-      std::string& page = pages[at / kPageBytes];
-      if (page.empty()) page.assign(kPageBytes, '\0');
-      std::memcpy(page.data() + in_page, buf + done, piece);
-      done += piece;
-    }
+    ForEachPiece(offset, n, [&](uint64_t index, uint64_t in_page, size_t from, size_t piece) {
+      auto it = pages.find(index);
+      if (it == pages.end()) {
+        if (AllZero(buf + from, piece)) return;
+        it = pages.emplace(index, std::string(kPageBytes, '\0')).first;
+      }
+      std::memcpy(it->second.data() + in_page, buf + from, piece);
+    });
     size = std::max(size, offset + n);
     return Status::Ok();
   }

@@ -6,7 +6,8 @@
 // a read-only handle refuses writes. Nothing is ever lost, so Sync and
 // SyncDir only succeed (a crash model is CrashableFileSystem's, over real
 // paths). Files are sparse, in 4 KiB pages: a hole (past a write, or made
-// by growing Truncate) reads as zeros and takes no space. Space is bounded:
+// by growing Truncate, or zeros written into one) reads as zeros and takes
+// no space. Space is bounded:
 // a write that needs more pages than `capacity_bytes` leaves fails with
 // NoSpace, and GetDiskSpace reports what is left.
 //

@@ -85,6 +85,9 @@ TEST(MemoryFileSystemTest, FilesAreSparseAndWritesPastTheCapacityFailWithNoSpace
   EXPECT_EQ((*f)->WriteAt(0, std::string(4097, 'b').data(), 4097).code(), StatusCode::kNoSpace);
   ASSERT_TRUE((*f)->WriteAt(0, std::string(4096, 'b').data(), 4096).ok());
   EXPECT_EQ(fs->GetDiskSpace("/d")->free_bytes, 0u);
+  // Zeros into a hole leave it a hole.
+  ASSERT_TRUE((*f)->WriteAt(5 * 4096, std::string(3 * 4096, '\0').data(), 3 * 4096).ok());
+  EXPECT_EQ(fs->GetDiskSpace("/d")->free_bytes, 0u);
   // Growing by Truncate makes a hole; shrinking gives pages back and zeros
   // the rest of the last page, so growing again reads zeros there.
   ASSERT_TRUE((*f)->Truncate(1ull << 40).ok());
