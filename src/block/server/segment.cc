@@ -259,6 +259,44 @@ void Segment::SubmitAsync(std::unique_ptr<Op> op) {
   cv_.notify_all();
 }
 
+Status Segment::SubmitAllAndWait(std::vector<std::unique_ptr<Op>> ops) {
+  struct Waiter {
+    std::mutex mu;
+    std::condition_variable cv;
+    size_t left = 0;
+    Status first_error;
+  };
+  auto waiter = std::make_shared<Waiter>();
+  waiter->left = ops.size();
+  for (auto& op : ops) {
+    op->done = [waiter](Status st) {
+      std::lock_guard lock(waiter->mu);
+      if (!st.ok() && waiter->first_error.ok()) waiter->first_error = std::move(st);
+      if (--waiter->left == 0) waiter->cv.notify_all();
+    };
+  }
+  // All queued at once, so that the writer takes them in one batch.
+  Status refused;
+  {
+    std::lock_guard lock(mu_);
+    if (!failed_.ok()) {
+      refused = failed_;
+    } else if (stopping_) {
+      refused = Status::Unavailable("segment " + dir_ + " is closing");
+    } else {
+      for (auto& op : ops) {
+        queued_bytes_ += op->data.size();
+        queue_.push_back(std::move(op));
+      }
+    }
+  }
+  if (!refused.ok()) return refused;
+  cv_.notify_all();
+  std::unique_lock lock(waiter->mu);
+  waiter->cv.wait(lock, [&] { return waiter->left == 0; });
+  return waiter->first_error;
+}
+
 Status Segment::Write(uint64_t offset, std::string_view data) {
   RETURN_IF_ERROR(CheckRange(offset, data.size()));
   if (data.empty()) return Status::Ok();
@@ -687,7 +725,9 @@ Result<bool> Segment::CollectGarbage() {
     double best = options_.gc_live_fraction_max;
     for (const auto& [seq, f] : files_) {
       if (seq == current_ || !f.reader || f.size == 0) continue;
-      double live = static_cast<double>(index_.live_blocks_in(seq) * bs) / static_cast<double>(f.size);
+      // Live bytes as stored (compressed blocks by their share of their
+      // record) over the file's bytes.
+      double live = static_cast<double>(index_.live_stored_bytes_in(seq)) / static_cast<double>(f.size);
       if (live < best) {
         best = live;
         victim = seq;
@@ -697,25 +737,50 @@ Result<bool> Segment::CollectGarbage() {
     if (!reader) return false;
     index_.ForEachInFile(victim, [&](uint64_t block, const IndexExtent& e) { extents.emplace_back(block, e); });
   }
-  // Rewrite the live blocks through the writer thread, a bounded read at a
-  // time; foreground writes queue beside them and are never held longer
-  // than one GC append.
-  for (const auto& [block, e] : extents) {
-    for (uint64_t done = 0; done < e.count;) {
-      uint64_t n = std::min<uint64_t>(e.count - done, std::max<uint64_t>(1, options_.gc_read_bytes_max / bs));
-      IndexExtent part = e.Advanced(done, bs);
-      part.count = static_cast<uint32_t>(n);
-      ASSIGN_OR_RETURN(std::string data, ReadFromFile(reader.get(), part, bs));
+  // Rewrite the live blocks through the writer thread: read the file in
+  // order, a window of up to gc_read_bytes_max at a time, and queue its
+  // blocks as GC writes of at most one group-committed append at a time, so
+  // that foreground writes queued beside them are never held longer than
+  // one GC append.
+  auto end_of = [bs](const IndexExtent& e) {
+    return e.data_offset + (e.compressed ? uint64_t{e.payload_len} : uint64_t{e.count} * bs);
+  };
+  std::sort(extents.begin(), extents.end(),
+            [](const auto& a, const auto& b) { return a.second.data_offset < b.second.data_offset; });
+  std::vector<std::unique_ptr<Op>> group;
+  uint64_t group_bytes = 0;
+  for (size_t i = 0; i < extents.size();) {
+    const uint64_t start = extents[i].second.data_offset;
+    uint64_t end = end_of(extents[i].second);
+    size_t j = i + 1;
+    while (j < extents.size() && std::max(end, end_of(extents[j].second)) - start <= options_.gc_read_bytes_max) {
+      end = std::max(end, end_of(extents[j].second));
+      ++j;
+    }
+    std::string window(end - start, '\0');
+    RETURN_IF_ERROR(reader->ReadExact(start, window.data(), window.size()));
+    auto from_window = [&](uint64_t offset, char* buf, size_t n) {
+      std::memcpy(buf, window.data() + (offset - start), n);
+      return Status::Ok();
+    };
+    for (; i < j; ++i) {
+      const auto& [block, e] = extents[i];
       auto op = std::make_unique<Op>();
       op->kind = OpKind::kGcWrite;
-      op->block = block + done;
-      op->count = n;
-      op->expected = part;
-      op->data = std::move(data);
-      RETURN_IF_ERROR(Submit(std::move(op)));
-      done += n;
+      op->block = block;
+      op->count = e.count;
+      op->expected = e;
+      ASSIGN_OR_RETURN(op->data, ReadExtent(e, bs, from_window));
+      if (!group.empty() && group_bytes + op->data.size() > options_.append_bytes_max) {
+        RETURN_IF_ERROR(SubmitAllAndWait(std::move(group)));
+        group.clear();
+        group_bytes = 0;
+      }
+      group_bytes += op->data.size();
+      group.push_back(std::move(op));
     }
   }
+  if (!group.empty()) RETURN_IF_ERROR(SubmitAllAndWait(std::move(group)));
   // A checkpoint that no longer needs the file lets it go.
   auto op = std::make_unique<Op>();
   op->kind = OpKind::kCheckpoint;

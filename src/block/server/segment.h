@@ -71,7 +71,7 @@ struct SegmentOptions {
   uint64_t queue_bytes_max = 64ull << 20;   // writes waiting for the writer thread
   bool compress = true;
   double gc_live_fraction_max = 0.5;
-  uint64_t gc_read_bytes_max = 4ull << 20;  // read per GC write request
+  uint64_t gc_read_bytes_max = 4ull << 20;  // one read of a file being collected
 };
 
 struct SegmentStats {
@@ -177,6 +177,8 @@ class Segment {
   Status Submit(std::unique_ptr<Op> op);
   // Queues `op` at once; its done gets the result.
   void SubmitAsync(std::unique_ptr<Op> op);
+  // Queues every op at once and returns the first error once all are done.
+  Status SubmitAllAndWait(std::vector<std::unique_ptr<Op>> ops);
   void WriterLoop();
   // Encodes `op` into batch_ (appending to encoded_); GC writes keep only
   // the blocks still at their old place.

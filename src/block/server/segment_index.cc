@@ -32,11 +32,23 @@ IndexExtent IndexExtent::Advanced(uint64_t blocks, uint32_t block_size) const {
   return e;
 }
 
+uint64_t IndexExtent::StoredBytes(uint32_t block_size) const {
+  if (!compressed) return uint64_t{count} * block_size;
+  return record_blocks == 0 ? 0 : uint64_t{payload_len} * count / record_blocks;
+}
+
 void SegmentIndex::Account(const IndexExtent& e, int64_t sign) {
   live_blocks_ += static_cast<uint64_t>(sign * static_cast<int64_t>(e.count));
   uint64_t& n = live_by_file_[e.file];
   n += static_cast<uint64_t>(sign * static_cast<int64_t>(e.count));
-  if (n == 0) live_by_file_.erase(e.file);
+  // The same extent is added and later subtracted, so the stored bytes of
+  // a file are exactly the sum over its extents now.
+  uint64_t& stored = live_stored_by_file_[e.file];
+  stored += static_cast<uint64_t>(sign * static_cast<int64_t>(e.StoredBytes(block_size_)));
+  if (n == 0) {
+    live_by_file_.erase(e.file);
+    live_stored_by_file_.erase(e.file);
+  }
 }
 
 void SegmentIndex::Erase(uint64_t block, uint64_t count) {
@@ -110,6 +122,11 @@ void SegmentIndex::ForEachInFile(uint32_t file, const std::function<void(uint64_
 uint64_t SegmentIndex::live_blocks_in(uint32_t file) const {
   auto it = live_by_file_.find(file);
   return it == live_by_file_.end() ? 0 : it->second;
+}
+
+uint64_t SegmentIndex::live_stored_bytes_in(uint32_t file) const {
+  auto it = live_stored_by_file_.find(file);
+  return it == live_stored_by_file_.end() ? 0 : it->second;
 }
 
 void SegmentIndex::Serialize(std::string* out) const {

@@ -41,6 +41,9 @@ struct IndexExtent {
 
   // The same location advanced by `blocks` blocks (the tail after a split).
   IndexExtent Advanced(uint64_t blocks, uint32_t block_size) const;
+  // The bytes of its data file these blocks take: their share of a
+  // compressed record's payload.
+  uint64_t StoredBytes(uint32_t block_size) const;
   bool operator==(const IndexExtent&) const = default;
 };
 
@@ -68,6 +71,9 @@ class SegmentIndex {
 
   uint64_t live_blocks() const { return live_blocks_; }
   uint64_t live_blocks_in(uint32_t file) const;
+  // The bytes of data file `file` that live blocks take (compressed ones
+  // by their share of their record), headers not included.
+  uint64_t live_stored_bytes_in(uint32_t file) const;
   const std::map<uint32_t, uint64_t>& live_by_file() const { return live_by_file_; }
   size_t extent_count() const { return extents_.size(); }
   uint32_t block_size() const { return block_size_; }
@@ -84,6 +90,7 @@ class SegmentIndex {
   uint32_t block_size_;
   std::map<uint64_t, IndexExtent> extents_;
   std::map<uint32_t, uint64_t> live_by_file_;
+  std::map<uint32_t, uint64_t> live_stored_by_file_;
   uint64_t live_blocks_ = 0;
 };
 

@@ -50,6 +50,25 @@ TEST(SegmentIndexTest, CompressedExtentsKeepTheirRecordAndAdvanceByBlock) {
   EXPECT_EQ(pieces[2].extent.payload_len, 500u);
 }
 
+TEST(SegmentIndexTest, LiveStoredBytesCountCompressedBlocksByTheirShareOfTheRecord) {
+  SegmentIndex index(kBs);
+  // 8 blocks compressed into 800 bytes in file 3, 4 plain blocks in file 4.
+  index.Set(0, IndexExtent{.count = 8, .file = 3, .data_offset = 40, .payload_len = 800, .record_blocks = 8,
+                           .compressed = true});
+  index.Set(8, IndexExtent{.count = 4, .file = 4, .data_offset = 40});
+  EXPECT_EQ(index.live_stored_bytes_in(3), 800u);
+  EXPECT_EQ(index.live_stored_bytes_in(4), 4u * kBs);
+  index.Erase(2, 3);  // 3 of 8 compressed blocks die
+  EXPECT_EQ(index.live_stored_bytes_in(3), 500u);
+  index.Set(9, IndexExtent{.count = 1, .file = 3, .data_offset = 2000});  // a plain block moves to file 3
+  EXPECT_EQ(index.live_stored_bytes_in(3), 500u + kBs);
+  EXPECT_EQ(index.live_stored_bytes_in(4), 3u * kBs);
+  index.Erase(0, 12);
+  EXPECT_EQ(index.live_stored_bytes_in(3), 0u);
+  EXPECT_EQ(index.live_stored_bytes_in(4), 0u);
+  EXPECT_TRUE(index.live_by_file().empty());
+}
+
 TEST(SegmentIndexTest, MatchesAPlainModelUnderRandomWritesAndTrims) {
   constexpr size_t kBlocks = 2000;
   SegmentIndex index(kBs);
