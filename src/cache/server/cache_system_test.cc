@@ -750,6 +750,110 @@ TEST(CacheSystem, RedisPyTransactionsAndWatchRetry) {
   EXPECT_EQ(r.out, "ok\n");
 }
 
+// A stream consumer group with two consumers through redis-py: both read
+// their share, one acknowledges, the other's pending entries are taken over
+// with XCLAIM and XAUTOCLAIM once idle, and XPENDING counts follow. Then an
+// XREAD BLOCK 0 on "$" in one connection is woken by an XADD from another.
+// Waits poll with deadlines.
+const char* kRedisPyStreams = R"(
+import sys, threading, time, redis
+sys.stderr = sys.stdout
+port = int(sys.argv[1])
+r = redis.Redis(port=port)
+ids = [r.xadd('jobs', {'n': str(i)}) for i in range(4)]
+assert r.xlen('jobs') == 4 and r.type('jobs') == b'stream'
+assert r.xgroup_create('jobs', 'workers', id='0')
+alice, bob = redis.Redis(port=port), redis.Redis(port=port)
+got_a = alice.xreadgroup('workers', 'alice', {'jobs': '>'}, count=2)
+got_b = bob.xreadgroup('workers', 'bob', {'jobs': '>'}, count=2)
+assert [e[0] for e in got_a[0][1]] == ids[:2], got_a
+assert [e[0] for e in got_b[0][1]] == ids[2:], got_b
+assert got_a[0][1][0][1] == {b'n': b'0'}, got_a
+assert alice.xreadgroup('workers', 'alice', {'jobs': '>'}) == []
+assert alice.xack('jobs', 'workers', ids[0]) == 1
+p = r.xpending('jobs', 'workers')
+assert p['pending'] == 3 and p['min'] == ids[1] and p['max'] == ids[3], p
+assert sorted((c['name'], c['pending']) for c in p['consumers']) == [(b'alice', 1), (b'bob', 2)], p
+assert alice.xclaim('jobs', 'workers', 'alice', min_idle_time=60000, message_ids=[ids[2]]) == []
+deadline = time.time() + 10
+def idle(i):
+    return r.xpending_range('jobs', 'workers', min=i, max=i, count=1)[0]['time_since_delivered']
+while idle(ids[3]) < 50 and time.time() < deadline:
+    time.sleep(0.01)
+claimed = alice.xclaim('jobs', 'workers', 'alice', min_idle_time=50, message_ids=[ids[2]])
+assert [e[0] for e in claimed] == [ids[2]], claimed
+# XAUTOCLAIM takes every idle entry: bob's last one and alice's own unacknowledged one.
+auto = alice.xautoclaim('jobs', 'workers', 'alice', min_idle_time=50, start_id='0-0')
+assert auto[0] == b'0-0' and [e[0] for e in auto[1]] == [ids[1], ids[3]], auto
+p = r.xpending('jobs', 'workers')
+assert p['pending'] == 3 and [(c['name'], c['pending']) for c in p['consumers']] == [(b'alice', 3)], p
+entries = r.xpending_range('jobs', 'workers', min='-', max='+', count=10)
+assert [(e['message_id'], e['consumer'], e['times_delivered']) for e in entries] == [
+    (ids[1], b'alice', 2), (ids[2], b'alice', 2), (ids[3], b'alice', 2)], entries
+assert alice.xack('jobs', 'workers', *ids[1:]) == 3
+assert r.xpending('jobs', 'workers')['pending'] == 0
+groups = r.xinfo_groups('jobs')
+assert groups[0]['name'] == b'workers' and groups[0]['consumers'] == 2 and groups[0]['lag'] == 0, groups
+
+result = {}
+def reader():
+    result['got'] = redis.Redis(port=port).xread({'events': '$'}, block=0)
+t = threading.Thread(target=reader)
+t.start()
+def blocked():
+    return r.info('clients')['blocked_clients']
+while blocked() < 1 and time.time() < deadline + 10:
+    time.sleep(0.01)
+assert blocked() == 1, 'the reader did not block'
+new_id = redis.Redis(port=port).xadd('events', {'k': 'v'})
+t.join(10)
+assert not t.is_alive(), 'XADD did not wake the blocked XREAD'
+assert result['got'] == [[b'events', [(new_id, {b'k': b'v'})]]], result
+print('ok')
+)";
+
+TEST(CacheSystem, RedisPyStreamConsumerGroupAndBlockingRead) {
+  std::string py = PythonWithRedis();
+  if (py.empty()) GTEST_SKIP() << "python3-redis not installed";
+  CacheProcess p;
+  ASSERT_TRUE(p.ready()) << p.Log();
+  RunResult r = RunProgram({py, "-c", kRedisPyStreams, std::to_string(p.resp_port())});
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(r.out, "ok\n");
+}
+
+// A stream on a persist namespace — entries, group, pending entries — is
+// acknowledged durably and read back the same after a SIGKILL.
+TEST(CacheSystem, StreamsOnThePersistEngineSurviveSigkill) {
+  std::string dir = MakeTempDir();
+  CacheProcess p({"--data-dir", dir, "--namespace", "id=2,name=log,engine=persist"}, dir);
+  ASSERT_TRUE(p.ready()) << p.Log();
+  std::string range, pending;
+  {
+    Client c(p.resp_port());
+    EXPECT_EQ(c.Command(Resp({"SELECT", "2"})), "+OK\r\n");
+    std::string batch;
+    for (int i = 1; i <= 100; i++) batch += Resp({"XADD", "s", "1-" + std::to_string(i), "n", std::to_string(i)});
+    c.Send(batch);
+    ASSERT_TRUE(c.ReadUntilSuffix("$5\r\n1-100\r\n").ends_with("$5\r\n1-100\r\n"));
+    EXPECT_EQ(c.Command(Resp({"XGROUP", "CREATE", "s", "g", "0"})), "+OK\r\n");
+    EXPECT_EQ(c.Command(Resp({"XREADGROUP", "GROUP", "g", "c", "COUNT", "1", "STREAMS", "s", ">"})),
+              "*1\r\n*2\r\n$1\r\ns\r\n*1\r\n*2\r\n$3\r\n1-1\r\n*2\r\n$1\r\nn\r\n$1\r\n1\r\n");
+    EXPECT_EQ(c.Command(Resp({"XDEL", "s", "1-50"})), ":1\r\n");
+    range = c.Command(Resp({"XRANGE", "s", "1-48", "1-52"}));
+    pending = c.Command(Resp({"XPENDING", "s", "g"}));
+    EXPECT_EQ(p.Stop(SIGKILL), 128 + SIGKILL);
+  }
+  ASSERT_TRUE(p.Restart()) << p.Log();
+  Client c(p.resp_port());
+  c.Command(Resp({"SELECT", "2"}));
+  EXPECT_EQ(c.Command(Resp({"XLEN", "s"})), ":99\r\n");
+  EXPECT_EQ(c.Command(Resp({"XRANGE", "s", "1-48", "1-52"})), range);
+  EXPECT_EQ(c.Command(Resp({"XPENDING", "s", "g"})), pending);
+  EXPECT_EQ(c.Command(Resp({"XADD", "s", "1-100", "n", "x"})),
+            "-ERR The ID specified in XADD is equal or smaller than the target stream top item\r\n");
+}
+
 // Concurrent redis-py clients (processes) run MULTI / INCR on 64 keys / EXEC
 // — so every engine shard and both worker threads — while readers run MULTI
 // / GET on the same keys / EXEC until the writers are done: a reader must
