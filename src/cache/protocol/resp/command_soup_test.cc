@@ -18,7 +18,9 @@ const std::vector<std::string> kTokens = {
     "k", "h", "l", "s", "z", "q", "", "0", "1", "-1", "2", "-100", "100", "9223372036854775807",
     "-9223372036854775808", "99999999999999999999", "inf", "-inf", "+inf", "nan", "1.5", "(1", "[a", "(b", "-", "+",
     "WITHSCORES", "LIMIT", "BYSCORE", "BYLEX", "REV", "EX", "PX", "NX", "XX", "GT", "LT", "CH", "INCR", "GET",
-    "KEEPTTL", "MATCH", "COUNT", "TYPE", "LEFT", "RIGHT", "BEFORE", "AFTER", "v", "a*", "PERSIST", "3"};
+    "KEEPTTL", "MATCH", "COUNT", "TYPE", "LEFT", "RIGHT", "BEFORE", "AFTER", "v", "a*", "PERSIST", "3",
+    "*", "$", ">", "~", "=", "0-1", "1-*", "18446744073709551615-18446744073709551615", "MAXLEN", "MINID", "STREAMS",
+    "GROUP", "MKSTREAM", "NOACK", "JUSTID", "FORCE", "IDLE", "CREATE", "STREAM", "FULL"};
 
 using testing::Cmd;
 
