@@ -136,20 +136,15 @@ void EvalRo(CommandContext& ctx, Args args) { EvalGeneric(ctx, args, false, true
 void EvalShaRo(CommandContext& ctx, Args args) { EvalGeneric(ctx, args, true, true); }
 
 void ScriptHelp(CommandContext& ctx) {
-  static constexpr std::string_view kLines[] = {
-      "SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-      "EXISTS <sha1> [<sha1> ...]",
-      "    Return information about the existence of the scripts in the script cache.",
-      "FLUSH [ASYNC|SYNC]",
-      "    Flush the Lua scripts cache.",
-      "KILL",
-      "    Kill the currently executing Lua script.",
-      "LOAD <script>",
-      "    Load a script into the scripts cache without executing it.",
-      "HELP",
-      "    Print this help."};
-  ctx.w->Array(std::size(kLines));
-  for (std::string_view l : kLines) ctx.w->Simple(l);
+  ReplyHelp(ctx, "SCRIPT",
+            {"EXISTS <sha1> [<sha1> ...]",
+             "    Return information about the existence of the scripts in the script cache.",
+             "FLUSH [ASYNC|SYNC]",
+             "    Flush the Lua scripts cache.",
+             "KILL",
+             "    Kill the currently executing Lua script.",
+             "LOAD <script>",
+             "    Load a script into the scripts cache without executing it."});
 }
 
 void Script(CommandContext& ctx, Args args) {

@@ -29,6 +29,18 @@ StreamObject* ReadStream(CommandContext& ctx, std::string_view key, bool* failed
   return Open<StreamObject>(ctx, key, ValueType::kStream, false, failed);
 }
 
+// The stream at a user key, its shard locked for the object's lifetime; `s`
+// is null when the key is missing, `failed` after a WRONGTYPE reply.
+struct LockedStream {
+  LockedStream(CommandContext& ctx, std::string_view user_key) : key(ctx.Key(user_key)), lock(ctx.engine(), key) {
+    s = ReadStream(ctx, key, &failed);
+  }
+  InternalKey key;
+  KeyLock lock;
+  bool failed = false;
+  StreamObject* s = nullptr;
+};
+
 void Raise(CommandContext& ctx, std::string_view event, std::string_view user_key) {
   ctx.raised.emplace_back(event, user_key);
 }
@@ -44,6 +56,14 @@ void SubcommandSyntaxError(CommandContext& ctx, Args args) {
   for (char& ch : cmd) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
   ctx.w->Error("ERR unknown subcommand or wrong number of arguments for '" + std::string(args[1].substr(0, 128)) +
                "'. Try " + cmd + " HELP.");
+}
+
+// Group args[2] of the stream at args[1]; null after replying WRONGTYPE or NOGROUP.
+StreamGroup* GroupOrReply(CommandContext& ctx, LockedStream& at, Args args) {
+  if (at.failed) return nullptr;
+  StreamGroup* g = at.s ? at.s->Group(args[2]) : nullptr;
+  if (!g) ctx.w->Error(NoGroup(args[1], args[2]));
+  return g;
 }
 
 // An id argument; replies the error and returns nullopt when invalid.
@@ -254,16 +274,14 @@ void XAdd(CommandContext& ctx, Args args) {
 void XTrim(CommandContext& ctx, Args args) {
   auto t = ParseTrimArgs(ctx, args, false);
   if (!t) return;
-  InternalKey key = ctx.Key(args[1]);
-  KeyLock lock(ctx.engine(), key);
-  bool failed;
-  StreamObject* s = ReadStream(ctx, key, &failed);
-  if (failed) return;
+  LockedStream at(ctx, args[1]);
+  if (at.failed) return;
+  StreamObject* s = at.s;
   if (!s) return ctx.w->Integer(0);
   uint64_t n = Trim(s, *t);
   if (n > 0) {
     Raise(ctx, "xtrim", args[1]);
-    ctx.engine()->ObjectChanged(key);
+    ctx.engine()->ObjectChanged(at.key);
   }
   ctx.w->Integer(static_cast<int64_t>(n));
 }
@@ -271,11 +289,9 @@ void XTrim(CommandContext& ctx, Args args) {
 // --- XLEN / XRANGE / XREVRANGE / XDEL ---------------------------------------
 
 void XLen(CommandContext& ctx, Args args) {
-  InternalKey key = ctx.Key(args[1]);
-  KeyLock lock(ctx.engine(), key);
-  bool failed;
-  StreamObject* s = ReadStream(ctx, key, &failed);
-  if (failed) return;
+  LockedStream at(ctx, args[1]);
+  if (at.failed) return;
+  StreamObject* s = at.s;
   ctx.w->Integer(s ? static_cast<int64_t>(s->Size()) : 0);
 }
 
@@ -290,11 +306,9 @@ void RangeGeneric(CommandContext& ctx, Args args, bool rev) {
     if (!IntArg(ctx, args[++j], &count)) return;
     if (count < 0) count = 0;
   }
-  InternalKey key = ctx.Key(args[1]);
-  KeyLock lock(ctx.engine(), key);
-  bool failed;
-  StreamObject* s = ReadStream(ctx, key, &failed);
-  if (failed) return;
+  LockedStream at(ctx, args[1]);
+  if (at.failed) return;
+  StreamObject* s = at.s;
   if (!s) return ctx.w->Array(0);
   if (count == 0) return ctx.w->NullArray();
   WriteRange(ctx.w, *s, *start, *end, count < 0 ? 0 : static_cast<size_t>(count), rev);
@@ -314,11 +328,9 @@ std::optional<std::vector<StreamId>> IdList(CommandContext& ctx, Args args, size
 }
 
 void XDel(CommandContext& ctx, Args args) {
-  InternalKey key = ctx.Key(args[1]);
-  KeyLock lock(ctx.engine(), key);
-  bool failed;
-  StreamObject* s = ReadStream(ctx, key, &failed);
-  if (failed) return;
+  LockedStream at(ctx, args[1]);
+  if (at.failed) return;
+  StreamObject* s = at.s;
   if (!s) return ctx.w->Integer(0);
   auto ids = IdList(ctx, args, 2);
   if (!ids) return;
@@ -326,7 +338,7 @@ void XDel(CommandContext& ctx, Args args) {
   for (StreamId id : *ids) deleted += s->Delete(id);
   if (deleted) {
     Raise(ctx, "xdel", args[1]);
-    ctx.engine()->ObjectChanged(key);
+    ctx.engine()->ObjectChanged(at.key);
   }
   ctx.w->Integer(deleted);
 }
@@ -408,11 +420,9 @@ std::optional<std::vector<StreamId>> ResolveReadIds(CommandContext& ctx, Args ar
   std::vector<StreamId> ids(r.n);
   for (size_t i = 0; i < r.n; i++) {
     std::string_view key_arg = args[r.streams + i], id_arg = args[r.streams + r.n + i];
-    InternalKey key = ctx.Key(key_arg);
-    KeyLock lock(ctx.engine(), key);
-    bool failed;
-    StreamObject* s = ReadStream(ctx, key, &failed);
-    if (failed) return std::nullopt;
+    LockedStream at(ctx, key_arg);
+    if (at.failed) return std::nullopt;
+    StreamObject* s = at.s;
     if (r.group_mode && (!s || !s->Group(r.group))) {
       ctx.w->Error("NOGROUP No such key '" + std::string(key_arg) + "' or consumer group '" + std::string(r.group) +
                    "' in XREADGROUP with GROUP option");
@@ -560,26 +570,21 @@ void ReadGeneric(CommandContext& ctx, Args args) {
 // --- XGROUP -------------------------------------------------------------------
 
 void XGroupHelp(CommandContext& ctx) {
-  static constexpr std::string_view kLines[] = {
-      "XGROUP <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-      "CREATE <key> <groupname> <id|$> [option]",
-      "    Create a new consumer group. Options are:",
-      "    * MKSTREAM",
-      "      Create the empty stream if it does not exist.",
-      "    * ENTRIESREAD entries_read",
-      "      Set the group's entries_read counter (internal use).",
-      "CREATECONSUMER <key> <groupname> <consumer>",
-      "    Create a new consumer in the specified group.",
-      "DELCONSUMER <key> <groupname> <consumer>",
-      "    Remove the specified consumer.",
-      "DESTROY <key> <groupname>",
-      "    Remove the specified group.",
-      "SETID <key> <groupname> <id|$> [ENTRIESREAD entries_read]",
-      "    Set the current group ID and entries_read counter.",
-      "HELP",
-      "    Print this help."};
-  ctx.w->Array(std::size(kLines));
-  for (std::string_view l : kLines) ctx.w->Simple(l);
+  ReplyHelp(ctx, "XGROUP",
+            {"CREATE <key> <groupname> <id|$> [option]",
+             "    Create a new consumer group. Options are:",
+             "    * MKSTREAM",
+             "      Create the empty stream if it does not exist.",
+             "    * ENTRIESREAD entries_read",
+             "      Set the group's entries_read counter (internal use).",
+             "CREATECONSUMER <key> <groupname> <consumer>",
+             "    Create a new consumer in the specified group.",
+             "DELCONSUMER <key> <groupname> <consumer>",
+             "    Remove the specified consumer.",
+             "DESTROY <key> <groupname>",
+             "    Remove the specified group.",
+             "SETID <key> <groupname> <id|$> [ENTRIESREAD entries_read]",
+             "    Set the current group ID and entries_read counter."});
 }
 
 struct GroupOpts {
@@ -674,11 +679,9 @@ void XGroup(CommandContext& ctx, Args args) {
   if (!XGroupArity(ctx, sub, args.size())) return;
   auto o = ParseGroupOpts(ctx, args, sub == "create", sub == "setid");
   if (!o) return;
-  InternalKey key = ctx.Key(args[2]);
-  KeyLock lock(ctx.engine(), key);
-  bool failed;
-  StreamObject* s = ReadStream(ctx, key, &failed);
-  if (failed) return;
+  LockedStream at(ctx, args[2]);
+  if (at.failed) return;
+  StreamObject* s = at.s;
   StreamGroup* g = s ? s->Group(args[3]) : nullptr;
   if (!o->mkstream) {
     if (!s) {
@@ -690,7 +693,7 @@ void XGroup(CommandContext& ctx, Args args) {
   }
   if (sub == "create") {
     if (args.size() > 8) return SubcommandSyntaxError(ctx, args);
-    return XGroupCreate(ctx, args, s, *o, key);
+    return XGroupCreate(ctx, args, s, *o, at.key);
   }
   if (sub == "setid") {
     if (args.size() != 5 && args.size() != 7) return SubcommandSyntaxError(ctx, args);
@@ -700,7 +703,7 @@ void XGroup(CommandContext& ctx, Args args) {
     s->groups().erase(std::string(args[3]));
     Raise(ctx, "xgroup-destroy", args[2]);
     ctx.w->Integer(1);
-    ctx.core->blocking()->Notify(key);
+    ctx.core->blocking()->Notify(at.key);
   } else if (sub == "createconsumer") {
     bool created = !g->consumers.contains(args[4]);
     if (created) TouchConsumer(ctx, *g, args[4], args[2]);
@@ -708,7 +711,7 @@ void XGroup(CommandContext& ctx, Args args) {
   } else {
     XGroupDelConsumer(ctx, args, g);
   }
-  ctx.engine()->ObjectChanged(key);
+  ctx.engine()->ObjectChanged(at.key);
 }
 
 // --- XSETID / XACK ------------------------------------------------------------
@@ -732,11 +735,9 @@ void XSetId(CommandContext& ctx, Args args) {
       return ctx.w->Error(kSyntaxError);
     }
   }
-  InternalKey key = ctx.Key(args[1]);
-  KeyLock lock(ctx.engine(), key);
-  bool failed;
-  StreamObject* s = ReadStream(ctx, key, &failed);
-  if (failed) return;
+  LockedStream at(ctx, args[1]);
+  if (at.failed) return;
+  StreamObject* s = at.s;
   if (!s) return ctx.w->Error(kNoSuchKey);
   if (*id < s->max_deleted_id) {
     return ctx.w->Error("ERR The ID specified in XSETID is smaller than current max_deleted_entry_id");
@@ -752,24 +753,22 @@ void XSetId(CommandContext& ctx, Args args) {
   s->last_id = *id;
   if (entries_added != -1) s->entries_added = static_cast<uint64_t>(entries_added);
   if (!max_deleted.IsZero()) s->max_deleted_id = max_deleted;
-  ctx.engine()->ObjectChanged(key);
+  ctx.engine()->ObjectChanged(at.key);
   Raise(ctx, "xsetid", args[1]);
   ctx.w->Ok();
 }
 
 void XAck(CommandContext& ctx, Args args) {
-  InternalKey key = ctx.Key(args[1]);
-  KeyLock lock(ctx.engine(), key);
-  bool failed;
-  StreamObject* s = ReadStream(ctx, key, &failed);
-  if (failed) return;
+  LockedStream at(ctx, args[1]);
+  if (at.failed) return;
+  StreamObject* s = at.s;
   StreamGroup* g = s ? s->Group(args[2]) : nullptr;
   if (!g) return ctx.w->Integer(0);
   auto ids = IdList(ctx, args, 3);
   if (!ids) return;
   int64_t acked = 0;
   for (StreamId id : *ids) acked += StreamObject::Ack(*g, id);
-  if (acked) ctx.engine()->ObjectChanged(key);
+  if (acked) ctx.engine()->ObjectChanged(at.key);
   ctx.w->Integer(acked);
 }
 
@@ -858,13 +857,9 @@ void XPending(CommandContext& ctx, Args args) {
     range = ParsePendingRange(ctx, args);
     if (!range) return;
   }
-  InternalKey key = ctx.Key(args[1]);
-  KeyLock lock(ctx.engine(), key);
-  bool failed;
-  StreamObject* s = ReadStream(ctx, key, &failed);
-  if (failed) return;
-  StreamGroup* g = s ? s->Group(args[2]) : nullptr;
-  if (!g) return ctx.w->Error(NoGroup(args[1], args[2]));
+  LockedStream at(ctx, args[1]);
+  StreamGroup* g = GroupOrReply(ctx, at, args);
+  if (!g) return;
   if (!range) return PendingSummary(ctx, *g);
   PendingList(ctx, *g, *range);
 }
@@ -943,13 +938,10 @@ bool ClaimOne(CommandContext& ctx, StreamObject& s, StreamGroup& g, std::string_
 }
 
 void XClaim(CommandContext& ctx, Args args) {
-  InternalKey key = ctx.Key(args[1]);
-  KeyLock lock(ctx.engine(), key);
-  bool failed;
-  StreamObject* s = ReadStream(ctx, key, &failed);
-  if (failed) return;
-  StreamGroup* g = s ? s->Group(args[2]) : nullptr;
-  if (!g) return ctx.w->Error(NoGroup(args[1], args[2]));
+  LockedStream at(ctx, args[1]);
+  StreamGroup* g = GroupOrReply(ctx, at, args);
+  if (!g) return;
+  StreamObject* s = at.s;
   auto o = ParseClaimOpts(ctx, args);
   if (!o) return;
   if (o->last_id && *o->last_id > g->last_id) g->last_id = *o->last_id;
@@ -964,7 +956,7 @@ void XClaim(CommandContext& ctx, Args args) {
     if (o->justid) WriteId(ctx.w, id);
     else WriteEntry(ctx.w, id, s->entries().at(id));
   }
-  ctx.engine()->ObjectChanged(key);
+  ctx.engine()->ObjectChanged(at.key);
 }
 
 struct AutoClaimArgs {
@@ -1001,13 +993,10 @@ std::optional<AutoClaimArgs> ParseAutoClaim(CommandContext& ctx, Args args) {
 void XAutoClaim(CommandContext& ctx, Args args) {
   auto a = ParseAutoClaim(ctx, args);
   if (!a) return;
-  InternalKey key = ctx.Key(args[1]);
-  KeyLock lock(ctx.engine(), key);
-  bool failed;
-  StreamObject* s = ReadStream(ctx, key, &failed);
-  if (failed) return;
-  StreamGroup* g = s ? s->Group(args[2]) : nullptr;
-  if (!g) return ctx.w->Error(NoGroup(args[1], args[2]));
+  LockedStream at(ctx, args[1]);
+  StreamGroup* g = GroupOrReply(ctx, at, args);
+  if (!g) return;
+  StreamObject* s = at.s;
   TouchConsumer(ctx, *g, args[3], args[1]);
   int64_t now = ctx.NowMs(), count = a->count, attempts = a->count * 10;
   std::vector<StreamId> claimed, deleted;
@@ -1044,7 +1033,7 @@ void XAutoClaim(CommandContext& ctx, Args args) {
   }
   ctx.w->Array(deleted.size());
   for (StreamId id : deleted) WriteId(ctx.w, id);
-  ctx.engine()->ObjectChanged(key);
+  ctx.engine()->ObjectChanged(at.key);
 }
 
 // --- XINFO --------------------------------------------------------------------
@@ -1196,18 +1185,13 @@ void XInfoConsumers(CommandContext& ctx, Args args, StreamObject& s) {
 }
 
 void XInfoHelp(CommandContext& ctx) {
-  static constexpr std::string_view kLines[] = {
-      "XINFO <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-      "CONSUMERS <key> <groupname>",
-      "    Show consumers of <groupname>.",
-      "GROUPS <key>",
-      "    Show the stream consumer groups.",
-      "STREAM <key> [FULL [COUNT <count>]",
-      "    Show information about the stream.",
-      "HELP",
-      "    Print this help."};
-  ctx.w->Array(std::size(kLines));
-  for (std::string_view l : kLines) ctx.w->Simple(l);
+  ReplyHelp(ctx, "XINFO",
+            {"CONSUMERS <key> <groupname>",
+             "    Show consumers of <groupname>.",
+             "GROUPS <key>",
+             "    Show the stream consumer groups.",
+             "STREAM <key> [FULL [COUNT <count>]",
+             "    Show information about the stream."});
 }
 
 void XInfo(CommandContext& ctx, Args args) {
@@ -1221,11 +1205,9 @@ void XInfo(CommandContext& ctx, Args args) {
                   (sub == "consumers" && n == 4);
   if (!arity_ok) return ctx.w->Error("ERR wrong number of arguments for 'xinfo|" + sub + "' command");
   if (sub == "help") return XInfoHelp(ctx);
-  InternalKey key = ctx.Key(args[2]);
-  KeyLock lock(ctx.engine(), key);
-  bool failed;
-  StreamObject* s = ReadStream(ctx, key, &failed);
-  if (failed) return;
+  LockedStream at(ctx, args[2]);
+  if (at.failed) return;
+  StreamObject* s = at.s;
   if (!s) return ctx.w->Error(kNoSuchKey);
   if (sub == "stream") return XInfoStream(ctx, args, *s);
   if (sub == "groups") return XInfoGroups(ctx, *s);

@@ -71,6 +71,14 @@ void WrongArity(CommandContext& ctx, std::string_view name) {
   ctx.w->Error("ERR wrong number of arguments for '" + ToLower(name) + "' command");
 }
 
+void ReplyHelp(CommandContext& ctx, std::string_view command, std::initializer_list<std::string_view> lines) {
+  ctx.w->Array(lines.size() + 3);
+  ctx.w->Simple(std::string(command) + " <subcommand> [<arg> [value] [opt] ...]. Subcommands are:");
+  for (std::string_view l : lines) ctx.w->Simple(l);
+  ctx.w->Simple("HELP");
+  ctx.w->Simple("    Print this help.");
+}
+
 Found Lookup(CommandContext& ctx, std::string_view key, ValueType type, ItemView* out) {
   if (!ctx.engine()->Find(key, out)) return Found::kNo;
   if (out->type != type) {

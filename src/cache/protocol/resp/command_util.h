@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 
@@ -31,6 +32,9 @@ std::string FormatInt(int64_t v);
 std::string ErrorText(const Status& s);
 void ReplyError(CommandContext& ctx, const Status& s);
 void WrongArity(CommandContext& ctx, std::string_view name);
+// A subcommand help reply as Redis's addReplyHelp: the "<COMMAND> <subcommand>
+// ..." header, `lines`, then HELP's own two lines.
+void ReplyHelp(CommandContext& ctx, std::string_view command, std::initializer_list<std::string_view> lines);
 
 enum class Found { kNo, kYes, kWrongType };
 // Looks `key` up expecting `type`; on kWrongType the WRONGTYPE error is sent.
