@@ -91,7 +91,8 @@ class StreamObject final : public ExternalValue {
 
   const Entries& entries() const { return entries_; }
   // The id XADD would give an entry now: "*" (`ms` unset) or "ms-*".
-  // OutOfRange when no id above last_id remains.
+  // OutOfRange when no id above last_id remains; InvalidArgument when
+  // "ms-*" cannot be above last_id.
   Result<StreamId> NextId(uint64_t now_ms, std::optional<uint64_t> ms) const;
   // REQUIRES: id > last_id.
   void Append(StreamId id, std::span<const std::string_view> fields_values);

@@ -24,6 +24,7 @@ namespace {
 
 constexpr std::string_view kInvalidStart = "ERR invalid start ID for the interval";
 constexpr std::string_view kInvalidEnd = "ERR invalid end ID for the interval";
+constexpr size_t kBlockedDefaultCount = 1000;  // Redis's XREAD_BLOCKED_DEFAULT_COUNT
 
 StreamObject* ReadStream(CommandContext& ctx, std::string_view key, bool* failed) {
   return Open<StreamObject>(ctx, key, ValueType::kStream, false, failed);
@@ -505,19 +506,19 @@ void WriteNew(CommandContext& ctx, RespWriter* w, StreamObject& s, StreamGroup& 
 
 // Serves stream i if it has something for the reader; true when it did.
 bool ServeOne(CommandContext& ctx, RespWriter* w, std::string_view key_arg, StreamId id, const ReadArgs& r) {
-  InternalKey key = ctx.Key(key_arg);
-  KeyLock lock(ctx.engine(), key);
-  bool failed;
-  StreamObject* s = ReadStream(ctx, key, &failed);
-  if (failed || !s) return false;
-  size_t count = static_cast<size_t>(r.count);
+  LockedStream at(ctx, key_arg);
+  StreamObject* s = at.s;
+  if (at.failed || !s) return false;
+  // Woken from BLOCK without COUNT: at most kBlockedDefaultCount, as Redis.
+  bool woken = ctx.session->block_deadline_ms >= 0;
+  size_t count = r.count ? static_cast<size_t>(r.count) : woken ? kBlockedDefaultCount : 0;
   bool history = false;
   StreamGroup* g = r.group_mode ? s->Group(r.group) : nullptr;
   if (g) {
     history = id != StreamId::Max();
     if (!history && !(s->Size() && s->LastValidId() > g->last_id)) {
       TouchConsumer(ctx, *g, r.consumer, key_arg);
-      ctx.engine()->ObjectChanged(key);
+      ctx.engine()->ObjectChanged(at.key);
       return false;
     }
   } else if (r.group_mode || !(s->Size() && s->LastValidId() > id)) {
@@ -534,7 +535,7 @@ bool ServeOne(CommandContext& ctx, RespWriter* w, std::string_view key_arg, Stre
   StreamConsumer& c = TouchConsumer(ctx, *g, r.consumer, key_arg);
   if (history) WriteHistory(ctx, w, *s, *g, c, id, count);
   else WriteNew(ctx, w, *s, *g, r.consumer, count, r.noack);
-  ctx.engine()->ObjectChanged(key);
+  ctx.engine()->ObjectChanged(at.key);
   return true;
 }
 
