@@ -183,6 +183,13 @@ TEST_F(StreamTest, XReadBlockIsWokenByXAddAndTimesOut) {
   AdvanceMs(60);
   EXPECT_FALSE(h_.Process(timed, &out).blocked);
   EXPECT_EQ(out, "*-1\r\n");
+  // Woken without COUNT, a read returns at most 1000 entries, as Redis.
+  std::string many = Cmd({"XREAD", "BLOCK", "0", "STREAMS", "m", "$"});
+  out.clear();
+  EXPECT_TRUE(h_.Process(many, &out).blocked);
+  for (int i = 1; i <= 1500; i++) On(other, {"XADD", "m", "1-" + std::to_string(i), "f", "v"});
+  EXPECT_FALSE(h_.Process(many, &out).blocked);
+  EXPECT_TRUE(out.starts_with(A(1) + A(2) + B("m") + A(1000))) << out.substr(0, 40);
   // Inside MULTI a BLOCK that would wait answers null at once.
   Run({"MULTI"});
   Run({"XREAD", "BLOCK", "0", "STREAMS", "s", "$"});
