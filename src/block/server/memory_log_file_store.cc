@@ -5,35 +5,48 @@ namespace strata::block {
 class MemoryAppender final : public LogAppender {
  public:
   MemoryAppender(MemoryLogFileStore* store, std::shared_ptr<MemoryLogFileStore::File> f, uint64_t epoch)
-      : store_(store), file_(std::move(f)), epoch_(epoch) {}
+      : store_(store), file_(std::move(f)), epoch_(epoch), generation_(store->generation_) {}
   Status Append(std::string_view data) override {
     store_->WaitWhileHeld();
     if (store_->fail_appends_) return Status::Unavailable("appends fail (injected)");
     std::lock_guard lock(file_->mu);
-    if (file_->writer_epoch != epoch_) return Status::StaleEpoch("a newer writer owns the file");
+    RETURN_IF_ERROR(CheckWriterLocked());
     if (file_->sealed) return Status::FailedPrecondition("file is sealed");
     file_->data.append(data);
     store_->bytes_appended_ += data.size();
     if (store_->land_unacked_.exchange(false)) return Status::Unavailable("append landed, acknowledgement lost (injected)");
     size_ = file_->data.size();
+    if (file_->durability == dfs::DURABILITY_SYNC) file_->durable = size_;
     return Status::Ok();
   }
   Status Sync() override {
     store_->syncs_++;
+    std::lock_guard lock(file_->mu);
+    RETURN_IF_ERROR(CheckWriterLocked());
+    file_->durable = file_->data.size();
     return Status::Ok();
   }
   Status Close() override {
     std::lock_guard lock(file_->mu);
-    if (file_->writer_epoch != epoch_) return Status::StaleEpoch("a newer writer owns the file");
+    RETURN_IF_ERROR(CheckWriterLocked());
     file_->sealed = true;
+    file_->durable = file_->data.size();  // a seal syncs
     return Status::Ok();
   }
   uint64_t size() const override { return size_; }
 
  private:
+  // REQUIRES: file_->mu held.
+  Status CheckWriterLocked() const {
+    if (store_->generation_ != generation_) return Status::Aborted("the writer died in a crash of the store");
+    if (file_->writer_epoch != epoch_) return Status::StaleEpoch("a newer writer owns the file");
+    return Status::Ok();
+  }
+
   MemoryLogFileStore* store_;
   std::shared_ptr<MemoryLogFileStore::File> file_;
   uint64_t epoch_;
+  const uint64_t generation_;  // the store's crash count when the file was created
   uint64_t size_ = 0;
 };
 
@@ -96,11 +109,12 @@ Result<std::vector<LogFileEntry>> MemoryLogFileStore::List(const std::string& di
   return out;
 }
 
-Result<std::unique_ptr<LogAppender>> MemoryLogFileStore::Create(const std::string& path, dfs::Durability) {
+Result<std::unique_ptr<LogAppender>> MemoryLogFileStore::Create(const std::string& path, dfs::Durability durability) {
   std::lock_guard lock(mu_);
   if (!dirs_.count(Parent(path))) return Status::NotFound("no directory for " + path);
   if (files_.count(path)) return Status::AlreadyExists(path);
   auto f = std::make_shared<File>();
+  f->durability = durability;
   f->writer_epoch = 1;
   files_[path] = f;
   return std::unique_ptr<LogAppender>(std::make_unique<MemoryAppender>(this, f, 1));
@@ -113,6 +127,7 @@ Status MemoryLogFileStore::Fence(const std::string& path) {
   std::lock_guard flock(it->second->mu);
   it->second->writer_epoch++;
   it->second->sealed = true;
+  it->second->durable = it->second->data.size();  // a seal syncs what the replicas hold
   return Status::Ok();
 }
 
@@ -161,6 +176,25 @@ void MemoryLogFileStore::Corrupt(const std::string& path, uint64_t offset, char 
   if (it == files_.end()) return;
   std::lock_guard flock(it->second->mu);
   if (offset < it->second->data.size()) it->second->data[offset] = byte;
+}
+
+uint64_t MemoryLogFileStore::SimulateCrash(Random* rng) {
+  std::lock_guard lock(mu_);
+  generation_++;
+  uint64_t lost = 0;
+  for (const auto& [path, f] : files_) {
+    std::lock_guard flock(f->mu);
+    const uint64_t at_risk = f->data.size() - f->durable;
+    if (at_risk == 0) continue;
+    // A third of the crashes keep none of it, a third all, a third a cut
+    // anywhere (almost always inside a record).
+    const uint64_t draw = rng->Uniform(3);
+    const uint64_t kept = draw == 0 ? 0 : draw == 1 ? at_risk : rng->Uniform(at_risk + 1);
+    lost += at_risk - kept;
+    f->data.resize(f->durable + kept);
+    f->durable = f->data.size();
+  }
+  return lost;
 }
 
 size_t MemoryLogFileStore::file_count() {

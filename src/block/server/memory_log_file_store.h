@@ -7,6 +7,17 @@
 // bytes are in the file, the writer gets an error), as after a crash between
 // the replicas' write and the acknowledgement.
 //
+// Crashes (SimulateCrash): the store remembers how much of each file is
+// durable - what a `sync` file acknowledged, what a `memory` file had when
+// it was last synced, sealed (Close) or fenced - and a crash of the whole
+// cluster loses a seeded part of the rest: each file keeps its durable bytes
+// and a random prefix of the others (none, all, or a cut anywhere, each a
+// third of the time),
+// as replicas trimmed to their last durable state leave a chasing-write
+// file. Directory operations (create, rename, delete) are durable when they
+// return, as the master's are. The writers of before the crash are dead:
+// their appends, syncs and closes fail with Aborted.
+//
 // Thread-safety: thread-safe. Ownership: appenders and readers share the
 // files with the store.
 #pragma once
@@ -19,6 +30,7 @@
 #include <string>
 
 #include "block/server/log_file_store.h"
+#include "env/random.h"
 
 namespace strata::block {
 
@@ -44,6 +56,10 @@ class MemoryLogFileStore final : public LogFileStore {
   void AppendRaw(const std::string& path, const std::string& bytes);
   // Overwrites bytes of a file in place (corruption).
   void Corrupt(const std::string& path, uint64_t offset, char byte);
+  // A crash (see above); returns the bytes it lost, drawn from `rng` file
+  // by file in path order, so a seed gives the same store every time.
+  uint64_t SimulateCrash(Random* rng);
+  uint64_t crash_count() const { return generation_; }
   uint64_t bytes_appended() const { return bytes_appended_; }
   uint64_t syncs() const { return syncs_; }  // LogAppender::Sync calls
   size_t file_count();
@@ -51,6 +67,8 @@ class MemoryLogFileStore final : public LogFileStore {
   struct File {
     std::mutex mu;
     std::string data;
+    uint64_t durable = 0;  // bytes of `data` a crash cannot take
+    dfs::Durability durability = dfs::DURABILITY_SYNC;
     uint64_t writer_epoch = 0;
     bool sealed = false;
   };
@@ -67,6 +85,7 @@ class MemoryLogFileStore final : public LogFileStore {
   size_t held_ = 0;
   std::atomic<uint64_t> bytes_appended_{0};
   std::atomic<uint64_t> syncs_{0};
+  std::atomic<uint64_t> generation_{0};  // crashes so far
   void WaitWhileHeld();
   friend class MemoryAppender;
 };
