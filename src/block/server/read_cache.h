@@ -43,7 +43,7 @@ struct ReadCacheStats {
 
 class ReadCache {
  public:
-  static constexpr uint32_t kDefaultPageBytes = 64u << 10;
+  static constexpr uint32_t kDefaultPageBytes = 16u << 10;
 
   // capacity_bytes 0: nothing is cached (Wrap still works, and reads go to
   // the file every time).
