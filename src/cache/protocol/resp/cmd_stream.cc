@@ -730,7 +730,9 @@ void XSetId(CommandContext& ctx, Args args) {
     } else if (IEquals(args[i], "maxdeletedid") && more) {
       auto m = IdArg(ctx, args[i + 1], 0, true);
       if (!m) return;
-      if (*id < *m) return ctx.w->Error("ERR The ID specified in XSETID is smaller than the provided max_deleted_entry_id");
+      if (*id < *m) {
+        return ctx.w->Error("ERR The ID specified in XSETID is smaller than the provided max_deleted_entry_id");
+      }
       max_deleted = *m;
     } else {
       return ctx.w->Error(kSyntaxError);

@@ -29,7 +29,8 @@ std::string E(std::string_view id, std::vector<std::string> fv) {
 
 constexpr const char* kWrong = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
 constexpr const char* kBadId = "-ERR Invalid stream ID specified as stream command argument\r\n";
-constexpr const char* kSmaller = "-ERR The ID specified in XADD is equal or smaller than the target stream top item\r\n";
+constexpr const char* kSmaller =
+    "-ERR The ID specified in XADD is equal or smaller than the target stream top item\r\n";
 
 std::string On(RespHandler& h, const std::vector<std::string>& args) {
   std::string out;
@@ -217,7 +218,8 @@ TEST_F(StreamTest, ConsumerGroupDeliversAcksAndKeepsPendingEntries) {
   // Extended form: id, owner, idle ms, deliveries; IDLE filters, a consumer narrows.
   EXPECT_EQ(Run({"XPENDING", "s", "g", "-", "+", "10"}),
             A(2) + A(4) + B("1-2") + B("alice") + I(10) + I(1) + A(4) + B("1-3") + B("bob") + I(0) + I(1));
-  EXPECT_EQ(Run({"XPENDING", "s", "g", "IDLE", "5", "-", "+", "10"}), A(1) + A(4) + B("1-2") + B("alice") + I(10) + I(1));
+  EXPECT_EQ(Run({"XPENDING", "s", "g", "IDLE", "5", "-", "+", "10"}),
+            A(1) + A(4) + B("1-2") + B("alice") + I(10) + I(1));
   EXPECT_EQ(Run({"XPENDING", "s", "g", "-", "+", "10", "bob"}), A(1) + A(4) + B("1-3") + B("bob") + I(0) + I(1));
   EXPECT_EQ(Run({"XPENDING", "s", "g", "-", "+", "10", "nobody"}), A(0));
   EXPECT_EQ(Run({"XPENDING", "s", "g", "(1-2", "+", "10"}).substr(0, 4), A(1));
@@ -271,8 +273,10 @@ TEST_F(StreamTest, XClaimMovesIdlePendingEntries) {
   EXPECT_EQ(Run({"XCLAIM", "s", "g", "bob", "0", "1-3", "TIME", "1699999999000", "JUSTID"}), A(1) + B("1-3"));
   EXPECT_EQ(Run({"XPENDING", "s", "g", "1-3", "1-3", "1"}), A(1) + A(4) + B("1-3") + B("bob") + I(1100) + I(1));
   EXPECT_EQ(Run({"XCLAIM", "s", "g", "bob", "x", "1-1"}), "-ERR Invalid min-idle-time argument for XCLAIM\r\n");
-  EXPECT_EQ(Run({"XCLAIM", "s", "g", "bob", "0", "1-1", "IDLE", "x"}), "-ERR Invalid IDLE option argument for XCLAIM\r\n");
-  EXPECT_EQ(Run({"XCLAIM", "s", "g", "bob", "0", "1-1", "TIME", "x"}), "-ERR Invalid TIME option argument for XCLAIM\r\n");
+  EXPECT_EQ(Run({"XCLAIM", "s", "g", "bob", "0", "1-1", "IDLE", "x"}),
+            "-ERR Invalid IDLE option argument for XCLAIM\r\n");
+  EXPECT_EQ(Run({"XCLAIM", "s", "g", "bob", "0", "1-1", "TIME", "x"}),
+            "-ERR Invalid TIME option argument for XCLAIM\r\n");
   EXPECT_EQ(Run({"XCLAIM", "s", "g", "bob", "0", "1-1", "RETRYCOUNT", "x"}),
             "-ERR Invalid RETRYCOUNT option argument for XCLAIM\r\n");
   EXPECT_EQ(Run({"XCLAIM", "s", "g", "bob", "0", "1-1", "BOGUS"}), "-ERR Unrecognized XCLAIM option 'BOGUS'\r\n");
@@ -366,7 +370,8 @@ TEST_F(StreamTest, XInfoReportsTheStreamGroupsAndConsumers) {
 
 TEST_F(StreamTest, XSetIdMovesTheLastId) {
   AddFive();
-  EXPECT_EQ(Run({"XSETID", "s", "1-4"}), "-ERR The ID specified in XSETID is smaller than the target stream top item\r\n");
+  EXPECT_EQ(Run({"XSETID", "s", "1-4"}),
+            "-ERR The ID specified in XSETID is smaller than the target stream top item\r\n");
   EXPECT_EQ(Run({"XSETID", "s", "5-0", "ENTRIESADDED", "2"}),
             "-ERR The entries_added specified in XSETID is smaller than the target stream length\r\n");
   EXPECT_EQ(Run({"XSETID", "s", "5-0", "ENTRIESADDED", "-1"}), "-ERR entries_added must be positive\r\n");
