@@ -20,23 +20,13 @@
 #include <string_view>
 
 #include "dfs/chunkserver/store/chunk_format.h"
+#include "fuzz_input.h"
 
 namespace {
 
 using namespace strata::dfs;
-
-void Check(bool ok) {
-  if (!ok) __builtin_trap();
-}
-
-uint64_t Take(std::string_view& in, size_t bytes) {
-  uint64_t v = 0;
-  for (size_t i = 0; i < bytes && !in.empty(); ++i) {
-    v = (v << 8) | static_cast<uint8_t>(in[0]);
-    in.remove_prefix(1);
-  }
-  return v;
-}
+using strata::fuzz::Check;
+using strata::fuzz::Take;
 
 void FuzzRaw(std::string_view in) {
   const size_t meta_len = std::min<size_t>(in.size(), kMetaSize);

@@ -7,8 +7,6 @@
 // loads again to a config with the same text (the saved config is what
 // every later `strata up` starts from, and equal text means equal configs).
 // Run: fuzz/run --only cluster_config_fuzz
-#include <unistd.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -16,27 +14,18 @@
 #include <string_view>
 
 #include "cli/config/local_cluster_config.h"
+#include "fuzz_input.h"
 
 namespace {
 
 using strata::cli::LoadLocalClusterConfig;
 using strata::cli::LocalClusterConfig;
 using strata::cli::LocalClusterConfigYaml;
+using strata::fuzz::Check;
 
-void Check(bool ok) {
-  if (!ok) __builtin_trap();
-}
-
-const std::string& ScratchPath() {
-  static const std::string path = "/dev/shm/strata-cluster-config-fuzz-" + std::to_string(getpid()) + ".yaml";
-  return path;
-}
-
-bool WriteScratch(std::string_view text) {
-  FILE* f = std::fopen(ScratchPath().c_str(), "wb");
-  if (!f) return false;
-  const bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
-  return std::fclose(f) == 0 && ok;
+const strata::fuzz::ScratchFile& Scratch() {
+  static const strata::fuzz::ScratchFile file("cluster-config-fuzz");
+  return file;
 }
 
 void CheckRanges(const LocalClusterConfig& c) {
@@ -51,16 +40,16 @@ void CheckRanges(const LocalClusterConfig& c) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size > 8192) return 0;
-  if (!WriteScratch(std::string_view(reinterpret_cast<const char*>(data), size))) return 0;
-  auto config = LoadLocalClusterConfig(ScratchPath());
+  if (!Scratch().Write(std::string_view(reinterpret_cast<const char*>(data), size))) return 0;
+  auto config = LoadLocalClusterConfig(Scratch().path());
   if (!config.ok()) {
     Check(!config.status().message().empty());
     return 0;
   }
   CheckRanges(*config);
   const std::string saved = LocalClusterConfigYaml(*config);
-  if (!WriteScratch(saved)) return 0;
-  auto again = LoadLocalClusterConfig(ScratchPath());
+  if (!Scratch().Write(saved)) return 0;
+  auto again = LoadLocalClusterConfig(Scratch().path());
   Check(again.ok());
   Check(LocalClusterConfigYaml(*again) == saved);
   return 0;

@@ -11,8 +11,6 @@
 //   3  BlockServerOptions::LoadFile, then Validate on what it loaded: no
 //      file may crash either.
 // Run: fuzz/run, or build-fuzz/fuzz/config_fuzz fuzz/corpus/config_fuzz
-#include <unistd.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -23,23 +21,15 @@
 #include "block/server/blockserver_options.h"
 #include "common/config.h"
 #include "dfs/master/master_options.h"
+#include "fuzz_input.h"
 
 namespace {
 
-void Check(bool ok) {
-  if (!ok) __builtin_trap();
-}
+using strata::fuzz::Check;
 
-const std::string& ScratchPath() {
-  static const std::string path = "/dev/shm/strata-config-fuzz-" + std::to_string(getpid()) + ".yaml";
-  return path;
-}
-
-bool WriteScratch(std::string_view text) {
-  FILE* f = std::fopen(ScratchPath().c_str(), "wb");
-  if (!f) return false;
-  const bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
-  return std::fclose(f) == 0 && ok;
+const strata::fuzz::ScratchFile& Scratch() {
+  static const strata::fuzz::ScratchFile file("config-fuzz");
+  return file;
 }
 
 }  // namespace
@@ -49,8 +39,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view in(reinterpret_cast<const char*>(data) + 1, size - 1);
   switch (data[0] % 4) {
     case 0: {
-      if (!WriteScratch(in)) return 0;
-      auto options = strata::dfs::master::LoadMasterOptions(ScratchPath());
+      if (!Scratch().Write(in)) return 0;
+      auto options = strata::dfs::master::LoadMasterOptions(Scratch().path());
       if (options.ok()) Check(options->Validate().ok());
       break;
     }
@@ -63,15 +53,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       break;
     }
     case 2: {
-      if (!WriteScratch(in)) return 0;
-      auto options = strata::block::manager::LoadBlockManagerOptions(ScratchPath());
+      if (!Scratch().Write(in)) return 0;
+      auto options = strata::block::manager::LoadBlockManagerOptions(Scratch().path());
       if (options.ok()) (void)options->Validate();
       break;
     }
     default: {
-      if (!WriteScratch(in)) return 0;
+      if (!Scratch().Write(in)) return 0;
       strata::block::BlockServerOptions options;
-      if (options.LoadFile(ScratchPath()).ok()) (void)options.Validate();
+      if (options.LoadFile(Scratch().path()).ok()) (void)options.Validate();
       break;
     }
   }

@@ -38,34 +38,19 @@
 #include "dfs/chunkserver/store/replica.h"
 #include "env/clock.h"
 #include "env/memory/memory_file_system.h"
+#include "fuzz_input.h"
 
 namespace {
 
 using namespace strata;
 using namespace strata::dfs;
+using strata::fuzz::Check;
+using strata::fuzz::Take;
+using strata::fuzz::TakeBytes;
 
 constexpr uint64_t kId = 0x2a;
 constexpr uint64_t kAppendBytesMax = 9000;  // a few blocks, partial ones too
 constexpr int kOpsMax = 12;
-
-void Check(bool ok) {
-  if (!ok) __builtin_trap();
-}
-
-uint64_t Take(std::string_view& in, size_t bytes) {
-  uint64_t v = 0;
-  for (size_t i = 0; i < bytes && !in.empty(); ++i) {
-    v = (v << 8) | static_cast<uint8_t>(in[0]);
-    in.remove_prefix(1);
-  }
-  return v;
-}
-
-std::string_view TakeBytes(std::string_view& in, size_t n) {
-  std::string_view out = in.substr(0, n);
-  in.remove_prefix(out.size());
-  return out;
-}
 
 void PutBigEndian(std::string* out, uint64_t v, size_t bytes) {
   for (size_t i = bytes; i-- > 0;) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));

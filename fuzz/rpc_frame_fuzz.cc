@@ -25,30 +25,16 @@
 #include "env/secure_random.h"
 #include "rpc/auth.h"
 #include "rpc/frame.h"
+#include "fuzz_input.h"
 
 namespace {
 
 using namespace strata;
 using namespace strata::rpc;
+using strata::fuzz::Check;
+using strata::fuzz::Take;
+using strata::fuzz::TakeBytes;
 
-void Check(bool ok) {
-  if (!ok) __builtin_trap();
-}
-
-uint64_t Take(std::string_view& in, size_t bytes) {
-  uint64_t v = 0;
-  for (size_t i = 0; i < bytes && !in.empty(); ++i) {
-    v = (v << 8) | static_cast<uint8_t>(in[0]);
-    in.remove_prefix(1);
-  }
-  return v;
-}
-
-std::string_view TakeBytes(std::string_view& in, size_t n) {
-  std::string_view out = in.substr(0, std::min(n, in.size()));
-  in.remove_prefix(out.size());
-  return out;
-}
 
 // Nonces from the input: the harness is deterministic.
 class InputRandom final : public SecureRandom {

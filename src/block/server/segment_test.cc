@@ -67,6 +67,15 @@ std::unique_ptr<Segment> OpenOrDie(MemoryLogFileStore* store, SegmentOptions o =
   return seg.ok() ? std::move(*seg) : nullptr;
 }
 
+// Closes `seg` and checks that the next owner reads what the oracle holds.
+void ExpectNextOwnerSees(MemoryLogFileStore* store, Segment& seg, const Oracle& oracle,
+                         SegmentOptions o = SmallOptions()) {
+  seg.Close();
+  auto next = OpenOrDie(store, o);
+  ASSERT_NE(next, nullptr);
+  oracle.Check(*next);
+}
+
 TEST(SegmentTest, ReadsBackWritesTrimsAndZerosAcrossRollsAndReopens) {
   MemoryLogFileStore store;
   Oracle oracle;
@@ -437,10 +446,7 @@ TEST(SegmentCrashTest, AnAppendTornByACrashLeavesExactlyTheAcknowledgedWrites) {
     oracle.Check(*again);
     // Writes go on after the torn tail, and the next owner sees them too.
     RandomLoad(*again, oracle, rng, 30, 512, 100 + seed);
-    again->Close();
-    auto third = OpenOrDie(&store);
-    ASSERT_NE(third, nullptr);
-    oracle.Check(*third);
+    ExpectNextOwnerSees(&store, *again, oracle);
   }
   EXPECT_GT(kept, 0);
   EXPECT_GT(dropped + torn, 0);
@@ -489,10 +495,7 @@ TEST(SegmentCrashTest, AMemorySegmentKeepsWhatItSyncedAndAPrefixOfTheWritesAfter
     }
     oracle.Check(*again);
     (kept == unsynced.size() ? all : kept == 0 ? none : some)++;
-    again->Close();
-    auto third = OpenOrDie(&store, o);
-    ASSERT_NE(third, nullptr);
-    oracle.Check(*third);
+    ExpectNextOwnerSees(&store, *again, oracle, o);
   }
   EXPECT_GT(all, 0);
   EXPECT_GT(none + some, 0);
