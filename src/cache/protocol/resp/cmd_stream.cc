@@ -376,9 +376,8 @@ std::optional<ReadArgs> ParseReadArgs(CommandContext& ctx, Args args) {
       r.streams = i + 1;
       size_t rest = args.size() - r.streams;
       if (rest % 2 != 0) {
-        ctx.w->Error(std::string("ERR Unbalanced '") + (r.group_mode ? "xreadgroup" : "xread") +
-                     "' list of streams: for each stream key an ID or '" + (r.group_mode ? ">" : "$") +
-                     "' must be specified.");
+        // Redis 7.0's text, XREADGROUP's included.
+        ctx.w->Error("ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.");
         return std::nullopt;
       }
       r.n = rest / 2;
@@ -742,9 +741,6 @@ void XSetId(CommandContext& ctx, Args args) {
   if (at.failed) return;
   StreamObject* s = at.s;
   if (!s) return ctx.w->Error(kNoSuchKey);
-  if (*id < s->max_deleted_id) {
-    return ctx.w->Error("ERR The ID specified in XSETID is smaller than current max_deleted_entry_id");
-  }
   if (s->Size() > 0) {
     if (*id < s->LastValidId()) {
       return ctx.w->Error("ERR The ID specified in XSETID is smaller than the target stream top item");
@@ -752,6 +748,9 @@ void XSetId(CommandContext& ctx, Args args) {
     if (entries_added != -1 && s->Size() > static_cast<uint64_t>(entries_added)) {
       return ctx.w->Error("ERR The entries_added specified in XSETID is smaller than the target stream length");
     }
+  }
+  if (*id < s->max_deleted_id) {
+    return ctx.w->Error("ERR The ID specified in XSETID is smaller than current max_deleted_entry_id");
   }
   s->last_id = *id;
   if (entries_added != -1) s->entries_added = static_cast<uint64_t>(entries_added);

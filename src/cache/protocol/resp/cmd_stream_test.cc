@@ -142,7 +142,7 @@ TEST_F(StreamTest, XReadReturnsEntriesAfterTheIdsOfSeveralStreams) {
   EXPECT_EQ(Run({"XREAD", "STREAMS", "s", "t", "1-5", "$"}), "*-1\r\n");
   EXPECT_EQ(Run({"XREAD", "STREAMS", "nosuch", "0"}), "*-1\r\n");
   EXPECT_EQ(Run({"XREAD", "STREAMS", "s", "t", "0"}),
-            "-ERR Unbalanced 'xread' list of streams: for each stream key an ID or '$' must be specified.\r\n");
+            "-ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.\r\n");
   EXPECT_EQ(Run({"XREAD", "STREAMS", "s", ">"}),
             "-ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> "
             "option.\r\n");
@@ -253,7 +253,7 @@ TEST_F(StreamTest, XReadGroupErrors) {
   EXPECT_EQ(Run({"XREADGROUP", "COUNT", "1", "NOACK", "STREAMS", "s", ">"}),
             "-ERR Missing GROUP option for XREADGROUP\r\n");
   EXPECT_EQ(Run({"XREADGROUP", "GROUP", "g", "c", "STREAMS", "s", "t", ">"}),
-            "-ERR Unbalanced 'xreadgroup' list of streams: for each stream key an ID or '>' must be specified.\r\n");
+            "-ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.\r\n");
   EXPECT_EQ(Run({"XREADGROUP", "GROUP", "g", "c", "STREAMS", "s", "x"}), kBadId);
   Run({"SET", "str", "v"});
   EXPECT_EQ(Run({"XREADGROUP", "GROUP", "g", "c", "STREAMS", "str", ">"}), kWrong);

@@ -76,7 +76,7 @@ void ReplyHelp(CommandContext& ctx, std::string_view command, std::initializer_l
   ctx.w->Simple(std::string(command) + " <subcommand> [<arg> [value] [opt] ...]. Subcommands are:");
   for (std::string_view l : lines) ctx.w->Simple(l);
   ctx.w->Simple("HELP");
-  ctx.w->Simple("    Print this help.");
+  ctx.w->Simple("    Prints this help.");
 }
 
 Found Lookup(CommandContext& ctx, std::string_view key, ValueType type, ItemView* out) {
