@@ -515,11 +515,8 @@ bool ServeOne(CommandContext& ctx, RespWriter* w, std::string_view key_arg, Stre
   StreamGroup* g = r.group_mode ? s->Group(r.group) : nullptr;
   if (g) {
     history = id != StreamId::Max();
-    if (!history && !(s->Size() && s->LastValidId() > g->last_id)) {
-      TouchConsumer(ctx, *g, r.consumer, key_arg);
-      ctx.engine()->ObjectChanged(at.key);
-      return false;
-    }
+    // Nothing new: as Redis 7.0, the consumer is not created (or seen) yet.
+    if (!history && !(s->Size() && s->LastValidId() > g->last_id)) return false;
   } else if (r.group_mode || !(s->Size() && s->LastValidId() > id)) {
     return false;
   }
@@ -1096,13 +1093,11 @@ void WriteFullGroup(RespWriter* w, std::string_view name, const StreamObject& s,
   w->Bulk("consumers");
   w->Array(g.consumers.size());
   for (const auto& [cname, c] : g.consumers) {
-    w->Map(5);
+    w->Map(4);
     w->Bulk("name");
     w->Bulk(cname);
     w->Bulk("seen-time");
     w->Integer(c.seen_ms);
-    w->Bulk("active-time");
-    w->Integer(c.active_ms);
     w->Bulk("pel-count");
     w->Integer(static_cast<int64_t>(c.pending.size()));
     w->Bulk("pending");
@@ -1174,15 +1169,13 @@ void XInfoConsumers(CommandContext& ctx, Args args, StreamObject& s) {
   int64_t now = ctx.NowMs();
   ctx.w->Array(g->consumers.size());
   for (const auto& [name, c] : g->consumers) {
-    ctx.w->Map(4);
+    ctx.w->Map(3);
     ctx.w->Bulk("name");
     ctx.w->Bulk(name);
     ctx.w->Bulk("pending");
     ctx.w->Integer(static_cast<int64_t>(c.pending.size()));
     ctx.w->Bulk("idle");
     ctx.w->Integer(std::max<int64_t>(0, now - c.seen_ms));
-    ctx.w->Bulk("inactive");
-    ctx.w->Integer(c.active_ms != -1 ? now - c.active_ms : -1);
   }
 }
 
