@@ -146,9 +146,9 @@ TEST_F(KeyspaceNotifyTest, EventsMatchRedisForEveryWriteCommand) {
   }
 }
 
-// Streams: the events t_stream.c raises, including those that depend on
-// what the command did (XADD's trim, consumers created by XREADGROUP,
-// XCLAIM and XAUTOCLAIM).
+// Streams: the events redis-server 7.0.15 raised for the same commands,
+// including those that depend on what the command did (XADD's trim,
+// consumers created by XREADGROUP, XCLAIM and XAUTOCLAIM).
 TEST_F(KeyspaceNotifyTest, StreamEventsMatchRedis) {
   ASSERT_EQ(On(c_, {"CONFIG", "SET", "notify-keyspace-events", "KEA"}), "+OK\r\n");
   On(sub_, {"PSUBSCRIBE", "__keyevent@0__:*"});
