@@ -1,6 +1,7 @@
 #include "cli/config/local_cluster_config.h"
 
 #include <cstdint>
+#include <vector>
 
 #include "common/config.h"
 
@@ -28,6 +29,33 @@ Status GetIntIn(ConfigNode& node, const std::string& key, int64_t min, int64_t m
   return Status::Ok();
 }
 
+// Refuses a key or value anywhere in `root` that holds a carriage return:
+// yaml-cpp writes one at the end of a plain scalar as it is, and before the
+// next line break it reads back as part of that break, so the saved
+// cluster.yaml would hold another config. (Lines ending in CR LF are line
+// breaks, not part of any value.)
+Status CheckNoCarriageReturn(const YAML::Node& root, const std::string& path) {
+  std::vector<YAML::Node> pending = {root};
+  while (!pending.empty()) {
+    YAML::Node node = pending.back();
+    pending.pop_back();
+    if (node.IsScalar()) {
+      if (node.Scalar().find('\r') != std::string::npos) {
+        return Status::InvalidArgument(path + ": a carriage return (\\r) in the key or value '" +
+                                       node.Scalar().substr(0, 64) + "'");
+      }
+    } else if (node.IsSequence()) {
+      for (const auto& item : node) pending.push_back(item);
+    } else if (node.IsMap()) {
+      for (const auto& kv : node) {
+        pending.push_back(kv.first);
+        pending.push_back(kv.second);
+      }
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<LocalClusterConfig> LoadLocalClusterConfig(const std::string& path) {
@@ -35,6 +63,7 @@ Result<LocalClusterConfig> LoadLocalClusterConfig(const std::string& path) {
   if (path.empty()) return c;
   ASSIGN_OR_RETURN(YAML::Node root, LoadYamlFile(path));
   if (root.IsNull()) return c;
+  RETURN_IF_ERROR(CheckNoCarriageReturn(root, path));
   ConfigNode node(root, path);
   RETURN_IF_ERROR(GetIntIn(node, "chunkservers", 1, kChunkserversMax, &c.chunkservers));
   RETURN_IF_ERROR(GetIntIn(node, "racks", 1, c.chunkservers, &c.racks));

@@ -79,5 +79,22 @@ TEST_F(LocalClusterConfigTest, IntegersPastTheRangeAreRefusedNotCut) {
   }
 }
 
+// Found by cluster_config_fuzz: `host: ".\xff\xff\xff\r"` loaded, but the
+// saved cluster.yaml wrote the carriage return plain before its line break,
+// which reads back as a different host (and so a different config at the
+// next `strata up`). A value with a carriage return is refused.
+TEST_F(LocalClusterConfigTest, AValueWithACarriageReturnIsRefused) {
+  for (const char* text : {"host: \"a\\r\"\n", "host: .\xff\xff\xff\r", "master:\n  x: \"a\\rb\"\n",
+                           "cache:\n  namespaces:\n    - \"id=8\\r\"\n", "chunkserver:\n  \"k\\r\": 1\n"}) {
+    auto c = Load(text);
+    ASSERT_EQ(c.status().code(), StatusCode::kInvalidArgument) << text;
+    EXPECT_NE(c.status().message().find("carriage return"), std::string::npos) << c.status().ToString();
+  }
+  // A file whose lines end in CR LF is fine.
+  auto crlf = Load("host: 127.0.0.1\r\nchunkservers: 3\r\n");
+  ASSERT_TRUE(crlf.ok()) << crlf.status().ToString();
+  EXPECT_EQ(crlf->host, "127.0.0.1");
+}
+
 }  // namespace
 }  // namespace strata::cli
