@@ -18,6 +18,21 @@ uint64_t SystemClock::WallMicros() const {
 
 void SystemClock::SleepMicros(uint64_t micros) { std::this_thread::sleep_for(std::chrono::microseconds(micros)); }
 
+bool Clock::WaitFor(std::unique_lock<std::mutex>& lock, std::condition_variable& cv, uint64_t micros,
+                    const std::function<bool()>& pred) {
+  const uint64_t deadline = NowMicros() + micros;
+  while (!pred()) {
+    if (NowMicros() >= deadline) return pred();
+    cv.wait_for(lock, std::chrono::milliseconds(1));
+  }
+  return true;
+}
+
+bool SystemClock::WaitFor(std::unique_lock<std::mutex>& lock, std::condition_variable& cv, uint64_t micros,
+                          const std::function<bool()>& pred) {
+  return cv.wait_for(lock, std::chrono::microseconds(micros), pred);
+}
+
 std::shared_ptr<Clock> SystemClock::Default() {
   static std::shared_ptr<Clock> clock = std::make_shared<SystemClock>();
   return clock;

@@ -2,17 +2,21 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "master.pb.h"
 
 namespace strata::dfs {
 
-LeaseRenewer::LeaseRenewer(rpc::RpcClient* rpc, std::string master, std::string path, uint64_t writer_epoch,
-                           std::chrono::milliseconds interval)
+LeaseRenewer::LeaseRenewer(rpc::RpcClient* rpc, Clock* clock, std::string master, std::string path,
+                           uint64_t writer_epoch, std::chrono::milliseconds interval)
     : rpc_(rpc),
+      clock_(clock),
       master_(std::move(master)),
       path_(std::move(path)),
       writer_epoch_(writer_epoch),
       interval_(interval),
+      first_renewal_us_(clock->NowMicros() + static_cast<uint64_t>(std::chrono::microseconds(interval).count())),
       thread_([this] { Run(); }) {}
 
 LeaseRenewer::~LeaseRenewer() { Stop(); }
@@ -27,9 +31,16 @@ void LeaseRenewer::Stop() {
 }
 
 void LeaseRenewer::Run() {
+  const uint64_t interval_us = static_cast<uint64_t>(std::chrono::microseconds(interval_).count());
+  // Renewals keep to a schedule of the clock (one per interval from the
+  // start), whatever each call took; a clock that jumped ahead gets one
+  // renewal, not one per interval missed.
+  uint64_t next_us = first_renewal_us_;
   std::unique_lock lock(mu_);
   for (;;) {
-    if (cv_.wait_for(lock, interval_, [this] { return stopping_; })) return;
+    const uint64_t now = clock_->NowMicros();
+    if (clock_->WaitFor(lock, cv_, next_us > now ? next_us - now : 0, [this] { return stopping_; })) return;
+    next_us = std::max(next_us + interval_us, clock_->NowMicros());
     lock.unlock();
     RenewLeaseRequest req;
     req.set_path(path_);

@@ -8,8 +8,12 @@
 // until Stop(). A renewal that finds the writer fenced (StaleEpoch) ends the
 // renewals; the writer learns of it on its next call.
 //
+// It waits between renewals on the Clock it is given, so tests move its
+// rounds with a ManualClock.
+//
 // Thread-safety: Stop() and the destructor may be called from any one
-// thread. Ownership: borrows the RpcClient, which must outlive it.
+// thread. Ownership: borrows the RpcClient and the clock, which must outlive
+// it.
 #pragma once
 
 #include <chrono>
@@ -19,13 +23,14 @@
 #include <string>
 #include <thread>
 
+#include "env/clock.h"
 #include "rpc/client.h"
 
 namespace strata::dfs {
 
 class LeaseRenewer {
  public:
-  LeaseRenewer(rpc::RpcClient* rpc, std::string master, std::string path, uint64_t writer_epoch,
+  LeaseRenewer(rpc::RpcClient* rpc, Clock* clock, std::string master, std::string path, uint64_t writer_epoch,
                std::chrono::milliseconds interval);
   ~LeaseRenewer();
   LeaseRenewer(const LeaseRenewer&) = delete;
@@ -37,10 +42,12 @@ class LeaseRenewer {
   void Run();
 
   rpc::RpcClient* const rpc_;
+  Clock* const clock_;
   const std::string master_;
   const std::string path_;
   const uint64_t writer_epoch_;
   const std::chrono::milliseconds interval_;
+  const uint64_t first_renewal_us_;  // one interval of the clock after construction
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;  // GUARDED_BY(mu_)
