@@ -15,6 +15,8 @@ Status MasterOptions::Load(ConfigNode& n) {
   RETURN_IF_ERROR(n.GetUint("heartbeat_interval_ms", &heartbeat_interval_ms));
   RETURN_IF_ERROR(n.GetUint("chunkserver_dead_after_ms", &chunkserver_dead_after_ms));
   RETURN_IF_ERROR(n.GetUint("writer_lease_ms", &writer_lease_ms));
+  RETURN_IF_ERROR(n.GetUint("startup_grace_ms", &startup_grace_ms));
+  RETURN_IF_ERROR(n.GetUint("startup_allocations_waiting_max", &startup_allocations_waiting_max));
   RETURN_IF_ERROR(n.GetBytes("disk_free_min", &disk_free_min_bytes));
   RETURN_IF_ERROR(n.GetBool("placement_rack_fallback", &placement_rack_fallback));
   RETURN_IF_ERROR(n.GetUint("recovery_copies_per_server_max", &recovery_copies_per_server_max));

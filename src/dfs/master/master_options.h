@@ -31,6 +31,15 @@ struct MasterOptions {
   // Writers: a writer silent for this long (no master call, no renewal) is
   // presumed gone and its open chunk is sealed.
   uint64_t writer_lease_ms = 60000;
+  // Startup (membership.h, master_write_path.cc): for this long after the
+  // master starts, known chunkservers that have not registered again are not
+  // declared dead (whatever chunkserver_dead_after_ms says), and an
+  // allocation that cannot be placed yet waits for registrations (at most
+  // half its caller's timeout) instead of failing; at most
+  // `startup_allocations_waiting_max` wait at once, the others are told to
+  // retry.
+  uint64_t startup_grace_ms = 10000;
+  uint32_t startup_allocations_waiting_max = 4;
 
   // Placement.
   uint64_t disk_free_min_bytes = 0;   // kept free beyond the chunk size

@@ -136,6 +136,8 @@ Status MasterService::Register(const RegisterRequest& req, RegisterResponse* res
   Status st = membership_.Register(req);
   if (st.code() == StatusCode::kAlreadyExists) m_.registrations_refused->Add();
   RETURN_IF_ERROR(st);
+  registrations_++;
+  registered_cv_.notify_all();
   resp->set_heartbeat_interval_ms(options_.heartbeat_interval_ms);
   resp->set_cluster_id(catalog_.cluster_id());
   return Status::Ok();

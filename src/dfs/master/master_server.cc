@@ -1,5 +1,6 @@
 #include "dfs/master/master_server.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include <spdlog/spdlog.h>
@@ -37,6 +38,10 @@ Status MasterServer::Start() {
   rpc_options.frame_timeout_ms = options_.master.rpc_frame_timeout_ms;
   rpc_options.max_frame_bytes_total = options_.master.rpc_frame_memory_bytes_max;
   rpc_options.auth = options_.auth;
+  // Allocations waiting for registrations after the start hold workers:
+  // registrations must still find free ones.
+  rpc_options.worker_threads = std::max<int>(
+      rpc_options.worker_threads, static_cast<int>(options_.master.startup_allocations_waiting_max) + 4);
   rpc_ = std::make_unique<rpc::RpcServer>(rpc_options, &metrics_);
   RegisterMethods();
   ASSIGN_OR_RETURN(rpc_port_, rpc_->Start());
@@ -59,6 +64,7 @@ void MasterServer::Stop() {
   }
   cv_.notify_all();
   if (ticker_.joinable()) ticker_.join();
+  if (service_) service_->StopWaiting();
   if (rpc_) rpc_->Stop();
   if (http_) http_->Stop();
 }
@@ -84,6 +90,23 @@ void Bind(rpc::RpcServer* rpc, MasterMethod method, const char* name, MasterServ
   });
 }
 
+// ALLOCATE_CHUNK also gets the caller's timeout: a wait for chunkservers
+// after the start ends in time for the answer to reach the caller.
+void BindAllocate(rpc::RpcServer* rpc, MasterService* service) {
+  rpc->Register(MASTER_ALLOCATE_CHUNK, "allocate_chunk", [service](rpc::RpcRequest& req) {
+    rpc::RpcReply reply;
+    AllocateChunkRequest parsed;
+    if (!parsed.ParseFromString(req.meta)) {
+      reply.status = Status::InvalidArgument("cannot parse request message");
+      return reply;
+    }
+    AllocateChunkResponse resp;
+    reply.status = service->AllocateChunk(parsed, &resp, req.timeout_ms);
+    if (reply.status.ok()) resp.SerializeToString(&reply.meta);
+    return reply;
+  });
+}
+
 }  // namespace
 
 void MasterServer::RegisterMethods() {
@@ -96,7 +119,7 @@ void MasterServer::RegisterMethods() {
   Bind(r, MASTER_RENAME, "rename", s, &MasterService::Rename);
   Bind(r, MASTER_DELETE, "delete", s, &MasterService::Delete);
   Bind(r, MASTER_OPEN_WRITE, "open_write", s, &MasterService::OpenWrite);
-  Bind(r, MASTER_ALLOCATE_CHUNK, "allocate_chunk", s, &MasterService::AllocateChunk);
+  BindAllocate(r, s);
   Bind(r, MASTER_SEAL_CHUNK, "seal_chunk", s, &MasterService::SealChunk);
   Bind(r, MASTER_CLOSE_WRITE, "close_write", s, &MasterService::CloseWrite);
   Bind(r, MASTER_RENEW_LEASE, "renew_lease", s, &MasterService::RenewLease);

@@ -2,7 +2,10 @@
 // driven by an RpcClient as chunkservers and clients would.
 #include "dfs/master/master_server.h"
 
+#include <chrono>
 #include <filesystem>
+#include <future>
+#include <thread>
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -38,8 +41,8 @@ class MasterServerTest : public ::testing::Test {
   Status Call(MasterMethod m, const google::protobuf::Message& req, google::protobuf::Message* resp) {
     return client_.CallTyped(endpoint_, m, req, resp);
   }
-  void RegisterServers() {
-    for (int i = 1; i <= 3; ++i) {
+  void RegisterServers(int first = 1, int last = 3) {
+    for (int i = first; i <= last; ++i) {
       RegisterRequest req;
       req.set_server_id("cs" + std::to_string(i));
       req.set_addr("127.0.0.1:1");  // never called in this test
@@ -51,6 +54,18 @@ class MasterServerTest : public ::testing::Test {
       ASSERT_TRUE(Call(MASTER_REGISTER, req, &resp).ok());
       EXPECT_EQ(resp.heartbeat_interval_ms(), 1000u);
     }
+  }
+
+  // Opens `path` (a file) for writing; the request for its next chunk.
+  AllocateChunkRequest OpenForAllocation(const std::string& path) {
+    OpenWriteRequest ow;
+    ow.set_path(path);
+    OpenWriteResponse owr;
+    EXPECT_TRUE(Call(MASTER_OPEN_WRITE, ow, &owr).ok());
+    AllocateChunkRequest al;
+    al.set_path(path);
+    al.set_writer_epoch(owr.writer_epoch());
+    return al;
   }
 
   fs::path dir_;
@@ -75,28 +90,23 @@ TEST_F(MasterServerTest, NamespaceAndWritePathOverRpc) {
   cr.set_path("relative");
   EXPECT_EQ(Call(MASTER_CREATE, cr, &crr).code(), StatusCode::kInvalidArgument);
 
-  OpenWriteRequest ow;
-  ow.set_path("/a/b/f");
-  OpenWriteResponse owr;
-  ASSERT_TRUE(Call(MASTER_OPEN_WRITE, ow, &owr).ok());
-  AllocateChunkRequest al;
-  al.set_path("/a/b/f");
-  al.set_writer_epoch(owr.writer_epoch());
+  AllocateChunkRequest al = OpenForAllocation("/a/b/f");
+  ASSERT_GT(al.writer_epoch(), 0u);
   AllocateChunkResponse alr;
   ASSERT_TRUE(Call(MASTER_ALLOCATE_CHUNK, al, &alr).ok());
   EXPECT_EQ(alr.chunk().replicas_size(), 3);
   SealChunkRequest se;
   se.set_path("/a/b/f");
-  se.set_writer_epoch(owr.writer_epoch());
+  se.set_writer_epoch(al.writer_epoch());
   se.set_chunk_id(alr.chunk().chunk_id());
   se.set_length(12345);
   SealChunkResponse ser;
   ASSERT_TRUE(Call(MASTER_SEAL_CHUNK, se, &ser).ok());
-  se.set_writer_epoch(owr.writer_epoch() + 7);
+  se.set_writer_epoch(al.writer_epoch() + 7);
   EXPECT_EQ(Call(MASTER_SEAL_CHUNK, se, &ser).code(), StatusCode::kStaleEpoch);
   CloseWriteRequest cl;
   cl.set_path("/a/b/f");
-  cl.set_writer_epoch(owr.writer_epoch());
+  cl.set_writer_epoch(al.writer_epoch());
   CloseWriteResponse clr;
   ASSERT_TRUE(Call(MASTER_CLOSE_WRITE, cl, &clr).ok());
   EXPECT_EQ(clr.info().size(), 12345u);
@@ -137,6 +147,43 @@ TEST_F(MasterServerTest, NamespaceAndWritePathOverRpc) {
   EXPECT_EQ(Call(MASTER_DELETE, del, &delr).code(), StatusCode::kFailedPrecondition);
   del.set_recursive(true);
   EXPECT_TRUE(Call(MASTER_DELETE, del, &delr).ok());
+}
+
+// Right after a restart an allocation waits on its worker thread for a
+// chunkserver that registers late, while registrations are still served;
+// a wait ends in time for the caller's timeout, with Unavailable.
+TEST_F(MasterServerTest, AfterARestartAnAllocationWaitsForALateRegistrationOverRpc) {
+  RegisterServers();
+  server_.reset();
+  StartServer();
+  RegisterServers(1, 2);
+  CreateRequest cr;
+  cr.set_path("/f");
+  CreateResponse crr;
+  ASSERT_TRUE(Call(MASTER_CREATE, cr, &crr).ok());
+  AllocateChunkRequest al = OpenForAllocation("/f");
+
+  AllocateChunkResponse short_resp;
+  auto start = std::chrono::steady_clock::now();
+  Status short_wait = client_.CallTyped(endpoint_, MASTER_ALLOCATE_CHUNK, al, &short_resp, {}, nullptr, 600);
+  EXPECT_EQ(short_wait.code(), StatusCode::kUnavailable) << short_wait.ToString();
+  EXPECT_NE(short_wait.message().find("waited"), std::string::npos) << short_wait.ToString();
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(250));
+
+  auto allocation = std::async(std::launch::async, [&] {
+    AllocateChunkResponse resp;
+    Status st = client_.CallTyped(endpoint_, MASTER_ALLOCATE_CHUNK, al, &resp, {}, nullptr, 10000);
+    return std::make_pair(st, resp);
+  });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (server_->service()->StatusJson()["startup"]["allocations_waiting"] != 1) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the allocation never waited";
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  RegisterServers(3, 3);
+  auto [st, resp] = allocation.get();
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(resp.chunk().replicas_size(), 3);
 }
 
 TEST_F(MasterServerTest, MalformedRequestIsRejected) {

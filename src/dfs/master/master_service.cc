@@ -43,6 +43,8 @@ MasterService::MasterService(meta::MetaStore* store, Clock* clock, ChunkserverSt
                                      "Registrations refused: the id is a live chunkserver's, from another process");
   m_.rack_fallbacks = counter("strata_master_placement_rack_fallbacks_total",
                               "Chunks placed with two replicas in one rack for lack of racks");
+  m_.allocations_waiting = gauge("strata_master_allocations_waiting",
+                                 "Chunk allocations waiting for chunkservers to register after the master started");
   m_.servers_alive = gauge("strata_master_chunkservers_alive", "Chunkservers alive");
   m_.servers_dead = gauge("strata_master_chunkservers_dead", "Chunkservers declared dead");
   m_.files = gauge("strata_master_files", "Files in the namespace");

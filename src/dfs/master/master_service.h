@@ -7,7 +7,9 @@
 // fail-slow detectors for disks (SoftFaultDetector) and whole chunkservers
 // (SlowServerDetector). One mutex serializes every method; a method
 // that must call chunkservers (sealing a chunk a previous writer left open)
-// releases it for the calls and re-validates afterwards. Every mutation is
+// releases it for the calls and re-validates afterwards, and so does an
+// allocation that waits for chunkservers to register right after the master
+// started (AllocateChunk). Every mutation is
 // persisted (synced) before the method returns, so an acknowledged request
 // survives a crash of the master.
 //
@@ -23,6 +25,7 @@
 // metrics registry, which must outlive it.
 #pragma once
 
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -72,7 +75,12 @@ class MasterService {
   Status Rename(const RenameRequest& req, RenameResponse* resp);
   Status Delete(const DeleteRequest& req, DeleteResponse* resp);
   Status OpenWrite(const OpenWriteRequest& req, OpenWriteResponse* resp);
-  Status AllocateChunk(const AllocateChunkRequest& req, AllocateChunkResponse* resp);
+  // During the startup grace period (master_options.h) an allocation that
+  // known but not yet registered chunkservers could take waits for them, at
+  // most half of `caller_timeout_ms` (0: the caller set none) and never past
+  // the grace period, then answers Unavailable if it still cannot be placed.
+  Status AllocateChunk(const AllocateChunkRequest& req, AllocateChunkResponse* resp,
+                       uint32_t caller_timeout_ms = 0);
   Status SealChunk(const SealChunkRequest& req, SealChunkResponse* resp);
   Status CloseWrite(const CloseWriteRequest& req, CloseWriteResponse* resp);
   Status RenewLease(const RenewLeaseRequest& req, RenewLeaseResponse* resp);
@@ -82,6 +90,9 @@ class MasterService {
   Status ClusterStatus(const ClusterStatusRequest& req, ClusterStatusResponse* resp);
 
   void Tick();
+  // Ends every wait of AllocateChunk at once (they answer Unavailable) and
+  // starts no more; call before stopping the RPC server.
+  void StopWaiting();
   nlohmann::json StatusJson();
   // The address clients use for this master, shown in status.
   void SetAdvertisedAddress(std::string addr);
@@ -95,6 +106,18 @@ class MasterService {
   };
   Status SealLeftOpenChunk(const std::string& path, uint64_t epoch, std::unique_lock<std::mutex>& lock);
   Status DropEmptyLastChunk(uint64_t inode);
+  Status CommitNewChunk(const InodeRecord& file, const std::vector<PlacementChoice>& choices,
+                        AllocateChunkResponse* resp);
+  // Servers known but not registered since the start, when with them the
+  // placement would have enough servers (else 0: waiting cannot help).
+  size_t RegistrationsAwaited(const PlacementRequest& place) const;
+  // Until when (clock micros) an allocation may wait for registrations; 0
+  // once the startup grace period is over.
+  uint64_t StartupWaitUntil(uint32_t caller_timeout_ms) const;
+  // Waits (mu_ released) for the next registration or `until_us`; false,
+  // without waiting, when the time is up, waits are stopped or too many
+  // allocations wait already. REQUIRES: `lock` holds mu_.
+  bool AwaitRegistration(std::unique_lock<std::mutex>& lock, uint64_t until_us);
   // Writer leases: a call of the current writer renews its file's lease.
   void RenewLeaseLocked(uint64_t inode);
   // At start: every file with an open chunk, and every temporary file, gets a
@@ -177,6 +200,11 @@ class MasterService {
   std::unique_ptr<Random> random_;  // GUARDED_BY(mu_)
 
   std::mutex mu_;
+  // Notified by every registration, for allocations waiting after a start.
+  std::condition_variable registered_cv_;
+  uint64_t registrations_ = 0;       // GUARDED_BY(mu_)
+  uint32_t allocations_waiting_ = 0;  // GUARDED_BY(mu_)
+  bool stop_waiting_ = false;         // GUARDED_BY(mu_)
   Catalog catalog_;
   Namespace ns_;
   ChunkMap chunks_;
@@ -207,6 +235,7 @@ class MasterService {
     Counter* servers_died;
     Counter* registrations_refused;
     Counter* rack_fallbacks;
+    Gauge* allocations_waiting;
     Gauge* servers_alive;
     Gauge* servers_dead;
     Gauge* files;

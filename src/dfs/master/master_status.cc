@@ -1,4 +1,5 @@
 // CLUSTER_STATUS and /status: the master's view of the cluster as JSON.
+#include <algorithm>
 #include <map>
 #include <set>
 #include <string>
@@ -153,6 +154,10 @@ nlohmann::json MasterService::StatusJson() {
       {"master", advertised_addr_},
       {"cluster_id", catalog_.cluster_id()},
       {"uptime_s", (clock_->NowMicros() - started_us_) / 1000000},
+      {"startup",
+       {{"grace_remaining_ms",
+         (std::max(clock_->NowMicros(), started_us_ + options_.startup_grace_ms * 1000) - clock_->NowMicros()) / 1000},
+        {"allocations_waiting", allocations_waiting_}}},
       {"chunkservers", servers},
       {"racks", racks_json},
       {"totals",

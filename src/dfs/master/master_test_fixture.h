@@ -64,6 +64,9 @@ class MasterServiceTest : public ::testing::Test {
     options_.recovery_copies_per_server_max = 1;
     options_.recovery_bytes_per_sec_max = 100ull << 20;
     options_.seal_grace_ms = 1000;
+    // Single-threaded tests: an allocation must not wait for registrations
+    // (master_startup_test.cc sets a grace period).
+    options_.startup_grace_ms = 0;
     Restart(&memory_);
   }
   void Restart(meta::MetaStore* store) {

@@ -20,6 +20,7 @@
 // were read; the seal truncates it and the old writer learns of the
 // takeover through StaleEpoch on its next master call.
 #include <algorithm>
+#include <chrono>
 #include <functional>
 
 #include <spdlog/spdlog.h>
@@ -125,49 +126,103 @@ Status MasterService::OpenWrite(const OpenWriteRequest& req, OpenWriteResponse* 
   return Status::Ok();
 }
 
-Status MasterService::AllocateChunk(const AllocateChunkRequest& req, AllocateChunkResponse* resp) {
-  std::lock_guard lock(mu_);
-  ASSIGN_OR_RETURN(InodeRecord file, ns_.CheckWriter(req.path(), req.writer_epoch()));
-  RenewLeaseLocked(file.inode());
-  const ChunkRecord* last = chunks_.LastChunk(file);
-  if (last && !last->sealed() && last->epoch() == file.writer_epoch()) {
-    // This writer's chunk is still open: it can only be asking again because
-    // it lost our reply (it seals before it allocates), so give it again.
-    *resp->mutable_chunk() = ToChunkInfo(*last);
-    return Status::Ok();
-  }
-  if (last && !last->sealed()) {
-    return Status::FailedPrecondition("chunk " + std::to_string(last->chunk_id()) + " of " + req.path() +
-                                      " is still open: seal it before allocating the next");
-  }
-  PlacementRequest place;
-  place.replicas = file.replication();
-  place.bytes_needed = file.chunk_size();
-  place.disk_free_min_bytes = options_.disk_free_min_bytes;
-  place.exclude_servers.insert(req.exclude_servers().begin(), req.exclude_servers().end());
-  place.allow_rack_reuse = options_.placement_rack_fallback;
-  auto choices = PlaceReplicas(ServerViews(), place, random_.get());
-  if (!choices.ok() && choices.status().code() == StatusCode::kFailedPrecondition) {
+// Right after the master starts, known chunkservers are still registering
+// again (each within a heartbeat, or within its backoff if it noticed the
+// master's outage). An allocation they could take waits for them, on its RPC
+// worker thread with mu_ released, until a registration lets it be placed,
+// the startup grace period ends, or half its caller's timeout has passed
+// (the answer, Unavailable, must reach the caller while it still listens:
+// it retries). At most startup_allocations_waiting_max wait at once, so
+// registrations always find a free worker.
+Status MasterService::AllocateChunk(const AllocateChunkRequest& req, AllocateChunkResponse* resp,
+                                    uint32_t caller_timeout_ms) {
+  std::unique_lock lock(mu_);
+  const uint64_t wait_until_us = StartupWaitUntil(caller_timeout_ms);
+  const uint64_t wait_start_us = clock_->NowMicros();
+  for (;;) {
+    // Checked again after each wait: another writer may have taken over.
+    ASSIGN_OR_RETURN(InodeRecord file, ns_.CheckWriter(req.path(), req.writer_epoch()));
+    RenewLeaseLocked(file.inode());
+    const ChunkRecord* last = chunks_.LastChunk(file);
+    if (last && !last->sealed() && last->epoch() == file.writer_epoch()) {
+      // This writer's chunk is still open: it can only be asking again because
+      // it lost our reply (it seals before it allocates), so give it again.
+      *resp->mutable_chunk() = ToChunkInfo(*last);
+      return Status::Ok();
+    }
+    if (last && !last->sealed()) {
+      return Status::FailedPrecondition("chunk " + std::to_string(last->chunk_id()) + " of " + req.path() +
+                                        " is still open: seal it before allocating the next");
+    }
+    PlacementRequest place;
+    place.replicas = file.replication();
+    place.bytes_needed = file.chunk_size();
+    place.disk_free_min_bytes = options_.disk_free_min_bytes;
+    place.exclude_servers.insert(req.exclude_servers().begin(), req.exclude_servers().end());
+    place.allow_rack_reuse = options_.placement_rack_fallback;
+    auto choices = PlaceReplicas(ServerViews(), place, random_.get());
+    if (choices.ok()) return CommitNewChunk(file, *choices, resp);
+    const size_t pending = RegistrationsAwaited(place);
+    if (pending == 0) return choices.status();
+    if (AwaitRegistration(lock, wait_until_us)) continue;
     // Too few live servers, but some known ones have not registered since
     // this master started (or stopped beating and are not dead yet): they
     // may come any moment, so the writer is told to retry, not to give up.
-    size_t pending = 0, usable = 0;
-    for (const auto& [id, s] : membership_.servers()) {
-      pending += s.liveness == Liveness::kUnknown;
-      usable += s.liveness != Liveness::kDead && !place.exclude_servers.count(id);
-    }
-    if (pending > 0 && usable >= place.replicas) {
-      return Status::Unavailable(choices.status().message() + " yet; " + std::to_string(pending) +
-                                 " more known chunkserver(s) have not registered since the master started");
-    }
+    const uint64_t waited_ms = (clock_->NowMicros() - wait_start_us) / 1000;
+    return Status::Unavailable(choices.status().message() + " yet; " + std::to_string(pending) +
+                               " more known chunkserver(s) have not registered since the master started" +
+                               (waited_ms > 0 ? " (waited " + std::to_string(waited_ms) + " ms for them)" : ""));
   }
-  if (!choices.ok()) return choices.status();
+}
+
+Status MasterService::CommitNewChunk(const InodeRecord& file, const std::vector<PlacementChoice>& choices,
+                                     AllocateChunkResponse* resp) {
   std::set<std::string> racks;
-  for (const auto& c : *choices) racks.insert(c.rack);
-  if (racks.size() < choices->size()) m_.rack_fallbacks->Add();
-  ASSIGN_OR_RETURN(ChunkRecord chunk, chunks_.Allocate(file, *choices));
+  for (const auto& c : choices) racks.insert(c.rack);
+  if (racks.size() < choices.size()) m_.rack_fallbacks->Add();
+  ASSIGN_OR_RETURN(ChunkRecord chunk, chunks_.Allocate(file, choices));
   *resp->mutable_chunk() = ToChunkInfo(chunk);
   return Status::Ok();
+}
+
+size_t MasterService::RegistrationsAwaited(const PlacementRequest& place) const {
+  size_t pending = 0, usable = 0;
+  for (const auto& [id, s] : membership_.servers()) {
+    pending += s.liveness == Liveness::kUnknown;
+    usable += s.liveness != Liveness::kDead && !place.exclude_servers.count(id);
+  }
+  return usable >= place.replicas ? pending : 0;
+}
+
+uint64_t MasterService::StartupWaitUntil(uint32_t caller_timeout_ms) const {
+  const uint64_t now = clock_->NowMicros();
+  const uint64_t grace_end_us = started_us_ + options_.startup_grace_ms * 1000;
+  if (now >= grace_end_us) return 0;
+  if (caller_timeout_ms == 0) return grace_end_us;
+  return std::min(grace_end_us, now + uint64_t{caller_timeout_ms} * 1000 / 2);
+}
+
+bool MasterService::AwaitRegistration(std::unique_lock<std::mutex>& lock, uint64_t until_us) {
+  const uint64_t now = clock_->NowMicros();
+  if (stop_waiting_ || now >= until_us || allocations_waiting_ >= options_.startup_allocations_waiting_max) {
+    return false;
+  }
+  // The deadline is in the injected clock's time: the wait is cut into
+  // short slices of real time so that a clock moved by hand is noticed too.
+  constexpr uint64_t kWaitSliceUs = 10'000;
+  const uint64_t seen = registrations_;
+  m_.allocations_waiting->Set(static_cast<double>(++allocations_waiting_));
+  for (uint64_t t = now; !stop_waiting_ && registrations_ == seen && t < until_us; t = clock_->NowMicros()) {
+    registered_cv_.wait_for(lock, std::chrono::microseconds(std::min(until_us - t, kWaitSliceUs)));
+  }
+  m_.allocations_waiting->Set(static_cast<double>(--allocations_waiting_));
+  return !stop_waiting_;
+}
+
+void MasterService::StopWaiting() {
+  std::lock_guard lock(mu_);
+  stop_waiting_ = true;
+  registered_cv_.notify_all();
 }
 
 Status MasterService::SealChunk(const SealChunkRequest& req, SealChunkResponse* resp) {

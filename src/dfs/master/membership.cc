@@ -103,10 +103,13 @@ bool Membership::DiskFailed(const std::string& id, uint32_t disk) const {
 std::vector<std::string> Membership::DetectDead() {
   std::vector<std::string> dead;
   uint64_t now = clock_->NowMicros();
-  uint64_t timeout_us = options_.chunkserver_dead_after_ms * 1000;
+  const uint64_t timeout_us = options_.chunkserver_dead_after_ms * 1000;
+  // Not heard from since the master started: it may be backing off from the
+  // master's outage, so it has at least the startup grace period to return.
+  const uint64_t unknown_timeout_us = std::max(timeout_us, options_.startup_grace_ms * 1000);
   for (auto& [id, s] : servers_) {
     if (s.liveness == Liveness::kDead) continue;
-    if (now - s.last_heartbeat_us <= timeout_us) continue;
+    if (now - s.last_heartbeat_us <= (s.liveness == Liveness::kUnknown ? unknown_timeout_us : timeout_us)) continue;
     spdlog::warn("master: chunkserver {} ({}) declared dead: no heartbeat for {} ms", id, s.record.addr(),
                  (now - s.last_heartbeat_us) / 1000);
     s.liveness = Liveness::kDead;

@@ -5,9 +5,13 @@
 // master restart the replica locations it serves still name reachable
 // servers. Liveness is not persisted: a server loaded from the catalog is
 // kUnknown (its replicas still count, it gets no new chunks) until it
-// registers again; a server whose last heartbeat (or, for kUnknown, the
-// master's start) is older than `chunkserver_dead_after_ms` is declared
-// kDead by DetectDead, and the caller then drops its replicas. A dead or
+// registers again; a server whose last heartbeat is older than
+// `chunkserver_dead_after_ms` is declared kDead by DetectDead, and the caller
+// then drops its replicas. A kUnknown server gets the longer of that and
+// `startup_grace_ms` from the master's start: a chunkserver backing off from
+// the master's outage (its retries double up to 5 s) may come back a while
+// after the master did, and taking it for dead would start copies of
+// everything it holds. A dead or
 // unknown server that heartbeats is told to register again, which makes it
 // send a full replica report.
 //
