@@ -20,7 +20,6 @@
 // were read; the seal truncates it and the old writer learns of the
 // takeover through StaleEpoch on its next master call.
 #include <algorithm>
-#include <chrono>
 #include <functional>
 
 #include <spdlog/spdlog.h>
@@ -207,14 +206,9 @@ bool MasterService::AwaitRegistration(std::unique_lock<std::mutex>& lock, uint64
   if (stop_waiting_ || now >= until_us || allocations_waiting_ >= options_.startup_allocations_waiting_max) {
     return false;
   }
-  // The deadline is in the injected clock's time: the wait is cut into
-  // short slices of real time so that a clock moved by hand is noticed too.
-  constexpr uint64_t kWaitSliceUs = 10'000;
   const uint64_t seen = registrations_;
   m_.allocations_waiting->Set(static_cast<double>(++allocations_waiting_));
-  for (uint64_t t = now; !stop_waiting_ && registrations_ == seen && t < until_us; t = clock_->NowMicros()) {
-    registered_cv_.wait_for(lock, std::chrono::microseconds(std::min(until_us - t, kWaitSliceUs)));
-  }
+  clock_->WaitFor(lock, registered_cv_, until_us - now, [&] { return stop_waiting_ || registrations_ != seen; });
   m_.allocations_waiting->Set(static_cast<double>(--allocations_waiting_));
   return !stop_waiting_;
 }
