@@ -17,7 +17,8 @@ CacheCore::CacheCore(const CacheOptions& options, const Clock* clock, MetricsReg
       hotkeys_(clock, HotKeysOptions{.sample_every = options.hotkeys_sample_every}),
       pubsub_(clock, options.pubsub_limits),
       scripts_(clock),
-      start_us_(clock->NowMicros()) {
+      start_us_(clock->NowMicros()),
+      last_save_s_(static_cast<int64_t>(clock->WallMicros() / 1'000'000)) {
   m_.commands_resp = metrics->GetCounter("strata_cache_commands_total", "Commands executed", "proto=\"resp\"");
   m_.commands_memcache = metrics->GetCounter("strata_cache_commands_total", "Commands executed", "proto=\"memcache\"");
   m_.errors = metrics->GetCounter("strata_cache_errors_total", "Error replies sent");

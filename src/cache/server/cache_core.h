@@ -87,7 +87,10 @@ class CacheCore {
   MetricsRegistry* registry() const { return metrics_; }
   const CacheMetrics& metrics() const { return m_; }
   uint64_t NextClientId() { return next_client_id_.fetch_add(1); }
-  uint64_t start_us() const { return start_us_; }
+  uint64_t start_us() const { return start_us_; }  // monotonic (clock()->NowMicros())
+  // LASTSAVE: Unix seconds of the last SAVE/BGSAVE, the start time before any.
+  int64_t last_save_s() const { return last_save_s_.load(std::memory_order_relaxed); }
+  void MarkSaved() { last_save_s_.store(static_cast<int64_t>(clock_->WallMicros() / 1'000'000), std::memory_order_relaxed); }
 
   // CONFIG GET/SET: settings are strings; Set validates and may refuse.
   std::map<std::string, std::string> ConfigMatching(const std::string& glob);
@@ -124,6 +127,7 @@ class CacheCore {
   KeyspaceRemovalNotifier removals_{&pubsub_, &keyspace_events};
   std::atomic<uint64_t> next_client_id_{1};
   uint64_t start_us_;
+  std::atomic<int64_t> last_save_s_;
   std::mutex settings_mu_;
   std::map<std::string, std::string> settings_;  // GUARDED_BY(settings_mu_)
 };

@@ -324,8 +324,19 @@ void HotKeysCmd(CommandContext& ctx, Args args) {
   }
 }
 
-void Save(CommandContext& ctx, Args) { ctx.w->Ok(); }
-void LastSave(CommandContext& ctx, Args) { ctx.w->Integer(static_cast<int64_t>(ctx.core->start_us() / 1'000'000)); }
+// Nothing to write (the mem engine is a cache, the persist engine is durable
+// per write), so a save succeeds at once; it still moves LASTSAVE, which
+// clients poll to see a BGSAVE finish.
+void Save(CommandContext& ctx, Args) {
+  ctx.core->MarkSaved();
+  ctx.w->Ok();
+}
+void BgSave(CommandContext& ctx, Args args) {
+  if (args.size() > 2 || (args.size() == 2 && !IEquals(args[1], "schedule"))) return ctx.w->Error(kSyntaxError);
+  ctx.core->MarkSaved();
+  ctx.w->Simple("Background saving started");
+}
+void LastSave(CommandContext& ctx, Args) { ctx.w->Integer(ctx.core->last_save_s()); }
 
 }  // namespace
 
@@ -345,7 +356,7 @@ void RegisterServerCommands(CommandTable& t) {
   t.Add({"time", 1, kFast, 0, 0, 0, Time});
   t.Add({"hotkeys", -1, 0, 0, 0, 0, HotKeysCmd});
   t.Add({"save", 1, kAdmin, 0, 0, 0, Save});
-  t.Add({"bgsave", -1, kAdmin, 0, 0, 0, Save});
+  t.Add({"bgsave", -1, kAdmin, 0, 0, 0, BgSave});
   t.Add({"lastsave", 1, kFast, 0, 0, 0, LastSave});
 }
 
