@@ -4,6 +4,21 @@
 
 namespace strata::cache {
 
+ExpiryStats SumExpiries(std::span<const ExpiryTally* const> tallies, uint8_t ns, int64_t now_ms) {
+  uint64_t keys = 0, sum_s = 0;
+  for (const ExpiryTally* t : tallies) {
+    keys += t->keys(ns);
+    sum_s += t->sum_s(ns);
+  }
+  ExpiryStats out;
+  out.keys = keys;
+  if (keys > 0) {
+    int64_t mean_ms = static_cast<int64_t>(static_cast<double>(sum_s) / static_cast<double>(keys) * 1000.0);
+    out.avg_ttl_ms = std::max<int64_t>(0, mean_ms - now_ms);
+  }
+  return out;
+}
+
 KeyLock::KeyLock(Engine* engine, std::string_view key) : engine_(engine), single_(engine->ShardOf(key)) {
   engine_->ShardMutex(single_).lock();
 }

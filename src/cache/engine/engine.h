@@ -14,6 +14,9 @@
 // Ownership: objects passed to PutObject become owned by the engine.
 #pragma once
 
+#include <algorithm>
+#include <array>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -53,6 +56,49 @@ class RemovalListener {
   ~RemovalListener() = default;
 };
 
+// Keys with an expiry in one namespace, for INFO keyspace.
+struct ExpiryStats {
+  uint64_t keys = 0;
+  int64_t avg_ttl_ms = 0;  // mean time left; 0 when no key has an expiry
+};
+
+// Per namespace: how many keys have an expiry and the sum of their expiry
+// times, kept as keys are stored, re-timed and removed, so INFO reads two
+// numbers instead of walking the keyspace. The sum is in seconds (each term
+// capped at 2^36 s, the year 4147) so a billion keys cannot overflow it;
+// adding and removing the same term cancel exactly. Expired keys not yet
+// reclaimed still count, as in Redis.
+//
+// Thread-safety: relaxed atomics; any thread.
+class ExpiryTally {
+ public:
+  void Add(uint8_t ns, int64_t expire_ms, int sign) {
+    if (expire_ms == 0) return;
+    uint64_t s = std::min<uint64_t>(static_cast<uint64_t>(std::max<int64_t>(expire_ms, 0)) / 1000, 1ull << 36);
+    if (sign > 0) {
+      keys_[ns].fetch_add(1, std::memory_order_relaxed);
+      sum_s_[ns].fetch_add(s, std::memory_order_relaxed);
+    } else {
+      keys_[ns].fetch_sub(1, std::memory_order_relaxed);
+      sum_s_[ns].fetch_sub(s, std::memory_order_relaxed);
+    }
+  }
+  void Clear(int ns) {
+    for (int i = 0; i < 256; i++) {
+      if (ns < 0 || i == ns) keys_[i] = sum_s_[i] = 0;
+    }
+  }
+  uint64_t keys(uint8_t ns) const { return keys_[ns].load(std::memory_order_relaxed); }
+  uint64_t sum_s(uint8_t ns) const { return sum_s_[ns].load(std::memory_order_relaxed); }
+
+ private:
+  std::array<std::atomic<uint64_t>, 256> keys_{};
+  std::array<std::atomic<uint64_t>, 256> sum_s_{};
+};
+
+// Sums tallies into ExpiryStats at `now_ms`.
+ExpiryStats SumExpiries(std::span<const ExpiryTally* const> tallies, uint8_t ns, int64_t now_ms);
+
 class Engine {
  public:
   virtual ~Engine() = default;
@@ -81,6 +127,7 @@ class Engine {
   // --- whole engine; lock internally -----------------------------------------
   virtual uint64_t Count(uint8_t ns) = 0;
   virtual uint64_t NamespaceBytes(uint8_t ns) = 0;
+  virtual ExpiryStats Expiries(uint8_t ns) = 0;
   // Removes every key of `ns`, or of all namespaces when ns < 0.
   virtual void Flush(int ns) = 0;
   // Visits some keys (user part, without the namespace byte) of `ns` from

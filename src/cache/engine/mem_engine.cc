@@ -80,6 +80,12 @@ uint64_t MemEngine::NamespaceBytes(uint8_t ns) {
   return n;
 }
 
+ExpiryStats MemEngine::Expiries(uint8_t ns) {
+  std::vector<const ExpiryTally*> tallies;
+  for (auto& s : shards_) tallies.push_back(&s->expiries());
+  return SumExpiries(tallies, ns, NowMs());
+}
+
 void MemEngine::Flush(int ns) {
   for (auto& s : shards_) {
     std::lock_guard<std::mutex> lock(s->mu());

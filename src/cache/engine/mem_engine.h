@@ -49,6 +49,7 @@ class MemEngine final : public Engine {
 
   uint64_t Count(uint8_t ns) override;
   uint64_t NamespaceBytes(uint8_t ns) override;
+  ExpiryStats Expiries(uint8_t ns) override;
   void Flush(int ns) override;
   uint64_t Scan(uint8_t ns, uint64_t cursor, size_t count,
                 const std::function<void(std::string_view, ValueType)>& fn) override;

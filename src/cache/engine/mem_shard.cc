@@ -39,6 +39,7 @@ uint64_t MemShard::ItemBytes(const Item* it) const {
 void MemShard::Account(const Item* it, int sign) {
   uint8_t ns = static_cast<uint8_t>(it->data()[0]);
   uint64_t bytes = ItemBytes(it);
+  expiries_.Add(ns, it->expire_ms, sign);
   if (sign > 0) {
     ns_items_[ns].fetch_add(1, std::memory_order_relaxed);
     ns_bytes_[ns].fetch_add(bytes, std::memory_order_relaxed);
@@ -326,7 +327,10 @@ bool MemShard::Erase(std::string_view key, uint64_t hash) {
 bool MemShard::SetExpire(std::string_view key, uint64_t hash, int64_t expire_ms) {
   Handle h = index_.Find(key, hash);
   if (h == kNullHandle) return false;
+  uint8_t ns = static_cast<uint8_t>(key[0]);
+  expiries_.Add(ns, At(h)->expire_ms, -1);
   At(h)->expire_ms = expire_ms;
+  expiries_.Add(ns, expire_ms, +1);
   At(h)->cas = next_cas_++;
   return true;
 }

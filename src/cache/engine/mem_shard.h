@@ -72,6 +72,7 @@ class MemShard {
 
   uint64_t ns_items(uint8_t ns) const { return ns_items_[ns].load(std::memory_order_relaxed); }
   uint64_t ns_bytes(uint8_t ns) const { return ns_bytes_[ns].load(std::memory_order_relaxed); }
+  const ExpiryTally& expiries() const { return expiries_; }
   const ShardCounters& counters() const { return counters_; }
   const SlabAllocator& slab() const { return slab_; }
   const SegmentedLru& lru() const { return lru_; }
@@ -114,6 +115,7 @@ class MemShard {
   ShardCounters counters_;
   std::array<std::atomic<uint64_t>, 256> ns_items_{};
   std::array<std::atomic<uint64_t>, 256> ns_bytes_{};
+  ExpiryTally expiries_;
 };
 
 }  // namespace strata::cache

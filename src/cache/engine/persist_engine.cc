@@ -46,12 +46,16 @@ Result<std::unique_ptr<PersistEngine>> PersistEngine::Open(const std::string& di
   rocksdb::Status s = rocksdb::DB::Open(options, dir, &db);
   if (!s.ok()) return Status::IoError("open persist engine at " + dir + ": " + s.ToString());
   auto engine = std::unique_ptr<PersistEngine>(new PersistEngine(db, clock));
-  // Rebuild the per-namespace counters (DBSIZE, quotas) from the data.
+  // Rebuild the per-namespace counters (DBSIZE, quotas, expiries) from the data.
   std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     uint8_t ns = static_cast<uint8_t>(it->key()[0]);
     engine->counts_[ns]++;
     engine->bytes_[ns] += it->key().size() + it->value().size();
+    Header h;
+    if (DecodeHeader(std::string_view(it->value().data(), it->value().size()), &h)) {
+      engine->expiries_.Add(ns, h.expire_ms, +1);
+    }
   }
   return engine;
 }
@@ -79,6 +83,17 @@ Status PersistEngine::WriteRaw(std::string_view key, const std::string& raw) {
     return Status::IoError("persist engine write: " + s.ToString());
   }
   return Status::Ok();
+}
+
+void PersistEngine::RetimeExpiry(uint8_t ns, std::string_view old_raw, int64_t expire_ms) {
+  Header h;
+  if (!old_raw.empty() && DecodeHeader(old_raw, &h)) expiries_.Add(ns, h.expire_ms, -1);
+  expiries_.Add(ns, expire_ms, +1);
+}
+
+ExpiryStats PersistEngine::Expiries(uint8_t ns) {
+  const ExpiryTally* tallies[] = {&expiries_};
+  return SumExpiries(tallies, ns, NowMs());
 }
 
 bool PersistEngine::Find(std::string_view key, ItemView* out) {
@@ -131,6 +146,7 @@ Status PersistEngine::WriteStream(std::string_view key, CachedStream& c) {
   bool existed = ReadRaw(key, &old);
   RETURN_IF_ERROR(WriteRaw(key, raw));
   uint8_t ns = static_cast<uint8_t>(key[0]);
+  RetimeExpiry(ns, existed ? old : std::string_view(), c.expire_ms);
   if (!existed) counts_[ns]++;
   bytes_[ns] += key.size() + raw.size();
   if (existed) bytes_[ns] -= key.size() + old.size();
@@ -160,6 +176,7 @@ Result<uint64_t> PersistEngine::PutString(std::string_view key, std::span<const 
   RETURN_IF_ERROR(WriteRaw(key, raw));
   cache(key).erase(std::string(key));
   uint8_t ns = static_cast<uint8_t>(key[0]);
+  RetimeExpiry(ns, existed ? old : std::string_view(), expire_ms);
   if (!existed) counts_[ns]++;
   bytes_[ns] += key.size() + raw.size();
   if (existed) bytes_[ns] -= key.size() + old.size();
@@ -186,6 +203,7 @@ bool PersistEngine::Erase(std::string_view key) {
   if (!s.ok()) return false;
   cache(key).erase(std::string(key));
   uint8_t ns = static_cast<uint8_t>(key[0]);
+  RetimeExpiry(ns, old, 0);
   counts_[ns]--;
   bytes_[ns] -= key.size() + old.size();
   Header h;
@@ -197,12 +215,15 @@ bool PersistEngine::SetExpire(std::string_view key, int64_t expire_ms) {
   if (!ReadRaw(key, &raw)) return false;
   Header h;
   if (!DecodeHeader(raw, &h)) return false;
+  int64_t old_expire_ms = h.expire_ms;
   h.expire_ms = expire_ms;
   h.cas = next_cas_++;
   std::string out;
   EncodeHeader(h, &out);
   out.append(raw, kHeader);
   if (!WriteRaw(key, out).ok()) return false;
+  expiries_.Add(static_cast<uint8_t>(key[0]), old_expire_ms, -1);
+  expiries_.Add(static_cast<uint8_t>(key[0]), expire_ms, +1);
   auto it = cache(key).find(std::string(key));
   if (it != cache(key).end()) {
     it->second.cas = h.cas;
@@ -227,6 +248,7 @@ void PersistEngine::Flush(int ns) {
     for (int i = 0; i < 256; i++) {
       if (ns < 0 || i == ns) counts_[i] = bytes_[i] = 0;
     }
+    expiries_.Clear(ns);
   }
 }
 

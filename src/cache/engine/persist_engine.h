@@ -56,6 +56,7 @@ class PersistEngine final : public Engine {
 
   uint64_t Count(uint8_t ns) override { return counts_[ns].load(); }
   uint64_t NamespaceBytes(uint8_t ns) override { return bytes_[ns].load(); }
+  ExpiryStats Expiries(uint8_t ns) override;
   void Flush(int ns) override;
   uint64_t Scan(uint8_t ns, uint64_t cursor, size_t count,
                 const std::function<void(std::string_view, ValueType)>& fn) override;
@@ -81,6 +82,9 @@ class PersistEngine final : public Engine {
   PersistEngine(rocksdb::DB* db, const Clock* clock);
   int64_t NowMs() const { return static_cast<int64_t>(clock_->WallMicros() / 1000); }
   bool ReadRaw(std::string_view key, std::string* raw);
+  // Moves a key's term in expiries_ from the old record's expiry (none when
+  // `old_raw` is empty) to `expire_ms`.
+  void RetimeExpiry(uint8_t ns, std::string_view old_raw, int64_t expire_ms);
   Status WriteRaw(std::string_view key, const std::string& raw);
 
   rocksdb::DB* db_;
@@ -89,6 +93,7 @@ class PersistEngine final : public Engine {
   std::array<StreamCache, kShards> streams_;  // GUARDED_BY(mu_[shard])
   std::array<std::atomic<uint64_t>, 256> counts_{};
   std::array<std::atomic<uint64_t>, 256> bytes_{};
+  ExpiryTally expiries_;
   std::atomic<uint64_t> next_cas_;
   std::atomic<uint64_t> write_errors_{0};
   std::atomic<uint64_t> corrupt_records_{0};  // stream records that did not decode

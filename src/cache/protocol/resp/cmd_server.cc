@@ -154,7 +154,10 @@ std::string InfoText(CommandContext& ctx, const std::string& section) {
     o << "# Keyspace\r\n";
     for (Namespace* ns : core->namespaces()->All()) {
       uint64_t n = ns->engine()->Count(static_cast<uint8_t>(ns->id()));
-      if (n > 0) o << "db" << ns->id() << ":keys=" << n << ",expires=0,avg_ttl=0,engine=" << ns->spec().engine << "\r\n";
+      if (n == 0) continue;
+      ExpiryStats e = ns->engine()->Expiries(static_cast<uint8_t>(ns->id()));
+      o << "db" << ns->id() << ":keys=" << n << ",expires=" << e.keys << ",avg_ttl=" << e.avg_ttl_ms
+        << ",engine=" << ns->spec().engine << "\r\n";
     }
     o << "\r\n";
   }

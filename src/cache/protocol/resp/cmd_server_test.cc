@@ -66,5 +66,29 @@ TEST(LastSave, IsUnixSecondsAndMovesWithSave) {
   EXPECT_EQ(run({"BGSAVE", "NOW"}), "-ERR syntax error\r\n");
 }
 
+TEST_F(ServerTest, InfoKeyspaceCountsKeysWithAnExpiry) {
+  Run({"SET", "a", "1", "EX", "100"});
+  Run({"SET", "b", "1", "EX", "200"});
+  Run({"SET", "c", "1"});
+  Run({"HSET", "h", "f", "v"});
+  EXPECT_EQ(InfoField("keyspace", "db0"), "keys=4,expires=2,avg_ttl=150000,engine=mem");
+  Run({"PERSIST", "a"});
+  EXPECT_EQ(InfoField("keyspace", "db0"), "keys=4,expires=1,avg_ttl=200000,engine=mem");
+  t_.clock.Advance(50'000'000);
+  EXPECT_EQ(InfoField("keyspace", "db0"), "keys=4,expires=1,avg_ttl=150000,engine=mem");
+  Run({"EXPIRE", "h", "10"});
+  Run({"PEXPIRE", "b", "30000"});  // re-timed, not counted twice
+  EXPECT_EQ(InfoField("keyspace", "db0"), "keys=4,expires=2,avg_ttl=20000,engine=mem");
+  Run({"SET", "b", "2"});  // a plain SET drops the TTL
+  Run({"RENAME", "h", "h2"});
+  EXPECT_EQ(InfoField("keyspace", "db0"), "keys=4,expires=1,avg_ttl=10000,engine=mem");
+  Run({"DEL", "h2"});
+  EXPECT_EQ(InfoField("keyspace", "db0"), "keys=3,expires=0,avg_ttl=0,engine=mem");
+  Run({"SETEX", "e", "5", "v"});
+  Run({"FLUSHDB"});
+  Run({"SET", "z", "v"});
+  EXPECT_EQ(InfoField("keyspace", "db0"), "keys=1,expires=0,avg_ttl=0,engine=mem");
+}
+
 }  // namespace
 }  // namespace strata::cache::resp
