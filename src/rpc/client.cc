@@ -36,12 +36,20 @@ Result<std::pair<std::string, uint16_t>> SplitHostPort(const std::string& endpoi
 
 namespace {
 
-// Where a call's outcome goes: the caller's future, then (optionally) a
-// notification, both on the connection's I/O thread.
+// Where a call's outcome goes, on the connection's I/O thread: the caller's
+// callback, or the caller's future and then (optionally) a notification.
+// A callback costs no synchronisation of its own (a promise's first
+// set_value wakes the futex of its once-flag even when nobody waits).
 struct Promise {
+  ReplyCallback callback;
   std::promise<Result<RpcReply>> promise;
   std::function<void()> on_done;
   void set_value(Result<RpcReply> result) {
+    if (callback) {
+      ReplyCallback cb = std::move(callback);
+      cb(std::move(result));
+      return;
+    }
     promise.set_value(std::move(result));
     if (on_done) on_done();
   }
@@ -314,6 +322,17 @@ class RpcClient::Impl {
     for (auto& t : threads_) t.join();
   }
 
+  // Sends one call whose outcome goes to `promise`.
+  void Send(const std::string& endpoint, uint32_t method, std::shared_ptr<const FrameBody> body, uint32_t timeout_ms,
+            std::shared_ptr<Promise> promise) {
+    if (timeout_ms == 0) timeout_ms = options_.default_timeout_ms;
+    if (body->meta.size() > options_.limits.max_meta_bytes || body->bulk.size() > options_.limits.max_bulk_bytes) {
+      promise->set_value(Status::InvalidArgument("rpc request too large for one frame"));
+      return;
+    }
+    Pick(endpoint)->Call(method, std::move(body), timeout_ms, std::move(promise));
+  }
+
   std::shared_ptr<ClientConnection> Pick(const std::string& endpoint) {
     std::lock_guard lock(mu_);
     auto& conns = pool_[endpoint];
@@ -371,14 +390,24 @@ std::future<Result<RpcReply>> RpcClient::CallAsync(const std::string& endpoint, 
   auto promise = std::make_shared<Promise>();
   promise->on_done = std::move(on_done);
   auto future = promise->get_future();
-  if (timeout_ms == 0) timeout_ms = impl_->options_.default_timeout_ms;
-  if (body->meta.size() > impl_->options_.limits.max_meta_bytes ||
-      body->bulk.size() > impl_->options_.limits.max_bulk_bytes) {
-    promise->set_value(Status::InvalidArgument("rpc request too large for one frame"));
-    return future;
-  }
-  impl_->Pick(endpoint)->Call(method, std::move(body), timeout_ms, std::move(promise));
+  impl_->Send(endpoint, method, std::move(body), timeout_ms, std::move(promise));
   return future;
+}
+
+void RpcClient::CallWithCallback(const std::string& endpoint, uint32_t method, std::string meta, std::string bulk,
+                                 uint32_t timeout_ms, ReplyCallback done) {
+  if (meta.size() > impl_->options_.limits.max_meta_bytes || bulk.size() > impl_->options_.limits.max_bulk_bytes) {
+    done(Status::InvalidArgument("rpc request too large for one frame"));
+    return;
+  }
+  CallWithCallback(endpoint, method, MakeFrameBody(std::move(meta), std::move(bulk)), timeout_ms, std::move(done));
+}
+
+void RpcClient::CallWithCallback(const std::string& endpoint, uint32_t method, std::shared_ptr<const FrameBody> body,
+                                 uint32_t timeout_ms, ReplyCallback done) {
+  auto promise = std::make_shared<Promise>();
+  promise->callback = std::move(done);
+  impl_->Send(endpoint, method, std::move(body), timeout_ms, std::move(promise));
 }
 
 Result<RpcReply> RpcClient::Call(const std::string& endpoint, uint32_t method, std::string meta, std::string bulk,

@@ -28,6 +28,8 @@ class io_context;
 
 namespace strata::rpc {
 
+using ReplyCallback = std::function<void(Result<RpcReply>)>;
+
 struct RpcClientOptions {
   int io_threads = 1;
   // Run the connections on this io_context instead of the client's own
@@ -64,6 +66,15 @@ class RpcClient {
   std::future<Result<RpcReply>> CallAsync(const std::string& endpoint, uint32_t method,
                                           std::shared_ptr<const FrameBody> body, uint32_t timeout_ms = 0,
                                           std::function<void()> on_done = {});
+
+  // Sends one request; `done` gets the reply (whose status may be an error
+  // from the server) or a transport error, exactly once, on an I/O thread
+  // (or on the caller's when the request is refused at once). It must be
+  // quick and not block. Costs no future (no synchronisation of its own).
+  void CallWithCallback(const std::string& endpoint, uint32_t method, std::string meta, std::string bulk,
+                        uint32_t timeout_ms, ReplyCallback done);
+  void CallWithCallback(const std::string& endpoint, uint32_t method, std::shared_ptr<const FrameBody> body,
+                        uint32_t timeout_ms, ReplyCallback done);
 
   Result<RpcReply> Call(const std::string& endpoint, uint32_t method, std::string meta, std::string bulk,
                         uint32_t timeout_ms = 0);

@@ -1,10 +1,8 @@
 #include "rpc/frame_io.h"
 
-#include <sys/socket.h>
 
 #include <algorithm>
 #include <array>
-#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <memory>
@@ -132,21 +130,20 @@ void FrameReader::FreeBuffer() {
 }
 
 asio::awaitable<Status> FrameReader::WaitForBytes(asio::ip::tcp::socket& socket) {
-  if (buf_) {  // a busy connection: the next frame is often there already
-    ssize_t n = ::recv(socket.native_handle(), buf_.get(), kBufferBytes, MSG_DONTWAIT);
-    if (n > 0) {
-      begin_ = 0;
-      end_ = static_cast<size_t>(n);
-      co_return Status::Ok();
-    }
-    if (n == 0) co_return Status::Unavailable("connection closed");
-    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) co_return Status::Unavailable(std::strerror(errno));
-    FreeBuffer();
-  }
+  FreeBuffer();  // drained: an idle connection holds none
+  // A read into the connection's few bytes of its own, not a wait for
+  // readiness (asio re-arms the descriptor with epoll_ctl for every wait)
+  // nor a read of our own first (asio knows whether the socket may have
+  // bytes: it tries at once only then, and otherwise waits for the edge
+  // it registered once).
   asio::error_code ec;
-  co_await socket.async_wait(asio::socket_base::wait_read, asio::redirect_error(asio::use_awaitable, ec));
+  size_t n = co_await socket.async_read_some(asio::buffer(first_bytes_), asio::redirect_error(asio::use_awaitable, ec));
+  if (ec == asio::error::eof) co_return Status::Unavailable("connection closed");
   if (ec) co_return Status::Unavailable(ec.message());
   AllocateBuffer();
+  std::memcpy(buf_.get(), first_bytes_.data(), n);
+  begin_ = 0;
+  end_ = n;
   co_return Status::Ok();
 }
 

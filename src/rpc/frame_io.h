@@ -6,6 +6,7 @@
 #pragma once
 
 #include <asio.hpp>
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <deque>
@@ -127,6 +128,7 @@ class FrameReader {
 
  private:
   static constexpr size_t kBufferBytes = 64 * 1024;
+  static constexpr size_t kFirstBytes = 1024;
   // Waits until the socket has bytes, with no buffer held while it waits.
   asio::awaitable<Status> WaitForBytes(asio::ip::tcp::socket& socket);
   // Reads at least `want` more bytes into the buffer.
@@ -143,6 +145,7 @@ class FrameReader {
   FrameLimits limits_;
   FrameMemory* memory_;
   std::unique_ptr<FrameMac> mac_;  // null: an unauthenticated connection
+  std::array<char, kFirstBytes> first_bytes_;  // what arrives while no buffer is held
   std::unique_ptr<char[]> buf_;  // kBufferBytes, or null between frames
   size_t begin_ = 0;             // unread bytes are [begin_, end_)
   size_t end_ = 0;

@@ -143,6 +143,50 @@ TEST_F(RpcTest, ManyConcurrentCalls) {
   }
 }
 
+// Each callback runs exactly once with its own call's outcome: replies,
+// server errors, a deadline, an oversized request refused at once.
+TEST_F(RpcTest, CallbacksGetEachCallsOutcomeOnce) {
+  RpcClient client(RpcClientOptions{.limits = {.max_meta_bytes = 1 << 16, .max_bulk_bytes = 1 << 20}});
+  constexpr int kCalls = 100;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<int> runs(kCalls + 3, 0);
+  std::vector<Result<RpcReply>> outcomes(kCalls + 3, Status::Internal("not run"));
+  int finished = 0;
+  auto record = [&](int slot) {
+    return [&, slot](Result<RpcReply> r) {
+      std::lock_guard lock(mu);
+      ++runs[slot];
+      outcomes[slot] = std::move(r);
+      ++finished;
+      cv.notify_all();
+    };
+  };
+  for (int i = 0; i < kCalls; ++i) {
+    ChunkInfoRequest req;
+    req.set_chunk_id(static_cast<uint64_t>(i));
+    client.CallWithCallback(endpoint_, kEcho, req.SerializeAsString(), std::string(i, 'z'), 0, record(i));
+  }
+  client.CallWithCallback(endpoint_, kFail, ChunkInfoRequest().SerializeAsString(), "", 0, record(kCalls));
+  client.CallWithCallback(endpoint_, kSlow, ChunkInfoRequest().SerializeAsString(), "", 50, record(kCalls + 1));
+  client.CallWithCallback(endpoint_, kEcho, "", std::string((1 << 20) + 1, 'x'), 0, record(kCalls + 2));
+  std::unique_lock lock(mu);
+  ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return finished >= kCalls + 3; }));
+  for (int i = 0; i < kCalls; ++i) {
+    ASSERT_TRUE(outcomes[i].ok()) << outcomes[i].status().ToString();
+    ASSERT_TRUE(outcomes[i]->status.ok()) << outcomes[i]->status.ToString();
+    ChunkInfoResponse resp;
+    ASSERT_TRUE(resp.ParseFromString(outcomes[i]->meta));
+    EXPECT_EQ(resp.length(), static_cast<uint64_t>(2 * i));
+    EXPECT_EQ(outcomes[i]->bulk, std::string(i, 'z'));
+  }
+  ASSERT_TRUE(outcomes[kCalls].ok());
+  EXPECT_EQ(outcomes[kCalls]->status.code(), StatusCode::kCorruption);
+  EXPECT_EQ(outcomes[kCalls + 1].status().code(), StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(outcomes[kCalls + 2].status().code(), StatusCode::kInvalidArgument);
+  for (int r : runs) EXPECT_EQ(r, 1);
+}
+
 TEST_F(RpcTest, DeadlineExceeded) {
   RpcClient client;
   ChunkInfoRequest req;

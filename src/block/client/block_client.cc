@@ -83,12 +83,12 @@ class ClientVolume final : public nbd::Volume {
     size_t n = pieces->size();
     RunAsync(
         n, [pieces](size_t i) { return (*pieces)[i].segment; },
-        [this, pieces](size_t i, const SegmentRef& ref, const std::string& addr, std::function<void()> on_done) {
+        [this, pieces](size_t i, const SegmentRef& ref, const std::string& addr, rpc::ReplyCallback on_done) {
           BsReadRequest req;
           *req.mutable_segment() = ref;
           req.set_offset((*pieces)[i].segment_offset);
           req.set_length(static_cast<uint32_t>((*pieces)[i].length));
-          return client_->rpc().CallAsync(addr, BS_READ, req.SerializeAsString(), "", client_->options().rpc_timeout_ms,
+          client_->rpc().CallWithCallback(addr, BS_READ, req.SerializeAsString(), "", client_->options().rpc_timeout_ms,
                                           std::move(on_done));
         },
         [pieces, out, offset](size_t i, rpc::RpcReply& reply) -> Status {
@@ -119,14 +119,14 @@ class ClientVolume final : public nbd::Volume {
     RunAsync(
         n, [pieces](size_t i) { return (*pieces)[i].segment; },
         [this, pieces, bytes, offset](size_t i, const SegmentRef& ref, const std::string& addr,
-                                      std::function<void()> on_done) {
+                                      rpc::ReplyCallback on_done) {
           const SegmentPiece& p = (*pieces)[i];
           std::string_view piece(bytes->data() + (p.volume_offset - offset), p.length);
           BsWriteRequest req;
           *req.mutable_segment() = ref;
           req.set_offset(p.segment_offset);
           req.set_data_crc(Crc32c(piece));
-          return client_->rpc().CallAsync(addr, BS_WRITE, req.SerializeAsString(), std::string(piece),
+          client_->rpc().CallWithCallback(addr, BS_WRITE, req.SerializeAsString(), std::string(piece),
                                           client_->options().rpc_timeout_ms, std::move(on_done));
         },
         [](size_t, rpc::RpcReply&) { return Status::Ok(); }, std::move(done));
@@ -142,10 +142,10 @@ class ClientVolume final : public nbd::Volume {
     size_t n = Segments()->size();
     RunAsync(
         n, [](size_t i) { return static_cast<uint32_t>(i); },
-        [this](size_t, const SegmentRef& ref, const std::string& addr, std::function<void()> on_done) {
+        [this](size_t, const SegmentRef& ref, const std::string& addr, rpc::ReplyCallback on_done) {
           BsFlushRequest req;
           *req.mutable_segment() = ref;
-          return client_->rpc().CallAsync(addr, BS_FLUSH, req.SerializeAsString(), "", client_->options().rpc_timeout_ms,
+          client_->rpc().CallWithCallback(addr, BS_FLUSH, req.SerializeAsString(), "", client_->options().rpc_timeout_ms,
                                           std::move(on_done));
         },
         [](size_t, rpc::RpcReply&) { return Status::Ok(); }, std::move(done));
@@ -176,13 +176,13 @@ class ClientVolume final : public nbd::Volume {
     size_t n = pieces->size();
     RunAsync(
         n, [pieces](size_t i) { return (*pieces)[i].segment; },
-        [this, pieces, zero](size_t i, const SegmentRef& ref, const std::string& addr, std::function<void()> on_done) {
+        [this, pieces, zero](size_t i, const SegmentRef& ref, const std::string& addr, rpc::ReplyCallback on_done) {
           BsTrimRequest req;
           *req.mutable_segment() = ref;
           req.set_offset((*pieces)[i].segment_offset);
           req.set_length((*pieces)[i].length);
           req.set_zero(zero);
-          return client_->rpc().CallAsync(addr, BS_TRIM, req.SerializeAsString(), "", client_->options().rpc_timeout_ms,
+          client_->rpc().CallWithCallback(addr, BS_TRIM, req.SerializeAsString(), "", client_->options().rpc_timeout_ms,
                                           std::move(on_done));
         },
         [](size_t, rpc::RpcReply&) { return Status::Ok(); }, std::move(done));
@@ -207,12 +207,12 @@ class ClientVolume final : public nbd::Volume {
     std::vector<std::vector<BsExtent>> runs(n);
     Status st = Run(
         n, [&](size_t i) { return group_first + static_cast<uint32_t>(i); },
-        [&](size_t, const SegmentRef& ref, const std::string& addr, std::function<void()> on_done) {
+        [&](size_t, const SegmentRef& ref, const std::string& addr, rpc::ReplyCallback on_done) {
           BsBlockStatusRequest req;
           *req.mutable_segment() = ref;
           req.set_offset(seg_off);
           req.set_length(seg_len);
-          return client_->rpc().CallAsync(addr, BS_BLOCK_STATUS, req.SerializeAsString(), "",
+          client_->rpc().CallWithCallback(addr, BS_BLOCK_STATUS, req.SerializeAsString(), "",
                                           client_->options().rpc_timeout_ms, std::move(on_done));
         },
         [&](size_t i, rpc::RpcReply& reply) -> Status {
@@ -252,8 +252,7 @@ class ClientVolume final : public nbd::Volume {
     return Status::Ok();
   }
 
-  using SendFn = std::function<std::future<Result<rpc::RpcReply>>(size_t, const SegmentRef&, const std::string&,
-                                                                  std::function<void()>)>;
+  using SendFn = std::function<void(size_t, const SegmentRef&, const std::string&, rpc::ReplyCallback)>;
   using AcceptFn = std::function<Status(size_t, rpc::RpcReply&)>;
 
   // Sends piece i of n to its segment's owner, all in parallel, and calls
@@ -300,18 +299,11 @@ class ClientVolume final : public nbd::Volume {
     size_t outstanding = 0;  // pieces of this round not yet handled
     std::vector<size_t> again;
     Status last, fatal;
-    std::vector<std::future<Result<rpc::RpcReply>>> futures;
-    // Per piece: the future stored and the reply arrived; whoever is second
-    // handles the piece.
-    std::unique_ptr<std::atomic<int>[]> arrivals;
 
     static void Round(std::shared_ptr<PieceRun> run) {
       std::shared_ptr<const std::vector<SegmentInfo>> layout = run->volume->Segments();
       const std::vector<SegmentInfo>& segments = *layout;
       size_t n = run->pending.size();
-      run->futures.clear();
-      run->futures.resize(n);
-      run->arrivals = std::make_unique<std::atomic<int>[]>(n);
       run->again.clear();
       run->outstanding = n + 1;  // + this function, so the round cannot end while sending
       for (size_t k = 0; k < n; ++k) {
@@ -332,20 +324,16 @@ class ClientVolume final : public nbd::Volume {
         ref.set_volume_id(run->volume->volume_id_);
         ref.set_index(s);
         ref.set_epoch(segments[s].epoch());
-        run->arrivals[k].store(0);
-        auto on_done = [run, k] { run->Arrive(k); };
-        run->futures[k] = run->send(i, ref, segments[s].owner_addr(), std::move(on_done));
-        run->Arrive(k);
+        run->send(i, ref, segments[s].owner_addr(),
+                  [run, i](Result<rpc::RpcReply> r) { run->Arrive(i, std::move(r)); });
       }
       run->EndOne();
     }
 
-    void Arrive(size_t k) {
-      if (arrivals[k].fetch_add(1) + 1 < 2) return;
-      Result<rpc::RpcReply> r = futures[k].get();
+    void Arrive(size_t i, Result<rpc::RpcReply> r) {
       Status st = r.ok() ? r->status : r.status();
-      if (st.ok()) st = accept(pending[k], *r);
-      Handle(pending[k], st);
+      if (st.ok()) st = accept(i, *r);
+      Handle(i, st);
     }
 
     // Records the outcome of piece i; the last piece of the round ends it.
