@@ -69,7 +69,9 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
 
   ClientConnection(asio::io_context& io, std::string endpoint, const RpcClientOptions& options)
       : socket_(asio::make_strand(io)), timer_(socket_.get_executor()), endpoint_(std::move(endpoint)),
-        options_(options), reader_(options.limits) {}
+        options_(options), reader_(options.limits) {
+    reader_.KeepBuffer();
+  }
 
   bool broken() const { return broken_.load(); }
 

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <utility>
 
 #include "rpc/client.h"
 #include "rpc/handshake_io.h"
@@ -121,9 +122,11 @@ Status DirectChannel::Pump(std::vector<Arrived>* out) {
 }
 
 Status DirectChannel::ReadReplies(std::vector<Arrived>* out) {
+  if (std::exchange(poll_found_nothing_, false)) return Status::Ok();
   for (;;) {
     if (in_.size() - in_used_ < kReadPiece) in_.resize(in_used_ + kReadPiece);
-    ssize_t n = ::recv(fd_, in_.data() + in_used_, in_.size() - in_used_, MSG_DONTWAIT);
+    const size_t room = in_.size() - in_used_;
+    ssize_t n = ::recv(fd_, in_.data() + in_used_, room, MSG_DONTWAIT);
     if (n == 0) return Fail(Status::Unavailable("connection to " + endpoint_ + " lost: connection closed"));
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -171,6 +174,9 @@ Status DirectChannel::ReadReplies(std::vector<Arrived>* out) {
       std::memmove(in_.data(), in_.data() + at, in_used_ - at);
       in_used_ -= at;
     }
+    // A read that did not fill the room took all there was: another recv
+    // now would find nothing (and what comes later wakes WaitAny).
+    if (static_cast<size_t>(n) < room) break;
   }
   return Status::Ok();
 }
@@ -186,7 +192,12 @@ void DirectChannel::WaitAny(std::span<DirectChannel* const> channels, uint64_t t
   }
   if (fds.empty()) return;
   timespec ts{static_cast<time_t>(timeout_us / 1000000), static_cast<long>(timeout_us % 1000000) * 1000};
-  ::ppoll(fds.data(), fds.size(), &ts, nullptr);
+  if (::ppoll(fds.data(), fds.size(), &ts, nullptr) < 0) return;  // interrupted: every channel is read
+  size_t i = 0;
+  for (DirectChannel* c : channels) {
+    if (!c || c->fd_ < 0) continue;
+    c->poll_found_nothing_ = (fds[i++].revents & (POLLIN | POLLERR | POLLHUP)) == 0;
+  }
 }
 
 }  // namespace strata::rpc

@@ -75,6 +75,9 @@ class DirectChannel {
   std::deque<OutFrame> outq_;  // front may be partly sent
   std::string in_;             // received bytes not yet parsed
   size_t in_used_ = 0;         // bytes of in_ holding data
+  // The last WaitAny found nothing to read here: the next Pump skips its
+  // recv (which would find nothing) once.
+  bool poll_found_nothing_ = false;
 };
 
 }  // namespace strata::rpc

@@ -130,13 +130,23 @@ void FrameReader::FreeBuffer() {
 }
 
 asio::awaitable<Status> FrameReader::WaitForBytes(asio::ip::tcp::socket& socket) {
+  asio::error_code ec;
+  if (keep_buffer_) {  // a few busy connections: several frames may come with one recv
+    AllocateBuffer();
+    begin_ = end_ = 0;
+    size_t n = co_await socket.async_read_some(asio::buffer(buf_.get(), kBufferBytes),
+                                               asio::redirect_error(asio::use_awaitable, ec));
+    if (ec == asio::error::eof) co_return Status::Unavailable("connection closed");
+    if (ec) co_return Status::Unavailable(ec.message());
+    end_ = n;
+    co_return Status::Ok();
+  }
   FreeBuffer();  // drained: an idle connection holds none
   // A read into the connection's few bytes of its own, not a wait for
   // readiness (asio re-arms the descriptor with epoll_ctl for every wait)
   // nor a read of our own first (asio knows whether the socket may have
   // bytes: it tries at once only then, and otherwise waits for the edge
   // it registered once).
-  asio::error_code ec;
   size_t n = co_await socket.async_read_some(asio::buffer(first_bytes_), asio::redirect_error(asio::use_awaitable, ec));
   if (ec == asio::error::eof) co_return Status::Unavailable("connection closed");
   if (ec) co_return Status::Unavailable(ec.message());

@@ -102,8 +102,9 @@ struct Frame {
 // frame (and often the next one) arrives with one recv; large bodies are
 // read straight into the frame, grown as their bytes arrive (each step at
 // most doubles what arrived). Between frames, once the socket has nothing
-// more to read, the buffer is freed: an idle connection holds none. One per
-// connection, used by one coroutine.
+// more to read, the buffer is freed (unless KeepBuffer): an idle connection
+// holds only kFirstBytes of its own. One per connection, used by one
+// coroutine.
 class FrameReader {
  public:
   // `memory` (optional) accounts and bounds the bytes read (a server's).
@@ -111,6 +112,11 @@ class FrameReader {
   ~FrameReader() { FreeBuffer(); }
   FrameReader(const FrameReader&) = delete;
   FrameReader& operator=(const FrameReader&) = delete;
+
+  // Keep the read buffer between frames (a client's few busy connections:
+  // the next replies often come together); by default an idle connection
+  // holds none.
+  void KeepBuffer() { keep_buffer_ = true; }
 
   // From now on every frame must carry a valid tag (an authenticated
   // connection); before the first Read.
@@ -145,6 +151,7 @@ class FrameReader {
   FrameLimits limits_;
   FrameMemory* memory_;
   std::unique_ptr<FrameMac> mac_;  // null: an unauthenticated connection
+  bool keep_buffer_ = false;
   std::array<char, kFirstBytes> first_bytes_;  // what arrives while no buffer is held
   std::unique_ptr<char[]> buf_;  // kBufferBytes, or null between frames
   size_t begin_ = 0;             // unread bytes are [begin_, end_)
