@@ -264,7 +264,7 @@ nlohmann::json BlockServer::StatusJson() {
   j["heartbeats_ok"] = heartbeats_ok_.load();
   const ReadCacheStats rc = read_cache_->stats();
   j["read_cache"] = {{"capacity_bytes", rc.capacity_bytes}, {"cached_bytes", rc.cached_bytes}, {"pages", rc.pages},
-                     {"hits", rc.hits},   {"misses", rc.misses},      {"evictions", rc.evictions}};
+                     {"hits", rc.hits},   {"misses", rc.misses}, {"primed", rc.primed},      {"evictions", rc.evictions}};
   j["segments"] = nlohmann::json::array();
   for (const auto& r : table_->Reports()) {
     j["segments"].push_back({{"volume_id", r.volume_id()}, {"index", r.index()}, {"epoch", r.epoch()},

@@ -68,6 +68,21 @@ std::shared_ptr<LogReader> ReadCache::Wrap(std::shared_ptr<LogReader> file) {
   return std::make_shared<CachedReader>(this, std::move(file), next_reader_.fetch_add(1));
 }
 
+std::shared_ptr<LogReader> ReadCache::Wrap(std::shared_ptr<LogReader> file, std::string_view contents) {
+  const uint64_t id = next_reader_.fetch_add(1);
+  const bool whole = contents.size() == file->size();
+  auto reader = std::make_shared<CachedReader>(this, std::move(file), id);
+  if (!whole || capacity_bytes_ == 0) return reader;
+  // At most the cache's capacity, the file's end first: its newest bytes.
+  uint64_t pages = (contents.size() + page_bytes_ - 1) / page_bytes_;
+  uint64_t first = pages > capacity_bytes_ / page_bytes_ ? pages - capacity_bytes_ / page_bytes_ : 0;
+  for (uint64_t page = first; page < pages; ++page) {
+    Insert({id, page}, std::make_shared<const std::string>(contents.substr(page * page_bytes_, page_bytes_)),
+           /*primed=*/true);
+  }
+  return reader;
+}
+
 std::shared_ptr<const std::string> ReadCache::Find(const Key& key, bool count) {
   std::lock_guard lock(mu_);
   auto it = pages_.find(key);
@@ -82,9 +97,13 @@ void ReadCache::CountHits(uint64_t pages) {
   stats_.hits += pages;
 }
 
-void ReadCache::Insert(const Key& key, std::shared_ptr<const std::string> bytes) {
+void ReadCache::Insert(const Key& key, std::shared_ptr<const std::string> bytes, bool primed) {
   std::lock_guard lock(mu_);
-  stats_.misses++;
+  if (primed) {
+    stats_.primed++;
+  } else {
+    stats_.misses++;
+  }
   if (bytes->size() > capacity_bytes_ || pages_.contains(key)) return;
   while (!lru_.empty() && stats_.cached_bytes + bytes->size() > capacity_bytes_) {
     stats_.cached_bytes -= lru_.back().bytes->size();

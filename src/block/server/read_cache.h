@@ -25,6 +25,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -38,6 +39,7 @@ struct ReadCacheStats {
   uint64_t pages = 0;
   uint64_t hits = 0;       // pages found
   uint64_t misses = 0;     // pages read from the file
+  uint64_t primed = 0;     // pages cached as their file was closed
   uint64_t evictions = 0;
 };
 
@@ -53,6 +55,11 @@ class ReadCache {
 
   // A reader of the same closed file that reads through this cache.
   std::shared_ptr<LogReader> Wrap(std::shared_ptr<LogReader> file);
+  // The same for a file whose bytes are at hand (one just written and
+  // closed): its pages are cached at once, as the most recently used, so
+  // that data read soon after it was written costs no dfs read. `contents`
+  // is ignored unless it is the whole file.
+  std::shared_ptr<LogReader> Wrap(std::shared_ptr<LogReader> file, std::string_view contents);
 
   ReadCacheStats stats() const;
 
@@ -75,8 +82,9 @@ class ReadCache {
   // counted.
   std::shared_ptr<const std::string> Find(const Key& key, bool count);
   void CountHits(uint64_t pages);
-  // Counts a miss; keeps the page, evicting the least recently used ones.
-  void Insert(const Key& key, std::shared_ptr<const std::string> bytes);
+  // Counts a miss (unless `primed`: bytes known without a read); keeps the
+  // page, evicting the least recently used ones.
+  void Insert(const Key& key, std::shared_ptr<const std::string> bytes, bool primed = false);
   void Forget(uint64_t reader, uint64_t pages);
 
   const uint64_t capacity_bytes_;

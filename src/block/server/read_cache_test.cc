@@ -116,6 +116,35 @@ TEST(ReadCacheTest, WithNoCapacityEveryReadGoesToTheFile) {
   EXPECT_EQ(cache.stats().pages, 0u);
 }
 
+TEST(ReadCacheTest, AFileWrappedWithItsBytesIsReadWithoutTheStore) {
+  const std::string bytes = RandomBytes(10000, 4);
+  ReadCache cache(1 << 20, 4096);
+  auto file = std::make_shared<CountingReader>(bytes);
+  auto cached = cache.Wrap(file, bytes);
+  std::string buf(10000, '\0');
+  ASSERT_TRUE(cached->ReadIfCached(0, buf.data(), buf.size()));
+  EXPECT_EQ(buf, bytes);
+  EXPECT_EQ(ReadOrDie(*cached, 9000, 1000), bytes.substr(9000));  // the short last page too
+  EXPECT_EQ(file->reads, 0);
+  EXPECT_EQ(cache.stats().primed, 3u);
+  EXPECT_EQ(cache.stats().misses, 0u);
+
+  // Bytes that are not the whole file are not trusted.
+  auto other = std::make_shared<CountingReader>(bytes);
+  auto partly = cache.Wrap(other, std::string_view(bytes).substr(0, 4096));
+  EXPECT_FALSE(partly->ReadIfCached(0, buf.data(), 100));
+  EXPECT_EQ(ReadOrDie(*partly, 0, 100), bytes.substr(0, 100));
+  EXPECT_EQ(other->reads, 1);
+
+  // A file larger than the cache keeps its newest pages.
+  ReadCache small(8192, 4096);
+  auto big = std::make_shared<CountingReader>(bytes);
+  auto tail = small.Wrap(big, bytes);
+  EXPECT_TRUE(tail->ReadIfCached(4096, buf.data(), 5904));
+  EXPECT_FALSE(tail->ReadIfCached(0, buf.data(), 100));
+  EXPECT_LE(small.stats().cached_bytes, 8192u);
+}
+
 // A segment with a cache: closed files are read once from the store, then
 // from memory, and ReadWithoutWaiting tells which reads need the store.
 TEST(ReadCacheTest, ASegmentReadsClosedFilesThroughTheCache) {
@@ -145,7 +174,22 @@ TEST(ReadCacheTest, ASegmentReadsClosedFilesThroughTheCache) {
   auto recent = (*seg)->ReadWithoutWaiting(767 * kBs, kBs);
   ASSERT_TRUE(recent.has_value() && recent->ok());
   EXPECT_EQ(**recent, written[767]);
-  // The first block is in a closed file: not in memory until read once.
+  // The first block is in a file this segment wrote and closed: its pages
+  // were cached as it closed, with no read of the store.
+  auto primed = (*seg)->ReadWithoutWaiting(0, kBs);
+  ASSERT_TRUE(primed.has_value());
+  ASSERT_TRUE(primed->ok()) << primed->status().ToString();
+  EXPECT_EQ(**primed, written[0]);
+  EXPECT_GT(cache.stats().primed, 0u);
+  EXPECT_EQ(cache.stats().misses, 0u);
+
+  // A new owner opens the segment again: its closed files are not in
+  // memory until read once, then they are.
+  (*seg)->Close();
+  seg->reset();
+  EXPECT_EQ(cache.stats().pages, 0u);
+  seg = Segment::Open(&store, "/block/v1/s0", o, &cache);
+  ASSERT_TRUE(seg.ok()) << seg.status().ToString();
   EXPECT_FALSE((*seg)->ReadWithoutWaiting(0, kBs).has_value());
   auto first = (*seg)->Read(0, kBs);
   ASSERT_TRUE(first.ok());

@@ -51,10 +51,10 @@ T GetRaw(const char* p) {
 Segment::Segment(LogFileStore* store, std::string dir, SegmentOptions options, ReadCache* cache)
     : store_(store), cache_(cache), dir_(std::move(dir)), options_(options), index_(options.block_size) {}
 
-Segment::DataFile Segment::OpenedFile(std::shared_ptr<LogReader> reader) const {
+Segment::DataFile Segment::OpenedFile(std::shared_ptr<LogReader> reader, std::string_view contents) const {
   DataFile f;
   f.size = reader->size();
-  f.cached = cache_ ? cache_->Wrap(reader) : reader;
+  f.cached = cache_ ? cache_->Wrap(reader, contents) : reader;
   f.reader = std::move(reader);
   return f;
 }
@@ -539,9 +539,13 @@ Status Segment::Roll() {
   if (has_data) {
     RETURN_IF_ERROR(appender_->Close());
     ASSIGN_OR_RETURN(auto reader, store_->OpenReader(PathOf(kLogPrefix, current_)));
+    // The file's bytes are all in the buffer (which only this thread
+    // changes): its pages go to the read cache now, so reading what was
+    // just written costs no dfs read.
+    DataFile closed = OpenedFile(std::move(reader), buffer_);
     {
       std::lock_guard lock(mu_);
-      files_[current_] = OpenedFile(std::move(reader));
+      files_[current_] = std::move(closed);
       current_++;
     }
     RETURN_IF_ERROR(StartNewFile());

@@ -165,7 +165,8 @@ class Segment {
   };
 
   Segment(LogFileStore* store, std::string dir, SegmentOptions options, ReadCache* cache);
-  DataFile OpenedFile(std::shared_ptr<LogReader> reader) const;
+  // `contents`: the file's bytes when at hand (see ReadCache::Wrap).
+  DataFile OpenedFile(std::shared_ptr<LogReader> reader, std::string_view contents = {}) const;
   Status Recover();
   Status Replay(uint32_t seq, const std::string& name, uint64_t size);
   Status StartNewFile();
