@@ -68,17 +68,20 @@ std::shared_ptr<LogReader> ReadCache::Wrap(std::shared_ptr<LogReader> file) {
   return std::make_shared<CachedReader>(this, std::move(file), next_reader_.fetch_add(1));
 }
 
-std::shared_ptr<LogReader> ReadCache::Wrap(std::shared_ptr<LogReader> file, std::string_view contents) {
+std::shared_ptr<LogReader> ReadCache::Wrap(std::shared_ptr<LogReader> file,
+                                           const std::vector<std::shared_ptr<const std::string>>& pages) {
   const uint64_t id = next_reader_.fetch_add(1);
-  const bool whole = contents.size() == file->size();
+  const uint64_t size = file->size();
   auto reader = std::make_shared<CachedReader>(this, std::move(file), id);
-  if (!whole || capacity_bytes_ == 0) return reader;
+  if (capacity_bytes_ == 0 || pages.size() != (size + page_bytes_ - 1) / page_bytes_) return reader;
+  for (size_t i = 0; i < pages.size(); ++i) {
+    const uint64_t want = std::min<uint64_t>(page_bytes_, size - i * page_bytes_);
+    if (!pages[i] || pages[i]->size() != want) return reader;
+  }
   // At most the cache's capacity, the file's end first: its newest bytes.
-  uint64_t pages = (contents.size() + page_bytes_ - 1) / page_bytes_;
-  uint64_t first = pages > capacity_bytes_ / page_bytes_ ? pages - capacity_bytes_ / page_bytes_ : 0;
-  for (uint64_t page = first; page < pages; ++page) {
-    Insert({id, page}, std::make_shared<const std::string>(contents.substr(page * page_bytes_, page_bytes_)),
-           /*primed=*/true);
+  const uint64_t fit = capacity_bytes_ / page_bytes_;
+  for (uint64_t page = pages.size() > fit ? pages.size() - fit : 0; page < pages.size(); ++page) {
+    Insert({id, page}, pages[page], /*primed=*/true);
   }
   return reader;
 }

@@ -56,10 +56,14 @@ class ReadCache {
   // A reader of the same closed file that reads through this cache.
   std::shared_ptr<LogReader> Wrap(std::shared_ptr<LogReader> file);
   // The same for a file whose bytes are at hand (one just written and
-  // closed): its pages are cached at once, as the most recently used, so
-  // that data read soon after it was written costs no dfs read. `contents`
-  // is ignored unless it is the whole file.
-  std::shared_ptr<LogReader> Wrap(std::shared_ptr<LogReader> file, std::string_view contents);
+  // closed), in pages of page_bytes() (the last one may be short): they are
+  // cached at once, as the most recently used and without a copy, so that
+  // data read soon after it was written costs no dfs read. `pages` are
+  // ignored unless they are the whole file in pages of page_bytes().
+  std::shared_ptr<LogReader> Wrap(std::shared_ptr<LogReader> file,
+                                  const std::vector<std::shared_ptr<const std::string>>& pages);
+
+  uint32_t page_bytes() const { return page_bytes_; }
 
   ReadCacheStats stats() const;
 

@@ -34,6 +34,15 @@ std::string RandomBytes(size_t n, uint32_t seed) {
   return s;
 }
 
+// `bytes` in pages of `page_bytes`, the last one short.
+std::vector<std::shared_ptr<const std::string>> PagesOf(std::string_view bytes, uint32_t page_bytes) {
+  std::vector<std::shared_ptr<const std::string>> pages;
+  for (size_t at = 0; at < bytes.size(); at += page_bytes) {
+    pages.push_back(std::make_shared<const std::string>(bytes.substr(at, page_bytes)));
+  }
+  return pages;
+}
+
 std::string ReadOrDie(LogReader& r, uint64_t offset, size_t n) {
   std::string out(n, '\0');
   Status st = r.ReadExact(offset, out.data(), n);
@@ -120,7 +129,7 @@ TEST(ReadCacheTest, AFileWrappedWithItsBytesIsReadWithoutTheStore) {
   const std::string bytes = RandomBytes(10000, 4);
   ReadCache cache(1 << 20, 4096);
   auto file = std::make_shared<CountingReader>(bytes);
-  auto cached = cache.Wrap(file, bytes);
+  auto cached = cache.Wrap(file, PagesOf(bytes, 4096));
   std::string buf(10000, '\0');
   ASSERT_TRUE(cached->ReadIfCached(0, buf.data(), buf.size()));
   EXPECT_EQ(buf, bytes);
@@ -129,17 +138,20 @@ TEST(ReadCacheTest, AFileWrappedWithItsBytesIsReadWithoutTheStore) {
   EXPECT_EQ(cache.stats().primed, 3u);
   EXPECT_EQ(cache.stats().misses, 0u);
 
-  // Bytes that are not the whole file are not trusted.
-  auto other = std::make_shared<CountingReader>(bytes);
-  auto partly = cache.Wrap(other, std::string_view(bytes).substr(0, 4096));
-  EXPECT_FALSE(partly->ReadIfCached(0, buf.data(), 100));
-  EXPECT_EQ(ReadOrDie(*partly, 0, 100), bytes.substr(0, 100));
-  EXPECT_EQ(other->reads, 1);
+  // Pages that are not the whole file, or not in the cache's page size,
+  // are not trusted.
+  for (auto pages : {PagesOf(std::string_view(bytes).substr(0, 8192), 4096), PagesOf(bytes, 2048)}) {
+    auto other = std::make_shared<CountingReader>(bytes);
+    auto partly = cache.Wrap(other, pages);
+    EXPECT_FALSE(partly->ReadIfCached(0, buf.data(), 100));
+    EXPECT_EQ(ReadOrDie(*partly, 0, 100), bytes.substr(0, 100));
+    EXPECT_EQ(other->reads, 1);
+  }
 
   // A file larger than the cache keeps its newest pages.
   ReadCache small(8192, 4096);
   auto big = std::make_shared<CountingReader>(bytes);
-  auto tail = small.Wrap(big, bytes);
+  auto tail = small.Wrap(big, PagesOf(bytes, 4096));
   EXPECT_TRUE(tail->ReadIfCached(4096, buf.data(), 5904));
   EXPECT_FALSE(tail->ReadIfCached(0, buf.data(), 100));
   EXPECT_LE(small.stats().cached_bytes, 8192u);

@@ -49,12 +49,14 @@ T GetRaw(const char* p) {
 }  // namespace
 
 Segment::Segment(LogFileStore* store, std::string dir, SegmentOptions options, ReadCache* cache)
-    : store_(store), cache_(cache), dir_(std::move(dir)), options_(options), index_(options.block_size) {}
+    : store_(store), cache_(cache), dir_(std::move(dir)), options_(options), index_(options.block_size),
+      buffer_(cache ? cache->page_bytes() : ReadCache::kDefaultPageBytes) {}
 
-Segment::DataFile Segment::OpenedFile(std::shared_ptr<LogReader> reader, std::string_view contents) const {
+Segment::DataFile Segment::OpenedFile(std::shared_ptr<LogReader> reader,
+                                      const std::vector<std::shared_ptr<const std::string>>& pages) const {
   DataFile f;
   f.size = reader->size();
-  f.cached = cache_ ? cache_->Wrap(reader, contents) : reader;
+  f.cached = cache_ ? cache_->Wrap(reader, pages) : reader;
   f.reader = std::move(reader);
   return f;
 }
@@ -190,7 +192,7 @@ Status Segment::StartNewFile() {
   ASSIGN_OR_RETURN(appender_, store_->Create(path, options_.durability));
   std::lock_guard lock(mu_);
   files_[current_] = DataFile{};
-  buffer_.clear();
+  buffer_.Clear();
   return Status::Ok();
 }
 
@@ -361,7 +363,18 @@ void Segment::EncodeWrite(uint64_t block, std::string_view blocks) {
   while (!blocks.empty()) {
     size_t n = std::min<size_t>(blocks.size(), kLogRecordBlockBytesMax / bs * bs);
     size_t start = batch_.size();
-    LogRecordHeader h = AppendWriteRecord(next_lsn_++, block, bs, blocks.substr(0, n), options_.compress, &batch_);
+    // Data that did not compress is not tried again for a while (1, 3, 7
+    // ... up to 63 records while it keeps failing): random or encrypted
+    // blocks then cost no compression, and compressible ones are found
+    // again within 64 records.
+    const bool try_compress = options_.compress && compress_skip_ == 0;
+    if (compress_skip_ > 0) compress_skip_--;
+    LogRecordHeader h = AppendWriteRecord(next_lsn_++, block, bs, blocks.substr(0, n), try_compress, &batch_);
+    if (try_compress) {
+      compress_tried_in_batch_++;
+      incompressible_streak_ = (h.flags & kLogRecordLz4) ? 0 : std::min<uint32_t>(incompressible_streak_ + 1, 6);
+      compress_skip_ = (1u << incompressible_streak_) - 1;
+    }
     Encoded enc;
     enc.block = block;
     enc.extent.count = h.block_count;
@@ -478,6 +491,7 @@ void Segment::WriterLoop() {
     cv_.notify_all();
     batch_.clear();
     encoded_.clear();
+    compress_tried_in_batch_ = 0;
     sync_wanted_ = false;
     for (auto& op : ops) Encode(*op);
     Status st;
@@ -511,7 +525,7 @@ void Segment::WriterLoop() {
     if (!st.ok()) {
       FailLocked(st);
     } else if (!batch_.empty()) {
-      buffer_.append(batch_);
+      buffer_.Append(batch_);
       files_[current_].size = buffer_.size();
       for (Encoded& enc : encoded_) {
         if (enc.trim) {
@@ -525,6 +539,7 @@ void Segment::WriterLoop() {
       logged_since_checkpoint_ += batch_.size();
       stats_.appends++;
       stats_.requests_written += ops.size();
+      stats_.records_compress_tried += compress_tried_in_batch_;
     }
     lock.unlock();
     for (auto& op : ops) {
@@ -542,7 +557,7 @@ Status Segment::Roll() {
     // The file's bytes are all in the buffer (which only this thread
     // changes): its pages go to the read cache now, so reading what was
     // just written costs no dfs read.
-    DataFile closed = OpenedFile(std::move(reader), buffer_);
+    DataFile closed = OpenedFile(std::move(reader), buffer_.pages());
     {
       std::lock_guard lock(mu_);
       files_[current_] = std::move(closed);
@@ -610,7 +625,7 @@ Result<std::string> Segment::ReadFromBuffer(const IndexExtent& e) const {
   uint32_t bs = options_.block_size;
   if (!e.compressed) {
     if (e.data_offset + uint64_t{e.count} * bs > buffer_.size()) return Status::Internal("index points past the buffer");
-    return buffer_.substr(e.data_offset, uint64_t{e.count} * bs);
+    return buffer_.Substr(e.data_offset, uint64_t{e.count} * bs);
   }
   if (e.data_offset + e.payload_len > buffer_.size()) return Status::Internal("index points past the buffer");
   LogRecordHeader h;
@@ -618,7 +633,7 @@ Result<std::string> Segment::ReadFromBuffer(const IndexExtent& e) const {
   h.block_count = e.record_blocks;
   h.raw_crc = e.record_crc;
   ASSIGN_OR_RETURN(std::string blocks,
-                   DecodeWritePayload(h, bs, std::string_view(buffer_).substr(e.data_offset, e.payload_len)));
+                   DecodeWritePayload(h, bs, buffer_.Substr(e.data_offset, e.payload_len)));
   return blocks.substr(uint64_t{e.block_delta} * bs, uint64_t{e.count} * bs);
 }
 

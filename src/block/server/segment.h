@@ -55,6 +55,7 @@
 #include <vector>
 
 #include "block/server/log_file_store.h"
+#include "block/server/paged_buffer.h"
 #include "block/server/read_cache.h"
 #include "block/server/segment_index.h"
 #include "common/result.h"
@@ -81,6 +82,7 @@ struct SegmentStats {
   uint64_t extents = 0;
   uint64_t appends = 0;          // dfs appends (one per group commit)
   uint64_t requests_written = 0; // writes and trims applied
+  uint64_t records_compress_tried = 0;  // write records tried for compression
   uint64_t checkpoints = 0;
   uint64_t gc_files_collected = 0;
   uint64_t gc_bytes_rewritten = 0;
@@ -165,8 +167,9 @@ class Segment {
   };
 
   Segment(LogFileStore* store, std::string dir, SegmentOptions options, ReadCache* cache);
-  // `contents`: the file's bytes when at hand (see ReadCache::Wrap).
-  DataFile OpenedFile(std::shared_ptr<LogReader> reader, std::string_view contents = {}) const;
+  // `pages`: the file's bytes when at hand (see ReadCache::Wrap).
+  DataFile OpenedFile(std::shared_ptr<LogReader> reader,
+                      const std::vector<std::shared_ptr<const std::string>>& pages = {}) const;
   Status Recover();
   Status Replay(uint32_t seq, const std::string& name, uint64_t size);
   Status StartNewFile();
@@ -215,7 +218,7 @@ class Segment {
   SegmentIndex index_;
   std::map<uint32_t, DataFile> files_;  // every data file, the open one included
   uint32_t current_ = 0;                // the open data file's sequence number
-  std::string buffer_;                  // the open data file's bytes
+  PagedBuffer buffer_;                  // the open data file's bytes
   SegmentStats stats_;
 
   // Writer thread only.
@@ -223,6 +226,9 @@ class Segment {
   std::string batch_;
   std::vector<Encoded> encoded_;
   uint64_t next_lsn_ = 1;
+  uint32_t incompressible_streak_ = 0;  // records tried in a row that did not compress (at most 6)
+  uint32_t compress_skip_ = 0;          // records to write without trying compression
+  uint64_t compress_tried_in_batch_ = 0;
   uint64_t logged_since_checkpoint_ = 0;
   uint64_t last_checkpoint_bytes_ = 0;
   bool checkpoint_wanted_ = false;

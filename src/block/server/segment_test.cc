@@ -108,6 +108,37 @@ TEST(SegmentTest, ReadsBackWritesTrimsAndZerosAcrossRollsAndReopens) {
   EXPECT_GT(seg->stats().checkpoints + seg->stats().replayed_records, 0u);
 }
 
+// Random blocks stop being tried for compression for a while; blocks that
+// compress are found again within 64 records and stored compressed.
+TEST(SegmentTest, IncompressibleDataIsNotTriedForLongAndCompressibleDataIsFoundAgain) {
+  MemoryLogFileStore store;
+  SegmentOptions o = SmallOptions();
+  o.data_file_bytes_max = 64 << 20;  // one file: its size is what was stored
+  auto seg = OpenOrDie(&store, o);
+  Oracle oracle;
+  for (uint64_t b = 0; b < 200; ++b) {
+    std::string d = Pattern(b, 3);
+    ASSERT_TRUE(seg->Write(b * kBs, d).ok());
+    oracle.Write(b, d);
+  }
+  const uint64_t after_random = seg->stats().stored_bytes;
+  EXPECT_GE(after_random, 200 * kBs);
+  // Tried after 1, 3, 7, 15, 31, then every 64 records: 9 of 200.
+  const uint64_t tried = seg->stats().records_compress_tried;
+  EXPECT_LE(tried, 12u);
+  EXPECT_GE(tried, 5u);
+  for (uint64_t b = 200; b < 500; ++b) {
+    std::string d(kBs, static_cast<char>('a' + b % 26));
+    ASSERT_TRUE(seg->Write(b * kBs, d).ok());
+    oracle.Write(b, d);
+  }
+  const uint64_t compressible = seg->stats().stored_bytes - after_random;
+  EXPECT_LT(compressible, 300 * kBs / 3) << "at most 63 of the 300 compressible records were stored raw";
+  EXPECT_GE(seg->stats().records_compress_tried - tried, 230u) << "once found, each one is tried";
+  oracle.Check(*seg);
+  ExpectNextOwnerSees(&store, *seg, oracle, o);
+}
+
 TEST(SegmentTest, RecoveryReplaysOnlyTheTailAfterACheckpoint) {
   MemoryLogFileStore store;
   Oracle oracle;
