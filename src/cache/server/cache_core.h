@@ -19,6 +19,7 @@
 
 #include "cache/engine/mem_engine.h"
 #include "cache/hotkeys/hot_keys.h"
+#include "cache/server/command_stats.h"
 #include "cache/scripting/script_engine.h"
 #include "cache/server/keyspace_events.h"
 #include "cache/server/namespaces.h"
@@ -82,6 +83,8 @@ class CacheCore {
   TxnLock* txn_lock() { return &txn_lock_; }
   WatchRegistry* watches() { return &watches_; }
   PubSubRegistry* pubsub() { return &pubsub_; }
+  // INFO commandstats and keyspace hits/misses (command_stats.h).
+  CommandStats* command_stats() { return &command_stats_; }
   // EVAL/EVALSHA/SCRIPT (script_engine.h).
   ScriptEngine* scripts() { return &scripts_; }
   MetricsRegistry* registry() const { return metrics_; }
@@ -124,6 +127,7 @@ class CacheCore {
   WatchRegistry watches_;
   PubSubRegistry pubsub_;
   ScriptEngine scripts_;
+  CommandStats command_stats_;
   KeyspaceRemovalNotifier removals_{&pubsub_, &keyspace_events};
   std::atomic<uint64_t> next_client_id_{1};
   uint64_t start_us_;

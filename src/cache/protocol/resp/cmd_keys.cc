@@ -36,7 +36,7 @@ void Exists(CommandContext& ctx, Args args) {
     InternalKey key = ctx.Key(args[i]);
     KeyLock lock(ctx.engine(), key);
     ItemView v;
-    n += ctx.engine()->Find(key, &v);
+    n += FindKey(ctx, key, &v);
   }
   ctx.w->Integer(n);
 }
@@ -84,7 +84,7 @@ void TtlGeneric(CommandContext& ctx, Args args, bool millis, bool absolute) {
   InternalKey key = ctx.Key(args[1]);
   KeyLock lock(ctx.engine(), key);
   ItemView v;
-  if (!ctx.engine()->Find(key, &v)) return ctx.w->Integer(-2);
+  if (!FindKey(ctx, key, &v)) return ctx.w->Integer(-2);
   if (v.expire_ms == 0) return ctx.w->Integer(-1);
   int64_t ms = absolute ? v.expire_ms : std::max<int64_t>(0, v.expire_ms - ctx.NowMs());
   ctx.w->Integer(millis ? ms : (absolute ? ms / 1000 : (ms + 500) / 1000));
@@ -107,7 +107,7 @@ void Type(CommandContext& ctx, Args args) {
   InternalKey key = ctx.Key(args[1]);
   KeyLock lock(ctx.engine(), key);
   ItemView v;
-  if (!ctx.engine()->Find(key, &v)) return ctx.w->Simple("none");
+  if (!FindKey(ctx, key, &v)) return ctx.w->Simple("none");
   ctx.w->Simple(TypeName(v.type));
 }
 

@@ -2,6 +2,8 @@
 // RESET, INFO, CONFIG, CLIENT, COMMAND, DEBUG, TIME and Strata's HOTKEYS.
 #include <unistd.h>
 
+#include <cstdio>
+#include <map>
 #include <sstream>
 
 #include "cache/protocol/resp/command_util.h"
@@ -114,6 +116,25 @@ void Select(CommandContext& ctx, Args args) {
   ctx.w->Ok();
 }
 
+// As Redis: "cmdstat_<name>:calls=..,usec=..,usec_per_call=..,rejected_calls=..,failed_calls=..",
+// for the commands used since the start or CONFIG RESETSTAT (by name here).
+std::string CommandStatsText(CommandContext& ctx) {
+  std::map<std::string_view, CommandStats::Totals> used;
+  for (const auto& [name, spec] : ctx.table->all()) {
+    CommandStats::Totals t = ctx.core->command_stats()->Get(spec.id);
+    if (t.calls || t.rejected || t.failed) used[spec.name] = t;
+  }
+  std::string out;
+  char per_call[32];
+  for (const auto& [name, t] : used) {
+    std::snprintf(per_call, sizeof(per_call), "%.2f", t.calls ? static_cast<double>(t.usec) / t.calls : 0.0);
+    out += "cmdstat_" + std::string(name) + ":calls=" + std::to_string(t.calls) + ",usec=" + std::to_string(t.usec) +
+           ",usec_per_call=" + per_call + ",rejected_calls=" + std::to_string(t.rejected) +
+           ",failed_calls=" + std::to_string(t.failed) + "\r\n";
+  }
+  return out;
+}
+
 std::string InfoText(CommandContext& ctx, const std::string& section) {
   auto want = [&](std::string_view s) { return section.empty() || section == "all" || section == "everything" || section == "default" || section == s; };
   std::ostringstream o;
@@ -141,6 +162,8 @@ std::string InfoText(CommandContext& ctx, const std::string& section) {
       << "\r\ntotal_net_input_bytes:" << core->metrics().bytes_in->Value()
       << "\r\ntotal_net_output_bytes:" << core->metrics().bytes_out->Value()
       << "\r\nevicted_keys:" << mem["evictions"].get<uint64_t>() << "\r\nexpired_keys:" << mem["expired_reclaimed"].get<uint64_t>()
+      << "\r\nkeyspace_hits:" << core->command_stats()->hits()
+      << "\r\nkeyspace_misses:" << core->command_stats()->misses()
       << "\r\npages_merged:" << mem["pages_merged"].get<uint64_t>() << "\r\nitems_moved:" << mem["items_moved"].get<uint64_t>()
       << "\r\npages_rebalanced:" << mem["pages_rebalanced"].get<uint64_t>()
       << "\r\nrejected_by_limits:" << core->metrics().rejected_limit->Value()
@@ -150,6 +173,9 @@ std::string InfoText(CommandContext& ctx, const std::string& section) {
       << "\r\nclient_output_buffer_limit_disconnections:" << core->metrics().pubsub_disconnects->Value() << "\r\n\r\n";
   }
   if (want("replication")) o << "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n\r\n";
+  if (section == "commandstats" || section == "all" || section == "everything") {
+    o << "# Commandstats\r\n" << CommandStatsText(ctx) << "\r\n";
+  }
   if (want("keyspace")) {
     o << "# Keyspace\r\n";
     for (Namespace* ns : core->namespaces()->All()) {
@@ -185,7 +211,10 @@ void Config(CommandContext& ctx, Args args) {
       if (!s.ok()) return ctx.w->Error("ERR " + s.message());
     }
     ctx.w->Ok();
-  } else if (sub == "resetstat" || sub == "rewrite") {
+  } else if (sub == "resetstat" && args.size() == 2) {
+    ctx.core->command_stats()->Reset();
+    ctx.w->Ok();
+  } else if (sub == "rewrite") {
     ctx.w->Ok();
   } else {
     ctx.w->Error("ERR unknown subcommand or wrong number of arguments for '" + std::string(args[1]) + "'. Try CONFIG HELP.");

@@ -3,6 +3,8 @@
 // RESETSTAT, against the replies of redis-server 7.0.
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "cache/protocol/resp/resp_handler.h"
 #include "cache/testing/test_core.h"
 
@@ -28,6 +30,11 @@ class ServerTest : public ::testing::Test {
     std::string out;
     h_.Process(Cmd(args), &out);
     return out;
+  }
+  // The text of a bulk reply.
+  static std::string Body(const std::string& reply) {
+    size_t eol = reply.find("\r\n");
+    return reply.substr(eol + 2, reply.size() - eol - 4);
   }
   // One "name:value" line of INFO's text ("" when absent).
   std::string InfoField(const std::string& section, const std::string& name) {
@@ -88,6 +95,100 @@ TEST_F(ServerTest, InfoKeyspaceCountsKeysWithAnExpiry) {
   Run({"FLUSHDB"});
   Run({"SET", "z", "v"});
   EXPECT_EQ(InfoField("keyspace", "db0"), "keys=1,expires=0,avg_ttl=0,engine=mem");
+}
+
+// The same session on redis-server 7.0.15 ends with these counts.
+TEST_F(ServerTest, ReadCommandsCountKeyspaceHitsAndMisses) {
+  auto counts = [&] { return InfoField("stats", "keyspace_hits") + "/" + InfoField("stats", "keyspace_misses"); };
+  Run({"SET", "a", "1"});
+  EXPECT_EQ(counts(), "0/0");
+  Run({"GET", "a"});
+  Run({"GET", "zz"});
+  EXPECT_EQ(counts(), "1/1");
+  Run({"EXISTS", "a", "zz"});
+  Run({"TYPE", "a"});
+  Run({"TTL", "a"});
+  EXPECT_EQ(counts(), "4/2");
+  Run({"MGET", "a", "zz", "b"});
+  Run({"INCR", "a"});  // a write: not counted
+  Run({"HGET", "h", "f"});
+  EXPECT_EQ(counts(), "5/5");
+  Run({"STRLEN", "a"});
+  Run({"LRANGE", "a", "0", "1"});  // WRONGTYPE, still a hit
+  Run({"DBSIZE"});
+  Run({"SCAN", "0"});
+  Run({"APPEND", "a", "x"});
+  Run({"GETRANGE", "a", "0", "1"});
+  EXPECT_EQ(counts(), "8/5");
+  Run({"HSET", "h", "f", "v"});
+  Run({"HGET", "h", "nof"});  // the key is there: a hit
+  Run({"TOUCH", "a", "zz"});
+  Run({"SUNION", "a2", "a3"});
+  EXPECT_EQ(counts(), "10/8");
+  Run({"MULTI"});
+  Run({"GET", "a"});
+  Run({"EXEC"});
+  EXPECT_EQ(counts(), "11/8");
+  EXPECT_EQ(Run({"CONFIG", "RESETSTAT"}), "+OK\r\n");
+  EXPECT_EQ(counts(), "0/0");
+}
+
+TEST_F(ServerTest, InfoCommandstatsCountsCallsRejectionsAndFailures) {
+  EXPECT_EQ(Body(Run({"INFO", "commandstats"})), "# Commandstats\r\n\r\n");
+  Run({"SET", "a", "1"});
+  Run({"GET", "a"});
+  Run({"GET", "a"});
+  Run({"GET"});             // wrong arity: rejected, not called
+  Run({"SET", "s", "text"});
+  Run({"INCR", "s"});       // runs and fails
+  Run({"MULTI"});
+  Run({"GET", "a"});        // queued: counted when EXEC runs it
+  Run({"EXEC"});
+  std::string info = Run({"INFO", "commandstats"});
+  EXPECT_NE(info.find("\r\ncmdstat_get:calls=3,usec=0,usec_per_call=0.00,rejected_calls=1,failed_calls=0\r\n"),
+            std::string::npos) << info;
+  EXPECT_NE(info.find("\r\ncmdstat_incr:calls=1,usec=0,usec_per_call=0.00,rejected_calls=0,failed_calls=1\r\n"),
+            std::string::npos) << info;
+  EXPECT_NE(info.find("\r\ncmdstat_set:calls=2,"), std::string::npos) << info;
+  EXPECT_NE(info.find("\r\ncmdstat_exec:calls=1,"), std::string::npos) << info;
+  EXPECT_NE(info.find("\r\ncmdstat_multi:calls=1,"), std::string::npos) << info;
+  EXPECT_EQ(info.find("cmdstat_ping"), std::string::npos) << info;
+  // Not in the default sections, as in Redis; in "all" and "everything".
+  EXPECT_EQ(Run({"INFO"}).find("# Commandstats"), std::string::npos);
+  EXPECT_NE(Run({"INFO", "everything"}).find("cmdstat_get:calls=3,"), std::string::npos);
+  Run({"CONFIG", "RESETSTAT"});
+  EXPECT_EQ(Body(Run({"INFO", "commandstats"})),
+            "# Commandstats\r\ncmdstat_config:calls=1,usec=0,usec_per_call=0.00,rejected_calls=0,"
+            "failed_calls=0\r\n\r\n");
+}
+
+TEST(CommandStatsTimes, UsecAddsUpPerCommand) {
+  CommandStats stats;
+  stats.Called(3, 10, false);
+  stats.Called(3, 5, true);
+  stats.Rejected(3);
+  stats.Keyspace(2, 1);
+  CommandStats::Totals t = stats.Get(3);
+  EXPECT_EQ(t.calls, 2u);
+  EXPECT_EQ(t.usec, 15u);
+  EXPECT_EQ(t.failed, 1u);
+  EXPECT_EQ(t.rejected, 1u);
+  EXPECT_EQ(stats.hits(), 2u);
+  EXPECT_EQ(stats.misses(), 1u);
+  EXPECT_EQ(stats.Get(CommandStats::kMaxCommands).calls, 0u);
+  stats.Reset();
+  EXPECT_EQ(stats.Get(3).calls, 0u);
+  EXPECT_EQ(stats.hits(), 0u);
+}
+
+TEST(CommandStatsTimes, EveryCommandHasItsOwnId) {
+  CommandTable table = BuildCommandTable();
+  std::set<uint16_t> ids;
+  for (const auto& [name, spec] : table.all()) {
+    EXPECT_LT(spec.id, CommandStats::kMaxCommands) << name;
+    EXPECT_TRUE(ids.insert(spec.id).second) << name;
+    EXPECT_EQ(table.Find(name)->id, spec.id) << name;
+  }
 }
 
 }  // namespace

@@ -157,7 +157,7 @@ void MGet(CommandContext& ctx, Args args) {
     InternalKey key = ctx.Key(args[i]);
     KeyLock lock(ctx.engine(), key);
     ItemView v;
-    if (ctx.engine()->Find(key, &v) && v.type == ValueType::kString) ctx.w->Bulk(v.value);
+    if (FindKey(ctx, key, &v) && v.type == ValueType::kString) ctx.w->Bulk(v.value);
     else ctx.w->Null();
   }
 }

@@ -130,6 +130,12 @@ struct CommandContext {
   // Keyspace events a handler raised itself, as (event, user key), when
   // they depend on what it did (streams); KeyspaceNotifier publishes them.
   std::vector<std::pair<std::string_view, std::string_view>> raised;
+  // Set by the dispatcher for a kReadOnly command: its key lookups count as
+  // keyspace hits or misses (FindKey in command_util.h), as Redis's
+  // lookupKeyRead; the dispatcher adds the counts to CommandStats after.
+  bool read_command = false;
+  uint32_t keyspace_hits = 0;
+  uint32_t keyspace_misses = 0;
 
   Engine* engine() const { return ns->engine(); }
   int64_t NowMs() const { return core->NowMs(); }
@@ -160,6 +166,7 @@ struct CommandSpec {
   int last_key;            // -1: last argument
   int step;
   Handler handler;
+  uint16_t id = 0;         // set by CommandTable::Add: the index into CommandStats
 };
 
 // Lookup runs once per request, so besides the map (for introspection) the
@@ -168,6 +175,7 @@ struct CommandSpec {
 // entries, with no allocation.
 class CommandTable {
  public:
+  // REQUIRES: fewer than CommandStats::kMaxCommands commands.
   void Add(const CommandSpec& spec);
   // Case-insensitive.
   const CommandSpec* Find(std::string_view name) const;

@@ -79,8 +79,14 @@ void ReplyHelp(CommandContext& ctx, std::string_view command, std::initializer_l
   ctx.w->Simple("    Prints this help.");
 }
 
+bool FindKey(CommandContext& ctx, std::string_view key, ItemView* out) {
+  bool found = ctx.engine()->Find(key, out);
+  if (ctx.read_command) (found ? ctx.keyspace_hits : ctx.keyspace_misses)++;
+  return found;
+}
+
 Found Lookup(CommandContext& ctx, std::string_view key, ValueType type, ItemView* out) {
-  if (!ctx.engine()->Find(key, out)) return Found::kNo;
+  if (!FindKey(ctx, key, out)) return Found::kNo;
   if (out->type != type) {
     ctx.w->Error(kWrongType);
     return Found::kWrongType;

@@ -36,6 +36,10 @@ void WrongArity(CommandContext& ctx, std::string_view name);
 // ..." header, `lines`, then HELP's own two lines.
 void ReplyHelp(CommandContext& ctx, std::string_view command, std::initializer_list<std::string_view> lines);
 
+// The engine's Find, counted as a keyspace hit or miss when the command is
+// a read (CommandContext::read_command), as Redis's lookupKeyRead.
+bool FindKey(CommandContext& ctx, std::string_view key, ItemView* out);
+
 enum class Found { kNo, kYes, kWrongType };
 // Looks `key` up expecting `type`; on kWrongType the WRONGTYPE error is sent.
 Found Lookup(CommandContext& ctx, std::string_view key, ValueType type, ItemView* out);

@@ -38,11 +38,15 @@ std::string FullName(const CommandSpec& spec, Args args) {
 }  // namespace
 
 void CommandTable::Add(const CommandSpec& spec) {
-  by_name_[std::string(spec.name)] = spec;
+  auto [pos, added] = by_name_.emplace(std::string(spec.name), spec);
+  CommandSpec& entry = pos->second;
+  uint16_t id = added ? static_cast<uint16_t>(by_name_.size() - 1) : entry.id;
+  entry = spec;
+  entry.id = id;
   if (slots_.empty()) slots_.resize(kSlots);
   size_t i = NameHash(spec.name) & (kSlots - 1);
   while (!slots_[i].name.empty() && slots_[i].name != spec.name) i = (i + 1) & (kSlots - 1);
-  slots_[i] = spec;
+  slots_[i] = entry;
 }
 
 const CommandSpec* CommandTable::Find(std::string_view name) const {
@@ -197,10 +201,13 @@ void RespHandler::Execute(Args args, CommandContext& ctx) {
     return QueueError(ctx, msg);
   }
   int n = static_cast<int>(args.size());
+  CommandStats* stats = core_->command_stats();
   if ((spec->arity > 0 && n != spec->arity) || (spec->arity < 0 && n < -spec->arity)) {
+    stats->Rejected(spec->id);
     return QueueError(ctx, "ERR wrong number of arguments for '" + std::string(spec->name) + "' command");
   }
   if (proto_ == 2 && !(spec->flags & kPubSub) && session_.pubsub.total() > 0) {
+    stats->Rejected(spec->id);
     if (!session_.authed && !(spec->flags & kNoAuth)) return QueueError(ctx, "NOAUTH Authentication required.");
     return QueueError(ctx, "ERR Can't execute '" + FullName(*spec, args) +
                                "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context");
@@ -215,12 +222,26 @@ void RespHandler::Execute(Args args, CommandContext& ctx) {
     txn.queued.emplace_back(args.begin(), args.end());
     return ctx.w->Simple("QUEUED");
   }
-  if (!Admit(*spec, args, ctx)) return;
-  if (spec->flags & kExclusive) return RunExclusive(*spec, args, ctx);
-  uint32_t events = (spec->flags & kWrite) ? core_->keyspace_events.load(std::memory_order_relaxed) : 0;
-  if (events != 0) return RunNotifying(*spec, args, ctx, events);
-  spec->handler(ctx, args);
-  if (spec->flags & kWrite) TouchKeys(*spec, args, ctx);
+  if (!Admit(*spec, args, ctx)) return stats->Rejected(spec->id);
+  ctx.read_command = spec->flags & kReadOnly;
+  ctx.keyspace_hits = ctx.keyspace_misses = 0;
+  const std::string& out = *ctx.w->buffer();
+  size_t mark = out.size();
+  uint64_t start_us = core_->clock()->NowMicros();
+  Run(*spec, args, ctx);
+  if (ctx.block) return;  // counted when it runs again and answers
+  // An error reply ('-', or a RESP3 blob error '!') means a failed call.
+  bool failed = out.size() > mark && (out[mark] == '-' || out[mark] == '!');
+  stats->Called(spec->id, core_->clock()->NowMicros() - start_us, failed);
+  if (ctx.keyspace_hits | ctx.keyspace_misses) stats->Keyspace(ctx.keyspace_hits, ctx.keyspace_misses);
+}
+
+void RespHandler::Run(const CommandSpec& spec, Args args, CommandContext& ctx) {
+  if (spec.flags & kExclusive) return RunExclusive(spec, args, ctx);
+  uint32_t events = (spec.flags & kWrite) ? core_->keyspace_events.load(std::memory_order_relaxed) : 0;
+  if (events != 0) return RunNotifying(spec, args, ctx, events);
+  spec.handler(ctx, args);
+  if (spec.flags & kWrite) TouchKeys(spec, args, ctx);
 }
 
 // A write command while keyspace notifications are on: the notifier looks at

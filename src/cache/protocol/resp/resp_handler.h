@@ -44,6 +44,8 @@ class RespHandler final : public ProtocolHandler, public Dispatcher {
   bool AcquireUnlessBusy(SharedTxnGuard* txn, Args args, CommandContext& ctx);
   // A queueing error: replied now, and EXEC will answer EXECABORT.
   void QueueError(CommandContext& ctx, std::string_view msg);
+  // The handler, with the exclusive lock or keyspace notifications it needs.
+  void Run(const CommandSpec& spec, Args args, CommandContext& ctx);
   void RunExclusive(const CommandSpec& spec, Args args, CommandContext& ctx);
   void RunNotifying(const CommandSpec& spec, Args args, CommandContext& ctx, uint32_t events);
   // Invalidates the WATCHes on the keys a write command names.
