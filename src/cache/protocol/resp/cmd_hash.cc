@@ -152,16 +152,17 @@ void HIncrBy(CommandContext& ctx, Args args) {
 }
 
 void HIncrByFloat(CommandContext& ctx, Args args) {
-  double d;
-  if (!ParseDouble(args[3], &d)) return ctx.w->Error(kNotFloat);
+  long double d;
+  if (!ParseLongDouble(args[3], &d)) return ctx.w->Error(kNotFloat);
+  if (std::isnan(d) || std::isinf(d)) return ctx.w->Error("ERR value is NaN or Infinity");
   InternalKey key = ctx.Key(args[1]);
   KeyLock lock(ctx.engine(), key);
   bool failed;
   HashObject* h = Open<HashObject>(ctx, key, ValueType::kHash, true, &failed);
   if (failed) return;
-  double cur = 0;
+  long double cur = 0;
   const std::string* v = h->Get(args[2]);
-  if (v && !ParseDouble(*v, &cur)) {
+  if (v && !ParseLongDouble(*v, &cur)) {
     ctx.engine()->ObjectChanged(key);
     return ctx.w->Error("ERR hash value is not a float");
   }
@@ -170,7 +171,7 @@ void HIncrByFloat(CommandContext& ctx, Args args) {
     ctx.engine()->ObjectChanged(key);
     return ctx.w->Error("ERR increment would produce NaN or Infinity");
   }
-  std::string s = FormatDouble(cur);
+  std::string s = FormatLongDouble(cur);
   h->Set(args[2], s);
   ctx.engine()->ObjectChanged(key);
   ctx.w->Bulk(s);

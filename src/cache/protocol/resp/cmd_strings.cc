@@ -272,19 +272,18 @@ void DecrByCmd(CommandContext& ctx, Args args) {
   IncrBy(ctx, args[1], -d);
 }
 
+// Redis's order: the key's type, then its value, then the increment.
 void IncrByFloat(CommandContext& ctx, Args args) {
-  double d;
-  if (!ParseDouble(args[2], &d)) return ctx.w->Error(kNotFloat);
   InternalKey key = ctx.Key(args[1]);
   KeyLock lock(ctx.engine(), key);
   ItemView v;
   bool found;
   if (!ReadString(ctx, key, &v, &found)) return;
-  double cur = 0;
-  if (found && !ParseDouble(v.value, &cur)) return ctx.w->Error(kNotFloat);
+  long double cur = 0, d;
+  if ((found && !ParseLongDouble(v.value, &cur)) || !ParseLongDouble(args[2], &d)) return ctx.w->Error(kNotFloat);
   cur += d;
   if (std::isnan(cur) || std::isinf(cur)) return ctx.w->Error("ERR increment would produce NaN or Infinity");
-  std::string s = FormatDouble(cur);
+  std::string s = FormatLongDouble(cur);
   if (StoreString(ctx, key, s, found ? v.expire_ms : 0, found ? v.flags : 0)) ctx.w->Bulk(s);
 }
 

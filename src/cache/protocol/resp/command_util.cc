@@ -2,7 +2,9 @@
 
 #include <cctype>
 #include <charconv>
+#include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <limits>
 
@@ -38,6 +40,36 @@ bool ParseDouble(std::string_view s, double* out) {
   if (end != str.c_str() + str.size() || std::isnan(v)) return false;
   *out = v;
   return true;
+}
+
+// Redis's MAX_LONG_DOUBLE_CHARS: room for the widest "%.17Lf" of a long double.
+constexpr size_t kMaxLongDoubleChars = 5 * 1024;
+
+bool ParseLongDouble(std::string_view s, long double* out) {
+  if (s.empty() || s.size() >= kMaxLongDoubleChars) return false;
+  std::string buf(s);
+  if (std::isspace(static_cast<unsigned char>(buf[0]))) return false;
+  errno = 0;
+  char* end = nullptr;
+  long double v = std::strtold(buf.c_str(), &end);
+  if (end != buf.c_str() + buf.size() || std::isnan(v) || errno == EINVAL) return false;
+  if (errno == ERANGE && (std::isinf(v) || v == 0)) return false;
+  *out = v;
+  return true;
+}
+
+std::string FormatLongDouble(long double v) {
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  std::string buf(kMaxLongDoubleChars, '\0');
+  int n = std::snprintf(buf.data(), buf.size(), "%.17Lf", v);
+  if (n <= 0 || static_cast<size_t>(n) >= buf.size()) return "0";
+  buf.resize(static_cast<size_t>(n));
+  if (buf.find('.') != std::string::npos) {
+    while (buf.back() == '0') buf.pop_back();
+    if (buf.back() == '.') buf.pop_back();
+  }
+  if (buf == "-0") buf = "0";
+  return buf;
 }
 
 bool IEquals(std::string_view a, std::string_view b) {

@@ -24,6 +24,13 @@ bool ParseInt(std::string_view s, int64_t* out);
 // As Redis's string2ll: also refuses leading zeros ("01") and "-0".
 bool ParseStrictInt(std::string_view s, int64_t* out);
 bool ParseDouble(std::string_view s, double* out);
+// INCRBYFLOAT/HINCRBYFLOAT work in long double, as Redis. ParseLongDouble is
+// Redis's string2ld (strtold: hex and "inf" accepted; no leading space,
+// trailing bytes, NaN, overflow or underflow to zero); FormatLongDouble is
+// ld2string(LD_STR_HUMAN): "%.17Lf" with trailing zeros and a bare "."
+// trimmed and "-0" as "0", so 0.1+0.2 is "0.3" and 1e308 has no exponent.
+bool ParseLongDouble(std::string_view s, long double* out);
+std::string FormatLongDouble(long double v);
 bool IEquals(std::string_view a, std::string_view b);
 std::string ToLower(std::string_view s);
 std::string FormatInt(int64_t v);
