@@ -49,6 +49,15 @@ class HashIndex {
   template <typename Fn>
   void VisitBucket(uint64_t bucket, Fn&& fn) const;
   uint64_t table_size() const { return table_.size(); }
+  // One step of SCAN, Redis's dictScan (the reverse-binary cursor of Pieter
+  // Noordhuis): visits the cursor's bucket of the smaller table and every
+  // bucket of the larger one it expands into (both tables while a resize is
+  // under way) and returns the next cursor, 0 when the walk is complete. The
+  // cursor counts in bit-reversed order, so a key present during the whole
+  // walk is visited at least once even if the table doubles between steps,
+  // and a doubling makes it repeat no bucket it had finished.
+  template <typename Fn>
+  uint64_t ScanStep(uint64_t cursor, Fn&& fn) const;
 
  private:
   Handle* Slot(uint64_t hash, bool for_insert);
@@ -60,6 +69,39 @@ class HashIndex {
   uint64_t rehash_idx_ = 0;    // next bucket of old_ to move
   uint64_t size_ = 0;
 };
+
+inline uint64_t ReverseBits(uint64_t v) {
+  v = ((v >> 1) & 0x5555555555555555ull) | ((v & 0x5555555555555555ull) << 1);
+  v = ((v >> 2) & 0x3333333333333333ull) | ((v & 0x3333333333333333ull) << 2);
+  v = ((v >> 4) & 0x0F0F0F0F0F0F0F0Full) | ((v & 0x0F0F0F0F0F0F0F0Full) << 4);
+  return __builtin_bswap64(v);
+}
+
+template <typename Fn>
+uint64_t HashIndex::ScanStep(uint64_t v, Fn&& fn) const {
+  auto visit = [&](const std::vector<Handle>& t, uint64_t b) {
+    for (Handle h = t[b]; h != kNullHandle;) {
+      Handle next = Next(h);
+      fn(h);
+      h = next;
+    }
+  };
+  if (old_.empty()) {
+    uint64_t m0 = table_.size() - 1;
+    visit(table_, v & m0);
+    v |= ~m0;  // so that the increment below carries through the masked bits only
+    return ReverseBits(ReverseBits(v) + 1);
+  }
+  // Tables only grow: old_ is the smaller. Its moved buckets are empty.
+  uint64_t m0 = old_.size() - 1, m1 = table_.size() - 1;
+  visit(old_, v & m0);
+  do {
+    visit(table_, v & m1);
+    v |= ~m1;
+    v = ReverseBits(ReverseBits(v) + 1);
+  } while (v & (m0 ^ m1));
+  return v;
+}
 
 template <typename Fn>
 void HashIndex::VisitBucket(uint64_t bucket, Fn&& fn) const {

@@ -246,5 +246,41 @@ TEST(MemEngine, ScanOfASmallKeyspaceTakesOneCall) {
   EXPECT_EQ(seen.size(), 6u);
 }
 
+// About COUNT keys per call: 55 keys with COUNT 10 in about 6 calls (the
+// sparse shard tables used to cost one call per few hundred buckets).
+TEST(MemEngine, ScanReturnsAboutCountKeysPerCall) {
+  ManualClock clock;
+  auto e = MakeEngine(256 << 20, &clock);
+  ASSERT_GT(e->ShardCount(), 1u);
+  for (int i = 0; i < 55; i++) ASSERT_TRUE(Put(e.get(), Key(i), "v").ok());
+  std::set<std::string> seen;
+  uint64_t cursor = 0;
+  int calls = 0;
+  do {
+    cursor = e->Scan(0, cursor, 10, [&](std::string_view k, ValueType) { seen.emplace(k); });
+    calls++;
+    ASSERT_LT(calls, 1000);
+  } while (cursor != 0);
+  EXPECT_EQ(seen.size(), 55u);
+  EXPECT_LE(calls, 8);
+}
+
+// Keys present for the whole scan are all returned although the tables
+// double (several times) between calls.
+TEST(MemEngine, ScanMissesNoKeyWhileTablesGrow) {
+  ManualClock clock;
+  auto e = MakeEngine(64 << 20, &clock, 2);
+  for (int i = 0; i < 3000; i++) ASSERT_TRUE(Put(e.get(), Key(i), "v").ok());
+  std::set<std::string> seen;
+  uint64_t cursor = 0;
+  int calls = 0, added = 3000;
+  do {
+    cursor = e->Scan(0, cursor, 50, [&](std::string_view k, ValueType) { seen.emplace(k); });
+    for (int j = 0; j < 400 && added < 40000; j++) ASSERT_TRUE(Put(e.get(), Key(added++), "v").ok());
+    ASSERT_LT(++calls, 100000);
+  } while (cursor != 0);
+  for (int i = 0; i < 3000; i++) ASSERT_TRUE(seen.count(Key(i).substr(1))) << i;
+}
+
 }  // namespace
 }  // namespace strata::cache

@@ -420,21 +420,19 @@ void MemShard::Flush(int ns) {
   }
 }
 
-uint64_t MemShard::Scan(uint8_t ns, uint64_t bucket, size_t count, int64_t now_ms,
+uint64_t MemShard::Scan(uint8_t ns, uint64_t cursor, size_t count, size_t* budget, int64_t now_ms,
                         const std::function<void(std::string_view, ValueType)>& fn) {
   size_t emitted = 0;
-  size_t visited = 0;
-  while (bucket < index_.table_size() && emitted < count && visited < count * 16 + 64) {
-    index_.VisitBucket(bucket, [&](Handle h) {
+  do {
+    cursor = index_.ScanStep(cursor, [&](Handle h) {
       const Item* it = At(h);
       if (static_cast<uint8_t>(it->data()[0]) != ns || Expired(it, now_ms)) return;
       fn(it->key().substr(1), it->type());
       emitted++;
     });
-    bucket++;
-    visited++;
-  }
-  return bucket >= index_.table_size() ? 0 : bucket;
+    if (*budget > 0) --*budget;
+  } while (cursor != 0 && emitted < count && *budget > 0);
+  return cursor;
 }
 
 }  // namespace strata::cache

@@ -66,8 +66,10 @@ class MemShard {
   void RebalanceStep();
   // Removes all items of namespace `ns` (all when ns < 0).
   void Flush(int ns);
-  // Visits buckets from `bucket`; returns the next bucket or 0 when done.
-  uint64_t Scan(uint8_t ns, uint64_t bucket, size_t count, int64_t now_ms,
+  // Walks the index from `cursor` (HashIndex::ScanStep) until `count` keys
+  // were visited or `*budget` buckets were (each step takes one from it);
+  // returns the next cursor, 0 when the shard is done.
+  uint64_t Scan(uint8_t ns, uint64_t cursor, size_t count, size_t* budget, int64_t now_ms,
                 const std::function<void(std::string_view, ValueType)>& fn);
 
   uint64_t ns_items(uint8_t ns) const { return ns_items_[ns].load(std::memory_order_relaxed); }
