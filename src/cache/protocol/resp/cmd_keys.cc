@@ -198,6 +198,168 @@ void RenameGeneric(CommandContext& ctx, Args args, bool nx) {
 void Rename(CommandContext& ctx, Args a) { RenameGeneric(ctx, a, false); }
 void RenameNx(CommandContext& ctx, Args a) { RenameGeneric(ctx, a, true); }
 
+// COPY source destination [DB n] [REPLACE]: the value and its TTL. Within
+// one engine both keys are locked together; into a namespace on the other
+// engine the value is read under the source's lock and written under the
+// destination's.
+void Copy(CommandContext& ctx, Args args) {
+  Namespace* dst_ns = ctx.ns;
+  bool replace = false;
+  for (size_t i = 3; i < args.size(); i++) {
+    if (IEquals(args[i], "replace")) {
+      replace = true;
+    } else if (IEquals(args[i], "db") && i + 1 < args.size()) {
+      int64_t db;
+      if (!ParseInt(args[++i], &db)) return ctx.w->Error(kNotInteger);
+      dst_ns = db < 0 || db > 255 ? nullptr : ctx.core->namespaces()->Get(static_cast<int>(db));
+      if (dst_ns == nullptr) return ctx.w->Error("ERR DB index is out of range");
+    } else {
+      return ctx.w->Error(kSyntaxError);
+    }
+  }
+  std::string src = ctx.Key(args[1]);
+  std::string dst = InternalKey(static_cast<uint8_t>(dst_ns->id()), args[2]);
+  if (src == dst) return ctx.w->Error("ERR source and destination objects are the same");
+  Engine* from = ctx.engine();
+  Engine* to = dst_ns->engine();
+  std::string value;
+  std::unique_ptr<ExternalValue> obj;
+  ItemView v;
+  auto store = [&]() -> int {  // 1 copied, 0 not, -1 error replied
+    ItemView d;
+    if (to->Find(dst, &d) && !replace) return 0;
+    std::string_view pieces[] = {value};
+    Status st = obj ? to->PutObject(dst, std::move(obj), v.expire_ms)
+                    : to->PutString(dst, pieces, v.flags, v.expire_ms).status();
+    if (!st.ok()) return ReplyError(ctx, st), -1;
+    return 1;
+  };
+  int r;
+  if (from == to) {
+    std::vector<std::string> keys = {src, dst};
+    KeyLock lock(from, keys);
+    if (!from->Find(src, &v)) return ctx.w->Integer(0);
+    ItemView d;
+    if (to->Find(dst, &d) && !replace) return ctx.w->Integer(0);
+    from->Find(src, &v);  // the dst lookup may have moved views
+    if (v.type == ValueType::kString) value.assign(v.value);
+    else obj = Clone(v.object);
+    r = store();
+  } else {
+    {
+      KeyLock lock(from, src);
+      if (!from->Find(src, &v)) return ctx.w->Integer(0);
+      if (v.type == ValueType::kString) value.assign(v.value);
+      else obj = Clone(v.object);
+    }
+    KeyLock lock(to, dst);
+    r = store();
+  }
+  if (r >= 0) ctx.w->Integer(r);
+}
+
+// Redis 7.0's encoding names for what the value would be in Redis (its
+// small-size thresholds); Strata keeps one representation per type.
+std::string_view EncodingName(const ItemView& v) {
+  switch (v.type) {
+    case ValueType::kString: {
+      int64_t n;
+      if (v.value.size() <= 20 && ParseStrictInt(v.value, &n)) return "int";
+      return v.value.size() <= 44 ? "embstr" : "raw";
+    }
+    case ValueType::kList: return "quicklist";
+    case ValueType::kHash: {
+      const auto& m = static_cast<const HashObject*>(v.object)->map();
+      if (m.size() > 128) return "hashtable";
+      for (const auto& [f, val] : m) {
+        if (f.size() > 64 || val.size() > 64) return "hashtable";
+      }
+      return "listpack";
+    }
+    case ValueType::kSet: {
+      const auto& m = static_cast<const SetObject*>(v.object)->members();
+      if (m.size() > 512) return "hashtable";
+      for (const auto& e : m) {
+        int64_t n;
+        if (!ParseStrictInt(e, &n)) return "hashtable";
+      }
+      return "intset";
+    }
+    case ValueType::kZSet: {
+      const auto* z = static_cast<const ZSetObject*>(v.object);
+      if (z->Size() > 128) return "skiplist";
+      for (const auto& [score, m] : z->ordered()) {
+        if (m.size() > 64) return "skiplist";
+      }
+      return "listpack";
+    }
+    case ValueType::kStream: return "stream";
+  }
+  return "raw";
+}
+
+void Object(CommandContext& ctx, Args args) {
+  std::string sub = ToLower(args[1]);
+  if (sub == "help" && args.size() == 2) {
+    return ReplyHelp(ctx, "OBJECT",
+                     {"ENCODING <key>", "    Return the kind of internal representation used in order to store the value",
+                      "    associated with a <key>.", "FREQ <key>",
+                      "    Return the access frequency index of the <key>. The returned integer is",
+                      "    proportional to the logarithm of the recent access frequency of the key.",
+                      "IDLETIME <key>", "    Return the idle time of the <key>, that is the approximated number of",
+                      "    seconds elapsed since the last access to the key.", "REFCOUNT <key>",
+                      "    Return the number of references of the value associated with the specified", "    <key>."});
+  }
+  if (sub != "encoding" && sub != "refcount" && sub != "idletime" && sub != "freq") {
+    return ctx.w->Error("ERR unknown subcommand '" + std::string(args[1]) + "'. Try OBJECT HELP.");
+  }
+  if (args.size() != 3) return ctx.w->Error("ERR wrong number of arguments for 'object|" + sub + "' command");
+  InternalKey key = ctx.Key(args[2]);
+  KeyLock lock(ctx.engine(), key);
+  ItemView v;
+  if (!FindKey(ctx, key, &v)) return ctx.w->Null();
+  if (sub == "encoding") return ctx.w->Bulk(EncodingName(v));
+  if (sub == "refcount") return ctx.w->Integer(1);
+  if (sub == "idletime") return ctx.w->Integer(0);  // access times are not kept per key
+  ctx.w->Error("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when "
+               "switching between policies at runtime LRU and LFU data will take some time to adjust.");
+}
+
+// MEMORY USAGE: an estimate — key and value bytes plus the item's header
+// and index slot, or the container's own running estimate.
+void Memory(CommandContext& ctx, Args args) {
+  std::string sub = ToLower(args[1]);
+  if (sub == "help" && args.size() == 2) {
+    return ReplyHelp(ctx, "MEMORY",
+                     {"USAGE <key> [SAMPLES <count>]",
+                      "    Return memory in bytes used by <key> and its value. Nested values are",
+                      "    sampled up to <count> times (default: 5, 0 means sample all)."});
+  }
+  if (sub != "usage") return ctx.w->Error("ERR unknown subcommand '" + std::string(args[1]) + "'. Try MEMORY HELP.");
+  if (args.size() < 3) return ctx.w->Error("ERR wrong number of arguments for 'memory|usage' command");
+  if (args.size() != 3) {
+    int64_t n;
+    if (args.size() != 5 || !IEquals(args[3], "samples")) return ctx.w->Error(kSyntaxError);
+    if (!ParseInt(args[4], &n) || n < 0) return ctx.w->Error(kNotInteger);
+  }
+  InternalKey key = ctx.Key(args[2]);
+  KeyLock lock(ctx.engine(), key);
+  ItemView v;
+  if (!FindKey(ctx, key, &v)) return ctx.w->Null();
+  constexpr int64_t kItemOverhead = 48;
+  int64_t bytes = kItemOverhead + static_cast<int64_t>(key.size() - 1);
+  bytes += v.object ? static_cast<int64_t>(v.object->MemoryUsage()) : static_cast<int64_t>(v.value.size());
+  ctx.w->Integer(bytes);
+}
+
+// WAIT numreplicas timeout: there are no replicas, so 0 at once.
+void Wait(CommandContext& ctx, Args args) {
+  int64_t n, timeout;
+  if (!ParseInt(args[1], &n) || !ParseInt(args[2], &timeout)) return ctx.w->Error(kNotInteger);
+  if (timeout < 0) return ctx.w->Error("ERR timeout is negative");
+  ctx.w->Integer(0);
+}
+
 void DbSize(CommandContext& ctx, Args) { ctx.w->Integer(static_cast<int64_t>(ctx.engine()->Count(static_cast<uint8_t>(ctx.ns->id())))); }
 
 void FlushDb(CommandContext& ctx, Args args) {
@@ -259,6 +421,10 @@ void RegisterKeyCommands(CommandTable& t) {
   t.Add({"flushdb", -1, kWrite, 0, 0, 0, FlushDb});
   t.Add({"flushall", -1, kWrite, 0, 0, 0, FlushAll});
   t.Add({"randomkey", 1, kReadOnly, 0, 0, 0, RandomKey});
+  t.Add({"copy", -3, kWrite, 1, 2, 1, Copy});
+  t.Add({"object", -2, kReadOnly, 2, 2, 1, Object});
+  t.Add({"memory", -2, kReadOnly, 2, 2, 1, Memory});
+  t.Add({"wait", 3, 0, 0, 0, 0, Wait});
 }
 
 }  // namespace strata::cache::resp
