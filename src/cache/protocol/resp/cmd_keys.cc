@@ -1,5 +1,7 @@
 // RESP keyspace commands: existence, expiry, type, iteration, renaming.
+#include <algorithm>
 #include <charconv>
+#include <optional>
 #include <memory>
 
 #include "cache/protocol/resp/command_util.h"
@@ -360,6 +362,165 @@ void Wait(CommandContext& ctx, Args args) {
   ctx.w->Integer(0);
 }
 
+// SORT's BY and GET patterns (Redis's lookupKeyByPattern): the first '*'
+// takes the element; "->field" after it reads a hash field. Missing, or not
+// a string (hash) value: no value. Each key is locked on its own, after the
+// sorted key's lock was released, so SORT is atomic only inside EXEC or a
+// script.
+bool PatternValue(CommandContext& ctx, std::string_view pattern, std::string_view elem, std::string* out) {
+  size_t star = pattern.find('*');
+  if (star == std::string_view::npos) return false;
+  std::string_view rest = pattern.substr(star + 1);
+  std::string_view field;
+  size_t arrow = rest.find("->");
+  if (arrow != std::string_view::npos && arrow + 2 < rest.size()) {
+    field = rest.substr(arrow + 2);
+    rest = rest.substr(0, arrow);
+  }
+  std::string user = std::string(pattern.substr(0, star)) + std::string(elem) + std::string(rest);
+  InternalKey key = ctx.Key(user);
+  KeyLock lock(ctx.engine(), key);
+  ItemView v;
+  if (!ctx.engine()->Find(key, &v)) return false;
+  if (field.empty()) {
+    if (v.type != ValueType::kString) return false;
+    out->assign(v.value);
+    return true;
+  }
+  if (v.type != ValueType::kHash) return false;
+  const std::string* f = static_cast<const HashObject*>(v.object)->Get(field);
+  if (f == nullptr) return false;
+  *out = *f;
+  return true;
+}
+
+struct SortItem {
+  std::string elem;
+  double score = 0;
+  bool has_by = false;
+  std::string by;
+};
+
+void SortGeneric(CommandContext& ctx, Args args, bool read_only) {
+  std::string by;
+  bool dontsort = false, desc = false, alpha = false;
+  int64_t offset = 0, limit = -1;
+  std::vector<std::string_view> gets;
+  std::string_view store;
+  bool storing = false;
+  for (size_t i = 2; i < args.size(); i++) {
+    size_t left = args.size() - i - 1;
+    if (IEquals(args[i], "asc")) {
+      desc = false;
+    } else if (IEquals(args[i], "desc")) {
+      desc = true;
+    } else if (IEquals(args[i], "alpha")) {
+      alpha = true;
+    } else if (IEquals(args[i], "limit") && left >= 2) {
+      if (!ParseInt(args[i + 1], &offset) || !ParseInt(args[i + 2], &limit)) return ctx.w->Error(kNotInteger);
+      i += 2;
+    } else if (IEquals(args[i], "store") && left >= 1 && !read_only) {
+      store = args[++i];
+      storing = true;
+    } else if (IEquals(args[i], "by") && left >= 1) {
+      by = args[++i];
+      if (by.find('*') == std::string::npos) dontsort = true;
+    } else if (IEquals(args[i], "get") && left >= 1) {
+      gets.push_back(args[++i]);
+    } else {
+      return ctx.w->Error(kSyntaxError);
+    }
+  }
+  std::vector<SortItem> items;
+  ValueType type = ValueType::kList;
+  {
+    InternalKey key = ctx.Key(args[1]);
+    KeyLock lock(ctx.engine(), key);
+    ItemView v;
+    if (FindKey(ctx, key, &v)) {
+      type = v.type;
+      if (v.type == ValueType::kList) {
+        for (const auto& e : static_cast<const ListObject*>(v.object)->items()) items.push_back({e});
+      } else if (v.type == ValueType::kSet) {
+        for (const auto& e : static_cast<const SetObject*>(v.object)->members()) items.push_back({e});
+      } else if (v.type == ValueType::kZSet) {
+        for (const auto& [score, m] : static_cast<const ZSetObject*>(v.object)->ordered()) items.push_back({m});
+      } else {
+        return ctx.w->Error(kWrongType);
+      }
+    }
+  }
+  // A set has no order of its own: without sorting, lexicographic, so the
+  // reply is deterministic (Redis does so with STORE or in scripts).
+  if (dontsort && type == ValueType::kSet) {
+    std::sort(items.begin(), items.end(), [](const SortItem& a, const SortItem& b) { return a.elem < b.elem; });
+  }
+  if (!dontsort) {
+    for (SortItem& it : items) {
+      if (!by.empty()) it.has_by = PatternValue(ctx, by, it.elem, &it.by);
+      if (alpha) continue;
+      const std::string& text = by.empty() ? it.elem : it.by;
+      if (!by.empty() && !it.has_by) continue;  // no weight: 0
+      if (!ParseDouble(text, &it.score)) {
+        return ctx.w->Error("ERR One or more scores can't be converted into double");
+      }
+    }
+    auto cmp = [&](const SortItem& a, const SortItem& b) {
+      int c;
+      if (!alpha) {
+        c = a.score < b.score ? -1 : a.score > b.score ? 1 : a.elem.compare(b.elem);
+      } else if (!by.empty()) {
+        c = a.has_by == b.has_by ? (a.has_by ? a.by.compare(b.by) : 0) : (a.has_by ? 1 : -1);
+      } else {
+        c = a.elem.compare(b.elem);
+      }
+      return desc ? c > 0 : c < 0;
+    };
+    std::stable_sort(items.begin(), items.end(), cmp);
+  }
+  int64_t n = static_cast<int64_t>(items.size());
+  int64_t start = std::clamp<int64_t>(offset, 0, n);
+  int64_t count = limit < 0 ? n - start : std::min(limit, n - start);
+  // The reply elements: the sorted elements, or per element one per GET.
+  std::vector<std::optional<std::string>> out;
+  for (int64_t i = start; i < start + count; i++) {
+    const std::string& e = items[static_cast<size_t>(i)].elem;
+    if (gets.empty()) {
+      out.emplace_back(e);
+      continue;
+    }
+    for (std::string_view g : gets) {
+      if (g == "#") {
+        out.emplace_back(e);
+        continue;
+      }
+      std::string val;
+      if (PatternValue(ctx, g, e, &val)) out.emplace_back(std::move(val));
+      else out.emplace_back(std::nullopt);
+    }
+  }
+  if (!storing) {
+    ctx.w->Array(out.size());
+    for (const auto& o : out) {
+      if (o) ctx.w->Bulk(*o);
+      else ctx.w->Null();
+    }
+    return;
+  }
+  InternalKey dst = ctx.Key(store);
+  KeyLock lock(ctx.engine(), dst);
+  ctx.engine()->Erase(dst);
+  if (!out.empty()) {
+    auto list = std::make_unique<ListObject>();
+    for (const auto& o : out) list->Push(false, o ? *o : std::string_view());
+    Status st = ctx.engine()->PutObject(dst, std::move(list), 0);
+    if (!st.ok()) return ReplyError(ctx, st);
+  }
+  ctx.w->Integer(static_cast<int64_t>(out.size()));
+}
+void Sort(CommandContext& ctx, Args a) { SortGeneric(ctx, a, false); }
+void SortRo(CommandContext& ctx, Args a) { SortGeneric(ctx, a, true); }
+
 void DbSize(CommandContext& ctx, Args) { ctx.w->Integer(static_cast<int64_t>(ctx.engine()->Count(static_cast<uint8_t>(ctx.ns->id())))); }
 
 void FlushDb(CommandContext& ctx, Args args) {
@@ -425,6 +586,8 @@ void RegisterKeyCommands(CommandTable& t) {
   t.Add({"object", -2, kReadOnly, 2, 2, 1, Object});
   t.Add({"memory", -2, kReadOnly, 2, 2, 1, Memory});
   t.Add({"wait", 3, 0, 0, 0, 0, Wait});
+  t.Add({"sort", -2, kWrite | kContainer, 1, 1, 1, Sort});
+  t.Add({"sort_ro", -2, kReadOnly | kContainer, 1, 1, 1, SortRo});
 }
 
 }  // namespace strata::cache::resp

@@ -99,5 +99,67 @@ TEST_F(KeysTest, WaitAnswersNoReplicasAtOnce) {
   EXPECT_EQ(Run({"WAIT"}), "-ERR wrong number of arguments for 'wait' command\r\n");
 }
 
+// The replies as redis-cli prints them (space-separated, nil as "").
+class SortTest : public KeysTest {
+ protected:
+  std::string Flat(const std::vector<std::string>& args) {
+    std::string r = Run(args), out;
+    if (r[0] != '*') return r.substr(0, r.size() - 2);
+    size_t at = r.find("\r\n") + 2;
+    while (at < r.size()) {
+      size_t eol = r.find("\r\n", at);
+      std::string head = r.substr(at, eol - at);
+      at = eol + 2;
+      if (head == "$-1") {
+        out += " ";
+        continue;
+      }
+      size_t len = std::stoul(head.substr(1));
+      out += r.substr(at, len) + " ";
+      at += len + 2;
+    }
+    return out;
+  }
+};
+
+// Each expectation is redis-server 7.0.15's reply to the same session.
+TEST_F(SortTest, SortsAsRedis) {
+  Run({"RPUSH", "l", "3", "1", "2", "10"});
+  Run({"SET", "w_3", "1"});
+  Run({"SET", "w_1", "30"});
+  Run({"SET", "w_2", "20"});
+  Run({"HSET", "o_1", "n", "one"});
+  Run({"HSET", "o_2", "n", "two"});
+  Run({"SET", "v_10", "ten"});
+  Run({"SADD", "s", "b", "a", "c"});
+  Run({"ZADD", "z", "3", "x", "1", "y", "2", "zz"});
+  Run({"RPUSH", "bad", "1", "a"});
+  EXPECT_EQ(Flat({"SORT", "l"}), "1 2 3 10 ");
+  EXPECT_EQ(Flat({"SORT", "l", "DESC"}), "10 3 2 1 ");
+  EXPECT_EQ(Flat({"SORT", "l", "ALPHA"}), "1 10 2 3 ");
+  EXPECT_EQ(Flat({"SORT", "l", "LIMIT", "1", "2"}), "2 3 ");
+  EXPECT_EQ(Flat({"SORT", "l", "BY", "w_*"}), "10 3 2 1 ");
+  EXPECT_EQ(Flat({"SORT", "l", "BY", "w_*", "DESC"}), "1 2 3 10 ");
+  EXPECT_EQ(Flat({"SORT", "l", "BY", "nosort"}), "3 1 2 10 ");
+  EXPECT_EQ(Flat({"SORT", "l", "GET", "#", "GET", "o_*->n", "GET", "v_*"}), "1 one  2 two  3   10  ten ");
+  EXPECT_EQ(Flat({"SORT", "l", "BY", "w_*", "GET", "o_*->n", "LIMIT", "0", "2"}), "  ");
+  EXPECT_EQ(Flat({"SORT", "s", "ALPHA"}), "a b c ");
+  EXPECT_EQ(Flat({"SORT", "z", "BY", "nosort"}), "y zz x ");
+  EXPECT_EQ(Flat({"SORT", "z"}), "-ERR One or more scores can't be converted into double");
+  EXPECT_EQ(Flat({"SORT", "bad"}), "-ERR One or more scores can't be converted into double");
+  EXPECT_EQ(Flat({"SORT", "bad", "ALPHA"}), "1 a ");
+  EXPECT_EQ(Flat({"SORT", "l", "BY", "o_*->n", "ALPHA"}), "3 10 1 2 ");
+  EXPECT_EQ(Flat({"SORT", "l", "STORE", "dst"}), ":4");
+  EXPECT_EQ(Flat({"LRANGE", "dst", "0", "-1"}), "1 2 3 10 ");
+  EXPECT_EQ(Flat({"SORT", "nokey", "STORE", "dst"}), ":0");
+  EXPECT_EQ(Flat({"EXISTS", "dst"}), ":0");
+  EXPECT_EQ(Flat({"SORT_RO", "l", "STORE", "x"}), "-ERR syntax error");
+  EXPECT_EQ(Flat({"SORT_RO", "l", "DESC"}), "10 3 2 1 ");
+  EXPECT_EQ(Flat({"SORT", "l", "LIMIT", "-1", "2"}), "1 2 ");
+  EXPECT_EQ(Flat({"SORT", "l", "LIMIT", "1", "-1"}), "2 3 10 ");
+  EXPECT_EQ(Flat({"SORT", "s"}), "-ERR One or more scores can't be converted into double");
+  EXPECT_EQ(Flat({"SORT", "w_1"}).substr(0, 10), "-WRONGTYPE");
+}
+
 }  // namespace
 }  // namespace strata::cache::resp
