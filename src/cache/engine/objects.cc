@@ -12,7 +12,10 @@ const std::string* HashObject::Get(std::string_view field) const {
 
 bool HashObject::Set(std::string_view field, std::string_view value) {
   auto [it, inserted] = map_.try_emplace(std::string(field));
-  if (inserted) bytes_ += field.size();
+  if (inserted) {
+    bytes_ += field.size();
+    scan_.Insert(&it->first);
+  }
   bytes_ = bytes_ - it->second.size() + value.size();
   it->second.assign(value);
   return inserted;
@@ -22,6 +25,7 @@ bool HashObject::Del(std::string_view field) {
   auto it = map_.find(std::string(field));
   if (it == map_.end()) return false;
   bytes_ -= it->first.size() + it->second.size();
+  scan_.Erase(&it->first);
   map_.erase(it);
   return true;
 }
@@ -80,13 +84,19 @@ void ListObject::Insert(size_t pos, std::string_view v) {
 }
 
 bool SetObject::Add(std::string_view m) {
-  bool inserted = set_.emplace(m).second;
-  if (inserted) bytes_ += m.size();
+  auto [it, inserted] = set_.emplace(m);
+  if (inserted) {
+    bytes_ += m.size();
+    scan_.Insert(&*it);
+  }
   return inserted;
 }
 
 bool SetObject::Remove(std::string_view m) {
-  if (set_.erase(std::string(m)) == 0) return false;
+  auto it = set_.find(std::string(m));
+  if (it == set_.end()) return false;
+  scan_.Erase(&*it);
+  set_.erase(it);
   bytes_ -= m.size();
   return true;
 }
@@ -105,7 +115,8 @@ bool ZSetObject::Set(std::string_view m, double score) {
     ordered_.emplace(score, std::move(key));
     return false;
   }
-  scores_.emplace(key, score);
+  auto added = scores_.emplace(key, score).first;
+  scan_.Insert(&added->first);
   ordered_.emplace(score, std::move(key));
   bytes_ += m.size();
   return true;
@@ -115,6 +126,7 @@ bool ZSetObject::Remove(std::string_view m) {
   auto it = scores_.find(std::string(m));
   if (it == scores_.end()) return false;
   ordered_.erase({it->second, it->first});
+  scan_.Erase(&it->first);
   scores_.erase(it);
   bytes_ -= m.size();
   return true;

@@ -24,6 +24,7 @@
 #include <utility>
 
 #include "cache/engine/item.h"
+#include "cache/engine/scan_order.h"
 
 namespace strata::cache {
 
@@ -59,16 +60,27 @@ class BigString final : public ExternalValue {
 class HashObject final : public ExternalValue {
  public:
   HashObject() : ExternalValue(ValueType::kHash) {}
-  size_t MemoryUsage() const override { return sizeof(*this) + bytes_ + map_.size() * kNodeOverhead; }
+  size_t MemoryUsage() const override {
+    return sizeof(*this) + bytes_ + map_.size() * kNodeOverhead + scan_.MemoryUsage();
+  }
   size_t Size() const override { return map_.size(); }
   const std::string* Get(std::string_view field) const;
   // True when the field is new.
   bool Set(std::string_view field, std::string_view value);
   bool Del(std::string_view field);
   const std::unordered_map<std::string, std::string>& map() const { return map_; }
+  // HSCAN's cursor step (scan_order.h): fn(field, value) for about `count`
+  // fields; the first call indexes the hash (scan_indexed() turns true).
+  template <typename Fn>
+  uint64_t Scan(uint64_t cursor, size_t count, Fn&& fn) {
+    if (!scan_.built()) scan_.Build(map_);
+    return scan_.Step(cursor, count, map_.size(), [&](const std::string& f) { fn(f, map_.find(f)->second); });
+  }
+  bool scan_indexed() const { return scan_.built(); }
 
  private:
   std::unordered_map<std::string, std::string> map_;
+  ScanOrder scan_;
   size_t bytes_ = 0;
 };
 
@@ -96,15 +108,25 @@ class ListObject final : public ExternalValue {
 class SetObject final : public ExternalValue {
  public:
   SetObject() : ExternalValue(ValueType::kSet) {}
-  size_t MemoryUsage() const override { return sizeof(*this) + bytes_ + set_.size() * kNodeOverhead; }
+  size_t MemoryUsage() const override {
+    return sizeof(*this) + bytes_ + set_.size() * kNodeOverhead + scan_.MemoryUsage();
+  }
   size_t Size() const override { return set_.size(); }
   bool Add(std::string_view m);
   bool Remove(std::string_view m);
   bool Contains(std::string_view m) const { return set_.count(std::string(m)) > 0; }
   const std::unordered_set<std::string>& members() const { return set_; }
+  // SSCAN's cursor step (scan_order.h): fn(member) for about `count` members.
+  template <typename Fn>
+  uint64_t Scan(uint64_t cursor, size_t count, Fn&& fn) {
+    if (!scan_.built()) scan_.Build(set_);
+    return scan_.Step(cursor, count, set_.size(), fn);
+  }
+  bool scan_indexed() const { return scan_.built(); }
 
  private:
   std::unordered_set<std::string> set_;
+  ScanOrder scan_;
   size_t bytes_ = 0;
 };
 
@@ -113,7 +135,7 @@ class ZSetObject final : public ExternalValue {
   using Entry = std::pair<double, std::string>;
   ZSetObject() : ExternalValue(ValueType::kZSet) {}
   size_t MemoryUsage() const override {
-    return sizeof(*this) + 2 * bytes_ + scores_.size() * 2 * kNodeOverhead;
+    return sizeof(*this) + 2 * bytes_ + scores_.size() * 2 * kNodeOverhead + scan_.MemoryUsage();
   }
   size_t Size() const override { return scores_.size(); }
   const double* Score(std::string_view m) const;
@@ -123,10 +145,19 @@ class ZSetObject final : public ExternalValue {
   // 0-based rank in ascending order; -1 when absent.
   int64_t Rank(std::string_view m) const;
   const std::set<Entry>& ordered() const { return ordered_; }
+  // ZSCAN's cursor step (scan_order.h): fn(member, score) for about `count`
+  // members.
+  template <typename Fn>
+  uint64_t Scan(uint64_t cursor, size_t count, Fn&& fn) {
+    if (!scan_.built()) scan_.Build(scores_);
+    return scan_.Step(cursor, count, scores_.size(), [&](const std::string& m) { fn(m, scores_.find(m)->second); });
+  }
+  bool scan_indexed() const { return scan_.built(); }
 
  private:
   std::set<Entry> ordered_;
   std::unordered_map<std::string, double> scores_;
+  ScanOrder scan_;
   size_t bytes_ = 0;
 };
 

@@ -177,6 +177,32 @@ void HIncrByFloat(CommandContext& ctx, Args args) {
   ctx.w->Bulk(s);
 }
 
+// HSCAN key cursor [MATCH pattern] [COUNT count]: field, value, ...
+void HScan(CommandContext& ctx, Args args) {
+  InternalKey key = ctx.Key(args[1]);
+  KeyLock lock(ctx.engine(), key);
+  uint64_t cursor;
+  ScanOptions o;
+  ItemView v;
+  if (!StartContainerScan(ctx, args, key, ValueType::kHash, &cursor, &o, &v)) return;
+  auto* h = static_cast<HashObject*>(v.object);
+  std::vector<std::string> out;
+  auto add = [&](const std::string& f, const std::string& value) {
+    if (!o.Matches(f)) return;
+    out.push_back(f);
+    out.push_back(value);
+  };
+  uint64_t next = 0;
+  if (EncodingName(v) == "listpack") {
+    for (const auto& [f, value] : h->map()) add(f, value);
+  } else {
+    bool indexed = h->scan_indexed();
+    next = h->Scan(cursor, static_cast<size_t>(o.count), add);
+    if (!indexed) ctx.engine()->ObjectChanged(key);  // charges the new index
+  }
+  ReplyScan(ctx, next, out);
+}
+
 }  // namespace
 
 void RegisterHashCommands(CommandTable& t) {
@@ -194,6 +220,7 @@ void RegisterHashCommands(CommandTable& t) {
   t.Add({"hvals", 2, kReadOnly | kContainer, 1, 1, 1, HVals});
   t.Add({"hincrby", 4, kWrite | kFast | kContainer, 1, 1, 1, HIncrBy});
   t.Add({"hincrbyfloat", 4, kWrite | kFast | kContainer, 1, 1, 1, HIncrByFloat});
+  t.Add({"hscan", -3, kReadOnly | kContainer, 1, 1, 1, HScan});
 }
 
 }  // namespace strata::cache::resp

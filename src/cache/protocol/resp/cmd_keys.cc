@@ -260,46 +260,6 @@ void Copy(CommandContext& ctx, Args args) {
   if (r >= 0) ctx.w->Integer(r);
 }
 
-// Redis 7.0's encoding names for what the value would be in Redis (its
-// small-size thresholds); Strata keeps one representation per type.
-std::string_view EncodingName(const ItemView& v) {
-  switch (v.type) {
-    case ValueType::kString: {
-      int64_t n;
-      if (v.value.size() <= 20 && ParseStrictInt(v.value, &n)) return "int";
-      return v.value.size() <= 44 ? "embstr" : "raw";
-    }
-    case ValueType::kList: return "quicklist";
-    case ValueType::kHash: {
-      const auto& m = static_cast<const HashObject*>(v.object)->map();
-      if (m.size() > 128) return "hashtable";
-      for (const auto& [f, val] : m) {
-        if (f.size() > 64 || val.size() > 64) return "hashtable";
-      }
-      return "listpack";
-    }
-    case ValueType::kSet: {
-      const auto& m = static_cast<const SetObject*>(v.object)->members();
-      if (m.size() > 512) return "hashtable";
-      for (const auto& e : m) {
-        int64_t n;
-        if (!ParseStrictInt(e, &n)) return "hashtable";
-      }
-      return "intset";
-    }
-    case ValueType::kZSet: {
-      const auto* z = static_cast<const ZSetObject*>(v.object);
-      if (z->Size() > 128) return "skiplist";
-      for (const auto& [score, m] : z->ordered()) {
-        if (m.size() > 64) return "skiplist";
-      }
-      return "listpack";
-    }
-    case ValueType::kStream: return "stream";
-  }
-  return "raw";
-}
-
 void Object(CommandContext& ctx, Args args) {
   std::string sub = ToLower(args[1]);
   if (sub == "help" && args.size() == 2) {

@@ -401,6 +401,33 @@ void ZRemRangeGeneric(CommandContext& ctx, Args args, By by) {
 void ZRemRangeByRank(CommandContext& ctx, Args a) { ZRemRangeGeneric(ctx, a, By::kRank); }
 void ZRemRangeByScore(CommandContext& ctx, Args a) { ZRemRangeGeneric(ctx, a, By::kScore); }
 
+// ZSCAN key cursor [MATCH pattern] [COUNT count]: member, score, ... A
+// "listpack" is answered whole in score order, as Redis's listpack holds it.
+void ZScan(CommandContext& ctx, Args args) {
+  InternalKey key = ctx.Key(args[1]);
+  KeyLock lock(ctx.engine(), key);
+  uint64_t cursor;
+  ScanOptions o;
+  ItemView v;
+  if (!StartContainerScan(ctx, args, key, ValueType::kZSet, &cursor, &o, &v)) return;
+  auto* z = static_cast<ZSetObject*>(v.object);
+  std::vector<std::string> out;
+  auto add = [&](const std::string& m, double score) {
+    if (!o.Matches(m)) return;
+    out.push_back(m);
+    out.push_back(FormatDouble(score));
+  };
+  uint64_t next = 0;
+  if (EncodingName(v) == "listpack") {
+    for (const auto& [score, m] : z->ordered()) add(m, score);
+  } else {
+    bool indexed = z->scan_indexed();
+    next = z->Scan(cursor, static_cast<size_t>(o.count), add);
+    if (!indexed) ctx.engine()->ObjectChanged(key);  // charges the new index
+  }
+  ReplyScan(ctx, next, out);
+}
+
 }  // namespace
 
 void RegisterZSetCommands(CommandTable& t) {
@@ -424,6 +451,7 @@ void RegisterZSetCommands(CommandTable& t) {
   t.Add({"zpopmax", -2, kWrite | kFast | kContainer, 1, 1, 1, ZPopMax});
   t.Add({"zremrangebyrank", 4, kWrite | kContainer, 1, 1, 1, ZRemRangeByRank});
   t.Add({"zremrangebyscore", 4, kWrite | kContainer, 1, 1, 1, ZRemRangeByScore});
+  t.Add({"zscan", -3, kReadOnly | kContainer, 1, 1, 1, ZScan});
 }
 
 }  // namespace strata::cache::resp

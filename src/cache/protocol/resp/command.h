@@ -196,6 +196,7 @@ void RegisterHashCommands(CommandTable& t);
 void RegisterListCommands(CommandTable& t);
 void RegisterSetCommands(CommandTable& t);
 void RegisterZSetCommands(CommandTable& t);
+void RegisterGeoCommands(CommandTable& t);
 void RegisterTransactionCommands(CommandTable& t);
 void RegisterPubSubCommands(CommandTable& t);
 void RegisterBitmapCommands(CommandTable& t);

@@ -111,6 +111,88 @@ void ReplyHelp(CommandContext& ctx, std::string_view command, std::initializer_l
   ctx.w->Simple("    Prints this help.");
 }
 
+std::string_view EncodingName(const ItemView& v) {
+  switch (v.type) {
+    case ValueType::kString: {
+      int64_t n;
+      if (v.value.size() <= 20 && ParseStrictInt(v.value, &n)) return "int";
+      return v.value.size() <= 44 ? "embstr" : "raw";
+    }
+    case ValueType::kList: return "quicklist";
+    case ValueType::kHash: {
+      const auto& m = static_cast<const HashObject*>(v.object)->map();
+      if (m.size() > 512) return "hashtable";
+      for (const auto& [f, val] : m) {
+        if (f.size() > 64 || val.size() > 64) return "hashtable";
+      }
+      return "listpack";
+    }
+    case ValueType::kSet: {
+      const auto& m = static_cast<const SetObject*>(v.object)->members();
+      if (m.size() > 512) return "hashtable";
+      for (const auto& e : m) {
+        int64_t n;
+        if (!ParseStrictInt(e, &n)) return "hashtable";
+      }
+      return "intset";
+    }
+    case ValueType::kZSet: {
+      const auto* z = static_cast<const ZSetObject*>(v.object);
+      if (z->Size() > 128) return "skiplist";
+      for (const auto& [score, m] : z->ordered()) {
+        if (m.size() > 64) return "skiplist";
+      }
+      return "listpack";
+    }
+    case ValueType::kStream: return "stream";
+  }
+  return "raw";
+}
+
+bool ParseScanCursor(std::string_view s, uint64_t* out) {
+  if (s.empty() || std::isspace(static_cast<unsigned char>(s[0]))) return false;
+  bool negative = s[0] == '-';
+  if (s[0] == '-' || s[0] == '+') s.remove_prefix(1);
+  uint64_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc() || p != s.data() + s.size()) return false;
+  *out = negative ? ~v + 1 : v;
+  return true;
+}
+
+bool ScanOptions::Matches(std::string_view s) const { return pattern == "*" || GlobMatch(pattern, s); }
+
+bool ParseScanOptions(CommandContext& ctx, Args args, size_t from, ScanOptions* out) {
+  for (size_t i = from; i < args.size(); i += 2) {
+    if (i + 1 >= args.size()) return ctx.w->Error(kSyntaxError), false;
+    if (IEquals(args[i], "count")) {
+      if (!ParseInt(args[i + 1], &out->count)) return ctx.w->Error(kNotInteger), false;
+      if (out->count < 1) return ctx.w->Error(kSyntaxError), false;
+    } else if (IEquals(args[i], "match")) {
+      out->pattern = args[i + 1];
+    } else {
+      return ctx.w->Error(kSyntaxError), false;
+    }
+  }
+  return true;
+}
+
+bool StartContainerScan(CommandContext& ctx, Args args, std::string_view key, ValueType type, uint64_t* cursor,
+                        ScanOptions* options, ItemView* out) {
+  if (!ParseScanCursor(args[2], cursor)) return ctx.w->Error("ERR invalid cursor"), false;
+  Found f = Lookup(ctx, key, type, out);
+  if (f == Found::kWrongType) return false;
+  if (f == Found::kNo) return ReplyScan(ctx, 0, {}), false;
+  return ParseScanOptions(ctx, args, 3, options);
+}
+
+void ReplyScan(CommandContext& ctx, uint64_t cursor, const std::vector<std::string>& items) {
+  ctx.w->Array(2);
+  ctx.w->Bulk(std::to_string(cursor));
+  ctx.w->Array(items.size());
+  for (const auto& s : items) ctx.w->Bulk(s);
+}
+
 bool FindKey(CommandContext& ctx, std::string_view key, ItemView* out) {
   bool found = ctx.engine()->Find(key, out);
   if (ctx.read_command) (found ? ctx.keyspace_hits : ctx.keyspace_misses)++;

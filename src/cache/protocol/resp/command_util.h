@@ -8,6 +8,7 @@
 #include <initializer_list>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "cache/protocol/resp/command.h"
 
@@ -59,6 +60,31 @@ template <typename T>
 T* Open(CommandContext& ctx, std::string_view key, ValueType type, bool create, bool* failed) {
   return static_cast<T*>(OpenContainer(ctx, key, type, create, failed));
 }
+
+// Redis 7.0's encoding names for what the value would be in Redis (its
+// small-size thresholds: OBJECT ENCODING); Strata keeps one representation
+// per type. HSCAN/SSCAN/ZSCAN answer a "listpack" or "intset" value whole,
+// as Redis does.
+std::string_view EncodingName(const ItemView& v);
+
+// The cursor argument of the SCAN family, as Redis's parseScanCursorOrReply
+// (strtoul: a sign is accepted and "-1" wraps around).
+bool ParseScanCursor(std::string_view s, uint64_t* out);
+// [MATCH pattern] [COUNT count] of HSCAN/SSCAN/ZSCAN, from args[from..].
+struct ScanOptions {
+  std::string_view pattern = "*";
+  int64_t count = 10;
+  bool Matches(std::string_view s) const;
+};
+// False when the arguments are wrong (the error is sent).
+bool ParseScanOptions(CommandContext& ctx, Args args, size_t from, ScanOptions* out);
+// The common start of HSCAN/SSCAN/ZSCAN on `key` (its lock held): the
+// cursor, the lookup, then the options, in Redis's order. Returns the value,
+// or false with the reply sent (a missing key is an empty scan).
+bool StartContainerScan(CommandContext& ctx, Args args, std::string_view key, ValueType type, uint64_t* cursor,
+                        ScanOptions* options, ItemView* out);
+// The SCAN family's reply: the cursor as a bulk string, then `items` flat.
+void ReplyScan(CommandContext& ctx, uint64_t cursor, const std::vector<std::string>& items);
 
 // Stores a string, replying the error on failure. Returns success.
 bool StoreString(CommandContext& ctx, std::string_view key, std::string_view value, int64_t expire_ms,

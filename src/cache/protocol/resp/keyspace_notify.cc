@@ -115,6 +115,8 @@ const std::unordered_map<std::string_view, KeyspaceNotifier::Rule>& Rules() {
       {"zpopmax", {"zpopmax", kEventsZset, F, true, Special::kNone}},
       {"zremrangebyrank", {"zremrangebyrank", kEventsZset, F, true, Special::kNone}},
       {"zremrangebyscore", {"zremrangebyscore", kEventsZset, F, true, Special::kNone}},
+      {"geoadd", {"zadd", kEventsZset, N, false, Special::kNone}},
+      {"geosearchstore", {"geosearchstore", kEventsZset, N, false, Special::kStore}},
       {"xadd", {"", kEventsStream, N, false, Special::kRaised}},
       {"xtrim", {"", kEventsStream, N, false, Special::kRaised}},
       {"xdel", {"", kEventsStream, N, false, Special::kRaised}},

@@ -70,6 +70,7 @@ CommandTable BuildCommandTable() {
   RegisterListCommands(t);
   RegisterSetCommands(t);
   RegisterZSetCommands(t);
+  RegisterGeoCommands(t);
   RegisterTransactionCommands(t);
   RegisterPubSubCommands(t);
   RegisterBitmapCommands(t);

@@ -16,10 +16,16 @@ void AppendInt(std::string* out, int64_t v) {
 
 std::string FormatDouble(double v) {
   if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  // Redis 7.0's addReplyDouble and d2string: "%.17g" (0.1 is
+  // "0.10000000000000001"), integers below 2^52 in full and -0 as "0".
+  if (v > -4503599627370495.0 && v < 4503599627370496.0 && v == static_cast<double>(static_cast<int64_t>(v))) {
+    char buf[24];
+    auto [p, ec] = std::to_chars(buf, buf + sizeof(buf), static_cast<int64_t>(v));
+    return std::string(buf, p);
+  }
   char buf[64];
-  // Shortest representation that round-trips, like Redis 7 (%.17g trimmed).
-  auto [p, ec] = std::to_chars(buf, buf + sizeof(buf), v);
-  return std::string(buf, p);
+  int n = std::snprintf(buf, sizeof(buf), "%.17g", v);
+  return std::string(buf, static_cast<size_t>(n));
 }
 
 void RespWriter::Simple(std::string_view s) {
@@ -77,8 +83,9 @@ void RespWriter::Set(size_t n) {
   out_->append("\r\n");
 }
 
-void RespWriter::Double(double v) {
-  std::string s = FormatDouble(v);
+void RespWriter::Double(double v) { DoubleText(FormatDouble(v)); }
+
+void RespWriter::DoubleText(std::string_view s) {
   if (proto_ == 3) {
     out_->push_back(',');
     out_->append(s);

@@ -34,6 +34,9 @@ class RespWriter {
   // An out-of-band message (pub/sub): ">" in RESP3, an array in RESP2.
   void Push(size_t n);
   void Double(double v);
+  // A double already formatted (GEOPOS's coordinates): bulk in RESP2, ','
+  // in RESP3.
+  void DoubleText(std::string_view s);
   void Bool(bool v);
   // "Verbatim" text (INFO, CLIENT LIST): bulk in RESP2, "=txt:" in RESP3.
   void Verbatim(std::string_view s);
