@@ -131,10 +131,18 @@ void BlockServer::GcLoop() {
     cv_.wait_for(lock, std::chrono::milliseconds(options_.gc_interval_ms), [&] { return stopping_; });
     if (stopping_) break;
     lock.unlock();
+    // A segment whose clients wrote since the last pass is busy: its GC
+    // waits for files to empty further (SegmentOptions).
+    std::map<const Segment*, uint64_t> writes_seen;
     for (auto& seg : table_->Serving()) {
-      auto did = seg->CollectGarbage();
+      const uint64_t writes = seg->stats().client_writes;
+      auto last = gc_writes_seen_.find(seg.get());
+      const bool busy = last == gc_writes_seen_.end() || last->second != writes;
+      writes_seen[seg.get()] = writes;
+      auto did = seg->CollectGarbage(busy);
       if (!did.ok()) spdlog::warn("blockserver: garbage collection of {}: {}", seg->dir(), did.status().ToString());
     }
+    gc_writes_seen_ = std::move(writes_seen);
     lock.lock();
   }
 }
@@ -265,6 +273,24 @@ nlohmann::json BlockServer::StatusJson() {
   const ReadCacheStats rc = read_cache_->stats();
   j["read_cache"] = {{"capacity_bytes", rc.capacity_bytes}, {"cached_bytes", rc.cached_bytes}, {"pages", rc.pages},
                      {"hits", rc.hits},   {"misses", rc.misses}, {"primed", rc.primed},      {"evictions", rc.evictions}};
+  // What the segments served now have appended to the dfs (before
+  // replication): client records, GC copies among them, and checkpoints.
+  SegmentStats sum;
+  for (const auto& seg : table_->Serving()) {
+    SegmentStats s = seg->stats();
+    sum.appends += s.appends;
+    sum.appended_bytes += s.appended_bytes;
+    sum.gc_bytes_rewritten += s.gc_bytes_rewritten;
+    sum.gc_files_collected += s.gc_files_collected;
+    sum.checkpoints += s.checkpoints;
+    sum.checkpoint_bytes += s.checkpoint_bytes;
+  }
+  j["log"] = {{"appends", sum.appends},
+              {"appended_bytes", sum.appended_bytes},
+              {"gc_bytes_rewritten", sum.gc_bytes_rewritten},
+              {"gc_files_collected", sum.gc_files_collected},
+              {"checkpoints", sum.checkpoints},
+              {"checkpoint_bytes", sum.checkpoint_bytes}};
   j["segments"] = nlohmann::json::array();
   for (const auto& r : table_->Reports()) {
     j["segments"].push_back({{"volume_id", r.volume_id()}, {"index", r.index()}, {"epoch", r.epoch()},

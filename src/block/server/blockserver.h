@@ -13,6 +13,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -77,6 +78,7 @@ class BlockServer {
   bool stopping_ = false;
   bool registered_ = false;          // heartbeat thread only
   uint64_t heartbeat_interval_ms_;   // heartbeat thread only
+  std::map<const Segment*, uint64_t> gc_writes_seen_;  // GC thread only: client writes at its last pass
   std::atomic<uint64_t> heartbeats_ok_{0};
   std::thread heartbeater_;
   std::thread collector_;

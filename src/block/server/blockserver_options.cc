@@ -18,6 +18,8 @@ Status BlockServerOptions::Load(ConfigNode& n) {
   RETURN_IF_ERROR(n.GetBytes("queue_bytes_max", &segment.queue_bytes_max));
   RETURN_IF_ERROR(n.GetBool("compress", &segment.compress));
   RETURN_IF_ERROR(n.GetDouble("gc_live_fraction_max", &segment.gc_live_fraction_max));
+  RETURN_IF_ERROR(n.GetDouble("gc_busy_live_fraction_max", &segment.gc_busy_live_fraction_max));
+  RETURN_IF_ERROR(n.GetDouble("gc_busy_space_amp_max", &segment.gc_busy_space_amp_max));
   RETURN_IF_ERROR(n.GetUint("gc_interval_ms", &gc_interval_ms));
   RETURN_IF_ERROR(n.GetUint("heartbeat_interval_ms", &heartbeat_interval_ms));
   RETURN_IF_ERROR(n.GetUint("manager_rpc_timeout_ms", &manager_rpc_timeout_ms));
@@ -38,6 +40,12 @@ Status BlockServerOptions::Validate() const {
   if (segment.queue_bytes_max < segment.append_bytes_max) return bad("queue_bytes_max must be >= append_bytes_max");
   if (segment.gc_live_fraction_max < 0 || segment.gc_live_fraction_max > 0.95) {
     return bad("gc_live_fraction_max must be in 0..0.95");
+  }
+  if (!(segment.gc_busy_live_fraction_max >= 0 && segment.gc_busy_live_fraction_max <= segment.gc_live_fraction_max)) {
+    return bad("gc_busy_live_fraction_max must be in 0..gc_live_fraction_max");
+  }
+  if (!(segment.gc_busy_space_amp_max >= 1.0 && segment.gc_busy_space_amp_max <= 100.0)) {
+    return bad("gc_busy_space_amp_max must be in 1..100");
   }
   if (heartbeat_interval_ms == 0 || segment_open_threads == 0 || rpc_worker_threads <= 0) {
     return bad("heartbeat_interval_ms, segment_open_threads and rpc_worker_threads must be > 0");

@@ -9,6 +9,8 @@
 //   queue_bytes_max         64M    writes waiting per segment
 //   compress                true   LZ4 for blocks that compress by an eighth or more
 //   gc_live_fraction_max    0.5    a closed data file with less live data is rewritten
+//   gc_busy_live_fraction_max 0.2  ... while clients write the segment: only below this
+//   gc_busy_space_amp_max   2.0    ... or once its closed files hold this many times their live data
 //   gc_interval_ms          1000   between garbage-collection passes
 //   heartbeat_interval_ms   500    until the blockmanager says otherwise
 //   manager_rpc_timeout_ms  2000

@@ -538,7 +538,11 @@ void Segment::WriterLoop() {
       }
       logged_since_checkpoint_ += batch_.size();
       stats_.appends++;
+      stats_.appended_bytes += batch_.size();
       stats_.requests_written += ops.size();
+      for (const auto& op : ops) {
+        if (op && (op->kind == OpKind::kWrite || op->kind == OpKind::kTrim)) stats_.client_writes++;
+      }
       stats_.records_compress_tried += compress_tried_in_batch_;
     }
     lock.unlock();
@@ -618,6 +622,7 @@ Status Segment::WriteCheckpoint() {
   }
   std::lock_guard lock(mu_);
   stats_.checkpoints++;
+  stats_.checkpoint_bytes += bytes.size();
   return Status::Ok();
 }
 
@@ -733,7 +738,7 @@ Result<std::vector<BlockRun>> Segment::BlockStatus(uint64_t offset, uint64_t len
   return runs;
 }
 
-Result<bool> Segment::CollectGarbage() {
+Result<bool> Segment::CollectGarbage(bool busy) {
   uint32_t bs = options_.block_size;
   uint32_t victim = 0;
   std::shared_ptr<LogReader> reader;
@@ -741,19 +746,29 @@ Result<bool> Segment::CollectGarbage() {
   {
     std::lock_guard lock(mu_);
     if (!failed_.ok() || stopping_) return false;
-    double best = options_.gc_live_fraction_max;
+    double best = 1.0;
+    uint64_t closed_bytes = 0;
+    uint64_t closed_live_bytes = 0;
     for (const auto& [seq, f] : files_) {
       if (seq == current_ || !f.reader || f.size == 0) continue;
       // Live bytes as stored (compressed blocks by their share of their
       // record) over the file's bytes.
-      double live = static_cast<double>(index_.live_stored_bytes_in(seq)) / static_cast<double>(f.size);
+      const uint64_t live_bytes = index_.live_stored_bytes_in(seq);
+      closed_bytes += f.size;
+      closed_live_bytes += live_bytes;
+      double live = static_cast<double>(live_bytes) / static_cast<double>(f.size);
       if (live < best) {
         best = live;
         victim = seq;
         reader = f.reader;
       }
     }
-    if (!reader) return false;
+    double threshold = options_.gc_live_fraction_max;
+    if (busy && static_cast<double>(closed_bytes) <=
+                    options_.gc_busy_space_amp_max * static_cast<double>(closed_live_bytes)) {
+      threshold = std::min(threshold, options_.gc_busy_live_fraction_max);
+    }
+    if (!reader || !(best < threshold)) return false;
     index_.ForEachInFile(victim, [&](uint64_t block, const IndexExtent& e) { extents.emplace_back(block, e); });
   }
   // Rewrite the live blocks through the writer thread: read the file in

@@ -71,7 +71,17 @@ struct SegmentOptions {
   uint64_t append_bytes_max = 1ull << 20;   // one group-committed append
   uint64_t queue_bytes_max = 64ull << 20;   // writes waiting for the writer thread
   bool compress = true;
+  // Garbage collection is lazy while clients write (every overwrite that
+  // lands on a file before it is collected is a block GC need not copy) and
+  // thorough once they stop: a segment that took no client write since the
+  // last pass collects any closed file with less live data than
+  // gc_live_fraction_max; one that is being written collects only files
+  // below gc_busy_live_fraction_max, or, once its closed files hold more
+  // than gc_busy_space_amp_max x their live data, the emptiest below
+  // gc_live_fraction_max.
   double gc_live_fraction_max = 0.5;
+  double gc_busy_live_fraction_max = 0.2;
+  double gc_busy_space_amp_max = 2.0;
   uint64_t gc_read_bytes_max = 4ull << 20;  // one read of a file being collected
 };
 
@@ -81,9 +91,12 @@ struct SegmentStats {
   uint64_t data_files = 0;
   uint64_t extents = 0;
   uint64_t appends = 0;          // dfs appends (one per group commit)
-  uint64_t requests_written = 0; // writes and trims applied
+  uint64_t appended_bytes = 0;   // bytes of those appends (records with their headers)
+  uint64_t requests_written = 0; // writes and trims applied (GC copies included)
+  uint64_t client_writes = 0;    // client writes and trims applied
   uint64_t records_compress_tried = 0;  // write records tried for compression
   uint64_t checkpoints = 0;
+  uint64_t checkpoint_bytes = 0;  // bytes of the checkpoints written
   uint64_t gc_files_collected = 0;
   uint64_t gc_bytes_rewritten = 0;
   uint64_t replayed_records = 0; // at the last Open
@@ -133,7 +146,8 @@ class Segment {
   Result<std::vector<BlockRun>> BlockStatus(uint64_t offset, uint64_t length);
 
   // One step of garbage collection; true when a file was collected.
-  Result<bool> CollectGarbage();
+  // `busy`: clients are writing (see SegmentOptions for what it changes).
+  Result<bool> CollectGarbage(bool busy = false);
 
   // Stops the writer thread (queued requests fail) and closes the open
   // data file.

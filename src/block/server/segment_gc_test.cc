@@ -80,6 +80,49 @@ TEST_P(SegmentGcTest, ScatteredLiveBlocksAreCopiedInFewAppendsAndReadBackTheSame
   EXPECT_EQ(*reread, *all);
 }
 
+// While clients write, a file a third live waits (its blocks may still be
+// overwritten, and then need no copy) unless the segment's closed files
+// hold more than gc_busy_space_amp_max times their live data; an idle
+// segment collects it.
+TEST(SegmentGcPolicyTest, BusySegmentWaitsForEmptierFilesUnlessSpaceRunsAway) {
+  for (double space_amp_max : {2.0, 1.5}) {
+    SCOPED_TRACE(space_amp_max);
+    MemoryLogFileStore store;
+    SegmentOptions o;
+    o.size_bytes = 8 << 20;
+    o.data_file_bytes_max = 1 << 20;
+    o.checkpoint_bytes_min = 1 << 20;
+    o.compress = false;
+    o.gc_live_fraction_max = 0.5;
+    o.gc_busy_live_fraction_max = 0.2;
+    o.gc_busy_space_amp_max = space_amp_max;
+    auto opened = Segment::Open(&store, "/block/v1/s0", o);
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    auto& seg = *opened;
+    // Pass 0 fills 4 files; pass 1 overwrites two blocks in three, so pass
+    // 0's files are a third live and the closed files hold about 1.7 times
+    // their live data.
+    constexpr uint64_t kBlocks = 1024;
+    for (uint32_t pass = 0; pass < 2; ++pass) {
+      for (uint64_t b = 0; b < kBlocks; ++b) {
+        if (pass == 1 && b % 3 == 0) continue;
+        ASSERT_TRUE(seg->Write(b * kBs, Block(b, pass, false)).ok());
+      }
+    }
+    auto busy = seg->CollectGarbage(/*busy=*/true);
+    ASSERT_TRUE(busy.ok()) << busy.status().ToString();
+    EXPECT_EQ(*busy, space_amp_max < 1.7) << "busy, closed files at ~1.7x their live data";
+    auto idle = seg->CollectGarbage(/*busy=*/false);
+    ASSERT_TRUE(idle.ok()) << idle.status().ToString();
+    EXPECT_TRUE(*idle) << "an idle segment collects files below gc_live_fraction_max";
+    for (uint64_t b = 0; b < kBlocks; b += 97) {
+      auto got = seg->Read(b * kBs, kBs);
+      ASSERT_TRUE(got.ok());
+      EXPECT_EQ(*got, Block(b, b % 3 == 0 ? 0 : 1, false)) << "block " << b;
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(PlainAndCompressed, SegmentGcTest, ::testing::Bool());
 
 }  // namespace
