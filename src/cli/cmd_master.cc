@@ -19,6 +19,8 @@ struct MasterFlags {
   std::string log_level = "info";
   std::string log_file;
   std::string secret_file;
+  std::string etcd;         // etcd client URLs: metadata in etcd, several masters (docs/etcd.md)
+  std::string etcd_prefix;  // overrides etcd_key_prefix
 };
 
 int RunMaster(const MasterFlags& f) {
@@ -46,6 +48,11 @@ int RunMaster(const MasterFlags& f) {
     }
     options.master = *loaded;
   }
+  if (!f.etcd.empty()) {
+    options.master.meta_store = "etcd";
+    options.master.etcd_endpoints = f.etcd;
+  }
+  if (!f.etcd_prefix.empty()) options.master.etcd_key_prefix = f.etcd_prefix;
   // Block the stop signals before any thread starts so that only sigwait sees them.
   sigset_t set;
   sigemptyset(&set);
@@ -74,6 +81,10 @@ void RegisterMasterCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--port", flags->port, "RPC port (0: any free port)")->capture_default_str();
   cmd->add_option("--http-port", flags->http_port, "Admin HTTP port for /metrics and /status")->capture_default_str();
   cmd->add_option("--data-dir", flags->data_dir, "Directory of the metadata store")->required();
+  cmd->add_option("--etcd", flags->etcd,
+                  "Keep the metadata in etcd (comma-separated client URLs) and run as one of several masters: "
+                  "the leader serves, standbys redirect to it (meta_store: etcd)");
+  cmd->add_option("--etcd-prefix", flags->etcd_prefix, "Key prefix of this cluster's masters in etcd (etcd_key_prefix)");
   cmd->add_option("--config", flags->config, "YAML file with master options (top level or a master: section)");
   cmd->add_option("--log-level", flags->log_level, "trace, debug, info, warn or error")->capture_default_str();
   cmd->add_option("--log-file", flags->log_file, "Log to this file instead of stderr");

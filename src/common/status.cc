@@ -24,8 +24,20 @@ std::string_view StatusCodeName(StatusCode code) {
     case StatusCode::kCorruption: return "Corruption";
     case StatusCode::kProtocolError: return "ProtocolError";
     case StatusCode::kStaleEpoch: return "StaleEpoch";
+    case StatusCode::kNotLeader: return "NotLeader";
   }
   return "Unknown";
+}
+
+std::string NotLeaderTarget(const Status& st) {
+  if (st.code() != StatusCode::kNotLeader) return "";
+  const std::string& m = st.message();
+  size_t at = m.rfind("leader=");
+  if (at == std::string::npos) return "";
+  std::string addr = m.substr(at + 7);
+  size_t end = addr.find_first_of(" ;,)");
+  if (end != std::string::npos) addr.resize(end);
+  return addr;
 }
 
 Status Status::FromErrno(int err, std::string_view what) {

@@ -38,9 +38,16 @@ enum class StatusCode : uint16_t {
   // Protocols.
   kProtocolError = 30,     // malformed frame or request on the wire
   kStaleEpoch = 31,        // fenced: a newer writer owns the object
+  // Replicated roles (several processes, one leader elected in etcd).
+  kNotLeader = 40,         // a standby: the message ends with "leader=HOST:PORT" (empty: none elected yet); retryable
 };
 
 std::string_view StatusCodeName(StatusCode code);
+
+class Status;
+// The leader a NotLeader status names ("" when it names none, or for any
+// other status). Context added in front of the message does not matter.
+std::string NotLeaderTarget(const Status& st);
 
 class [[nodiscard]] Status {
  public:
@@ -65,6 +72,11 @@ class [[nodiscard]] Status {
   static Status Corruption(std::string m) { return {StatusCode::kCorruption, std::move(m)}; }
   static Status ProtocolError(std::string m) { return {StatusCode::kProtocolError, std::move(m)}; }
   static Status StaleEpoch(std::string m) { return {StatusCode::kStaleEpoch, std::move(m)}; }
+  // A standby's refusal naming the leader (empty: nobody leads yet), read
+  // back with NotLeaderTarget(); `what` says who refuses, e.g. "master standby".
+  static Status NotLeader(std::string_view what, std::string_view leader) {
+    return {StatusCode::kNotLeader, std::string(what) + ": not the leader; leader=" + std::string(leader)};
+  }
   // From an errno value, naming the operation: "open /x: No such file or directory".
   static Status FromErrno(int err, std::string_view what);
 
@@ -73,7 +85,8 @@ class [[nodiscard]] Status {
   const std::string& message() const { return message_; }
   // True when the same request may succeed later without any change.
   bool retryable() const {
-    return code_ == StatusCode::kUnavailable || code_ == StatusCode::kDeadlineExceeded;
+    return code_ == StatusCode::kUnavailable || code_ == StatusCode::kDeadlineExceeded ||
+           code_ == StatusCode::kNotLeader;
   }
   // "NotFound: /a/b" or "OK".
   std::string ToString() const;

@@ -17,6 +17,16 @@ TEST(StatusTest, OkAndErrors) {
   EXPECT_FALSE(Status::Corruption("x").retryable());
 }
 
+TEST(StatusTest, NotLeaderNamesTheLeaderThroughContext) {
+  Status s = Status::NotLeader("master standby", "10.0.0.2:7000");
+  EXPECT_TRUE(s.retryable());
+  EXPECT_EQ(s.ToString(), "NotLeader: master standby: not the leader; leader=10.0.0.2:7000");
+  EXPECT_EQ(NotLeaderTarget(s), "10.0.0.2:7000");
+  EXPECT_EQ(NotLeaderTarget(s.WithContext("create /a")), "10.0.0.2:7000");
+  EXPECT_EQ(NotLeaderTarget(Status::NotLeader("master standby", "")), "");
+  EXPECT_EQ(NotLeaderTarget(Status::Unavailable("leader=1.2.3.4:5")), "");
+}
+
 TEST(StatusTest, FromErrnoMapsCodes) {
   EXPECT_EQ(Status::FromErrno(ENOSPC, "write").code(), StatusCode::kNoSpace);
   EXPECT_EQ(Status::FromErrno(ENOENT, "open").code(), StatusCode::kNotFound);

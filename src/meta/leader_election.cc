@@ -83,6 +83,17 @@ Status LeaderElection::WriteAsLeader(const WriteBatch& batch) {
     }
     term = term_;
   }
+  return WriteAsLeader(batch, term);
+}
+
+Status LeaderElection::WriteAsLeader(const WriteBatch& batch, int64_t term) {
+  {
+    std::lock_guard lock(mu_);
+    if (!leader_ || term_ != term || clock_->NowMicros() >= lease_valid_until_) {
+      return Status::FailedPrecondition("not the leader of " + options_.key + " in term " + std::to_string(term) +
+                                        "; nothing was written");
+    }
+  }
   auto r = store_->WriteIf({{EtcdCompare::Target::kCreateRevision, options_.key, term}}, batch);
   if (r.ok()) return Status::Ok();
   if (r.status().code() != StatusCode::kAborted) return r.status();

@@ -82,6 +82,10 @@ class LeaderElection {
   // Applies `batch` only if this candidate still leads in etcd;
   // FailedPrecondition ("not the leader") with nothing written otherwise.
   Status WriteAsLeader(const WriteBatch& batch);
+  // The same, only in the term `term` (a leader that lost leadership and won
+  // it again has a new term): state loaded in one term cannot be written in
+  // a later one.
+  Status WriteAsLeader(const WriteBatch& batch, int64_t term);
 
   // Test hook: a frozen candidate's background thread does nothing (no
   // keepalive, no step-down), as if the process were paused.

@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include "meta/leader_meta_store.h"
 #include "meta/testing/etcd_cluster.h"
 
 namespace strata::meta {
@@ -154,6 +155,32 @@ TEST(LeaderElectionTest, ExactlyOneOfTwoLeadsAndResignHandsOver) {
   EXPECT_EQ(*leader->Leader(), leader == a.get() ? "host-b:1" : "host-a:1");
   a->Stop();
   b->Stop();
+}
+
+// A LeaderMetaStore writes only in the term it was made for: after the
+// candidate resigns and leads again (a new term), the old term's store is
+// refused and nothing of it reaches etcd, while the new term's store writes.
+TEST(LeaderElectionTest, LeaderMetaStoreWritesOnlyInItsTerm) {
+  EtcdCluster* etcd = testing::SharedEtcdCluster();
+  ASSERT_NE(etcd, nullptr);
+  auto store = OpenStore(etcd->ClientUrls());
+  auto e = Make(store.get(), SystemClock::Default(), Options("host-a:1", 10));
+  ASSERT_TRUE(e);
+  e->Start();
+  ASSERT_TRUE(WaitFor([&] { return e->IsLeader(); }));
+  LeaderMetaStore first(store.get(), e.get(), e->term());
+  ASSERT_TRUE(first.Put("k", "1").ok());
+  ASSERT_TRUE(e->Resign().ok());
+  EXPECT_EQ(first.Put("k", "stale").code(), StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(WaitFor([&] { return e->IsLeader(); }));
+  ASSERT_NE(e->term(), first.term());
+  EXPECT_EQ(first.Put("k", "stale").code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(first.Delete("k").code(), StatusCode::kFailedPrecondition);
+  LeaderMetaStore second(store.get(), e.get(), e->term());
+  EXPECT_EQ(*second.Get("k"), "1");
+  ASSERT_TRUE(second.Put("k", "2").ok());
+  EXPECT_EQ(*store->Get("k"), "2");
+  e->Stop();
 }
 
 TEST(LeaderElectionTest, FrozenLeaderIsFencedAfterItsLeaseExpires) {

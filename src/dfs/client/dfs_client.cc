@@ -14,6 +14,7 @@ namespace strata::dfs {
 DfsClient::DfsClient(DfsClientOptions options)
     : options_(std::move(options)),
       rpc_(rpc::RpcClientOptions{.default_timeout_ms = options_.rpc_timeout_ms, .auth = options_.auth}),
+      masters_(options_.master),
       clock_(options_.clock ? options_.clock : SystemClock::Default().get()) {}
 
 DfsClient::~DfsClient() = default;
@@ -43,14 +44,14 @@ Status CheckPathBytes(const std::string& path) {
 // An answer that shows the address is not a master: a Strata server of
 // another kind refuses the master's method ids (no two services share one),
 // and anything else fails to send a Strata frame at all.
-Status DfsClient::NotAMaster(const Status& st) const {
+Status DfsClient::NotAMaster(const std::string& addr, const Status& st) const {
   const std::string& m = st.message();
   if (st.code() == StatusCode::kNotSupported && m.find("unknown rpc method") != std::string::npos) {
-    return Status::InvalidArgument(options_.master + " is not a Strata master (it is another Strata server: " + m + ")");
+    return Status::InvalidArgument(addr + " is not a Strata master (it is another Strata server: " + m + ")");
   }
   if ((st.code() == StatusCode::kUnavailable && m.find("bad frame magic") != std::string::npos) ||
       (st.code() == StatusCode::kPermissionDenied && m.find("does not speak Strata RPC") != std::string::npos)) {
-    return Status::InvalidArgument(options_.master + " is not a Strata master (it does not speak Strata RPC: " + m + ")");
+    return Status::InvalidArgument(addr + " is not a Strata master (it does not speak Strata RPC: " + m + ")");
   }
   return Status::Ok();
 }
@@ -77,25 +78,35 @@ Status DfsClient::CallMaster(MasterMethod method, const google::protobuf::Messag
   uint32_t budget_ms = master_reached_ ? options_.master_retry_ms_max : options_.master_first_contact_ms_max;
   // A call that continues an outage gets what is left of its budget.
   const uint64_t start = OutageStart(clock_->NowMicros());
-  const uint64_t deadline = start + uint64_t{budget_ms} * 1000;
+  uint64_t deadline = start + uint64_t{budget_ms} * 1000;
   uint64_t backoff_us = 50'000;
   for (;;) {
-    Status st = rpc_.CallTyped(options_.master, method, req, resp);
-    if (Status wrong = NotAMaster(st); !wrong.ok()) return wrong;
+    const std::string addr = masters_.Current();
+    Status st = rpc_.CallTyped(addr, method, req, resp);
+    if (Status wrong = NotAMaster(addr, st); !wrong.ok()) return wrong;
     if (st.ok() || !st.retryable()) {
       // Any answer, even an error, proves the address is a live master.
       if (st.ok() || st.code() != StatusCode::kUnavailable) master_reached_ = true;
+      masters_.Answered(addr);
       NoteAnswer();
       return st;
     }
+    if (st.code() == StatusCode::kNotLeader && !master_reached_) {
+      // A standby answered: the masters exist, an election may be under way.
+      master_reached_ = true;
+      budget_ms = options_.master_retry_ms_max;
+      deadline = start + uint64_t{budget_ms} * 1000;
+    }
     const uint64_t now = clock_->NowMicros();
     NoteFailure(start, now);
-    if (now + backoff_us > deadline) {
+    const bool at_once = masters_.Failed(addr, st);
+    if (now + (at_once ? 0 : backoff_us) > deadline) {
       // Either the master could not be reached or it kept answering that it
       // cannot do this now (e.g. too few chunkservers to place replicas).
-      return st.WithContext("master " + options_.master + ", gave up after " + std::to_string((now - start) / 1000) +
+      return st.WithContext("master " + addr + ", gave up after " + std::to_string((now - start) / 1000) +
                             " ms (bound " + std::to_string(budget_ms) + " ms)");
     }
+    if (at_once) continue;
     clock_->SleepMicros(backoff_us);
     backoff_us = std::min<uint64_t>(backoff_us * 2, uint64_t{kOutageGapMs} * 1000);
   }

@@ -15,6 +15,13 @@
 // call; a call made once it is spent still tries once. Any answer ends the
 // outage.
 //
+// Several masters (one leader on etcd, standbys: docs/etcd.md): `master` may
+// list them, "a:7000,b:7000,c:7000". A call goes to the one that answered
+// last; a standby's NotLeader redirect is followed at once, an unreachable
+// master makes the call try the next address (rpc/leader_endpoints.h), all
+// within the same budget. A NotLeader counts as a master that answered (the
+// full `master_retry_ms_max` budget applies, an election may be under way).
+//
 // Thread-safety: thread-safe. Ownership: owns its RpcClient; writers and
 // readers it creates borrow the DfsClient, which must outlive them.
 #pragma once
@@ -31,11 +38,12 @@
 #include "env/clock.h"
 #include "master.pb.h"
 #include "rpc/client.h"
+#include "rpc/leader_endpoints.h"
 
 namespace strata::dfs {
 
 struct DfsClientOptions {
-  std::string master;                  // host:port
+  std::string master;                  // host:port, or a comma-separated list of the masters
   uint32_t rpc_timeout_ms = 10000;     // one call to a master or chunkserver
   uint32_t master_retry_ms_max = 60000;        // once the master has answered
   uint32_t master_first_contact_ms_max = 3000;  // before it ever answered: fail fast
@@ -83,8 +91,10 @@ class DfsClient {
 
   // Calls a master method, retrying transient failures (see above).
   Status CallMaster(MasterMethod method, const google::protobuf::Message& req, google::protobuf::Message* resp);
-  // InvalidArgument when `st` shows that options_.master is not a master.
-  Status NotAMaster(const Status& st) const;
+  // InvalidArgument when `st` shows that `addr` is not a master.
+  Status NotAMaster(const std::string& addr, const Status& st) const;
+  // The masters and which of them calls go to (shared with lease renewers).
+  rpc::LeaderEndpoints* masters() { return &masters_; }
 
   rpc::RpcClient& rpc() { return rpc_; }
   const DfsClientOptions& options() const { return options_; }
@@ -93,6 +103,7 @@ class DfsClient {
  private:
   DfsClientOptions options_;
   rpc::RpcClient rpc_;
+  rpc::LeaderEndpoints masters_;
   std::atomic<bool> master_reached_{false};
 
   // When the current outage began (the first failed attempt of a run of

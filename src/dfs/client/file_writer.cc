@@ -36,7 +36,7 @@ FileWriter::FileWriter(DfsClient* client, std::string path, const OpenWriteRespo
       durability_(opened.info().durability()),
       file_size_(opened.info().size()) {
   if (opened.lease_ms() > 0) {
-    renewer_ = std::make_unique<LeaseRenewer>(&client_->rpc(), client_->clock(), client_->options().master, path_,
+    renewer_ = std::make_unique<LeaseRenewer>(&client_->rpc(), client_->clock(), client_->masters(), path_,
                                               writer_epoch_,
                                               std::chrono::milliseconds(std::max<uint64_t>(1, opened.lease_ms() / 3)));
   }

@@ -8,11 +8,11 @@
 
 namespace strata::dfs {
 
-LeaseRenewer::LeaseRenewer(rpc::RpcClient* rpc, Clock* clock, std::string master, std::string path,
+LeaseRenewer::LeaseRenewer(rpc::RpcClient* rpc, Clock* clock, rpc::LeaderEndpoints* masters, std::string path,
                            uint64_t writer_epoch, std::chrono::milliseconds interval)
     : rpc_(rpc),
       clock_(clock),
-      master_(std::move(master)),
+      masters_(masters),
       path_(std::move(path)),
       writer_epoch_(writer_epoch),
       interval_(interval),
@@ -46,7 +46,16 @@ void LeaseRenewer::Run() {
     req.set_path(path_);
     req.set_writer_epoch(writer_epoch_);
     RenewLeaseResponse resp;
-    Status st = rpc_->CallTyped(master_, MASTER_RENEW_LEASE, req, &resp);
+    const std::string addr = masters_->Current();
+    Status st = rpc_->CallTyped(addr, MASTER_RENEW_LEASE, req, &resp);
+    if (st.ok() || !st.retryable()) {
+      masters_->Answered(addr);
+    } else if (masters_->Failed(addr, st)) {
+      // A redirect to the leader, or another master to try: renew there now.
+      const std::string next = masters_->Current();
+      st = rpc_->CallTyped(next, MASTER_RENEW_LEASE, req, &resp);
+      if (st.ok() || !st.retryable()) masters_->Answered(next);
+    }
     lock.lock();
     if (st.code() == StatusCode::kStaleEpoch || st.code() == StatusCode::kNotFound) {
       spdlog::warn("dfs: lease of {} lost: {}", path_, st.ToString());

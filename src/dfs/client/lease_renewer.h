@@ -12,8 +12,8 @@
 // rounds with a ManualClock.
 //
 // Thread-safety: Stop() and the destructor may be called from any one
-// thread. Ownership: borrows the RpcClient and the clock, which must outlive
-// it.
+// thread. Ownership: borrows the RpcClient, the masters' endpoints and the
+// clock, which must outlive it.
 #pragma once
 
 #include <chrono>
@@ -25,12 +25,15 @@
 
 #include "env/clock.h"
 #include "rpc/client.h"
+#include "rpc/leader_endpoints.h"
 
 namespace strata::dfs {
 
 class LeaseRenewer {
  public:
-  LeaseRenewer(rpc::RpcClient* rpc, Clock* clock, std::string master, std::string path, uint64_t writer_epoch,
+  // `masters`: where renewals go (a failed renewal moves it on, as the
+  // client's own calls do).
+  LeaseRenewer(rpc::RpcClient* rpc, Clock* clock, rpc::LeaderEndpoints* masters, std::string path, uint64_t writer_epoch,
                std::chrono::milliseconds interval);
   ~LeaseRenewer();
   LeaseRenewer(const LeaseRenewer&) = delete;
@@ -43,7 +46,7 @@ class LeaseRenewer {
 
   rpc::RpcClient* const rpc_;
   Clock* const clock_;
-  const std::string master_;
+  rpc::LeaderEndpoints* const masters_;
   const std::string path_;
   const uint64_t writer_epoch_;
   const std::chrono::milliseconds interval_;

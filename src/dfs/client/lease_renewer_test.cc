@@ -32,6 +32,7 @@ class LeaseRenewerTest : public ::testing::Test {
     auto port = master_.Start();
     ASSERT_TRUE(port.ok());
     addr_ = "127.0.0.1:" + std::to_string(*port);
+    masters_ = std::make_unique<rpc::LeaderEndpoints>(addr_);
   }
   void TearDown() override { master_.Stop(); }
 
@@ -54,6 +55,7 @@ class LeaseRenewerTest : public ::testing::Test {
   rpc::RpcClient rpc_;
   ManualClock clock_;
   std::string addr_;
+  std::unique_ptr<rpc::LeaderEndpoints> masters_;
   std::mutex mu_;
   int renewals_ = 0;
   std::string last_path_;
@@ -62,7 +64,7 @@ class LeaseRenewerTest : public ::testing::Test {
 };
 
 TEST_F(LeaseRenewerTest, RenewsOncePerIntervalOfItsClock) {
-  LeaseRenewer renewer(&rpc_, &clock_, addr_, "/f", 42, std::chrono::milliseconds(1000));
+  LeaseRenewer renewer(&rpc_, &clock_, masters_.get(), "/f", 42, std::chrono::milliseconds(1000));
   // Real time passes, the clock does not: no renewal.
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   EXPECT_EQ(renewals(), 0);
@@ -80,7 +82,7 @@ TEST_F(LeaseRenewerTest, RenewsOncePerIntervalOfItsClock) {
 }
 
 TEST_F(LeaseRenewerTest, StopReturnsAtOnceWhileItWaitsForItsClock) {
-  auto renewer = std::make_unique<LeaseRenewer>(&rpc_, &clock_, addr_, "/f", 1, std::chrono::hours(1));
+  auto renewer = std::make_unique<LeaseRenewer>(&rpc_, &clock_, masters_.get(), "/f", 1, std::chrono::hours(1));
   auto start = std::chrono::steady_clock::now();
   renewer->Stop();
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
@@ -92,7 +94,7 @@ TEST_F(LeaseRenewerTest, AFencedWriterStopsRenewing) {
     std::lock_guard lock(mu_);
     answer_ = Status::StaleEpoch("a newer writer owns /f");
   }
-  LeaseRenewer renewer(&rpc_, &clock_, addr_, "/f", 1, std::chrono::milliseconds(100));
+  LeaseRenewer renewer(&rpc_, &clock_, masters_.get(), "/f", 1, std::chrono::milliseconds(100));
   clock_.Advance(100 * 1000);
   ASSERT_TRUE(RenewalsReach(1));
   // The renewer gave up: later rounds send nothing.

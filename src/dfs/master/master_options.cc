@@ -1,8 +1,15 @@
 #include "dfs/master/master_options.h"
 
+#include <algorithm>
+
 namespace strata::dfs::master {
 
 Status MasterOptions::Load(ConfigNode& n) {
+  RETURN_IF_ERROR(n.GetString("meta_store", &meta_store));
+  RETURN_IF_ERROR(n.GetString("etcd_endpoints", &etcd_endpoints));
+  RETURN_IF_ERROR(n.GetString("etcd_key_prefix", &etcd_key_prefix));
+  RETURN_IF_ERROR(n.GetUint("etcd_lease_ttl_seconds", &etcd_lease_ttl_seconds));
+  RETURN_IF_ERROR(n.GetUint("etcd_request_timeout_ms", &etcd_request_timeout_ms));
   RETURN_IF_ERROR(n.GetUint("default_replication", &default_replication));
   RETURN_IF_ERROR(n.GetUint("default_min_copies", &default_min_copies));
   RETURN_IF_ERROR(n.GetBytes("default_chunk_size", &default_chunk_size_bytes));
@@ -58,6 +65,15 @@ Status MasterOptions::Load(ConfigNode& n) {
 
 Status MasterOptions::Validate() const {
   auto bad = [](const std::string& why) { return Status::InvalidArgument("master config: " + why); };
+  if (meta_store != "rocksdb" && meta_store != "etcd") return bad("meta_store must be rocksdb or etcd");
+  if (meta_store == "etcd") {
+    if (EtcdStoreOptions(*this).endpoints.empty()) return bad("meta_store etcd needs etcd_endpoints");
+    if (etcd_key_prefix.empty()) return bad("etcd_key_prefix must not be empty");
+    if (etcd_lease_ttl_seconds < 1) return bad("etcd_lease_ttl_seconds must be >= 1");
+    if (etcd_request_timeout_ms == 0 || etcd_request_timeout_ms >= etcd_lease_ttl_seconds * 1000) {
+      return bad("etcd_request_timeout_ms must be > 0 and below the lease TTL");
+    }
+  }
   if (rpc_connections_max == 0 || rpc_frame_timeout_ms == 0) {
     return bad("rpc_connections_max and rpc_frame_timeout_ms must be > 0");
   }
@@ -95,6 +111,23 @@ Status MasterOptions::Validate() const {
     return bad("balance_replicas_spread_fraction must be >= 0 and balance_disk_use_spread_max > 0");
   }
   return Status::Ok();
+}
+
+meta::EtcdMetaStoreOptions EtcdStoreOptions(const MasterOptions& o) {
+  meta::EtcdMetaStoreOptions e;
+  std::string item;
+  for (size_t i = 0; i <= o.etcd_endpoints.size(); ++i) {
+    if (i == o.etcd_endpoints.size() || o.etcd_endpoints[i] == ',') {
+      if (!item.empty()) e.endpoints.push_back(item);
+      item.clear();
+    } else if (o.etcd_endpoints[i] != ' ') {
+      item.push_back(o.etcd_endpoints[i]);
+    }
+  }
+  e.key_prefix = o.etcd_key_prefix;
+  e.request_timeout_ms = static_cast<int>(o.etcd_request_timeout_ms);
+  e.connect_timeout_ms = static_cast<int>(std::min<uint32_t>(o.etcd_request_timeout_ms, 500));
+  return e;
 }
 
 Result<MasterOptions> LoadMasterOptions(const std::string& path) {

@@ -10,10 +10,20 @@
 
 #include "common/config.h"
 #include "common/result.h"
+#include "meta/etcd_meta_store.h"
 
 namespace strata::dfs::master {
 
 struct MasterOptions {
+  // Metadata store: "rocksdb" (DATA_DIR/meta, one master: the default) or
+  // "etcd" (several masters, one leader elected on an etcd lease, standbys
+  // redirecting to it: docs/etcd.md).
+  std::string meta_store = "rocksdb";
+  std::string etcd_endpoints;  // comma-separated client URLs, e.g. "http://10.0.0.1:2379,..."
+  std::string etcd_key_prefix = "strata/master/";  // every key of this cluster's masters
+  uint32_t etcd_lease_ttl_seconds = 3;             // a dead leader is replaced after about this long
+  uint32_t etcd_request_timeout_ms = 1000;         // per etcd request; below the lease TTL
+
   // File defaults and limits.
   uint32_t default_replication = 3;
   uint32_t default_min_copies = 2;
@@ -94,6 +104,9 @@ struct MasterOptions {
   Status Load(ConfigNode& node);
   Status Validate() const;
 };
+
+// The etcd store options of `o` (meaningful when o.meta_store is "etcd").
+meta::EtcdMetaStoreOptions EtcdStoreOptions(const MasterOptions& o);
 
 // Loads a YAML file: its top level, or its `master:` mapping when present.
 Result<MasterOptions> LoadMasterOptions(const std::string& path);

@@ -37,5 +37,24 @@ TEST(MasterOptionsTest, BadValuesAreRejected) {
   EXPECT_TRUE(LoadYaml("recovery_bytes_per_sec_max: 1M", &o).ok());
 }
 
+TEST(MasterOptionsTest, EtcdMetaStoreKeysLoadAndAreChecked) {
+  MasterOptions o;
+  ASSERT_TRUE(LoadYaml("meta_store: etcd\n"
+                       "etcd_endpoints: 'http://127.0.0.1:2379, 127.0.0.1:2479'\n"
+                       "etcd_key_prefix: strata/c1/master/\n"
+                       "etcd_lease_ttl_seconds: 5\n",
+                       &o)
+                  .ok());
+  auto e = EtcdStoreOptions(o);
+  EXPECT_EQ(e.endpoints, (std::vector<std::string>{"http://127.0.0.1:2379", "127.0.0.1:2479"}));
+  EXPECT_EQ(e.key_prefix, "strata/c1/master/");
+  EXPECT_EQ(MasterOptions().meta_store, "rocksdb");
+  for (const char* yaml : {"meta_store: etcd", "meta_store: zookeeper",
+                           "meta_store: etcd\netcd_endpoints: a:1\netcd_request_timeout_ms: 3000"}) {
+    MasterOptions bad;
+    EXPECT_EQ(LoadYaml(yaml, &bad).code(), StatusCode::kInvalidArgument) << yaml;
+  }
+}
+
 }  // namespace
 }  // namespace strata::dfs::master

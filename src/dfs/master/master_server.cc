@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "meta/leader_meta_store.h"
 #include "meta/rocksdb_meta_store.h"
 
 namespace strata::dfs::master {
@@ -19,16 +20,25 @@ Status MasterServer::Start() {
   std::error_code ec;
   std::filesystem::create_directories(options_.data_dir, ec);
   if (ec) return Status::IoError("create data dir " + options_.data_dir + ": " + ec.message());
-  ASSIGN_OR_RETURN(auto store, meta::RocksDbMetaStore::Open(options_.data_dir + "/meta"));
-  store_ = std::move(store);
+  const bool on_etcd = options_.master.meta_store == "etcd";
+  if (on_etcd) {
+    ASSIGN_OR_RETURN(etcd_, meta::EtcdMetaStore::Open(EtcdStoreOptions(options_.master)));
+  } else {
+    ASSIGN_OR_RETURN(auto store, meta::RocksDbMetaStore::Open(options_.data_dir + "/meta"));
+    store_ = std::move(store);
+  }
   rpc::RpcClientOptions client_options;
   client_options.default_timeout_ms = options_.master.chunkserver_rpc_timeout_ms;
   client_options.connect_timeout_ms = options_.master.chunkserver_rpc_timeout_ms;
   client_options.auth = options_.auth;
   client_ = std::make_unique<rpc::RpcClient>(client_options);
   stub_ = std::make_unique<RpcChunkserverStub>(client_.get());
-  service_ = std::make_unique<MasterService>(store_.get(), clock_.get(), stub_.get(), &metrics_, options_.master);
-  RETURN_IF_ERROR(service_->Start());
+  if (!on_etcd) {
+    auto term = std::make_shared<Term>();
+    term->service = std::make_unique<MasterService>(store_.get(), clock_.get(), stub_.get(), &metrics_, options_.master);
+    RETURN_IF_ERROR(term->service->Start());
+    serving_ = std::move(term);
+  }
 
   rpc::RpcServerOptions rpc_options;
   rpc_options.host = options_.host;
@@ -46,14 +56,125 @@ Status MasterServer::Start() {
   RegisterMethods();
   ASSIGN_OR_RETURN(rpc_port_, rpc_->Start());
   if (options_.http_port >= 0) {
-    http_ = std::make_unique<AdminHttpServer>(&metrics_, [this] { return service_->StatusJson(); });
+    http_ = std::make_unique<AdminHttpServer>(&metrics_, [this] { return StatusJson(); });
     ASSIGN_OR_RETURN(http_port_, http_->Start(options_.host, options_.http_port));
   }
-  service_->SetAdvertisedAddress(options_.host + ":" + std::to_string(rpc_port_));
+  advertised_ = options_.host + ":" + std::to_string(rpc_port_);
+  if (serving_) serving_->service->SetAdvertisedAddress(advertised_);
+  if (on_etcd) RETURN_IF_ERROR(StartElection());
   ticker_ = std::thread([this] { TickLoop(); });
-  spdlog::info("master: serving RPC on {}:{}, HTTP on port {}, metadata in {}", options_.host, rpc_port_, http_port_,
-               options_.data_dir);
+  if (on_etcd) {
+    spdlog::info("master: serving RPC on {}:{}, HTTP on port {}, metadata in etcd {} under '{}' (campaigning)",
+                 options_.host, rpc_port_, http_port_, options_.master.etcd_endpoints, options_.master.etcd_key_prefix);
+  } else {
+    spdlog::info("master: serving RPC on {}:{}, HTTP on port {}, metadata in {}", options_.host, rpc_port_,
+                 http_port_, options_.data_dir);
+  }
   return Status::Ok();
+}
+
+Status MasterServer::StartElection() {
+  meta::LeaderElectionOptions eo;
+  eo.key = "leader";
+  eo.candidate = advertised_;
+  eo.lease_ttl_seconds = static_cast<int>(options_.master.etcd_lease_ttl_seconds);
+  ASSIGN_OR_RETURN(election_, meta::LeaderElection::Create(etcd_.get(), clock_, eo, [this](bool leader, int64_t term) {
+                     if (leader) {
+                       spdlog::info("master {}: leading, term {}; loading the namespace from etcd", advertised_, term);
+                       cv_.notify_all();  // the tick thread loads at once
+                       return;
+                     }
+                     spdlog::warn("master {}: no longer the leader; stopped serving metadata", advertised_);
+                     DropTerm();
+                   }));
+  election_->Start();
+  return Status::Ok();
+}
+
+void MasterServer::DropTerm() {
+  std::shared_ptr<Term> old;
+  {
+    std::lock_guard lock(serving_mu_);
+    old = std::move(serving_);
+  }
+  if (old) old->service->StopWaiting();
+}
+
+void MasterServer::FollowElection() {
+  const int64_t term = election_->term();
+  std::shared_ptr<Term> current;
+  {
+    std::lock_guard lock(serving_mu_);
+    current = serving_;
+  }
+  if (current && current->term != term) {
+    DropTerm();
+    current = nullptr;
+  }
+  if (term == 0 || current) return;
+  const uint64_t start_us = clock_->NowMicros();
+  auto t = std::make_shared<Term>();
+  t->term = term;
+  t->store = std::make_unique<meta::LeaderMetaStore>(etcd_.get(), election_.get(), term);
+  t->service = std::make_unique<MasterService>(t->store.get(), clock_.get(), stub_.get(), &metrics_, options_.master);
+  Status st = t->service->Start();
+  if (!st.ok()) {
+    spdlog::warn("master {}: term {}: loading the namespace failed, retrying: {}", advertised_, term, st.ToString());
+    return;
+  }
+  t->service->SetAdvertisedAddress(advertised_);
+  {
+    std::lock_guard lock(serving_mu_);
+    if (election_->term() != term) return;  // lost it while loading
+    serving_ = t;
+  }
+  spdlog::info("master {}: term {}: serving metadata ({} ms to load)", advertised_, term,
+               (clock_->NowMicros() - start_us) / 1000);
+}
+
+Result<std::shared_ptr<MasterServer::Term>> MasterServer::Serving() {
+  std::shared_ptr<Term> t;
+  {
+    std::lock_guard lock(serving_mu_);
+    t = serving_;
+  }
+  if (!election_) {
+    if (!t) return Status::Unavailable("master is stopping");
+    return t;
+  }
+  const int64_t term = election_->term();
+  if (t && t->term == term) return t;
+  if (term != 0) {
+    return Status::Unavailable("master " + advertised_ + " leads (term " + std::to_string(term) +
+                               ") and is loading the namespace");
+  }
+  auto leader = election_->Leader();
+  std::string addr = leader.ok() && *leader != advertised_ ? *leader : "";
+  return Status::NotLeader("master " + advertised_ + " is a standby", addr);
+}
+
+MasterService* MasterServer::service() {
+  std::lock_guard lock(serving_mu_);
+  return serving_ ? serving_->service.get() : nullptr;
+}
+
+nlohmann::json MasterServer::StatusJson() {
+  std::shared_ptr<Term> t;
+  {
+    std::lock_guard lock(serving_mu_);
+    t = serving_;
+  }
+  nlohmann::json j = t ? t->service->StatusJson() : nlohmann::json::object();
+  if (election_) {
+    const int64_t term = election_->term();
+    auto leader = election_->Leader();
+    j["ha"] = {{"role", term != 0 ? (t && t->term == term ? "leader" : "leader_loading") : "standby"},
+               {"addr", advertised_},
+               {"term", term},
+               {"leader", leader.ok() ? *leader : ""},
+               {"etcd", options_.master.etcd_endpoints}};
+  }
+  return j;
 }
 
 void MasterServer::Stop() {
@@ -64,7 +185,9 @@ void MasterServer::Stop() {
   }
   cv_.notify_all();
   if (ticker_.joinable()) ticker_.join();
-  if (service_) service_->StopWaiting();
+  // Resigning hands leadership over at once instead of after the lease TTL.
+  if (election_) election_->Stop();
+  if (MasterService* service = this->service()) service->StopWaiting();
   if (rpc_) rpc_->Stop();
   if (http_) http_->Stop();
 }
@@ -75,7 +198,13 @@ void MasterServer::TickLoop() {
     cv_.wait_for(lock, std::chrono::milliseconds(options_.master.tick_interval_ms));
     if (stopping_) break;
     lock.unlock();
-    service_->Tick();
+    if (election_) FollowElection();
+    std::shared_ptr<Term> t;
+    {
+      std::lock_guard serving(serving_mu_);
+      t = serving_;
+    }
+    if (t) t->service->Tick();
     lock.lock();
   }
 }
@@ -83,25 +212,31 @@ void MasterServer::TickLoop() {
 namespace {
 
 template <typename Req, typename Resp>
-void Bind(rpc::RpcServer* rpc, MasterMethod method, const char* name, MasterService* service,
+void Bind(rpc::RpcServer* rpc, MasterMethod method, const char* name, MasterServer* server,
           Status (MasterService::*fn)(const Req&, Resp*)) {
-  rpc->RegisterTyped<Req, Resp>(method, name, [service, fn](const Req& req, std::string&, Resp* resp, std::string*) {
-    return (service->*fn)(req, resp);
+  rpc->RegisterTyped<Req, Resp>(method, name, [server, fn](const Req& req, std::string&, Resp* resp, std::string*) {
+    ASSIGN_OR_RETURN(auto term, server->Serving());
+    return (term->service.get()->*fn)(req, resp);
   });
 }
 
 // ALLOCATE_CHUNK also gets the caller's timeout: a wait for chunkservers
 // after the start ends in time for the answer to reach the caller.
-void BindAllocate(rpc::RpcServer* rpc, MasterService* service) {
-  rpc->Register(MASTER_ALLOCATE_CHUNK, "allocate_chunk", [service](rpc::RpcRequest& req) {
+void BindAllocate(rpc::RpcServer* rpc, MasterServer* server) {
+  rpc->Register(MASTER_ALLOCATE_CHUNK, "allocate_chunk", [server](rpc::RpcRequest& req) {
     rpc::RpcReply reply;
     AllocateChunkRequest parsed;
     if (!parsed.ParseFromString(req.meta)) {
       reply.status = Status::InvalidArgument("cannot parse request message");
       return reply;
     }
+    auto term = server->Serving();
+    if (!term.ok()) {
+      reply.status = term.status();
+      return reply;
+    }
     AllocateChunkResponse resp;
-    reply.status = service->AllocateChunk(parsed, &resp, req.timeout_ms);
+    reply.status = (*term)->service->AllocateChunk(parsed, &resp, req.timeout_ms);
     if (reply.status.ok()) resp.SerializeToString(&reply.meta);
     return reply;
   });
@@ -111,7 +246,7 @@ void BindAllocate(rpc::RpcServer* rpc, MasterService* service) {
 
 void MasterServer::RegisterMethods() {
   rpc::RpcServer* r = rpc_.get();
-  MasterService* s = service_.get();
+  MasterServer* s = this;
   Bind(r, MASTER_MKDIR, "mkdir", s, &MasterService::Mkdir);
   Bind(r, MASTER_CREATE, "create", s, &MasterService::Create);
   Bind(r, MASTER_STAT, "stat", s, &MasterService::Stat);

@@ -3,6 +3,17 @@
 // RPC, /metrics and /status over HTTP, and runs MasterService::Tick every
 // `tick_interval_ms` on a background thread.
 //
+// With `meta_store: etcd` (docs/etcd.md) the metadata is in etcd and several
+// masters run, one leading: each campaigns with a LeaderElection whose
+// candidate value is its RPC address. Only the leader has a MasterService:
+// when it starts leading (term T) the tick thread loads the namespace from
+// etcd into a new MasterService whose store is a LeaderMetaStore of term T,
+// so every metadata write is conditional on still leading in T. When it
+// stops leading (lease lost, a write fenced) the service is dropped at once
+// and every RPC gets NotLeader; it loads afresh if it leads again. A standby
+// answers every RPC NotLeader naming the leader ("leader=HOST:PORT", empty
+// while none is elected); a leader still loading answers Unavailable.
+//
 // Thread-safety: Start/Stop from one thread. Ownership: owns everything it
 // starts; the clock is shared.
 #pragma once
@@ -18,6 +29,8 @@
 #include "common/result.h"
 #include "dfs/master/master_options.h"
 #include "dfs/master/master_service.h"
+#include "meta/etcd_meta_store.h"
+#include "meta/leader_election.h"
 #include "meta/meta_store.h"
 #include "rpc/client.h"
 #include "rpc/server.h"
@@ -42,19 +55,42 @@ class MasterServer {
   void Stop();
   int rpc_port() const { return rpc_port_; }
   int http_port() const { return http_port_; }
-  MasterService* service() { return service_.get(); }
+  // The service while this master serves (always with RocksDB; while
+  // leading and loaded on etcd), else null.
+  MasterService* service();
+
+  // What serves one term: its store (a LeaderMetaStore on etcd, null with
+  // RocksDB) and the service loaded over it. RPCs hold a reference while
+  // they run, so a term dropped on a step-down goes once they are done.
+  struct Term {
+    int64_t term = 0;
+    std::unique_ptr<meta::MetaStore> store;
+    std::unique_ptr<MasterService> service;
+  };
+  // The term serving now; NotLeader (standby) or Unavailable (leading, not
+  // loaded yet) when there is none.
+  Result<std::shared_ptr<Term>> Serving();
 
  private:
   void RegisterMethods();
   void TickLoop();
+  Status StartElection();
+  // On the tick thread: loads a term that leads and is not loaded yet.
+  void FollowElection();
+  void DropTerm();
+  nlohmann::json StatusJson();
 
   MasterServerOptions options_;
   std::shared_ptr<Clock> clock_;
   MetricsRegistry metrics_;
-  std::unique_ptr<meta::MetaStore> store_;
+  std::unique_ptr<meta::MetaStore> store_;  // RocksDB; null on etcd
+  std::unique_ptr<meta::EtcdMetaStore> etcd_;
   std::unique_ptr<rpc::RpcClient> client_;
   std::unique_ptr<ChunkserverStub> stub_;
-  std::unique_ptr<MasterService> service_;
+  std::string advertised_;  // host:port, the election's candidate value
+
+  std::mutex serving_mu_;
+  std::shared_ptr<Term> serving_;  // GUARDED_BY(serving_mu_)
   std::unique_ptr<rpc::RpcServer> rpc_;
   std::unique_ptr<AdminHttpServer> http_;
   int rpc_port_ = 0;
@@ -64,6 +100,8 @@ class MasterServer {
   std::condition_variable cv_;
   bool stopping_ = false;
   std::thread ticker_;
+  // Last: stopped first, its callback touches the members above.
+  std::unique_ptr<meta::LeaderElection> election_;
 };
 
 }  // namespace strata::dfs::master

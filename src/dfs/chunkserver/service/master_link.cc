@@ -9,7 +9,7 @@ namespace strata::dfs {
 MasterLink::MasterLink(const ChunkserverOptions& options, MasterLinkIdentity identity, ChunkStore* store,
                        Replicator* replicator, rpc::RpcClient* rpc, std::shared_ptr<Clock> clock,
                        MetricsRegistry* metrics)
-    : master_(options.master),
+    : masters_(options.master),
       rpc_timeout_ms_(options.master_rpc_timeout_ms),
       full_report_every_(options.full_report_every),
       identity_(std::move(identity)),
@@ -90,20 +90,33 @@ void MasterLink::Loop() {
     Status st = registered_ ? Heartbeat() : Register();
     if (st.ok()) st = SendCorruptionReports();
     if (st.ok()) {
-      if (quiet) spdlog::info("master {} reachable again", master_);
+      if (quiet) spdlog::info("master {} reachable again", masters_.Current());
       quiet = false;
       backoff_ms = interval_ms_;
       SleepMillis(interval_ms_, /*wake_on_reports=*/true);
       continue;
     }
     heartbeat_failures_->Add();
-    if (!quiet) spdlog::warn("master {}: {}", master_, st.ToString());
+    if (!quiet) spdlog::warn("master: {}", st.ToString());
     quiet = true;
     // Whatever failed, the next attempt registers: the master may be new.
     registered_ = false;
+    if (retry_at_once_.exchange(false)) continue;  // redirected to the leader, or another master to try
     SleepMillis(backoff_ms);
     backoff_ms = std::min(backoff_ms * 2, kRegisterBackoffMsMax);
   }
+}
+
+Status MasterLink::CallMaster(uint32_t method, const google::protobuf::Message& req,
+                              google::protobuf::Message* resp) {
+  const std::string addr = masters_.Current();
+  Status st = rpc_->CallTyped(addr, method, req, resp, {}, nullptr, rpc_timeout_ms_);
+  if (st.ok() || !st.retryable()) {
+    masters_.Answered(addr);
+  } else if (masters_.Failed(addr, st)) {
+    retry_at_once_ = true;
+  }
+  return st.ok() ? st : st.WithContext("master " + addr);
 }
 
 void MasterLink::FillDisks(google::protobuf::RepeatedPtrField<DiskStat>* out) {
@@ -135,15 +148,14 @@ Status MasterLink::Register() {
   for (const DiskIdentity& id : store_->DiskIdentities()) req.add_disk_ids(id.disk_id);
   RegisterResponse resp;
   std::lock_guard calls(calls_mu_);
-  RETURN_IF_ERROR(rpc_->CallTyped(master_, MASTER_REGISTER, req, &resp, {}, nullptr, rpc_timeout_ms_)
-                      .WithContext("register"));
+  RETURN_IF_ERROR(CallMaster(MASTER_REGISTER, req, &resp).WithContext("register"));
   if (resp.heartbeat_interval_ms() > 0) interval_ms_ = resp.heartbeat_interval_ms();
   // Before the first heartbeat: a refused disk's replicas are never reported,
   // so the master never orders them deleted.
   if (!resp.cluster_id().empty()) (void)store_->AdoptCluster(resp.cluster_id());
   registered_ = true;
   since_full_report_ = 0;
-  spdlog::info("registered with master {} as {} (heartbeat every {} ms)", master_, identity_.server_id,
+  spdlog::info("registered with master {} as {} (heartbeat every {} ms)", masters_.Current(), identity_.server_id,
                interval_ms_.load());
   return Status::Ok();
 }
@@ -168,8 +180,7 @@ Status MasterLink::Heartbeat() {
   }
   req.set_copies_in_flight(replicator_->in_flight());
   HeartbeatResponse resp;
-  RETURN_IF_ERROR(rpc_->CallTyped(master_, MASTER_HEARTBEAT, req, &resp, {}, nullptr, rpc_timeout_ms_)
-                      .WithContext("heartbeat"));
+  RETURN_IF_ERROR(CallMaster(MASTER_HEARTBEAT, req, &resp).WithContext("heartbeat"));
   heartbeats_++;
   if (full) {
     since_full_report_ = 0;
@@ -178,7 +189,7 @@ Status MasterLink::Heartbeat() {
   since_full_report_++;
   for (const ChunkCommand& c : resp.commands()) Enqueue(c);
   if (resp.reregister()) {
-    spdlog::info("master {} asks this chunkserver to register again", master_);
+    spdlog::info("master {} asks this chunkserver to register again", masters_.Current());
     registered_ = false;
   }
   return Status::Ok();
@@ -199,7 +210,7 @@ void MasterLink::ReportCopy(const ReplicateJob& job, const Result<ReplicateResul
   Status st;
   {
     std::lock_guard calls(calls_mu_);
-    st = rpc_->CallTyped(master_, MASTER_HEARTBEAT, req, &resp, {}, nullptr, rpc_timeout_ms_);
+    st = CallMaster(MASTER_HEARTBEAT, req, &resp);
   }
   if (!st.ok()) {
     spdlog::info("reporting the copy of chunk {}: {}", ChunkIdHex(job.chunk_id), st.ToString());
@@ -267,7 +278,7 @@ Status MasterLink::SendCorruptionReports() {
     req.set_server_id(identity_.server_id);
     req.set_reason(it->second);
     ReportBadReplicaResponse resp;
-    Status st = rpc_->CallTyped(master_, MASTER_REPORT_BAD_REPLICA, req, &resp, {}, nullptr, rpc_timeout_ms_);
+    Status st = CallMaster(MASTER_REPORT_BAD_REPLICA, req, &resp);
     if (!st.ok() && st.retryable()) {
       result = st.WithContext("report bad replica");
       break;

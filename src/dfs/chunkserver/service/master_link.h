@@ -29,6 +29,13 @@
 // and after any failed heartbeat (a master that was unreachable may have
 // restarted). Registration is retried with a bounded backoff.
 //
+// Several masters (one leader on etcd, docs/etcd.md): `options.master` may
+// list them ("a,b,c"). Calls go to the one that answered last; a standby's
+// NotLeader redirect, or a master that does not answer, moves the link to
+// the leader it names or the next address (rpc/leader_endpoints.h), and the
+// link registers there at once instead of backing off, until a whole round
+// of the list failed.
+//
 // Thread-safety: Start/Stop from one thread; the loop and the commands run
 // on threads of their own.
 // Ownership: borrows the store, replicator and RPC client, which must outlive
@@ -53,6 +60,7 @@
 #include "env/clock.h"
 #include "master.pb.h"
 #include "rpc/client.h"
+#include "rpc/leader_endpoints.h"
 
 namespace strata::dfs {
 
@@ -97,11 +105,15 @@ class MasterLink {
   void CommandLoop();
   void SleepMillis(uint64_t ms, bool wake_on_reports = false);
   void FillDisks(google::protobuf::RepeatedPtrField<DiskStat>* out);
+  // One call to the current master; a failure moves masters_ on (and sets
+  // retry_at_once_ when the next address may be tried without backing off).
+  Status CallMaster(uint32_t method, const google::protobuf::Message& req, google::protobuf::Message* resp);
 
   static constexpr uint64_t kRegisterBackoffMsMax = 5000;
   static constexpr size_t kCorruptionReportsQueuedMax = 1024;
   static constexpr size_t kCommandsQueuedMax = 4096;
-  const std::string master_;
+  rpc::LeaderEndpoints masters_;
+  std::atomic<bool> retry_at_once_{false};
   const uint32_t rpc_timeout_ms_;
   const uint32_t full_report_every_;
   const MasterLinkIdentity identity_;
