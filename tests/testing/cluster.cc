@@ -185,6 +185,7 @@ ScratchDir::ScratchDir(const std::string& prefix)
     : dir_(std::filesystem::temp_directory_path().string() + "/" + prefix + "_" + std::to_string(::getpid())) {}
 
 ScratchDir::~ScratchDir() {
+  if (::testing::Test::HasFailure()) return;  // kept for the logs
   std::error_code ec;
   std::filesystem::remove_all(dir_, ec);
 }
