@@ -103,7 +103,11 @@ void MasterLink::Loop() {
     registered_ = false;
     if (retry_at_once_.exchange(false)) continue;  // redirected to the leader, or another master to try
     SleepMillis(backoff_ms);
-    backoff_ms = std::min(backoff_ms * 2, kRegisterBackoffMsMax);
+    // With several masters a failure is most likely a failover: a standby
+    // takes over within seconds and must hear from this chunkserver before
+    // its startup grace ends, so the backoff stays at one heartbeat interval.
+    const uint64_t backoff_max = masters_.size() > 1 ? std::max<uint64_t>(interval_ms_, 1) : kRegisterBackoffMsMax;
+    backoff_ms = std::min(backoff_ms * 2, backoff_max);
   }
 }
 
