@@ -4,7 +4,9 @@
 // under a scratch directory. The leader is SIGKILLed; a standby takes over
 // within the lease TTL, a file put before the kill reads back identical and
 // a new put succeeds. The time from the kill to the first metadata operation
-// the new leader served is printed.
+// the new leader served is printed. `strata up --ha` starts the same shape
+// as a local cluster, which `strata cluster status` describes and `strata
+// down` stops.
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -181,6 +183,102 @@ TEST(MasterHaSystemTest, LeaderKilledAStandbyTakesOverAndServesTheNamespace) {
   get = cli({"fs", "get", "/b", back});
   ASSERT_EQ(get.exit_code, 0) << get.err;
   EXPECT_TRUE(FilesEqual(b, back));
+}
+
+// `strata up --ha`: cluster.json lists 3 etcd members and 3 masters; the
+// status names the leader, its standbys and 3 healthy etcd members; the leader
+// SIGKILLed, the CLI (given only --dir) reads a file put before and puts a new
+// one through the new leader; `strata down` stops etcd too, and a later `up`
+// (without --ha: the saved config keeps it) finds both files.
+TEST(MasterHaSystemTest, UpHaStartsEtcdAndThreeMastersThatFailOver) {
+  if (!meta::testing::EtcdCluster::EtcdInstalled()) GTEST_SKIP() << "etcd is not installed";
+  ScratchDir scratch("strata_up_ha");
+  const std::string dir = scratch.Path("cluster");
+  const std::string config = scratch.Path("ha.yaml");
+  {
+    std::ofstream out(config);
+    out << "chunkservers: 3\nracks: 3\ndisks_per_chunkserver: 1\ncache:\n  enabled: false\nblock:\n"
+           "  enabled: false\n";
+  }
+  struct Down {
+    std::string dir;
+    ~Down() { (void)RunStrata({"down", "--dir", dir}); }
+  } down{dir};
+  auto up = RunStrata({"up", "--dir", dir, "--config", config, "--ha", "--detach"});
+  ASSERT_EQ(up.exit_code, 0) << up.err;
+  EXPECT_NE(up.out.find("etcd "), std::string::npos) << up.out;
+  std::ifstream in(dir + "/cluster.json");
+  auto doc = nlohmann::json::parse(in, nullptr, false);
+  ASSERT_FALSE(doc.is_discarded());
+  ASSERT_EQ(doc["etcd"]["members"].size(), 3u) << doc.dump(2);
+  ASSERT_EQ(doc["masters"].size(), 3u) << doc.dump(2);
+  EXPECT_FALSE(doc.contains("master_pid"));
+  std::vector<Master> masters;
+  for (const auto& m : doc["masters"]) {
+    masters.push_back({m["addr"].get<std::string>(), m["http"].get<std::string>(), m["pid"].get<pid_t>()});
+  }
+  std::vector<pid_t> etcd_pids;
+  for (const auto& e : doc["etcd"]["members"]) etcd_pids.push_back(e["pid"].get<pid_t>());
+
+  auto status = RunStrata({"cluster", "status", "--dir", dir});
+  ASSERT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_NE(status.out.find("masters: leader 127.0.0.1:"), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("; standbys 127.0.0.1:"), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("etcd: 3/3 members healthy"), std::string::npos) << status.out;
+
+  const std::string a = scratch.Path("a"), b = scratch.Path("b"), back = scratch.Path("back");
+  WriteRandomFile(a, 3 << 20, 31);
+  WriteRandomFile(b, 2 << 20, 32);
+  auto put = RunStrata({"fs", "put", "--dir", dir, a, "/a"});
+  ASSERT_EQ(put.exit_code, 0) << put.err;
+
+  int leader = -1;
+  ASSERT_TRUE(WaitFor([&] { return (leader = Leader(masters)) >= 0; }, 10s));
+  auto json = RunStrata({"cluster", "status", "--dir", dir, "--json"});
+  auto before = nlohmann::json::parse(json.out, nullptr, false);
+  ASSERT_TRUE(!before.is_discarded() && before.contains("ha") && before["ha"].is_object()) << json.out;
+  const uint64_t term = before["ha"].value("term", uint64_t{0});
+  EXPECT_EQ(before["ha"].value("addr", std::string()), masters[leader].addr);
+  ASSERT_EQ(::kill(masters[leader].pid, SIGKILL), 0);
+  masters[leader].pid = -1;
+
+  auto get = RunStrata({"fs", "get", "--dir", dir, "/a", back});
+  ASSERT_EQ(get.exit_code, 0) << get.err;
+  EXPECT_TRUE(FilesEqual(a, back));
+  put = RunStrata({"fs", "put", "--dir", dir, b, "/b"});
+  ASSERT_EQ(put.exit_code, 0) << put.err;
+  json = RunStrata({"cluster", "status", "--dir", dir, "--json"});
+  auto after = nlohmann::json::parse(json.out, nullptr, false);
+  ASSERT_TRUE(!after.is_discarded() && after.contains("ha") && after["ha"].is_object()) << json.out;
+  EXPECT_GT(after["ha"].value("term", uint64_t{0}), term);
+  EXPECT_NE(after["ha"].value("addr", std::string()), masters[leader].addr);
+
+  auto stopped = RunStrata({"down", "--dir", dir});
+  ASSERT_EQ(stopped.exit_code, 0) << stopped.err;
+  for (pid_t p : etcd_pids) EXPECT_FALSE(ProcessAlive(p)) << "etcd " << p << " still runs after `strata down`";
+  for (const auto& m : masters) {
+    if (m.pid > 0) {
+      EXPECT_FALSE(ProcessAlive(m.pid)) << "master " << m.pid << " still runs after `strata down`";
+    }
+  }
+
+  up = RunStrata({"up", "--dir", dir, "--detach"});
+  ASSERT_EQ(up.exit_code, 0) << up.err;
+  for (const auto& [path, file] : {std::pair{"/a", a}, {"/b", b}}) {
+    get = RunStrata({"fs", "get", "--dir", dir, path, back});
+    ASSERT_EQ(get.exit_code, 0) << get.err;
+    EXPECT_TRUE(FilesEqual(file, back)) << path;
+  }
+  // The namespace is in etcd: a config with one master is refused.
+  (void)RunStrata({"down", "--dir", dir});
+  {
+    std::ofstream out(config);
+    out << "chunkservers: 3\nracks: 3\ndisks_per_chunkserver: 1\ncache:\n  enabled: false\nblock:\n"
+           "  enabled: false\n";
+  }
+  up = RunStrata({"up", "--dir", dir, "--config", config, "--detach"});
+  EXPECT_NE(up.exit_code, 0);
+  EXPECT_NE(up.err.find("its namespace is in etcd"), std::string::npos) << up.err;
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
-// strata cluster status: chunkservers, racks, disks, replication health,
+// strata cluster status: the masters (leader, standbys, etcd health when they
+// run on etcd), chunkservers, racks, disks, replication health,
 // and the block layer (blockmanager, blockservers, volumes, segment owners)
 // when the cluster has one.
 #include <cstdlib>
@@ -7,6 +8,8 @@
 #include "cli/admin_options.h"
 #include "cli/commands.h"
 #include "dfs/client/cluster_file.h"
+#include "meta/etcd_health.h"
+#include "rpc/leader_endpoints.h"
 
 namespace strata::cli {
 namespace {
@@ -56,8 +59,54 @@ void PrintRecovery(const nlohmann::json& r) {
   if (!alert.empty()) std::cout << "ALERT recovery: " << alert << "\n";
 }
 
+// Masters on etcd: the status came from the leader; adds "standbys" (the
+// other addresses the client knows) and "etcd_members" (each member's
+// health) to its "ha" object.
+void AddHaDetails(const std::string& masters, nlohmann::json* s) {
+  if (!s->contains("ha") || !(*s)["ha"].is_object()) return;
+  nlohmann::json& ha = (*s)["ha"];
+  const std::string leader = ha.value("leader", ha.value("addr", std::string()));
+  ha["standbys"] = nlohmann::json::array();
+  for (const auto& addr : rpc::LeaderEndpoints::Split(masters)) {
+    if (addr != leader) ha["standbys"].push_back(addr);
+  }
+  ha["etcd_members"] = nlohmann::json::array();
+  for (const auto& url : rpc::LeaderEndpoints::Split(ha.value("etcd", std::string()))) {
+    Status st = meta::EtcdMemberHealth(url, 1000);
+    nlohmann::json m = {{"endpoint", url}, {"healthy", st.ok()}};
+    if (!st.ok()) m["error"] = st.ToString();
+    ha["etcd_members"].push_back(m);
+  }
+}
+
+// "masters: leader A (term 3); standbys B, C" and "etcd: 3/3 members healthy".
+void PrintHa(const nlohmann::json& ha) {
+  std::cout << "masters: leader " << ha.value("leader", ha.value("addr", std::string("?"))) << " (term "
+            << U64(ha, "term") << ")";
+  std::string sep = "; standbys ";
+  for (const auto& b : ha.value("standbys", nlohmann::json::array())) {
+    std::cout << sep << b.get<std::string>();
+    sep = ", ";
+  }
+  std::cout << "\n";
+  const auto members = ha.value("etcd_members", nlohmann::json::array());
+  size_t healthy = 0;
+  for (const auto& m : members) healthy += m.value("healthy", false) ? 1 : 0;
+  std::cout << "etcd: " << healthy << "/" << members.size() << " members healthy";
+  for (const auto& m : members) {
+    if (!m.value("healthy", false)) std::cout << "; " << m.value("error", std::string("?"));
+  }
+  std::cout << "\n";
+}
+
 void PrintStatus(const std::string& master, const nlohmann::json& s) {
-  std::cout << "master: " << master << "  (up " << s.value("uptime_s", uint64_t{0}) << " s)\n";
+  if (s.contains("ha") && s["ha"].is_object()) {
+    PrintHa(s["ha"]);
+    std::cout << "master: " << s["ha"].value("addr", master) << "  (up " << s.value("uptime_s", uint64_t{0})
+              << " s)\n";
+  } else {
+    std::cout << "master: " << master << "  (up " << s.value("uptime_s", uint64_t{0}) << " s)\n";
+  }
   if (s.contains("totals")) {
     const auto& t = s["totals"];
     std::cout << "capacity: " << HumanBytes(t.value("used_bytes", uint64_t{0})) << " used, "
@@ -199,6 +248,7 @@ void RegisterClusterCommand(CLI::App& app, int* exit_code) {
       return;
     }
     auto doc = nlohmann::json::parse(*json, nullptr, false);
+    if (!doc.is_discarded()) AddHaDetails((*client)->options().master, &doc);
     auto block = BlockStatus(*opts);
     if (opts->json || doc.is_discarded()) {
       if (!doc.is_discarded()) {

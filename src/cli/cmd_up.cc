@@ -25,9 +25,20 @@ std::string Join(const std::vector<std::string>& words) {
 }
 
 void PrintSummary(const nlohmann::json& doc) {
-  std::cout << "Strata is up in " << doc["dir"].get<std::string>() << "\n"
-            << "  master        " << doc["master"].get<std::string>() << "  (metrics "
-            << doc["master_metrics"].get<std::string>() << ")\n";
+  std::cout << "Strata is up in " << doc["dir"].get<std::string>() << "\n";
+  if (doc.contains("masters")) {
+    for (const auto& e : doc["etcd"]["members"]) {
+      std::cout << "  etcd          " << e["client"].get<std::string>() << "  " << e["id"].get<std::string>() << "\n";
+    }
+    for (const auto& m : doc["masters"]) {
+      std::cout << "  master        " << m["addr"].get<std::string>() << "  " << m["id"].get<std::string>()
+                << " (metrics " << m["metrics"].get<std::string>() << ")\n";
+    }
+    std::cout << "  (one master leads, the others stand by; `strata cluster status` shows which)\n";
+  } else {
+    std::cout << "  master        " << doc["master"].get<std::string>() << "  (metrics "
+              << doc["master_metrics"].get<std::string>() << ")\n";
+  }
   for (const auto& cs : doc["chunkservers"]) {
     std::cout << "  chunkserver   " << cs["addr"].get<std::string>() << "  " << cs["id"].get<std::string>() << " "
               << cs["rack"].get<std::string>() << ", " << cs["disks"].size() << " disks\n";
@@ -66,6 +77,7 @@ void RegisterUpDownCommands(CLI::App& app, int* exit_code) {
     std::string config;
     bool detach = false;
     int nbd_port = -1;
+    bool ha = false;
   };
   auto args = std::make_shared<UpArgs>();
   auto* up = app.add_subcommand("up", "Start a local cluster (master, chunkservers, block roles, cache) under a directory");
@@ -74,6 +86,9 @@ void RegisterUpDownCommands(CLI::App& app, int* exit_code) {
                  "Cluster YAML (shape and per-role settings; default: the one saved in DIR/cluster.yaml)");
   up->add_option("--nbd-port", args->nbd_port, "Port of the NBD gateway (default 10809 when free; 0: any free port)")
       ->check(CLI::Range(0, 65535));
+  up->add_flag("--ha", args->ha,
+               "Highly available masters: 3 etcd members and 3 masters on them (one leads; docs/etcd.md). Needs "
+               "etcd-server; a cluster keeps the choice of its first start");
   up->add_flag("--detach", args->detach, "Return once the cluster is ready; stop it with `strata down`");
   up->callback([=] {
     // Without --config, the cluster's saved config (DIR/cluster.yaml).
@@ -82,6 +97,7 @@ void RegisterUpDownCommands(CLI::App& app, int* exit_code) {
       *exit_code = ReportError(config.status());
       return;
     }
+    if (args->ha) config->ha = true;
     if (args->nbd_port >= 0) {
       if (!config->block) {
         *exit_code = ReportError(Status::InvalidArgument("--nbd-port needs the block layer, which the config disables"));

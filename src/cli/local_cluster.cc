@@ -23,6 +23,21 @@ namespace {
 
 namespace fs = std::filesystem;
 
+constexpr int kEtcdMembers = 3;  // an HA cluster's etcd: survives the loss of one member
+constexpr int kHaMasters = 3;    // one leader, two standbys
+
+// The etcd binary on PATH (Debian's etcd-server), or "".
+std::string EtcdBinary() {
+  const char* path = std::getenv("PATH");
+  std::stringstream dirs(path ? path : "/usr/bin:/bin");
+  for (std::string dir; std::getline(dirs, dir, ':');) {
+    if (dir.empty()) continue;
+    fs::path p = fs::path(dir) / "etcd";
+    if (::access(p.c_str(), X_OK) == 0) return p.string();
+  }
+  return "";
+}
+
 std::string Endpoint(const std::string& host, int port) { return host + ":" + std::to_string(port); }
 
 // Writes `node` under the top-level key `section` (the form each role's
@@ -86,6 +101,13 @@ std::vector<std::pair<std::string, pid_t>> RolesIn(const nlohmann::json& doc) {
       if (j.is_object() && j.contains("id") && j["id"].is_string()) add(j["id"].get<std::string>(), j);
     }
   };
+  if (doc.contains("etcd") && doc["etcd"].is_object() && doc["etcd"].contains("members") &&
+      doc["etcd"]["members"].is_array()) {
+    for (const auto& j : doc["etcd"]["members"]) {
+      if (j.is_object() && j.contains("id") && j["id"].is_string()) add(j["id"].get<std::string>(), j);
+    }
+  }
+  add_each("masters");
   if (doc.contains("master_pid") && doc["master_pid"].is_number_integer()) {
     roles.emplace_back("master", doc["master_pid"].get<pid_t>());
   }
@@ -101,6 +123,7 @@ std::vector<std::pair<std::string, pid_t>> RolesIn(const nlohmann::json& doc) {
 // The `strata` subcommand that runs `role`.
 std::string Subcommand(const std::string& role) {
   if (role.starts_with("cs") && role != "cache") return "chunkserver";
+  if (role.starts_with("master")) return "master";  // master1..3 of an HA cluster
   if (role.starts_with("bs")) return "blockserver";
   return role;  // master, blockmanager, nbd, cache
 }
@@ -109,13 +132,26 @@ std::string Subcommand(const std::string& role) {
 std::string PortRole(const std::string& key) {
   if (key.starts_with("cache_")) return "cache";
   if (key.ends_with("_http")) return key.substr(0, key.size() - 5);
+  if (key.ends_with("_peer")) return key.substr(0, key.size() - 5);  // etcd<N>_peer
   return key;
+}
+
+// True when `pid` is an etcd process named `member` (`--name etcd<N>`).
+bool RunsEtcdMember(pid_t pid, const std::string& member) {
+  if (!ProcessAlive(pid)) return false;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline");
+  std::vector<std::string> argv;
+  for (std::string arg; std::getline(in, arg, '\0');) argv.push_back(arg);
+  if (argv.empty() || fs::path(argv[0]).filename() != "etcd") return false;
+  auto name = std::find(argv.begin(), argv.end(), "--name");
+  return name != argv.end() && name + 1 != argv.end() && *(name + 1) == member;
 }
 
 // True when `pid` is a strata process running `role` (its subcommand, and
 // for chunkservers and blockservers its --id): a recycled pid is not taken
 // for the role.
 bool RunsRole(pid_t pid, const std::string& role) {
+  if (role.starts_with("etcd")) return RunsEtcdMember(pid, role);
   if (!IsStrataProcess(pid)) return false;
   std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline");
   std::vector<std::string> argv;
@@ -128,7 +164,13 @@ bool RunsRole(pid_t pid, const std::string& role) {
 
 // The roles a config runs, in start order.
 std::vector<std::string> RolesOf(const LocalClusterConfig& c) {
-  std::vector<std::string> roles = {"master"};
+  std::vector<std::string> roles;
+  if (c.ha) {
+    for (int i = 1; i <= kEtcdMembers; ++i) roles.push_back("etcd" + std::to_string(i));
+    for (int i = 1; i <= kHaMasters; ++i) roles.push_back("master" + std::to_string(i));
+  } else {
+    roles.push_back("master");
+  }
   for (int i = 1; i <= c.chunkservers; ++i) roles.push_back("cs" + std::to_string(i));
   if (c.block) {
     roles.push_back("blockmanager");
@@ -185,6 +227,7 @@ void ShapeFromClusterJson(const nlohmann::json& doc, LocalClusterConfig* c) {
     c->blockservers = static_cast<int>(doc["blockservers"].size());
   }
   c->cache = doc.contains("cache");
+  c->ha = doc.contains("masters");
 }
 
 }  // namespace
@@ -218,6 +261,10 @@ Status CheckConfigChange(const LocalClusterConfig& saved, const LocalClusterConf
     return refuse("its chunkservers have " + std::to_string(saved.disks_per_chunkserver) +
                   " disks each and the config says " + std::to_string(wanted.disks_per_chunkserver) +
                   "; a chunkserver keeps the disks of its first start");
+  }
+  if (saved.ha != wanted.ha) {
+    return refuse(saved.ha ? "its namespace is in etcd (" + dir + "/etcd<N>, an HA cluster) and the config has one master; keep ha: true"
+                           : "its namespace is in " + dir + "/master (one master on RocksDB) and the config asks for HA masters on etcd");
   }
   if (saved.block && !wanted.block) {
     return refuse("it has the block layer (volumes in " + dir + "/blockmanager) and the config turns it off");
@@ -347,6 +394,10 @@ Result<pid_t> LocalCluster::Launch(const std::string& name, std::vector<std::str
     args.push_back("--secret-file");
     args.push_back(dir_ + "/" + rpc::kClusterSecretFileName);
   }
+  return LaunchProgram(name, std::move(args), detach);
+}
+
+Result<pid_t> LocalCluster::LaunchProgram(const std::string& name, std::vector<std::string> args, bool detach) {
   SpawnOptions so;
   so.log_path = dir_ + "/logs/" + name + ".log";
   so.new_session = detach;
@@ -578,12 +629,15 @@ Status LocalCluster::Start(bool detach) {
     doc_ = previous_;
     kept_ = roles;
     if (doc_.contains("master_pid")) doc_["master_pid"] = running_["master"];
-    for (const char* array : {"chunkservers", "blockservers"}) {
-      if (!doc_.contains(array)) continue;
-      for (auto& j : doc_[array]) {
+    auto update = [&](nlohmann::json& array) {
+      for (auto& j : array) {
         if (running_.count(j.value("id", std::string()))) j["pid"] = running_[j["id"].get<std::string>()];
       }
+    };
+    for (const char* array : {"chunkservers", "blockservers", "masters"}) {
+      if (doc_.contains(array)) update(doc_[array]);
     }
+    if (doc_.contains("etcd") && doc_["etcd"].contains("members")) update(doc_["etcd"]["members"]);
     for (const char* role : {"blockmanager", "nbd", "cache"}) {
       if (doc_.contains(role) && running_.count(role)) doc_[role]["pid"] = running_[role];
     }
@@ -622,6 +676,10 @@ Status LocalCluster::StartRoles(bool detach) {
 
 Status LocalCluster::StartMaster(bool detach) {
   const std::string& h = config_.host;
+  if (config_.ha) {
+    RETURN_IF_ERROR(StartEtcd(detach));
+    return StartHaMasters(detach);
+  }
   if (pid_t pid = Running("master")) {
     Keep("master");
     for (const char* key : {"master", "master_http", "master_metrics"}) doc_[key] = previous_[key];
@@ -647,6 +705,103 @@ Status LocalCluster::StartMaster(bool detach) {
     if (!ProcessAlive(master_pid)) return ExitedAtStartup("master");
     if (std::chrono::steady_clock::now() > master_deadline) return Status::DeadlineExceeded("the master did not start listening");
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return Status::Ok();
+}
+
+// Three etcd members under DIR/etcd<N>, on free ports (client etcd<N>, peer
+// etcd<N>_peer), for the masters' metadata and election.
+Status LocalCluster::StartEtcd(bool detach) {
+  const std::string& h = config_.host;
+  std::string binary = EtcdBinary();
+  bool any_down = false;
+  for (int i = 1; i <= kEtcdMembers; ++i) any_down |= !Running("etcd" + std::to_string(i));
+  if (binary.empty() && any_down) {
+    return Status::FailedPrecondition("an HA cluster needs etcd, which is not on PATH: apt-get install etcd-server "
+                                      "(or bash scripts/install-deps.sh)");
+  }
+  struct Member {
+    std::string id;
+    int client = 0, peer = 0;
+  };
+  std::vector<Member> members;
+  std::string initial_cluster;
+  for (int i = 1; i <= kEtcdMembers; ++i) {
+    Member m{"etcd" + std::to_string(i)};
+    ASSIGN_OR_RETURN(m.client, Port(m.id));
+    ASSIGN_OR_RETURN(m.peer, Port(m.id + "_peer"));
+    initial_cluster += (initial_cluster.empty() ? "" : ",") + m.id + "=http://" + Endpoint(h, m.peer);
+    members.push_back(m);
+  }
+  doc_["etcd"] = {{"endpoints", ""}, {"members", nlohmann::json::array()}};
+  std::string endpoints;
+  for (const Member& m : members) {
+    std::string client = "http://" + Endpoint(h, m.client);
+    std::string peer = "http://" + Endpoint(h, m.peer);
+    endpoints += (endpoints.empty() ? "" : ",") + client;
+    pid_t pid = Running(m.id);
+    if (pid) {
+      Keep(m.id);
+    } else {
+      // A restart reuses DIR/etcd<N>: etcd then ignores the --initial-* flags.
+      ASSIGN_OR_RETURN(pid, LaunchProgram(m.id,
+                                          {binary, "--name", m.id, "--data-dir", dir_ + "/" + m.id,
+                                           "--listen-client-urls", client, "--advertise-client-urls", client,
+                                           "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+                                           "--initial-cluster", initial_cluster, "--initial-cluster-state", "new",
+                                           "--initial-cluster-token", "strata-local", "--log-level", "warn"},
+                                          detach));
+    }
+    doc_["etcd"]["members"].push_back(
+        {{"id", m.id}, {"client", client}, {"peer", peer}, {"pid", pid}, {"data_dir", dir_ + "/" + m.id}});
+  }
+  doc_["etcd"]["endpoints"] = endpoints;
+  return Status::Ok();
+}
+
+// Three masters on etcd: whichever wins the election leads, the others stand
+// by. cluster.json's "master" lists all three (every client and role takes a
+// list and finds the leader); "masters" has each one's endpoints and pid.
+Status LocalCluster::StartHaMasters(bool detach) {
+  const std::string& h = config_.host;
+  RETURN_IF_ERROR(WriteYaml(dir_ + "/master.yaml", "master", config_.master_config));
+  const std::string endpoints = doc_["etcd"]["endpoints"].get<std::string>();
+  doc_["masters"] = nlohmann::json::array();
+  std::string list;
+  std::vector<std::pair<pid_t, int>> launched;  // pid, port
+  for (int i = 1; i <= kHaMasters; ++i) {
+    std::string id = "master" + std::to_string(i);
+    if (pid_t pid = Running(id)) {
+      Keep(id);
+      nlohmann::json entry = PreviousEntry(previous_, "masters", id, pid);
+      list += (list.empty() ? "" : ",") + entry.value("addr", std::string());
+      doc_["masters"].push_back(entry);
+      continue;
+    }
+    ASSIGN_OR_RETURN(int port, Port(id));
+    ASSIGN_OR_RETURN(int http, Port(id + "_http"));
+    ASSIGN_OR_RETURN(pid_t pid, Launch(id,
+                                       {"master", "--host", h, "--port", std::to_string(port), "--http-port",
+                                        std::to_string(http), "--data-dir", dir_ + "/" + id, "--config",
+                                        dir_ + "/master.yaml", "--etcd", endpoints},
+                                       detach));
+    launched.emplace_back(pid, port);
+    list += (list.empty() ? "" : ",") + Endpoint(h, port);
+    doc_["masters"].push_back({{"id", id}, {"addr", Endpoint(h, port)}, {"pid", pid}, {"http", Endpoint(h, http)},
+                               {"metrics", "http://" + Endpoint(h, http) + "/metrics"}});
+  }
+  doc_["master"] = list;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(config_.ready_timeout_ms);
+  for (const auto& [pid, port] : launched) {
+    while (!PortAcceptsConnections(h, port)) {
+      if (!ProcessAlive(pid)) {
+        for (size_t i = 0; i < pids_.size(); ++i) {
+          if (pids_[i] == pid) return ExitedAtStartup(roles_[i]);
+        }
+      }
+      if (std::chrono::steady_clock::now() > deadline) return Status::DeadlineExceeded("the masters did not start listening");
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
   }
   return Status::Ok();
 }
@@ -724,17 +879,22 @@ Status LocalCluster::Stop(const std::string& dir) {
   ASSIGN_OR_RETURN(nlohmann::json doc, dfs::ReadClusterFile(dir + "/cluster.json"));
   Status result;
   // Clients first, the master last, so chunkservers do not see it vanish.
-  std::vector<pid_t> pids;
-  for (const auto& [role, pid] : RolesIn(doc)) pids.push_back(pid);
-  std::reverse(pids.begin(), pids.end());
+  // (etcd, under the masters of an HA cluster, goes after them.)
+  std::vector<std::pair<std::string, pid_t>> roles = RolesIn(doc);
+  std::reverse(roles.begin(), roles.end());
   // Roles that serve DIR without being in cluster.json (restarted by hand)
   // go too, before the master.
-  for (pid_t pid : ProcessesHoldingOpen(LockFilesUnder(dir))) {
-    if (std::find(pids.begin(), pids.end(), pid) != pids.end()) continue;
-    pids.insert(pids.empty() ? pids.end() : pids.end() - 1, pid);
+  size_t masters_at = roles.size();
+  while (masters_at > 0 && (roles[masters_at - 1].first.starts_with("master") ||
+                            roles[masters_at - 1].first.starts_with("etcd"))) {
+    --masters_at;
   }
-  for (pid_t pid : pids) {
-    if (!IsStrataProcess(pid)) continue;
+  for (pid_t pid : ProcessesHoldingOpen(LockFilesUnder(dir))) {
+    if (std::any_of(roles.begin(), roles.end(), [&](const auto& r) { return r.second == pid; })) continue;
+    roles.insert(roles.begin() + static_cast<std::ptrdiff_t>(masters_at++), {"", pid});
+  }
+  for (const auto& [role, pid] : roles) {
+    if (role.starts_with("etcd") ? !RunsEtcdMember(pid, role) : !IsStrataProcess(pid)) continue;
     Status st = StopProcess(pid, 10000);
     if (!st.ok()) result = st;
   }

@@ -9,6 +9,9 @@
 //                       rpc/cluster_secret.h), made by the first `up`; each
 //                       role but the cache gets --secret-file with it
 //   master/             the master's metadata (RocksDB)
+//   etcd<N>/, master<N>/ instead, with `ha` (`strata up --ha`): three etcd
+//                       members holding the namespace and three masters on
+//                       them (one leader, two standbys; docs/etcd.md)
 //   cs<N>/disk<K>/      chunkserver N's disk directories
 //   cache/              the cache server's persistent namespaces
 //   blockmanager/       the blockmanager's metadata (RocksDB)
@@ -24,7 +27,8 @@
 // roles. A later config may add roles (chunkservers, blockservers, the block
 // layer, the cache) but not remove or move what holds data: CheckConfigChange.
 //
-// Roles are named master, cs<N>, blockmanager, bs<N>, nbd and cache. Start on
+// Roles are named master (etcd<N> and master<N> with `ha`), cs<N>,
+// blockmanager, bs<N>, nbd and cache. Start on
 // a directory whose cluster is partly running starts only the roles that are
 // down, with the saved settings and on their recorded ports.
 //
@@ -97,9 +101,13 @@ class LocalCluster {
   // cluster.json entry is copied by the Start* function of the role).
   void Keep(const std::string& role);
   Result<int> Port(const std::string& key);
+  // Launch: `strata ARGS --secret-file ...`; LaunchProgram: argv as given.
   Result<pid_t> Launch(const std::string& name, std::vector<std::string> args, bool detach);
+  Result<pid_t> LaunchProgram(const std::string& name, std::vector<std::string> args, bool detach);
   Status StartRoles(bool detach);
   Status StartMaster(bool detach);
+  Status StartEtcd(bool detach);
+  Status StartHaMasters(bool detach);
   Status StartChunkservers(bool detach);
   Status StartCache(bool detach);
   Status StartBlockRoles(bool detach);

@@ -70,6 +70,7 @@ Result<LocalClusterConfig> LoadLocalClusterConfig(const std::string& path) {
   RETURN_IF_ERROR(GetIntIn(node, "disks_per_chunkserver", 1, kDisksPerChunkserverMax, &c.disks_per_chunkserver));
   RETURN_IF_ERROR(GetIntIn(node, "ready_timeout_ms", 1, kReadyTimeoutMsMax, &c.ready_timeout_ms));
   RETURN_IF_ERROR(node.GetString("host", &c.host));
+  RETURN_IF_ERROR(node.GetBool("ha", &c.ha));
   ASSIGN_OR_RETURN(ConfigNode cache, node.Child("cache"));
   RETURN_IF_ERROR(cache.GetBool("enabled", &c.cache));
   RETURN_IF_ERROR(cache.GetString("memory", &c.cache_memory));
@@ -104,6 +105,7 @@ std::string LocalClusterConfigYaml(const LocalClusterConfig& c) {
   root["racks"] = c.racks;
   root["disks_per_chunkserver"] = c.disks_per_chunkserver;
   root["ready_timeout_ms"] = c.ready_timeout_ms;
+  if (c.ha) root["ha"] = true;  // absent in one-master clusters (their saved files stay as they were)
   YAML::Node cache(YAML::NodeType::Map);
   cache["enabled"] = c.cache;
   cache["memory"] = c.cache_memory;

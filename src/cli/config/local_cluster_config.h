@@ -24,6 +24,9 @@ struct LocalClusterConfig {
   std::string cache_memory = "256M";
   int cache_threads = 2;
   int ready_timeout_ms = 30000;
+  // `strata up --ha` / `ha: true`: 3 etcd members and 3 masters on etcd (one
+  // leader, two standbys; docs/etcd.md) instead of one master on RocksDB.
+  bool ha = false;
   bool block = true;              // blockmanager, blockservers and the NBD gateway
   int blockservers = 3;
   int nbd_port = 10809;           // 0: any free port; taken when free, else any free port

@@ -242,6 +242,23 @@ void BindAllocate(rpc::RpcServer* rpc, MasterServer* server) {
   });
 }
 
+// The leader's status with its "ha" object (MasterServer::StatusJson), as
+// the admin page shows it.
+void BindClusterStatus(rpc::RpcServer* rpc, MasterServer* server) {
+  rpc->Register(MASTER_CLUSTER_STATUS, "cluster_status", [server](rpc::RpcRequest&) {
+    rpc::RpcReply reply;
+    auto term = server->Serving();
+    if (!term.ok()) {
+      reply.status = term.status();
+      return reply;
+    }
+    ClusterStatusResponse resp;
+    resp.set_json(server->StatusJson().dump());
+    resp.SerializeToString(&reply.meta);
+    return reply;
+  });
+}
+
 }  // namespace
 
 void MasterServer::RegisterMethods() {
@@ -261,7 +278,7 @@ void MasterServer::RegisterMethods() {
   Bind(r, MASTER_REPORT_BAD_REPLICA, "report_bad_replica", s, &MasterService::ReportBadReplica);
   Bind(r, MASTER_REGISTER, "register", s, &MasterService::Register);
   Bind(r, MASTER_HEARTBEAT, "heartbeat", s, &MasterService::Heartbeat);
-  Bind(r, MASTER_CLUSTER_STATUS, "cluster_status", s, &MasterService::ClusterStatus);
+  BindClusterStatus(r, s);
 }
 
 }  // namespace strata::dfs::master

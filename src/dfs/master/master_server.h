@@ -70,6 +70,10 @@ class MasterServer {
   // The term serving now; NotLeader (standby) or Unavailable (leading, not
   // loaded yet) when there is none.
   Result<std::shared_ptr<Term>> Serving();
+  // The serving term's status (MasterService::StatusJson) and, on etcd, its
+  // "ha" object: role, addr, term, leader, etcd endpoints (the admin page's
+  // /status and MASTER_CLUSTER_STATUS).
+  nlohmann::json StatusJson();
 
  private:
   void RegisterMethods();
@@ -78,7 +82,6 @@ class MasterServer {
   // On the tick thread: loads a term that leads and is not loaded yet.
   void FollowElection();
   void DropTerm();
-  nlohmann::json StatusJson();
 
   MasterServerOptions options_;
   std::shared_ptr<Clock> clock_;
