@@ -299,6 +299,54 @@ TEST(MasterHaSystemTest, LeaderFrozenPastItsLeaseStepsDownAndWritesNothingWhenRe
   EXPECT_EQ(j["chunks"].value("lost", 1), 0) << j["chunks"].dump();
 }
 
+// etcd loses one member while a put runs: it and every metadata operation
+// still succeed. It loses
+// two (no quorum): operations fail within their deadline with an error that
+// says etcd has no quorum, and change nothing. One member back: operations
+// succeed again and everything acknowledged is there.
+TEST(MasterHaSystemTest, EtcdLosingOneMemberServesLosingTwoFailsClearlyAndRecovers) {
+  if (!meta::testing::EtcdCluster::EtcdInstalled()) GTEST_SKIP() << "etcd is not installed";
+  HaCluster c("strata_master_ha_quorum");
+  ASSERT_EQ(c.Start(), "");
+  const std::string f = c.scratch.Path("f"), back = c.scratch.Path("back");
+  WriteRandomFile(f, 2ull << 20, 61);
+  ASSERT_EQ(c.Cli({"fs", "put", f, "/before"}).exit_code, 0);
+
+  // Under load: a put of 24 chunks runs while the member dies.
+  const std::string big = c.scratch.Path("big");
+  WriteRandomFile(big, 24ull << 20, 62);
+  pid_t loading = StartStrata({"fs", "put", big, "/under-load", "--master", c.list, "--dir", c.scratch.Path("cli")},
+                              c.scratch.Path("under-load.out"));
+  c.etcd.Kill(0);
+  for (const char* dir : {"/one-down-1", "/one-down-2", "/one-down-3"}) {
+    auto r = c.Cli({"fs", "mkdir", dir});
+    EXPECT_EQ(r.exit_code, 0) << dir << ": " << r.err << c.Logs();
+  }
+  EXPECT_EQ(WaitExit(loading), 0) << RunCommand({"cat", c.scratch.Path("under-load.out")}).out << c.Logs();
+  auto put = c.Cli({"fs", "put", f, "/one-down-file"});
+  EXPECT_EQ(put.exit_code, 0) << put.err << c.Logs();
+
+  c.etcd.Kill(1);
+  auto refused = c.Cli({"fs", "mkdir", "/no-quorum", "--master-retry-ms", "8000"});
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.err.find("quorum"), std::string::npos) << refused.err;
+
+  ASSERT_TRUE(c.etcd.Restart(1).ok());
+  bool served = WaitFor([&] { return c.Cli({"fs", "mkdir", "/quorum-back"}).exit_code == 0; }, 30s);
+  ASSERT_TRUE(served) << c.Logs();
+  auto ls = c.Cli({"fs", "ls", "/"});
+  ASSERT_EQ(ls.exit_code, 0) << ls.err;
+  for (const char* name : {"before", "one-down-1/", "one-down-2/", "one-down-3/", "one-down-file", "quorum-back/"}) {
+    EXPECT_NE(ls.out.find(std::string(name) + "\n"), std::string::npos) << name << " missing:\n" << ls.out;
+  }
+  EXPECT_EQ(ls.out.find("no-quorum"), std::string::npos) << ls.out;  // its mkdir failed: not made
+  for (const auto& [path, file] : {std::pair{"/before", f}, {"/one-down-file", f}, {"/under-load", big}}) {
+    auto get = c.Cli({"fs", "get", path, back});
+    ASSERT_EQ(get.exit_code, 0) << get.err;
+    EXPECT_TRUE(FilesEqual(file, back)) << path;
+  }
+}
+
 // `strata up --ha`: cluster.json lists 3 etcd members and 3 masters; the
 // status names the leader, its standbys and 3 healthy etcd members; the leader
 // SIGKILLed, the CLI (given only --dir) reads a file put before and puts a new

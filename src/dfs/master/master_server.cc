@@ -149,8 +149,16 @@ Result<std::shared_ptr<MasterServer::Term>> MasterServer::Serving() {
                                ") and is loading the namespace");
   }
   auto leader = election_->Leader();
-  std::string addr = leader.ok() && *leader != advertised_ ? *leader : "";
-  return Status::NotLeader("master " + advertised_ + " is a standby", addr);
+  if (!leader.ok() && leader.status().code() == StatusCode::kNotFound) {
+    return Status::NotLeader("master " + advertised_ + " is a standby and no master leads yet (an election is "
+                             "under way)", "");
+  }
+  if (!leader.ok()) {
+    // Nobody can lead while etcd cannot answer: say so rather than name nobody.
+    return Status::NotLeader("master " + advertised_ + " is a standby and no master can lead: etcd has no quorum "
+                             "or is unreachable (" + leader.status().ToString() + ")", "");
+  }
+  return Status::NotLeader("master " + advertised_ + " is a standby", *leader != advertised_ ? *leader : "");
 }
 
 MasterService* MasterServer::service() {
