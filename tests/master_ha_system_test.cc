@@ -415,6 +415,16 @@ TEST(MasterHaSystemTest, UpHaStartsEtcdAndThreeMastersThatFailOver) {
   EXPECT_GT(after["ha"].value("term", uint64_t{0}), term);
   EXPECT_NE(after["ha"].value("addr", std::string()), masters[leader].addr);
 
+  // A recursive delete of 100 directories is one batch of about 200 records,
+  // above etcd's default --max-txn-ops (128): `up --ha` raises the limit.
+  std::string deep = "/many";
+  for (int i = 0; i < 100; ++i) deep += "/d" + std::to_string(i);
+  auto mkdirs = RunStrata({"fs", "mkdir", "-p", deep, "--dir", dir});
+  ASSERT_EQ(mkdirs.exit_code, 0) << mkdirs.err;
+  auto rm = RunStrata({"fs", "rm", "-r", "/many", "--dir", dir});
+  EXPECT_EQ(rm.exit_code, 0) << rm.err;
+  EXPECT_NE(RunStrata({"fs", "stat", "/many", "--dir", dir}).exit_code, 0);
+
   auto stopped = RunStrata({"down", "--dir", dir});
   ASSERT_EQ(stopped.exit_code, 0) << stopped.err;
   for (pid_t p : etcd_pids) EXPECT_FALSE(ProcessAlive(p)) << "etcd " << p << " still runs after `strata down`";

@@ -25,6 +25,10 @@ namespace fs = std::filesystem;
 
 constexpr int kEtcdMembers = 3;  // an HA cluster's etcd: survives the loss of one member
 constexpr int kHaMasters = 3;    // one leader, two standbys
+// etcd's transaction limits, raised so that a master's atomic batches (a
+// recursive delete, a large mutation) fit: the masters are told the same.
+constexpr int kEtcdMaxTxnOps = 4096;
+constexpr int kEtcdMaxRequestBytes = 8 << 20;
 
 // The etcd binary on PATH (Debian's etcd-server), or "".
 std::string EtcdBinary() {
@@ -749,7 +753,9 @@ Status LocalCluster::StartEtcd(bool detach) {
                                            "--listen-client-urls", client, "--advertise-client-urls", client,
                                            "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
                                            "--initial-cluster", initial_cluster, "--initial-cluster-state", "new",
-                                           "--initial-cluster-token", "strata-local", "--log-level", "warn"},
+                                           "--initial-cluster-token", "strata-local", "--log-level", "warn",
+                                           "--max-txn-ops", std::to_string(kEtcdMaxTxnOps), "--max-request-bytes",
+                                           std::to_string(kEtcdMaxRequestBytes)},
                                           detach));
     }
     doc_["etcd"]["members"].push_back(
@@ -764,7 +770,12 @@ Status LocalCluster::StartEtcd(bool detach) {
 // list and finds the leader); "masters" has each one's endpoints and pid.
 Status LocalCluster::StartHaMasters(bool detach) {
   const std::string& h = config_.host;
-  RETURN_IF_ERROR(WriteYaml(dir_ + "/master.yaml", "master", config_.master_config));
+  YAML::Node master_config = (config_.master_config && config_.master_config.IsMap())
+                                 ? YAML::Clone(config_.master_config)
+                                 : YAML::Node(YAML::NodeType::Map);
+  if (!master_config["etcd_max_txn_ops"]) master_config["etcd_max_txn_ops"] = kEtcdMaxTxnOps;
+  if (!master_config["etcd_max_request_bytes"]) master_config["etcd_max_request_bytes"] = kEtcdMaxRequestBytes;
+  RETURN_IF_ERROR(WriteYaml(dir_ + "/master.yaml", "master", master_config));
   const std::string endpoints = doc_["etcd"]["endpoints"].get<std::string>();
   doc_["masters"] = nlohmann::json::array();
   std::string list;

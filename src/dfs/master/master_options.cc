@@ -10,6 +10,8 @@ Status MasterOptions::Load(ConfigNode& n) {
   RETURN_IF_ERROR(n.GetString("etcd_key_prefix", &etcd_key_prefix));
   RETURN_IF_ERROR(n.GetUint("etcd_lease_ttl_seconds", &etcd_lease_ttl_seconds));
   RETURN_IF_ERROR(n.GetUint("etcd_request_timeout_ms", &etcd_request_timeout_ms));
+  RETURN_IF_ERROR(n.GetUint("etcd_max_txn_ops", &etcd_max_txn_ops));
+  RETURN_IF_ERROR(n.GetBytes("etcd_max_request_bytes", &etcd_max_request_bytes));
   RETURN_IF_ERROR(n.GetUint("default_replication", &default_replication));
   RETURN_IF_ERROR(n.GetUint("default_min_copies", &default_min_copies));
   RETURN_IF_ERROR(n.GetBytes("default_chunk_size", &default_chunk_size_bytes));
@@ -70,6 +72,8 @@ Status MasterOptions::Validate() const {
     if (EtcdStoreOptions(*this).endpoints.empty()) return bad("meta_store etcd needs etcd_endpoints");
     if (etcd_key_prefix.empty()) return bad("etcd_key_prefix must not be empty");
     if (etcd_lease_ttl_seconds < 1) return bad("etcd_lease_ttl_seconds must be >= 1");
+    if (etcd_max_txn_ops < 8) return bad("etcd_max_txn_ops must be >= 8");
+    if (etcd_max_request_bytes < 64 * 1024) return bad("etcd_max_request_bytes must be >= 64K");
     if (etcd_request_timeout_ms == 0 || etcd_request_timeout_ms >= etcd_lease_ttl_seconds * 1000) {
       return bad("etcd_request_timeout_ms must be > 0 and below the lease TTL");
     }
@@ -127,6 +131,8 @@ meta::EtcdMetaStoreOptions EtcdStoreOptions(const MasterOptions& o) {
   e.key_prefix = o.etcd_key_prefix;
   e.request_timeout_ms = static_cast<int>(o.etcd_request_timeout_ms);
   e.connect_timeout_ms = static_cast<int>(std::min<uint32_t>(o.etcd_request_timeout_ms, 500));
+  e.max_txn_ops = o.etcd_max_txn_ops;
+  e.max_request_bytes = o.etcd_max_request_bytes;
   return e;
 }
 

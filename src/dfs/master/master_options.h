@@ -23,6 +23,11 @@ struct MasterOptions {
   std::string etcd_key_prefix = "strata/master/";  // every key of this cluster's masters
   uint32_t etcd_lease_ttl_seconds = 3;             // a dead leader is replaced after about this long
   uint32_t etcd_request_timeout_ms = 1000;         // per etcd request; below the lease TTL
+  // etcd's --max-txn-ops and --max-request-bytes: a batch above either is
+  // refused whole (never split). Raise them together with etcd's flags
+  // (`strata up --ha` does: 4096 and 8 MiB).
+  uint32_t etcd_max_txn_ops = 128;
+  uint64_t etcd_max_request_bytes = 1536 * 1024;
 
   // File defaults and limits.
   uint32_t default_replication = 3;
